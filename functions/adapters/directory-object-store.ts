@@ -1,0 +1,198 @@
+/**
+ * The object store as a directory: key `a/b/c.txt` is the file `<root>/a/b/c.txt`, so the data
+ * directory is laid out exactly like the S3 bucket. Content type and user metadata live in
+ * `<root>/.meta/<key>.json`; temporary files in `<root>/.tmp`, on the same filesystem so a rename
+ * publishes a finished file at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, access, constants } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { finished } from 'node:stream/promises';
+import {
+  ObjectAlreadyExistsError,
+  type ListOptions,
+  type ListPage,
+  type ObjectBody,
+  type ObjectStore,
+  type PutOptions,
+  type StoredObject,
+  type StoredObjectWithMetadata,
+} from '../core/ports/object-store';
+
+const MAX_KEYS = 1000;
+const META_DIR = '.meta';
+const TMP_DIR = '.tmp';
+/** Keys S3 would accept that could still escape or alias a path: no empty, dot or dot-dot segments, no backslash or NUL. */
+const SAFE_KEY = /^(?!.*(?:^|\/)\.{0,2}(?:\/|$))[^\\\0]+$/;
+
+export interface DirectoryObjectStoreOptions {
+  /** Called after an object is published, as S3 sends ObjectCreated notifications. */
+  onObjectCreated?: (object: StoredObject) => void;
+}
+
+export class DirectoryObjectStore implements ObjectStore {
+  private readonly root: string;
+
+  constructor(
+    root: string,
+    private readonly options: DirectoryObjectStoreOptions = {},
+  ) {
+    this.root = resolve(root);
+  }
+
+  /** Creates the root and clears temporary files that a crash left behind. */
+  async open(): Promise<this> {
+    await rm(join(this.root, TMP_DIR), { recursive: true, force: true });
+    await mkdir(join(this.root, TMP_DIR), { recursive: true });
+    return this;
+  }
+
+  locationOf(key: string): string {
+    return relative(this.root, this.pathOf(key)).split(sep).join('/');
+  }
+
+  async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<StoredObject> {
+    return this.putStream(key, [body], options);
+  }
+
+  async putStream(key: string, body: AsyncIterable<ObjectBody> | Iterable<ObjectBody>, options: PutOptions = {}) {
+    const target = this.pathOf(key);
+    const temporary = join(this.root, TMP_DIR, randomUUID());
+    try {
+      const out = createWriteStream(temporary, { flags: 'wx' });
+      const done = finished(out);
+      for await (const piece of body) {
+        if (!out.write(piece)) await new Promise<void>((resolveDrain) => out.once('drain', () => resolveDrain()));
+      }
+      out.end();
+      await done;
+      await syncFile(temporary);
+      await mkdir(dirname(target), { recursive: true });
+      if (options.ifAbsent) {
+        // link() fails with EEXIST instead of replacing: an atomic create-if-absent.
+        await link(temporary, target).catch((error: NodeJS.ErrnoException) => {
+          throw error.code === 'EEXIST' ? new ObjectAlreadyExistsError(key) : error;
+        });
+        await unlink(temporary);
+      } else {
+        await rename(temporary, target);
+      }
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    await this.writeMetadata(key, options);
+    const object = await this.describe(key);
+    this.options.onObjectCreated?.(object);
+    return object;
+  }
+
+  async get(key: string) {
+    const object = await this.head(key);
+    if (!object) return null;
+    const body = await readFile(this.pathOf(key)).catch(missingAsNull);
+    return body ? { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), object } : null;
+  }
+
+  async head(key: string): Promise<StoredObjectWithMetadata | null> {
+    const object = await this.describe(key).catch(missingAsNull);
+    if (!object) return null;
+    const stored = await readFile(this.metadataPathOf(key), 'utf8').catch(missingAsNull);
+    const { contentType, metadata = {} } = stored ? (JSON.parse(stored) as PutOptions) : {};
+    return { ...object, ...(contentType ? { contentType } : {}), metadata };
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const maxKeys = Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS);
+    const after = options.continuationToken ?? options.startAfter ?? '';
+    const baseDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
+    const keys = (await this.keysUnder(baseDir))
+      .filter((key) => key.startsWith(prefix) && compareKeys(key, after) > 0)
+      .sort(compareKeys);
+    const pageKeys = keys.slice(0, maxKeys);
+    const objects = (await Promise.all(pageKeys.map((key) => this.describe(key).catch(missingAsNull)))).filter(
+      (object): object is StoredObject => object !== null,
+    );
+    return keys.length > maxKeys ? { objects, nextToken: pageKeys.at(-1)! } : { objects };
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    await Promise.all(
+      keys.map(async (key) => {
+        await rm(this.pathOf(key), { force: true });
+        await rm(this.metadataPathOf(key), { force: true });
+      }),
+    );
+  }
+
+  async ping(): Promise<void> {
+    await access(this.root, constants.R_OK | constants.W_OK);
+  }
+
+  private pathOf(key: string): string {
+    // Top-level dot folders hold the store's own files (and the embedded database), never objects.
+    if (!SAFE_KEY.test(key) || key.startsWith('/') || key.startsWith('.')) {
+      throw new RangeError('object key is not allowed in the directory store');
+    }
+    const path = resolve(this.root, key);
+    if (!path.startsWith(this.root + sep)) throw new RangeError('object key escapes the store');
+    return path;
+  }
+
+  private metadataPathOf(key: string): string {
+    return join(this.root, META_DIR, `${relative(this.root, this.pathOf(key))}.json`);
+  }
+
+  private async writeMetadata(key: string, { contentType, metadata }: PutOptions): Promise<void> {
+    const path = this.metadataPathOf(key);
+    if (!contentType && !metadata) {
+      await rm(path, { force: true });
+      return;
+    }
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = join(this.root, TMP_DIR, randomUUID());
+    await open(temporary, 'wx').then(async (file) => {
+      await file.writeFile(JSON.stringify({ contentType, metadata }));
+      await file.close();
+    });
+    await rename(temporary, path);
+  }
+
+  private async describe(key: string): Promise<StoredObject> {
+    const info = await stat(this.pathOf(key));
+    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+    return { key, size: info.size, lastModified: info.mtime.toISOString() };
+  }
+
+  /** Every key below `baseDir` (a prefix ending in "/" or empty), skipping the top-level dot folders. */
+  private async keysUnder(baseDir: string): Promise<string[]> {
+    const start = baseDir ? this.pathOf(baseDir.slice(0, -1)) : this.root;
+    const entries = await readdir(start, { recursive: true, withFileTypes: true }).catch(missingAsNull);
+    if (!entries) return [];
+    const keys: string[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const key = relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/');
+      if (!key.startsWith('.')) keys.push(key);
+    }
+    return keys;
+  }
+}
+
+/** S3 orders keys by their UTF-8 bytes. */
+const compareKeys = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+const missingAsNull = (error: NodeJS.ErrnoException): null => {
+  if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;
+  throw error;
+};
+
+const syncFile = async (path: string) => {
+  const file = await open(path, 'r');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+};

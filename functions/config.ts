@@ -1,0 +1,59 @@
+/**
+ * The wiring module: the one place that picks adapters for the ports, from the settings.
+ * Dependencies are built on first use and kept for the life of the process (a Lambda container,
+ * or the local stack), never at module scope, so importing a handler has no side effects.
+ */
+import { resolve, join } from 'node:path';
+import { loadMigrations } from '../db/migrations';
+import type { Dependencies } from './core/dependencies';
+import { migrate } from './core/migrations';
+import { systemClock } from './core/ports/clock';
+import type { ObjectStore, StoredObject } from './core/ports/object-store';
+import type { Sql } from './core/ports/sql';
+import { DirectoryObjectStore } from './adapters/directory-object-store';
+import { openPgliteSql } from './adapters/pglite-sql';
+import { openPgSql } from './adapters/pg-sql';
+import { logger } from './logger';
+import { readSettings, type Settings } from './settings';
+
+export interface WiringHooks {
+  /** Local stand-in for S3 event notifications. */
+  onObjectCreated?: (object: StoredObject) => void;
+}
+
+const openSql = async (settings: Settings): Promise<Sql> => {
+  if (settings.DATABASE_URL) return openPgSql(settings.DATABASE_URL);
+  return openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
+};
+
+const openStore = async (settings: Settings, hooks: WiringHooks): Promise<ObjectStore> =>
+  new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
+
+export const buildDependencies = async (settings: Settings, hooks: WiringHooks = {}): Promise<Dependencies> => {
+  const [sql, store] = await Promise.all([openSql(settings), openStore(settings, hooks)]);
+  const applied = await migrate(sql, loadMigrations());
+  if (applied.length > 0) logger.info('Applied migrations', { applied });
+  return {
+    sql,
+    store,
+    clock: systemClock,
+    logger,
+    audio: { acceptedFormats: ['wav'], maxBytes: settings.MAX_AUDIO_BYTES },
+  };
+};
+
+let current: Promise<Dependencies> | undefined;
+
+/** The process-wide dependencies; a failed build is forgotten so the next call tries again. */
+export const dependencies = (): Promise<Dependencies> => {
+  current ??= buildDependencies(readSettings()).catch((error: unknown) => {
+    current = undefined;
+    throw error;
+  });
+  return current;
+};
+
+/** Installs dependencies built elsewhere (the local stack, with its hooks) for the handlers to use. */
+export const useDependencies = (built: Promise<Dependencies>): void => {
+  current = built;
+};

@@ -1,0 +1,21 @@
+import type { AudioFormat } from './audio/probe';
+import type { Clock } from './ports/clock';
+import type { Logger } from './ports/logger';
+import type { ObjectStore } from './ports/object-store';
+import type { Sql } from './ports/sql';
+
+/** Everything core functions need from the outside world, built once per process by functions/config.ts. */
+export interface Dependencies {
+  sql: Sql;
+  store: ObjectStore;
+  clock: Clock;
+  logger: Logger;
+  audio: AudioSettings;
+}
+
+export interface AudioSettings {
+  /** Formats the transcription path can read; uploads of any other type get a 415. */
+  acceptedFormats: readonly AudioFormat[];
+  /** Largest accepted upload: API Gateway hands Lambda at most 6 MB, base64 grows it by a third. */
+  maxBytes: number;
+}

@@ -1,0 +1,66 @@
+/**
+ * The object key layout shared by S3 and the local data directory (ARCHITECTURE.md "Keys").
+ * Callers pass identifiers that were already validated; these functions only compose and parse.
+ */
+import { CHUNK_ID_PATTERN, SESSION_ID_PATTERN, SNAPSHOT_ID_PATTERN } from './identifiers';
+
+export const AUDIO_PREFIX = 'audio/';
+export const TRANSCRIPTS_PREFIX = 'transcripts/';
+export const SNAPSHOTS_PREFIX = 'snapshots/';
+
+export type AudioExtension = 'wav' | 'flac' | 'ogg';
+
+export const audioKeyFor = (sessionId: string, chunkId: string, extension: AudioExtension): string =>
+  `${AUDIO_PREFIX}${sessionId}/${chunkId}.${extension}`;
+
+const AUDIO_KEY = /^audio\/([^/]+)\/([0-9]+)\.(wav|flac|ogg)$/;
+
+/** Reads session and chunk ids back out of an audio key, e.g. from an S3 ObjectCreated event; null if it is not one. */
+export const parseAudioKey = (
+  key: string,
+): { sessionId: string; chunkId: string; extension: AudioExtension } | null => {
+  const match = AUDIO_KEY.exec(key);
+  if (!match) return null;
+  const [, sessionId, chunkId, extension] = match as unknown as [string, string, string, AudioExtension];
+  if (!SESSION_ID_PATTERN.test(sessionId) || !CHUNK_ID_PATTERN.test(chunkId)) return null;
+  return { sessionId, chunkId, extension };
+};
+
+export const transcriptFilenameFor = (sessionId: string, chunkId: string): string => `${sessionId}_${chunkId}.txt`;
+
+export const transcriptPrefixFor = (sessionId: string): string => `${TRANSCRIPTS_PREFIX}${sessionId}/`;
+
+export const transcriptKeyFor = (sessionId: string, chunkId: string): string =>
+  `${transcriptPrefixFor(sessionId)}${transcriptFilenameFor(sessionId, chunkId)}`;
+
+const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+
+/** `YYYYMMDD_HHMMSS` in UTC. */
+const compactUtc = (date: Date): string =>
+  `${date.getUTCFullYear()}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}_` +
+  `${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}`;
+
+export const snapshotIdFor = (instant: Date): string => `snapshot_${Math.floor(instant.getTime() / 1000)}`;
+
+export const snapshotInstantOf = (snapshotId: string): Date => {
+  if (!SNAPSHOT_ID_PATTERN.test(snapshotId)) throw new RangeError('not a snapshot id');
+  return new Date(Number(snapshotId.slice('snapshot_'.length)) * 1000);
+};
+
+export const snapshotKeyFor = (snapshotId: string): string =>
+  `${SNAPSHOTS_PREFIX}snapshot_${compactUtc(snapshotInstantOf(snapshotId))}.json`;
+
+/** All snapshots of one UTC day share this prefix, so the newest can be found by walking days backwards. */
+export const snapshotDayPrefixFor = (instant: Date): string => `${SNAPSHOTS_PREFIX}snapshot_${compactUtc(instant).slice(0, 8)}`;
+
+const SNAPSHOT_KEY = /^snapshots\/snapshot_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.json$/;
+
+export const snapshotIdFromKey = (key: string): string | null => {
+  const match = SNAPSHOT_KEY.exec(key);
+  if (!match) return null;
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
+  const instant = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const id = snapshotIdFor(instant);
+  // Reject keys like 20240231 that Date would silently roll over.
+  return snapshotKeyFor(id) === key ? id : null;
+};

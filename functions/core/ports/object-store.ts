@@ -1,0 +1,71 @@
+/**
+ * The object store port: S3 on AWS, a directory locally. Keys follow functions/core/keys.ts.
+ */
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** ISO 8601 UTC. */
+  lastModified: string;
+}
+
+export interface StoredObjectWithMetadata extends StoredObject {
+  contentType?: string;
+  metadata: Record<string, string>;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Small string values kept with the object (S3 user metadata: keep the total under 2 KB). */
+  metadata?: Record<string, string>;
+  /** Create only if absent; a put onto an existing key then fails with ObjectAlreadyExistsError. */
+  ifAbsent?: boolean;
+}
+
+export type ObjectBody = Uint8Array | string;
+
+export interface ListOptions {
+  /** List keys strictly after this one (lexicographic, as S3 sorts). */
+  startAfter?: string;
+  /** At most this many keys in the page; stores cap it at 1,000. */
+  maxKeys?: number;
+  /** Token from a previous page's `nextToken`. */
+  continuationToken?: string;
+}
+
+export interface ListPage {
+  objects: StoredObject[];
+  /** Present when more keys follow. */
+  nextToken?: string;
+}
+
+export interface ObjectStore {
+  put(key: string, body: ObjectBody, options?: PutOptions): Promise<StoredObject>;
+  /** Writes a body produced piece by piece; readers see either no object or the whole one. */
+  putStream(key: string, body: AsyncIterable<ObjectBody>, options?: PutOptions): Promise<StoredObject>;
+  get(key: string): Promise<{ body: Uint8Array; object: StoredObjectWithMetadata } | null>;
+  head(key: string): Promise<StoredObjectWithMetadata | null>;
+  /** One page of keys under `prefix`, in ascending key order: one list request. */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  delete(keys: readonly string[]): Promise<void>;
+  /** Where the object lives, as shown to callers in `file_path`. */
+  locationOf(key: string): string;
+  /** A cheap round trip that fails when the store cannot be reached. */
+  ping(): Promise<void>;
+}
+
+export class ObjectAlreadyExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`object already exists: ${key}`);
+    this.name = 'ObjectAlreadyExistsError';
+  }
+}
+
+/** Every key under a prefix, page by page. */
+export async function* listAll(store: ObjectStore, prefix: string, options: Omit<ListOptions, 'continuationToken'> = {}) {
+  let continuationToken: string | undefined;
+  do {
+    const page = await store.list(prefix, { ...options, continuationToken });
+    yield* page.objects;
+    continuationToken = page.nextToken;
+  } while (continuationToken);
+}

@@ -1,0 +1,96 @@
+/**
+ * Builds a Lambda handler for one API route: middy with the Powertools logger, request parsing and
+ * zod validation, one call into core, and the seed's envelope on success and on every error.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { dependencies } from '../config';
+import type { Dependencies } from '../core/dependencies';
+import { invalidInput, tooLarge, unsupportedMediaType } from '../core/errors';
+import { logger } from '../logger';
+import { errorResponse, successResponse } from './envelope';
+import { formatZodError, toPublicError } from './error-mapping';
+
+/** JSON bodies are small documents; audio has its own limit in core. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+export interface RawBody {
+  bytes: Uint8Array;
+  contentType: string | undefined;
+}
+
+type BodySpec = z.ZodType | 'raw' | undefined;
+type BodyOf<B extends BodySpec> = B extends z.ZodType ? z.output<B> : B extends 'raw' ? RawBody : undefined;
+
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends BodySpec, R> {
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Status on success; 200 unless given. */
+  status?: number;
+  message: string | ((result: R) => string);
+  run(request: { params: z.output<P>; query: z.output<Q>; body: BodyOf<B> }, deps: Dependencies): Promise<R>;
+}
+
+export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const emptyObject = z.object({});
+
+const validate = <S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> => {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidInput('Invalid request', formatZodError(parsed.error, where));
+  return parsed.data;
+};
+
+const headerOf = (event: APIGatewayProxyEventV2, name: string): string | undefined =>
+  event.headers?.[name] ?? Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
+
+const bodyBytes = (event: APIGatewayProxyEventV2): Buffer =>
+  event.body === undefined || event.body === null
+    ? Buffer.alloc(0)
+    : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+
+const parseJsonBody = (event: APIGatewayProxyEventV2): unknown => {
+  const bytes = bodyBytes(event);
+  if (bytes.length === 0) return undefined;
+  if (bytes.length > MAX_JSON_BODY_BYTES) throw tooLarge('Request body too large', `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
+  const contentType = headerOf(event, 'content-type');
+  if (contentType && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
+    throw unsupportedMediaType('Unsupported media type', 'Send the body as application/json');
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw invalidInput('Invalid request', 'The body is not valid JSON');
+  }
+};
+
+export const apiHandler = <P extends z.ZodType = typeof emptyObject, Q extends z.ZodType = typeof emptyObject, B extends BodySpec = undefined, R = unknown>(
+  spec: RouteSpec<P, Q, B, R>,
+): ApiHandler =>
+  middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: async (request) => {
+        const failure = toPublicError(request.error);
+        if (failure.serverSide) logger.error('Request failed', { error: request.error, status: failure.statusCode });
+        else logger.info('Request refused', { status: failure.statusCode, reason: failure.error });
+        request.response = errorResponse(failure.statusCode, failure.message, failure.error);
+      },
+    })
+    .handler(async (event) => {
+      const params = validate((spec.params ?? emptyObject) as P, event.pathParameters ?? {}, 'path');
+      const query = validate((spec.query ?? emptyObject) as Q, event.queryStringParameters ?? {}, 'query');
+      const body = (
+        spec.body === 'raw'
+          ? { bytes: bodyBytes(event), contentType: headerOf(event, 'content-type') }
+          : spec.body
+            ? validate(spec.body, parseJsonBody(event) ?? {}, 'body')
+            : undefined
+      ) as BodyOf<B>;
+      const result = await spec.run({ params, query, body }, await dependencies());
+      const message = typeof spec.message === 'function' ? spec.message(result) : spec.message;
+      return successResponse(spec.status ?? 200, message, result);
+    }) as unknown as ApiHandler;

@@ -1,0 +1,120 @@
+/**
+ * The local stand-in for API Gateway: matches a request against the route table, turns it into an
+ * API Gateway v2 event, invokes the route's Lambda handler and writes its result back.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { errorResponse } from '../http/envelope';
+import { logger } from '../logger';
+import type { RouteDefinition } from '../routes';
+import { fromApiGatewayResult, toApiGatewayEvent, type HttpReply } from './api-gateway-event';
+import { loadHandler } from './handler-modules';
+import { localLambdaContext } from './lambda-context';
+
+/** API Gateway HTTP APIs refuse larger payloads before any Lambda runs. */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+interface CompiledRoute {
+  route: RouteDefinition;
+  pattern: RegExp;
+  names: string[];
+}
+
+const compile = (route: RouteDefinition): CompiledRoute => {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[1]!);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, pattern: new RegExp(`^${source}$`), names };
+};
+
+const reply = (response: ServerResponse, { statusCode, headers, body }: HttpReply) => {
+  response.writeHead(statusCode, { ...headers, 'content-length': String(body.length) });
+  response.end(body);
+};
+
+const envelopeReply = (statusCode: number, message: string, error: string): HttpReply => fromApiGatewayResult(errorResponse(statusCode, message, error));
+
+const readBody = (request: IncomingMessage): Promise<Buffer | null> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) {
+        chunks.length = 0;
+        request.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+
+export interface Gateway {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export const startGateway = async (routes: readonly RouteDefinition[], port: number, host: string): Promise<Gateway> => {
+  const compiled = routes.map(compile);
+
+  const dispatch = async (request: IncomingMessage): Promise<HttpReply> => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const rawPath = url.pathname;
+    const candidates = compiled.filter(({ pattern }) => pattern.test(rawPath));
+    const match = candidates.find(({ route }) => route.method === request.method);
+    if (!match) {
+      return candidates.length > 0
+        ? envelopeReply(405, 'Method not allowed', `${request.method} is not allowed on ${rawPath}`)
+        : envelopeReply(404, 'Not found', `No route for ${request.method} ${rawPath}`);
+    }
+    const values = match.pattern.exec(rawPath)!.slice(1);
+    const pathParameters: Record<string, string> = {};
+    try {
+      match.names.forEach((name, index) => (pathParameters[name] = decodeURIComponent(values[index]!)));
+    } catch {
+      return envelopeReply(400, 'Invalid request', 'The path is not valid percent-encoding');
+    }
+    const body = await readBody(request);
+    if (body === null) return envelopeReply(413, 'Request too large', `Requests are limited to ${MAX_REQUEST_BYTES} bytes`);
+    const routeKey = `${match.route.method} ${match.route.path}`;
+    const event = toApiGatewayEvent({ request, body, routeKey, rawPath, rawQueryString: url.search.slice(1), pathParameters });
+    const handler = await loadHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(match.route.handler);
+    return fromApiGatewayResult(await handler(event, localLambdaContext(`interview-ops-${match.route.handler}`)));
+  };
+
+  const server = createServer((request, response) => {
+    dispatch(request)
+      .then((result) => reply(response, result))
+      .catch((error: unknown) => {
+        logger.error('Gateway failed to dispatch', { error });
+        reply(response, envelopeReply(500, 'Internal server error', 'An unexpected error occurred'));
+      });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+};

@@ -1,0 +1,43 @@
+/**
+ * The whole service on one machine: the gateway for the route table, S3-style notifications and an
+ * EventBridge-style scheduler for the event functions, all over the embedded adapters.
+ */
+import { buildDependencies, useDependencies } from '../config';
+import type { Dependencies } from '../core/dependencies';
+import { logger } from '../logger';
+import { eventFunctions, routes } from '../routes';
+import type { Settings } from '../settings';
+import { startGateway } from './gateway';
+import { objectNotifications } from './object-notifications';
+import { startScheduler, type Scheduler } from './scheduler';
+
+export interface LocalStack {
+  url: string;
+  dependencies: Dependencies;
+  scheduler: Scheduler;
+  /** Waits for object notifications still being delivered. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const startLocalStack = async (settings: Settings): Promise<LocalStack> => {
+  const notifications = objectNotifications(eventFunctions);
+  const built = buildDependencies(settings, { onObjectCreated: (object) => notifications.notify(object) });
+  useDependencies(built);
+  const dependencies = await built;
+  const gateway = await startGateway(routes, settings.PORT, settings.HOST);
+  const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);
+  logger.info('Local stack listening', { url: gateway.url, dataDir: settings.DATA_DIR });
+  return {
+    url: gateway.url,
+    dependencies,
+    scheduler,
+    settle: () => notifications.drain(),
+    async close() {
+      await gateway.close();
+      await scheduler.stop();
+      await notifications.drain();
+      await dependencies.sql.close();
+    },
+  };
+};

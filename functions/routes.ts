@@ -1,0 +1,55 @@
+/**
+ * The one route table. The local gateway dispatches from it and the CDK stack builds one API Gateway
+ * route and one Lambda function per entry from it, so the two cannot drift.
+ * `handler` names the module functions/handlers/<handler>.ts, which exports `handler`.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RouteDefinition {
+  method: HttpMethod;
+  /** API Gateway path template: `{name}` is one path segment. */
+  path: string;
+  handler: string;
+  /** Routes that answer without authorization; every other route requires it on AWS. */
+  public?: boolean;
+  /** One line for humans: the README and the OpenAPI document. */
+  summary: string;
+}
+
+export const routes = [
+  { method: 'GET', path: '/health', handler: 'health', public: true, summary: 'Check the database and the object store' },
+  { method: 'POST', path: '/sessions', handler: 'create-session', summary: 'Create an interview session' },
+  { method: 'GET', path: '/sessions/{session_id}', handler: 'get-session', summary: 'Get a session' },
+  {
+    method: 'POST',
+    path: '/sessions/{session_id}/audio_chunks',
+    handler: 'upload-audio-chunk',
+    summary: 'Upload one audio chunk (raw body); its transcript follows automatically',
+  },
+  { method: 'POST', path: '/sessions/{session_id}/code_history', handler: 'record-code-history', summary: "Record the candidate's code" },
+  {
+    method: 'POST',
+    path: '/sessions/{session_id}/execution_results',
+    handler: 'record-execution-result',
+    summary: 'Record the result of running code in the sandbox',
+  },
+] as const satisfies readonly RouteDefinition[];
+
+export const routeId = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;
+
+/**
+ * Functions that events invoke rather than HTTP. On AWS the stack wires each trigger (an S3
+ * ObjectCreated notification, an EventBridge schedule); locally functions/local plays those parts.
+ */
+export type EventTrigger =
+  | { kind: 'object-created'; prefix: string }
+  /** Every SNAPSHOT_INTERVAL_SECONDS locally; EventBridge rate(1 minute) on AWS. */
+  | { kind: 'schedule' };
+
+export interface EventFunctionDefinition {
+  handler: string;
+  trigger: EventTrigger;
+  summary: string;
+}
+
+export const eventFunctions: readonly EventFunctionDefinition[] = [];

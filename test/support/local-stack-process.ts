@@ -1,0 +1,74 @@
+/**
+ * Runs the real `npm start` entry point (bin/local.ts) as a child process on a free port with its own
+ * data directory, as a user would, and talks to it over HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface StackProcess {
+  url: string;
+  dataDir: string;
+  /** Every JSON log line the process has written so far. */
+  logs: Record<string, unknown>[];
+  child: ChildProcess;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export const newDataDir = (label = 'stack') => mkdtemp(join(tmpdir(), `interview-ops-${label}-`));
+
+export const startStackProcess = async (
+  options: { dataDir?: string; env?: Record<string, string> } = {},
+): Promise<StackProcess> => {
+  const dataDir = options.dataDir ?? (await newDataDir());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'INFO', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let pending = '';
+    const timer = setTimeout(() => reject(new Error(`local stack did not start in time\n${stderr}`)), 90_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry.message === 'Local stack listening') {
+            clearTimeout(timer);
+            resolveUrl(String(entry.url));
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local stack exited with ${code} before listening\n${stderr}`));
+    });
+  });
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  return {
+    url,
+    dataDir,
+    logs,
+    child,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+};
+
+export const removeDataDir = (dataDir: string) => rm(dataDir, { recursive: true, force: true });
