@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // In-process stacks log through the shared logger; child stacks set their own level.
+    env: { LOG_LEVEL: 'SILENT' },
   },
 });

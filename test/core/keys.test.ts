@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import {
+  audioKeyFor,
+  parseAudioKey,
+  snapshotDayPrefixFor,
+  snapshotIdFor,
+  snapshotIdFromKey,
+  snapshotInstantOf,
+  snapshotKeyFor,
+  transcriptKeyFor,
+} from '../../functions/core/keys';
+
+describe('key layout', () => {
+  it('puts transcripts under the session, named {session_id}_{chunk_id}.txt', () => {
+    expect(transcriptKeyFor('session-456', '123')).toBe('transcripts/session-456/session-456_123.txt');
+  });
+
+  it('round-trips audio keys and refuses anything else', () => {
+    const key = audioKeyFor('s_1', '42', 'wav');
+    expect(key).toBe('audio/s_1/42.wav');
+    expect(parseAudioKey(key)).toEqual({ sessionId: 's_1', chunkId: '42', extension: 'wav' });
+    expect(parseAudioKey('audio/../42.wav')).toBeNull();
+    expect(parseAudioKey('audio/s/42.mp3')).toBeNull();
+    expect(parseAudioKey('transcripts/s/42.wav')).toBeNull();
+  });
+
+  it('names a snapshot by Unix seconds and files it by the same UTC instant', () => {
+    const instant = new Date('2024-01-01T12:00:00Z');
+    const id = snapshotIdFor(instant);
+    expect(id).toBe('snapshot_1704110400');
+    expect(snapshotKeyFor(id)).toBe('snapshots/snapshot_20240101_120000.json');
+    expect(snapshotInstantOf(id).toISOString()).toBe('2024-01-01T12:00:00.000Z');
+    expect(snapshotIdFromKey('snapshots/snapshot_20240101_120000.json')).toBe(id);
+    expect(snapshotDayPrefixFor(instant)).toBe('snapshots/snapshot_20240101');
+  });
+
+  it('drops sub-second precision so the id and the key name the same second', () => {
+    expect(snapshotIdFor(new Date('2024-01-01T12:00:00.999Z'))).toBe('snapshot_1704110400');
+  });
+
+  it('refuses snapshot keys that are not a real instant', () => {
+    expect(snapshotIdFromKey('snapshots/snapshot_20240231_120000.json')).toBeNull();
+    expect(snapshotIdFromKey('snapshots/snapshot_20240101_120000.json.tmp')).toBeNull();
+    expect(() => snapshotKeyFor('snapshot_12')).toThrow(RangeError);
+  });
+});

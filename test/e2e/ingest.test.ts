@@ -1,0 +1,225 @@
+/**
+ * The ingest API over real HTTP against the real `npm start` entry point (bin/local.ts),
+ * with embedded PGlite and the directory store.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
+import { realWav, toneWav } from '../support/audio-fixtures';
+import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+
+let stack: StackProcess;
+const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
+
+const expectRefusal = (response: ApiResponse, status: number) => {
+  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
+  expect(Object.keys(response.json).sort()).toEqual(['error', 'message', 'success']);
+  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
+};
+
+beforeAll(async () => {
+  stack = await startStackProcess();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await removeDataDir(stack.dataDir);
+});
+
+describe('GET /health', () => {
+  it('checks the database and the store', async () => {
+    const response = await call('GET', '/health');
+    expect(response.status).toBe(200);
+    expect(response.json).toEqual({
+      success: true,
+      message: 'Service is healthy',
+      data: { status: 'ok', checks: { database: 'ok', store: 'ok' } },
+    });
+  });
+});
+
+describe('sessions', () => {
+  it('creates a session with the given id and reads it back', async () => {
+    const created = await call('POST', '/sessions', {
+      json: { session_id: 'session-456', candidate: 'Ada', interviewer: 'Grace', metadata: { role: 'backend' } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json.success).toBe(true);
+    expect(created.json.data).toMatchObject({ session_id: 'session-456', candidate: 'Ada', interviewer: 'Grace', metadata: { role: 'backend' } });
+    expect(created.json.data.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+
+    const fetched = await call('GET', '/sessions/session-456');
+    expect(fetched.status).toBe(200);
+    expect(fetched.json.data).toEqual(created.json.data);
+  });
+
+  it('generates an id when none is given', async () => {
+    const created = await call('POST', '/sessions', { json: {} });
+    expect(created.status).toBe(201);
+    expect(created.json.data.session_id).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/);
+    expect((await call('GET', `/sessions/${created.json.data.session_id}`)).status).toBe(200);
+  });
+
+  it('answers 409 for a duplicate id', async () => {
+    await call('POST', '/sessions', { json: { session_id: 'dup' } });
+    expectRefusal(await call('POST', '/sessions', { json: { session_id: 'dup' } }), 409);
+  });
+
+  it('answers 404 for an unknown session', async () => {
+    expectRefusal(await call('GET', '/sessions/nobody-here'), 404);
+  });
+
+  it.each([
+    ['dot-dot', '/sessions/..%2F..%2Fetc'],
+    ['a leading dash', '/sessions/-abc'],
+    ['a NUL byte', '/sessions/a%00b'],
+    ['unicode', '/sessions/%C3%A9t%C3%A9'],
+    ['129 characters', `/sessions/${'a'.repeat(129)}`],
+    ['bad percent-encoding', '/sessions/%E0%A4%A'],
+  ])('answers 400 for an id with %s', async (_label, path) => {
+    expectRefusal(await call('GET', path), 400);
+  });
+
+  it.each([
+    ['invalid JSON', { body: '{"session_id":', headers: { 'content-type': 'application/json' } }],
+    ['a wrong type', { json: { session_id: 42 } }],
+    ['an extra field', { json: { session_id: 'x1', admin: true } }],
+    ['a bad id', { json: { session_id: '../x' } }],
+    ['a JSON array', { json: [1, 2] }],
+  ])('answers 400 for a body with %s', async (_label, init) => {
+    expectRefusal(await call('POST', '/sessions', init), 400);
+  });
+
+  it('answers 415 for a body that is not JSON', async () => {
+    expectRefusal(await call('POST', '/sessions', { body: 'session_id=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+  });
+
+  it('answers 413 for a JSON body over 1 MiB', async () => {
+    expectRefusal(await call('POST', '/sessions', { json: { metadata: { blob: 'x'.repeat(1024 * 1024) } } }), 413);
+  });
+
+  it('answers in the envelope for an unknown route or method', async () => {
+    expectRefusal(await call('GET', '/no/such/route'), 404);
+    expectRefusal(await call('DELETE', '/sessions/session-456'), 405);
+  });
+});
+
+describe('POST /sessions/{session_id}/audio_chunks', () => {
+  beforeAll(async () => {
+    await call('POST', '/sessions', { json: { session_id: 'audio-s' } });
+  });
+
+  it('stores a real recording, its row and its audio object', async () => {
+    const bytes = realWav('cards/001.wav');
+    const response = await call('POST', '/sessions/audio-s/audio_chunks', { body: bytes, headers: { 'content-type': 'audio/wav' } });
+    expect(response.status).toBe(201);
+    const chunk = response.json.data;
+    expect(chunk).toMatchObject({ session_id: 'audio-s', content_type: 'audio/wav', size_bytes: bytes.length });
+    expect(chunk.chunk_id).toMatch(/^\d+$/);
+    expect(chunk.duration).toBeCloseTo(35052 / 2 / 16000, 6);
+    expect(chunk.created_at).toMatch(/Z$/);
+    const stored = join(stack.dataDir, 'audio', 'audio-s', `${chunk.chunk_id}.wav`);
+    expect(readFileSync(stored).equals(bytes)).toBe(true);
+  });
+
+  it('gives each chunk its own increasing id', async () => {
+    const upload = () => call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'audio/wav' } });
+    const first = await upload();
+    const second = await upload();
+    expect(BigInt(second.json.data.chunk_id)).toBeGreaterThan(BigInt(first.json.data.chunk_id));
+  });
+
+  it('answers 404 for an unknown session and stores nothing', async () => {
+    expectRefusal(await call('POST', '/sessions/ghost/audio_chunks', { body: toneWav(), headers: { 'content-type': 'audio/wav' } }), 404);
+    expect(existsSync(join(stack.dataDir, 'audio', 'ghost'))).toBe(false);
+  });
+
+  it('answers 415 for another media type', async () => {
+    expectRefusal(await call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'audio/mpeg' } }), 415);
+    expectRefusal(await call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'application/octet-stream' } }), 415);
+  });
+
+  it('answers 413 above the stated size limit', async () => {
+    const huge = toneWav({ sampleRate: 48000, channels: 2, seconds: 25 }); // ~4.8 MB > 4 MiB
+    expectRefusal(await call('POST', '/sessions/audio-s/audio_chunks', { body: huge, headers: { 'content-type': 'audio/wav' } }), 413);
+  });
+
+  it.each([
+    ['zero length', Buffer.alloc(0)],
+    ['a truncated header', realWav().subarray(0, 30)],
+    ['truncated samples', realWav().subarray(0, 2000)],
+    ['random bytes', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))],
+    ['8-bit samples', toneWav({ bitDepth: '8' })],
+  ])('answers 400 for %s', async (_label, body) => {
+    expectRefusal(await call('POST', '/sessions/audio-s/audio_chunks', { body, headers: { 'content-type': 'audio/wav' } }), 400);
+  });
+});
+
+describe('code history and execution results', () => {
+  let codeId: string;
+
+  beforeAll(async () => {
+    await call('POST', '/sessions', { json: { session_id: 'code-s' } });
+    await call('POST', '/sessions', { json: { session_id: 'other-s' } });
+  });
+
+  it('records code with its language', async () => {
+    const response = await call('POST', '/sessions/code-s/code_history', { json: { code: 'print("hi")', language: 'python', metadata: { cursor: 3 } } });
+    expect(response.status).toBe(201);
+    expect(response.json.data).toMatchObject({ session_id: 'code-s', code: 'print("hi")', language: 'python', metadata: { cursor: 3 } });
+    codeId = response.json.data.id;
+    expect(codeId).toMatch(/^\d+$/);
+  });
+
+  it('records an execution result tied to a code entry', async () => {
+    const response = await call('POST', '/sessions/code-s/execution_results', {
+      json: { code_history_id: codeId, stdout: 'hi\n', stderr: '', exit_code: 0, duration_ms: 12.5 },
+    });
+    expect(response.status).toBe(201);
+    expect(response.json.data).toMatchObject({ session_id: 'code-s', code_history_id: codeId, stdout: 'hi\n', exit_code: 0, duration_ms: 12.5 });
+  });
+
+  it('records an execution result with no code entry', async () => {
+    const response = await call('POST', '/sessions/code-s/execution_results', { json: { stdout: '', stderr: 'boom', exit_code: 1 } });
+    expect(response.status).toBe(201);
+    expect(response.json.data.code_history_id).toBeNull();
+  });
+
+  it('answers 404 for a code entry of another session', async () => {
+    expectRefusal(await call('POST', '/sessions/other-s/execution_results', { json: { code_history_id: codeId, exit_code: 0 } }), 404);
+  });
+
+  it('answers 404 for an unknown session', async () => {
+    expectRefusal(await call('POST', '/sessions/ghost/code_history', { json: { code: 'x', language: 'js' } }), 404);
+  });
+
+  it.each([
+    ['a missing language', '/code_history', { code: 'x' }],
+    ['an empty language', '/code_history', { code: 'x', language: '' }],
+    ['code over 48 KiB', '/code_history', { code: 'é'.repeat(30_000), language: 'js' }],
+    ['a missing exit code', '/execution_results', { stdout: '' }],
+    ['a fractional exit code', '/execution_results', { exit_code: 1.5 }],
+    ['a negative duration', '/execution_results', { exit_code: 0, duration_ms: -1 }],
+    ['a non-numeric code id', '/execution_results', { exit_code: 0, code_history_id: 'abc' }],
+  ])('answers 400 for %s', async (_label, suffix, json) => {
+    expectRefusal(await call('POST', `/sessions/code-s${suffix}`, { json }), 400);
+  });
+});
+
+describe('the process', () => {
+  it('logs JSON lines and stops cleanly on SIGTERM, keeping every row and file across a restart', async () => {
+    expect(stack.logs.some((line) => line.message === 'Local stack listening' && line.service === 'interview-ops')).toBe(true);
+    const before = await call('GET', '/sessions/session-456');
+    const dataDir = stack.dataDir;
+    expect(await stack.stop('SIGTERM')).toBe(0);
+
+    stack = await startStackProcess({ dataDir });
+    const after = await call('GET', '/sessions/session-456');
+    expect(after.json.data).toEqual(before.json.data);
+    // Migrations are recorded, so a restart applies none.
+    expect(stack.logs.some((line) => line.message === 'Applied migrations')).toBe(false);
+    const upload = await call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'audio/wav' } });
+    expect(upload.status).toBe(201);
+  });
+});

@@ -1,0 +1,50 @@
+/** Audio bytes for tests, built with the same WAV library the service decodes with, plus real recordings. */
+import { readFileSync } from 'node:fs';
+import wavefile from 'wavefile';
+
+export const POCKETSPHINX_TEST_DATA = '/usr/share/pocketsphinx/test/data';
+
+export const realWav = (name = 'cards/001.wav'): Buffer => readFileSync(`${POCKETSPHINX_TEST_DATA}/${name}`);
+
+/** A WAV of `seconds` of a quiet tone in the given sample layout. */
+export const toneWav = (options: { sampleRate?: number; channels?: number; bitDepth?: string; seconds?: number } = {}): Buffer => {
+  const { sampleRate = 16000, channels = 1, bitDepth = '16', seconds = 0.5 } = options;
+  const frames = Math.round(sampleRate * seconds);
+  const isFloat = bitDepth === '32f' || bitDepth === '64';
+  const peak = isFloat ? 0.25 : 2 ** (Number(bitDepth) - 3);
+  const channel = Array.from({ length: frames }, (_, i) => Math.round(peak * Math.sin((2 * Math.PI * 440 * i) / sampleRate) * 1e6) / 1e6);
+  const wave = new wavefile.WaveFile();
+  wave.fromScratch(channels, sampleRate, bitDepth, channels === 1 ? channel : Array.from({ length: channels }, () => channel));
+  return Buffer.from(wave.toBuffer());
+};
+
+/** A minimal FLAC stream: the marker and a STREAMINFO block (no frames: probing reads only the header). */
+export const flacHeader = (sampleRate: number, channels: number, totalSamples: number): Buffer => {
+  const info = Buffer.alloc(34);
+  info.writeUInt16BE(4096, 0);
+  info.writeUInt16BE(4096, 2);
+  // bits 80..99 rate, 100..102 channels-1, 103..107 bps-1, 108..143 total samples
+  const high = (sampleRate << 12) | ((channels - 1) << 9) | (15 << 4) | Math.floor(totalSamples / 2 ** 32);
+  info.writeUInt32BE(high >>> 0, 10);
+  info.writeUInt32BE(totalSamples % 2 ** 32, 14);
+  return Buffer.concat([Buffer.from('fLaC'), Buffer.from([0x80, 0, 0, 34]), info]);
+};
+
+/** One Ogg page holding an OpusHead, and a last page whose granule position fixes the length. */
+export const oggOpusHeader = (channels: number, seconds: number, preSkip = 312): Buffer => {
+  const page = (granule: bigint, payload: Buffer) => {
+    const header = Buffer.alloc(27 + 1);
+    header.write('OggS', 0);
+    header.writeBigInt64LE(granule, 6);
+    header[26] = 1;
+    header[27] = payload.length;
+    return Buffer.concat([header, payload]);
+  };
+  const head = Buffer.alloc(19);
+  head.write('OpusHead', 0);
+  head[8] = 1;
+  head[9] = channels;
+  head.writeUInt16LE(preSkip, 10);
+  head.writeUInt32LE(48000, 12);
+  return Buffer.concat([page(0n, head), page(BigInt(Math.round(seconds * 48000) + preSkip), Buffer.alloc(10))]);
+};
