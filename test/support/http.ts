@@ -10,7 +10,7 @@ export const request = async <T = any>(
   baseUrl: string,
   method: string,
   path: string,
-  init: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+  init: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse<T>> => {
   const headers: Record<string, string> = { ...init.headers };
   let body = init.body;
