@@ -8,7 +8,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    // The JSON report lets .ci/run print a plain 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.test-results/vitest.json' },
     // In-process stacks log through the shared logger; child stacks set their own level.
     env: { LOG_LEVEL: 'SILENT' },
   },
