@@ -11,8 +11,6 @@ import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
 import { DirectoryObjectStore } from './adapters/directory-object-store';
-import { openPgliteSql } from './adapters/pglite-sql';
-import { openPgSql } from './adapters/pg-sql';
 import { logger } from './logger';
 import { readSettings, type Settings } from './settings';
 
@@ -21,18 +19,41 @@ export interface WiringHooks {
   onObjectCreated?: (object: StoredObject) => void;
 }
 
+// Adapters load on demand, so a Lambda bundle leaves out the local database engines (see lib/bundling.ts).
 const openSql = async (settings: Settings): Promise<Sql> => {
-  if (settings.DATABASE_URL) return openPgSql(settings.DATABASE_URL);
-  return openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
+  if (settings.DB_CLUSTER_ARN && settings.DB_SECRET_ARN) {
+    const [{ RDSDataClient }, { openRdsDataSql }] = await Promise.all([
+      import('@aws-sdk/client-rds-data'),
+      import('./adapters/rds-data-sql'),
+    ]);
+    return openRdsDataSql(new RDSDataClient({}), {
+      resourceArn: settings.DB_CLUSTER_ARN,
+      secretArn: settings.DB_SECRET_ARN,
+      database: settings.DB_NAME,
+    });
+  }
+  if (settings.DATABASE_URL) return (await import('./adapters/pg-sql')).openPgSql(settings.DATABASE_URL);
+  return (await import('./adapters/pglite-sql')).openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
 };
 
-const openStore = async (settings: Settings, hooks: WiringHooks): Promise<ObjectStore> =>
-  new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
+const openStore = async (settings: Settings, hooks: WiringHooks): Promise<ObjectStore> => {
+  if (settings.BUCKET_NAME) {
+    const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/s3-object-store')]);
+    return new S3ObjectStore(new S3Client({}), settings.BUCKET_NAME);
+  }
+  return new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
+};
+
+/** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */
+export const runsMigrationsAtStart = (settings: Settings): boolean =>
+  settings.RUN_MIGRATIONS_AT_START ?? settings.AWS_LAMBDA_FUNCTION_NAME === undefined;
 
 export const buildDependencies = async (settings: Settings, hooks: WiringHooks = {}): Promise<Dependencies> => {
   const [sql, store] = await Promise.all([openSql(settings), openStore(settings, hooks)]);
-  const applied = await migrate(sql, loadMigrations());
-  if (applied.length > 0) logger.info('Applied migrations', { applied });
+  if (runsMigrationsAtStart(settings)) {
+    const applied = await migrate(sql, loadMigrations());
+    if (applied.length > 0) logger.info('Applied migrations', { applied });
+  }
   return {
     sql,
     store,

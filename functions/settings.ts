@@ -23,6 +23,8 @@ const SettingsSchema = z.object({
   DB_CLUSTER_ARN: z.string().optional(),
   DB_SECRET_ARN: z.string().optional(),
   DB_NAME: z.string().default('interview_ops'),
+  /** Unset: migrate at start locally; on Lambda the deploy-time trigger migrates instead (functions/config.ts). */
+  RUN_MIGRATIONS_AT_START: z.stringbool().optional(),
 });
 
 export type Settings = z.output<typeof SettingsSchema>;

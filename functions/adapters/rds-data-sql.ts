@@ -1,0 +1,159 @@
+/**
+ * The SQL port over the RDS Data API (Aurora PostgreSQL): HTTPS calls instead of a connection, so a
+ * Lambda needs no VPC and holds no pool.
+ *
+ * Rows are asked for as typed records with column metadata rather than `formatRecordsAs: 'JSON'`:
+ * JSON results carry no column types (columnMetadata is blank), so an int8 id cannot be told from an
+ * int4 count, a timestamptz from text that looks like one, or jsonb from a text column, and int8
+ * values past 2^53 would be rounded by JSON.parse. The typed shape is also the smaller one on the
+ * wire, which keeps more rows under the 1 MiB response limit.
+ */
+import {
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  ExecuteStatementCommand,
+  RollbackTransactionCommand,
+  type ColumnMetadata,
+  type Field,
+  type RDSDataClient,
+  type SqlParameter,
+} from '@aws-sdk/client-rds-data';
+import type { Sql, SqlParams, SqlRow, SqlRunner, TransactionOptions } from '../core/ports/sql';
+import { pgTimestampToIso, transactionPreamble } from './postgres-dialect';
+
+export interface RdsDataTarget {
+  resourceArn: string;
+  secretArn: string;
+  database: string;
+}
+
+/** The Data API refuses results over 1 MiB; this names the failure and tells the caller what to do. */
+export class ResultTooLargeError extends Error {
+  constructor() {
+    super('the query result exceeds the RDS Data API 1 MiB response limit: page the query with LIMIT and a key');
+    this.name = 'ResultTooLargeError';
+  }
+}
+
+/** The largest page a caller should ask for when rows are up to `rowBytes` long: half the 1 MiB limit, for the JSON overhead. */
+export const rowsPerPage = (rowBytes: number): number => Math.max(1, Math.floor((512 * 1024) / Math.max(1, rowBytes)));
+
+export const openRdsDataSql = (client: RDSDataClient, target: RdsDataTarget): Sql => {
+  const runner = (transactionId?: string): SqlRunner => ({
+    query: <Row extends SqlRow>(sql: string, params?: SqlParams) => execute<Row>(client, target, sql, params, transactionId),
+  });
+  return {
+    ...runner(),
+    async transaction<T>(work: (tx: SqlRunner) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+      const { transactionId } = await client.send(new BeginTransactionCommand(target));
+      if (!transactionId) throw new Error('the RDS Data API returned no transaction id');
+      const tx = runner(transactionId);
+      try {
+        const preamble = transactionPreamble(options);
+        if (preamble) await tx.query(preamble);
+        const result = await work(tx);
+        await client.send(new CommitTransactionCommand({ resourceArn: target.resourceArn, secretArn: target.secretArn, transactionId }));
+        return result;
+      } catch (error) {
+        // The original failure matters more; an unrolled transaction expires on its own after 3 minutes.
+        await client
+          .send(new RollbackTransactionCommand({ resourceArn: target.resourceArn, secretArn: target.secretArn, transactionId }))
+          .catch(() => undefined);
+        throw error;
+      }
+    },
+    // Nothing to release: every call is its own HTTPS request.
+    close: async () => undefined,
+  };
+};
+
+const execute = async <Row extends SqlRow>(
+  client: RDSDataClient,
+  target: RdsDataTarget,
+  sql: string,
+  params: SqlParams = {},
+  transactionId?: string,
+): Promise<Row[]> => {
+  try {
+    const response = await client.send(
+      new ExecuteStatementCommand({
+        ...target,
+        sql,
+        parameters: toSqlParameters(sql, params),
+        // Typed records: the only shape that says which column is int8, timestamptz or jsonb.
+        includeResultMetadata: true,
+        formatRecordsAs: 'NONE',
+        ...(transactionId ? { transactionId } : {}),
+      }),
+    );
+    return readRows<Row>(response);
+  } catch (error) {
+    if (isResponseTooLarge(error)) throw new ResultTooLargeError();
+    throw error;
+  }
+};
+
+/** The tokens that hide a `:name` (strings, quoted identifiers, comments, `::` casts), as in named-parameters.ts. */
+const TOKEN = /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|::|:([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/**
+ * Typed parameters for the names the statement uses. The Data API rejects values it has no placeholder
+ * for, and a missing value fails here with the same message the driver adapters give.
+ */
+export const toSqlParameters = (sql: string, params: SqlParams): SqlParameter[] => {
+  const names = new Set<string>();
+  for (const match of sql.matchAll(TOKEN)) if (match[1]) names.add(match[1]);
+  return [...names].map((name) => {
+    if (!Object.hasOwn(params, name)) throw new Error(`missing SQL parameter :${name}`);
+    const value = params[name];
+    if (value === null || value === undefined) return { name, value: { isNull: true } };
+    if (typeof value === 'boolean') return { name, value: { booleanValue: value } };
+    if (typeof value === 'number') {
+      return Number.isInteger(value) ? { name, value: { longValue: value } } : { name, value: { doubleValue: value } };
+    }
+    return { name, value: { stringValue: value } };
+  });
+};
+
+interface ExecuteResponse {
+  records?: Field[][];
+  columnMetadata?: ColumnMetadata[];
+}
+
+/** Rows as the port promises them, named by column label and normalized by the column's type. */
+export const readRows = <Row extends SqlRow>(response: ExecuteResponse): Row[] => {
+  const columns = response.columnMetadata ?? [];
+  return (response.records ?? []).map((record) => {
+    const row: SqlRow = {};
+    record.forEach((field, index) => {
+      const column = columns[index];
+      row[column?.label || column?.name || `column${index + 1}`] = fieldValue(field, column?.typeName?.toLowerCase() ?? '');
+    });
+    return row as Row;
+  });
+};
+
+const TIMESTAMP_TYPES = new Set(['timestamptz', 'timestamp', 'timestamp with time zone', 'timestamp without time zone']);
+const JSON_TYPES = new Set(['json', 'jsonb']);
+const DECIMAL_STRING_TYPES = new Set(['int8', 'bigint', 'bigserial', 'serial8', 'numeric', 'decimal']);
+
+const fieldValue = (field: Field, typeName: string): unknown => {
+  if (field.isNull) return null;
+  if (field.booleanValue !== undefined) return field.booleanValue;
+  if (field.longValue !== undefined) return DECIMAL_STRING_TYPES.has(typeName) ? String(field.longValue) : field.longValue;
+  if (field.doubleValue !== undefined) return field.doubleValue;
+  if (field.blobValue !== undefined) return field.blobValue;
+  if (field.arrayValue !== undefined) return arrayValue(field.arrayValue);
+  if (field.stringValue !== undefined) {
+    if (TIMESTAMP_TYPES.has(typeName)) return pgTimestampToIso(field.stringValue);
+    if (JSON_TYPES.has(typeName)) return JSON.parse(field.stringValue);
+    return field.stringValue;
+  }
+  return null;
+};
+
+const arrayValue = (value: NonNullable<Field['arrayValue']>): unknown[] =>
+  value.stringValues ?? value.longValues ?? value.doubleValues ?? value.booleanValues ?? (value.arrayValues ?? []).map((inner) => (inner ? arrayValue(inner) : null));
+
+const isResponseTooLarge = (error: unknown) =>
+  /response size limit|exceeded the maximum response size|result set size/i.test((error as Error | null)?.message ?? '');

@@ -1,0 +1,179 @@
+/**
+ * The object store on Amazon S3. Keys are used as they are, so the bucket has the same layout as the
+ * local data directory. Streamed bodies go through @aws-sdk/lib-storage, which switches to a multipart
+ * upload past 5 MiB; either way S3 publishes the object only once it is whole.
+ */
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import {
+  ObjectAlreadyExistsError,
+  type ListOptions,
+  type ListPage,
+  type ObjectBody,
+  type ObjectStore,
+  type PutOptions,
+  type StoredObject,
+  type StoredObjectWithMetadata,
+} from '../core/ports/object-store';
+
+/** S3's own ceiling for one ListObjectsV2 page and one DeleteObjects request. */
+const MAX_KEYS = 1000;
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  locationOf(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<StoredObject> {
+    await this.createOrReplace(key, () =>
+      this.client.send(new PutObjectCommand({ ...this.writeParams(key, options), Body: body })),
+    );
+    return this.describeWritten(key);
+  }
+
+  async putStream(key: string, body: AsyncIterable<ObjectBody>, options: PutOptions = {}): Promise<StoredObject> {
+    const upload = new Upload({
+      client: this.client,
+      // IfNoneMatch travels on the single PUT or on CompleteMultipartUpload, whichever lib-storage ends with.
+      params: { ...this.writeParams(key, options), Body: Readable.from(asBuffers(body)) },
+    });
+    await this.createOrReplace(key, () => upload.done());
+    return this.describeWritten(key);
+  }
+
+  async get(key: string) {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const body = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
+      const object: StoredObjectWithMetadata = {
+        key,
+        size: body.byteLength,
+        lastModified: isoOf(response.LastModified),
+        ...(response.ContentType ? { contentType: response.ContentType } : {}),
+        metadata: response.Metadata ?? {},
+      };
+      return { body, object };
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<StoredObjectWithMetadata | null> {
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return {
+        key,
+        size: response.ContentLength ?? 0,
+        lastModified: isoOf(response.LastModified),
+        ...(response.ContentType ? { contentType: response.ContentType } : {}),
+        metadata: response.Metadata ?? {},
+      };
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const response = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: prefix,
+        MaxKeys: Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS),
+        ...(options.continuationToken
+          ? { ContinuationToken: options.continuationToken }
+          : options.startAfter
+            ? { StartAfter: options.startAfter }
+            : {}),
+      }),
+    );
+    const objects = (response.Contents ?? []).map((entry) => ({
+      key: entry.Key!,
+      size: entry.Size ?? 0,
+      lastModified: isoOf(entry.LastModified),
+    }));
+    return response.IsTruncated && response.NextContinuationToken ? { objects, nextToken: response.NextContinuationToken } : { objects };
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += MAX_KEYS) {
+      const batch = keys.slice(start, start + MAX_KEYS);
+      const response = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      // DeleteObjects answers 200 even when some keys failed; those are listed in Errors.
+      const failed = response.Errors ?? [];
+      if (failed.length > 0) {
+        throw new Error(`could not delete ${failed.length} object(s): ${failed.map((entry) => entry.Code).join(', ')}`);
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  private writeParams(key: string, options: PutOptions) {
+    return {
+      Bucket: this.bucket,
+      Key: key,
+      ...(options.contentType ? { ContentType: options.contentType } : {}),
+      ...(options.metadata ? { Metadata: options.metadata } : {}),
+      ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+    };
+  }
+
+  private async createOrReplace(key: string, write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      // 412: the key exists. 409: another conditional write to the key won the race.
+      if (statusOf(error) === 412 || statusOf(error) === 409) throw new ObjectAlreadyExistsError(key);
+      throw error;
+    }
+  }
+
+  /** Size and timestamp as S3 recorded them, so callers see the same values a later head or list shows. */
+  private async describeWritten(key: string): Promise<StoredObject> {
+    const object = await this.head(key);
+    if (!object) throw new Error(`object vanished right after it was written: ${key}`);
+    return { key, size: object.size, lastModified: object.lastModified };
+  }
+}
+
+async function* asBuffers(body: AsyncIterable<ObjectBody>): AsyncIterable<Buffer> {
+  for await (const piece of body) {
+    yield typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+  }
+}
+
+const isoOf = (date: Date | undefined) => (date ?? new Date(0)).toISOString();
+
+const statusOf = (error: unknown): number | undefined =>
+  error instanceof S3ServiceException
+    ? error.$metadata.httpStatusCode
+    : (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+
+const isMissing = (error: unknown) => {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'NoSuchKey' || name === 'NotFound' || statusOf(error) === 404;
+};
