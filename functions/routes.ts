@@ -18,6 +18,7 @@ export interface RouteDefinition {
 
 export const routes = [
   { method: 'GET', path: '/health', handler: 'health', public: true, summary: 'Check the database and the object store' },
+  { method: 'GET', path: '/openapi.json', handler: 'get-openapi', public: true, summary: 'This API as an OpenAPI 3.1 document' },
   { method: 'POST', path: '/sessions', handler: 'create-session', summary: 'Create an interview session' },
   { method: 'GET', path: '/sessions/{session_id}', handler: 'get-session', summary: 'Get a session' },
   {

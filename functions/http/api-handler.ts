@@ -31,10 +31,22 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends B
   /** Status on success; 200 unless given. */
   status?: number;
   message: string | ((result: R) => string);
+  /** False answers with the result itself as the JSON body (documents meant for tools, like OpenAPI). */
+  envelope?: false;
   run(request: { params: z.output<P>; query: z.output<Q>; body: BodyOf<B> }, deps: Dependencies): Promise<R>;
 }
 
-export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+/** What a route declares about its requests, kept on the handler so the OpenAPI document is built from it. */
+export interface RequestSchemas {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType | 'raw';
+  status: number;
+}
+
+export type ApiHandler = ((event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) & {
+  requestSchemas: RequestSchemas;
+};
 
 const emptyObject = z.object({});
 
@@ -69,8 +81,8 @@ const parseJsonBody = (event: APIGatewayProxyEventV2): unknown => {
 
 export const apiHandler = <P extends z.ZodType = typeof emptyObject, Q extends z.ZodType = typeof emptyObject, B extends BodySpec = undefined, R = unknown>(
   spec: RouteSpec<P, Q, B, R>,
-): ApiHandler =>
-  middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+): ApiHandler => {
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       onError: async (request) => {
@@ -92,5 +104,15 @@ export const apiHandler = <P extends z.ZodType = typeof emptyObject, Q extends z
       ) as BodyOf<B>;
       const result = await spec.run({ params, query, body }, await dependencies());
       const message = typeof spec.message === 'function' ? spec.message(result) : spec.message;
-      return successResponse(spec.status ?? 200, message, result);
-    }) as unknown as ApiHandler;
+      return spec.envelope === false
+        ? { statusCode: spec.status ?? 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(result) }
+        : successResponse(spec.status ?? 200, message, result);
+    });
+  const requestSchemas: RequestSchemas = {
+    ...(spec.params ? { params: spec.params } : {}),
+    ...(spec.query ? { query: spec.query } : {}),
+    ...(spec.body ? { body: spec.body } : {}),
+    status: spec.status ?? 200,
+  };
+  return Object.assign(handler as unknown as ApiHandler, { requestSchemas });
+};

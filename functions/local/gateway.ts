@@ -9,7 +9,7 @@ import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
 import type { RouteDefinition } from '../routes';
 import { fromApiGatewayResult, toApiGatewayEvent, type HttpReply } from './api-gateway-event';
-import { loadHandler } from './handler-modules';
+import { loadHandler } from '../handler-modules';
 import { localLambdaContext } from './lambda-context';
 
 /** API Gateway HTTP APIs refuse larger payloads before any Lambda runs. */

@@ -8,7 +8,7 @@ import type { S3Event } from 'aws-lambda';
 import type { StoredObject } from '../core/ports/object-store';
 import { logger } from '../logger';
 import type { EventFunctionDefinition } from '../routes';
-import { loadHandler } from './handler-modules';
+import { loadHandler } from '../handler-modules';
 import { localLambdaContext } from './lambda-context';
 
 export const LOCAL_BUCKET = 'local-data-dir';

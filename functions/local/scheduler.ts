@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
 import { logger } from '../logger';
 import type { EventFunctionDefinition } from '../routes';
-import { loadHandler } from './handler-modules';
+import { loadHandler } from '../handler-modules';
 import { localLambdaContext } from './lambda-context';
 
 export const scheduledEvent = (time: Date, ruleName: string): ScheduledEvent => ({

@@ -39,6 +39,15 @@ describe('GET /health', () => {
   });
 });
 
+describe('GET /openapi.json', () => {
+  it('serves the generated OpenAPI document itself, not wrapped in the envelope', async () => {
+    const response = await call('GET', '/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.json.openapi).toBe('3.1.0');
+    expect(Object.keys(response.json.paths)).toContain('/sessions/{session_id}/audio_chunks');
+  });
+});
+
 describe('sessions', () => {
   it('creates a session with the given id and reads it back', async () => {
     const created = await call('POST', '/sessions', {

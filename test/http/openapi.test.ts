@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../functions/http/openapi';
+import { routes } from '../../functions/routes';
+
+describe('the OpenAPI document', () => {
+  it('lists exactly the routes of the route table', async () => {
+    const document = await buildOpenApiDocument();
+    expect(document.openapi).toBe('3.1.0');
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual(routes.map((route) => `${route.method} ${route.path}`).sort());
+  });
+
+  it('describes every path parameter of every template, from the handlers’ zod schemas', async () => {
+    const document = await buildOpenApiDocument();
+    for (const route of routes) {
+      const operation = document.paths[route.path]![route.method.toLowerCase()] as { parameters: { name: string; in: string }[] };
+      const templateNames = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+      const pathParameters = operation.parameters.filter((parameter) => parameter.in === 'path').map((parameter) => parameter.name);
+      expect(pathParameters.sort(), `${route.method} ${route.path}`).toEqual(templateNames.sort());
+    }
+  });
+
+  it('carries the id patterns and body constraints the handlers enforce', async () => {
+    const document = await buildOpenApiDocument();
+    const getSession = document.paths['/sessions/{session_id}']!.get as { parameters: { schema: { pattern?: string } }[] };
+    expect(getSession.parameters[0]!.schema.pattern).toBe('^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$');
+    const createSession = document.paths['/sessions']!.post as {
+      requestBody: { content: Record<string, { schema: { properties: Record<string, unknown>; additionalProperties?: boolean } }> };
+    };
+    const schema = createSession.requestBody.content['application/json']!.schema;
+    expect(Object.keys(schema.properties).sort()).toEqual(['candidate', 'interviewer', 'metadata', 'session_id']);
+    expect(schema.additionalProperties).toBe(false);
+    const upload = document.paths['/sessions/{session_id}/audio_chunks']!.post as { requestBody: { content: Record<string, unknown> } };
+    expect(Object.keys(upload.requestBody.content)).toContain('audio/wav');
+  });
+
+  it('leaves only the public routes open', async () => {
+    const document = await buildOpenApiDocument();
+    for (const route of routes) {
+      const operation = document.paths[route.path]![route.method.toLowerCase()] as { security?: unknown[] };
+      expect(operation.security, `${route.method} ${route.path}`).toEqual('public' in route && route.public ? [] : undefined);
+    }
+  });
+});
