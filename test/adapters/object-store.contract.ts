@@ -1,0 +1,260 @@
+/**
+ * The ObjectStore port's promises (functions/core/ports/object-store.ts), as one suite that every
+ * adapter runs unchanged: object-store.directory.test.ts and object-store.s3.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectAlreadyExistsError, listAll, type ObjectBody, type ObjectStore } from '../../functions/core/ports/object-store';
+
+export interface ObjectStoreUnderTest {
+  store: ObjectStore;
+  /** The same kind of store pointed at something that cannot answer (a missing bucket or directory). */
+  unreachable: ObjectStore;
+  /** What `locationOf` must return for a key in this store. */
+  expectedLocation(key: string): string;
+  stop(): Promise<void>;
+}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const text = (body: Uint8Array) => Buffer.from(body).toString('utf8');
+
+/** A body that yields `first`, then waits until released before yielding `rest`. */
+const gatedBody = (first: string, rest: string) => {
+  let release!: () => void;
+  let fail!: (error: Error) => void;
+  let reachedGate!: () => void;
+  const gate = new Promise<void>((resolve, reject) => {
+    release = resolve;
+    fail = reject;
+  });
+  const atGate = new Promise<void>((resolve) => (reachedGate = resolve));
+  async function* body(): AsyncIterable<ObjectBody> {
+    yield first;
+    reachedGate();
+    await gate;
+    yield rest;
+  }
+  return { body: body(), atGate, release, fail };
+};
+
+export const describeObjectStoreContract = (name: string, start: () => Promise<ObjectStoreUnderTest>) => {
+  describe(`ObjectStore contract: ${name}`, () => {
+    let subject: ObjectStoreUnderTest;
+    let store: ObjectStore;
+    let counter = 0;
+    /** Each test works under its own prefix, so tests share one store without seeing each other. */
+    const fresh = () => `contract-${++counter}/`;
+
+    beforeAll(async () => {
+      subject = await start();
+      store = subject.store;
+    });
+    afterAll(async () => {
+      await subject?.stop();
+    });
+
+    it('returns the bytes it stored, with size and an ISO 8601 UTC timestamp', async () => {
+      const key = `${fresh()}bytes.bin`;
+      const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+      const written = await store.put(key, bytes);
+      expect(written).toEqual({ key, size: 5, lastModified: expect.stringMatching(ISO_UTC) });
+      const read = await store.get(key);
+      expect(Buffer.from(read!.body).equals(Buffer.from(bytes))).toBe(true);
+      expect(read!.object).toMatchObject({ key, size: 5, lastModified: written.lastModified });
+    });
+
+    it('stores a string body as UTF-8', async () => {
+      const key = `${fresh()}greeting.txt`;
+      const written = await store.put(key, 'héllo wörld');
+      expect(written.size).toBe(Buffer.byteLength('héllo wörld'));
+      expect(text((await store.get(key))!.body)).toBe('héllo wörld');
+    });
+
+    it('keeps the content type and user metadata, and head agrees with get', async () => {
+      const key = `${fresh()}meta.json`;
+      await store.put(key, '{"a":1}', {
+        contentType: 'application/json',
+        metadata: { 'session-id': 'abc_1', 'chunk-id': '42' },
+      });
+      const head = await store.head(key);
+      expect(head).toEqual({
+        key,
+        size: 7,
+        lastModified: expect.stringMatching(ISO_UTC),
+        contentType: 'application/json',
+        metadata: { 'session-id': 'abc_1', 'chunk-id': '42' },
+      });
+      expect((await store.get(key))!.object).toEqual(head);
+    });
+
+    it('answers null for a key that does not exist', async () => {
+      const key = `${fresh()}missing.txt`;
+      expect(await store.head(key)).toBeNull();
+      expect(await store.get(key)).toBeNull();
+    });
+
+    it('replaces an object on a plain put', async () => {
+      const key = `${fresh()}replace.txt`;
+      await store.put(key, 'first', { metadata: { version: '1' } });
+      await store.put(key, 'second!', { metadata: { version: '2' } });
+      const read = await store.get(key);
+      expect(text(read!.body)).toBe('second!');
+      expect(read!.object.size).toBe(7);
+      expect(read!.object.metadata).toEqual({ version: '2' });
+    });
+
+    it('creates with ifAbsent once, then refuses with ObjectAlreadyExistsError and keeps the first body', async () => {
+      const key = `${fresh()}once.txt`;
+      await store.put(key, 'original', { ifAbsent: true });
+      const second = store.put(key, 'intruder', { ifAbsent: true });
+      await expect(second).rejects.toBeInstanceOf(ObjectAlreadyExistsError);
+      await expect(second).rejects.toMatchObject({ key });
+      expect(text((await store.get(key))!.body)).toBe('original');
+    });
+
+    it('lets exactly one of several concurrent ifAbsent puts win', async () => {
+      const key = `${fresh()}race.txt`;
+      const outcomes = await Promise.allSettled(
+        ['a', 'b', 'c', 'd', 'e'].map((body) => store.put(key, body, { ifAbsent: true })),
+      );
+      const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(4);
+      for (const outcome of lost) expect(outcome.reason).toBeInstanceOf(ObjectAlreadyExistsError);
+      expect(['a', 'b', 'c', 'd', 'e']).toContain(text((await store.get(key))!.body));
+    });
+
+    it('writes a streamed body as the concatenation of its pieces, with options', async () => {
+      const key = `${fresh()}stream.json`;
+      async function* pieces(): AsyncIterable<ObjectBody> {
+        yield '[';
+        yield new TextEncoder().encode('1,2');
+        yield ',3]';
+      }
+      const written = await store.putStream(key, pieces(), { contentType: 'application/json', metadata: { rows: '3' } });
+      expect(written).toEqual({ key, size: 7, lastModified: expect.stringMatching(ISO_UTC) });
+      const read = await store.get(key);
+      expect(text(read!.body)).toBe('[1,2,3]');
+      expect(read!.object).toMatchObject({ contentType: 'application/json', metadata: { rows: '3' } });
+    });
+
+    it('refuses a streamed ifAbsent write onto an existing key', async () => {
+      const key = `${fresh()}stream-once.json`;
+      await store.put(key, 'kept');
+      async function* pieces(): AsyncIterable<ObjectBody> {
+        yield 'not ';
+        yield 'kept';
+      }
+      await expect(store.putStream(key, pieces(), { ifAbsent: true })).rejects.toBeInstanceOf(ObjectAlreadyExistsError);
+      expect(text((await store.get(key))!.body)).toBe('kept');
+    });
+
+    it('shows no part of a streamed object until the stream has finished', async () => {
+      const prefix = fresh();
+      const key = `${prefix}snapshot.json`;
+      const { body, atGate, release } = gatedBody('{"partial":', 'true}');
+      const writing = store.putStream(key, body);
+      await atGate;
+      expect(await store.head(key)).toBeNull();
+      expect(await store.get(key)).toBeNull();
+      expect((await store.list(prefix)).objects).toEqual([]);
+      release();
+      await writing;
+      expect(text((await store.get(key))!.body)).toBe('{"partial":true}');
+    });
+
+    it('leaves nothing behind when a streamed body fails', async () => {
+      const prefix = fresh();
+      const key = `${prefix}broken.json`;
+      const { body, atGate, fail } = gatedBody('{"half":', '');
+      const writing = store.putStream(key, body);
+      await atGate;
+      fail(new Error('producer failed'));
+      await expect(writing).rejects.toThrow('producer failed');
+      expect(await store.head(key)).toBeNull();
+      expect((await store.list(prefix)).objects).toEqual([]);
+    });
+
+    it('lists only keys under the prefix, in ascending byte order, with sizes', async () => {
+      const prefix = fresh();
+      // '-' (0x2d) sorts before '/' (0x2f) and digits; upper case before lower case.
+      const keys = [`${prefix}b/2.txt`, `${prefix}a/1.txt`, `${prefix}a-b.txt`, `${prefix}B.txt`, `${prefix}a/10.txt`];
+      for (const key of keys) await store.put(key, key);
+      await store.put(`${prefix.slice(0, -1)}x/outside.txt`, 'outside');
+      const page = await store.list(prefix);
+      expect(page.objects.map((object) => object.key)).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      expect(page.nextToken).toBeUndefined();
+      for (const object of page.objects) {
+        expect(object.size).toBe(Buffer.byteLength(object.key));
+        expect(object.lastModified).toMatch(ISO_UTC);
+      }
+    });
+
+    it('matches a prefix that ends inside a name, as snapshot listings do', async () => {
+      const prefix = fresh();
+      await store.put(`${prefix}snapshot_20240101_000000.json`, '{}');
+      await store.put(`${prefix}snapshot_20240102_000000.json`, '{}');
+      await store.put(`${prefix}other.json`, '{}');
+      const page = await store.list(`${prefix}snapshot_2024010`);
+      expect(page.objects.map((object) => object.key)).toEqual([
+        `${prefix}snapshot_20240101_000000.json`,
+        `${prefix}snapshot_20240102_000000.json`,
+      ]);
+    });
+
+    it('answers an empty page for a prefix with no objects', async () => {
+      expect(await store.list(fresh())).toEqual({ objects: [] });
+    });
+
+    it('pages with maxKeys and nextToken, visiting every key once, in order', async () => {
+      const prefix = fresh();
+      const keys = Array.from({ length: 7 }, (_, index) => `${prefix}k${index}.txt`);
+      await Promise.all(keys.map((key) => store.put(key, 'x')));
+      const pages: string[][] = [];
+      let continuationToken: string | undefined;
+      do {
+        const page = await store.list(prefix, { maxKeys: 3, continuationToken });
+        pages.push(page.objects.map((object) => object.key));
+        continuationToken = page.nextToken;
+      } while (continuationToken);
+      expect(pages).toEqual([keys.slice(0, 3), keys.slice(3, 6), keys.slice(6)]);
+      const all: string[] = [];
+      for await (const object of listAll(store, prefix, { maxKeys: 2 })) all.push(object.key);
+      expect(all).toEqual(keys);
+    });
+
+    it('starts strictly after startAfter', async () => {
+      const prefix = fresh();
+      const keys = ['a', 'b', 'c', 'd'].map((name) => `${prefix}${name}`);
+      for (const key of keys) await store.put(key, 'x');
+      const page = await store.list(prefix, { startAfter: keys[1] });
+      expect(page.objects.map((object) => object.key)).toEqual(keys.slice(2));
+      const limited = await store.list(prefix, { startAfter: `${prefix}a`, maxKeys: 1 });
+      expect(limited.objects.map((object) => object.key)).toEqual([keys[1]]);
+      expect(limited.nextToken).toEqual(expect.any(String));
+    });
+
+    it('deletes the given keys, ignores keys that do not exist, and leaves the rest', async () => {
+      const prefix = fresh();
+      const keys = ['1', '2', '3'].map((name) => `${prefix}${name}.txt`);
+      for (const key of keys) await store.put(key, 'x', { metadata: { n: '1' } });
+      await store.delete([keys[0]!, keys[2]!, `${prefix}never-written.txt`]);
+      expect((await store.list(prefix)).objects.map((object) => object.key)).toEqual([keys[1]]);
+      expect(await store.head(keys[0]!)).toBeNull();
+      await store.delete([]);
+      // A key written again after a delete starts without the old metadata.
+      await store.put(keys[0]!, 'y');
+      expect((await store.head(keys[0]!))!.metadata).toEqual({});
+    });
+
+    it('says where an object lives', () => {
+      const key = 'transcripts/s1/s1_1.txt';
+      expect(store.locationOf(key)).toBe(subject.expectedLocation(key));
+    });
+
+    it('pings when reachable and fails when not', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+      await expect(subject.unreachable.ping()).rejects.toThrow();
+    });
+  });
+};

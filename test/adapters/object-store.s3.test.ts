@@ -1,0 +1,44 @@
+/**
+ * The S3 adapter against s3rver on loopback (the contract), plus what s3rver cannot show: DeleteObjects
+ * batching and partial failures, over aws-sdk-client-mock.
+ */
+import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../functions/adapters/s3-object-store';
+import { describeObjectStoreContract } from './object-store.contract';
+import { startS3rver } from './s3rver/s3rver-process';
+
+describeObjectStoreContract('S3 (s3rver)', async () => {
+  const s3rver = await startS3rver();
+  return {
+    store: new S3ObjectStore(s3rver.client(), s3rver.bucket),
+    unreachable: new S3ObjectStore(s3rver.client(), 'no-such-bucket'),
+    expectedLocation: (key) => `s3://${s3rver.bucket}/${key}`,
+    stop: () => s3rver.stop(),
+  };
+});
+
+describe('S3ObjectStore.delete', () => {
+  // mockClient patches every S3Client, so it is installed only for these tests, after the contract has run.
+  let s3: ReturnType<typeof mockClient>;
+  beforeAll(() => {
+    s3 = mockClient(S3Client);
+  });
+  afterEach(() => s3.reset());
+  afterAll(() => s3.restore());
+
+  it('sends at most 1,000 keys per DeleteObjects request', async () => {
+    s3.on(DeleteObjectsCommand).resolves({});
+    const keys = Array.from({ length: 2_345 }, (_, index) => `snapshots/snapshot_${index}.json`);
+    await new S3ObjectStore(new S3Client({ region: 'us-east-1' }), 'bucket').delete(keys);
+    const batches = s3.commandCalls(DeleteObjectsCommand).map((call) => call.args[0].input.Delete!.Objects!.map((object) => object.Key));
+    expect(batches.map((batch) => batch.length)).toEqual([1000, 1000, 345]);
+    expect(batches.flat()).toEqual(keys);
+  });
+
+  it('fails when S3 reports keys it could not delete', async () => {
+    s3.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: 'a', Code: 'AccessDenied', Message: 'Access Denied' }] });
+    await expect(new S3ObjectStore(new S3Client({ region: 'us-east-1' }), 'bucket').delete(['a'])).rejects.toThrow(/AccessDenied/);
+  });
+});
