@@ -60,6 +60,10 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
     clock: systemClock,
     logger,
     audio: { acceptedFormats: ['wav'], maxBytes: settings.MAX_AUDIO_BYTES },
+    snapshots: {
+      retentionDays: settings.SNAPSHOT_RETENTION_DAYS,
+      retentionEnforcedBy: settings.SNAPSHOT_RETENTION_BY ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'bucket-lifecycle' : 'scheduler'),
+    },
   };
 };
 

@@ -34,6 +34,15 @@ export const routes = [
     handler: 'record-execution-result',
     summary: 'Record the result of running code in the sandbox',
   },
+  { method: 'GET', path: '/sandbox_snapshot', handler: 'get-latest-snapshot', summary: 'Get the most recent sandbox snapshot' },
+  { method: 'GET', path: '/sandbox_snapshot/{snapshot_id}', handler: 'get-snapshot', summary: 'Get a sandbox snapshot by id' },
+  {
+    method: 'GET',
+    path: '/sandbox_snapshots',
+    handler: 'list-snapshots',
+    summary: 'List sandbox snapshots, newest first (optional limit and cursor)',
+  },
+  { method: 'POST', path: '/sandbox_snapshot/trigger', handler: 'trigger-snapshot', summary: 'Take a sandbox snapshot now' },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routeId = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;
@@ -53,4 +62,10 @@ export interface EventFunctionDefinition {
   summary: string;
 }
 
-export const eventFunctions: readonly EventFunctionDefinition[] = [];
+export const eventFunctions: readonly EventFunctionDefinition[] = [
+  {
+    handler: 'take-scheduled-snapshot',
+    trigger: { kind: 'schedule' },
+    summary: 'Snapshot the sandbox tables every minute, then apply retention where the bucket does not',
+  },
+];

@@ -12,6 +12,8 @@ const SettingsSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   SNAPSHOT_INTERVAL_SECONDS: seconds.default(60),
   SNAPSHOT_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  /** Unset: `scheduler` locally, `bucket-lifecycle` on Lambda (functions/config.ts). */
+  SNAPSHOT_RETENTION_BY: z.enum(['scheduler', 'bucket-lifecycle']).optional(),
   DATABASE_URL: z.string().min(1).optional(),
   TRANSCRIBER: z.enum(['pocketsphinx', 'aws-transcribe']).optional(),
   TRANSCRIBE_LANGUAGE: z.string().default('en-US'),

@@ -11,6 +11,14 @@ export interface Dependencies {
   clock: Clock;
   logger: Logger;
   audio: AudioSettings;
+  snapshots: SnapshotSettings;
+}
+
+export interface SnapshotSettings {
+  /** Snapshots named more than this many days ago are removed. */
+  retentionDays: number;
+  /** `scheduler`: the scheduled run removes them after each snapshot; `bucket-lifecycle`: the S3 bucket's rule does. */
+  retentionEnforcedBy: 'scheduler' | 'bucket-lifecycle';
 }
 
 export interface AudioSettings {

@@ -1,0 +1,45 @@
+/**
+ * Retention, the seed's `cleanup_old_snapshots(keep_days)`: removes every snapshot named by an instant
+ * more than `keepDays` before now. Keys sort by time, so the walk stops at the first one kept.
+ * Locally the scheduler runs it after each snapshot; on AWS the bucket's lifecycle rule does the same job.
+ */
+import type { Dependencies } from '../dependencies';
+import { SNAPSHOTS_PREFIX, snapshotIdFromKey, snapshotInstantOf } from '../keys';
+
+export interface CleanupReport {
+  deleted_count: number;
+  /** Snapshots named before this instant were removed. */
+  cutoff: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const cleanupOldSnapshots = async (
+  { store, clock, logger }: Pick<Dependencies, 'store' | 'clock' | 'logger'>,
+  keepDays: number,
+): Promise<CleanupReport> => {
+  if (!(keepDays > 0)) throw new RangeError('keepDays must be positive');
+  const cutoff = new Date(clock.now().getTime() - keepDays * DAY_MS);
+  let deleted = 0;
+  let continuationToken: string | undefined;
+  let reachedKept = false;
+  do {
+    const page = await store.list(`${SNAPSHOTS_PREFIX}snapshot_`, { continuationToken });
+    const expired: string[] = [];
+    for (const object of page.objects) {
+      const snapshotId = snapshotIdFromKey(object.key);
+      if (!snapshotId) continue;
+      if (snapshotInstantOf(snapshotId) >= cutoff) {
+        reachedKept = true;
+        break;
+      }
+      expired.push(object.key);
+    }
+    if (expired.length > 0) await store.delete(expired);
+    deleted += expired.length;
+    continuationToken = page.nextToken;
+  } while (continuationToken && !reachedKept);
+  const report = { deleted_count: deleted, cutoff: cutoff.toISOString() };
+  if (deleted > 0) logger.info('Old snapshots removed', { ...report });
+  return report;
+};

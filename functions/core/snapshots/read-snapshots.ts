@@ -1,0 +1,188 @@
+/**
+ * Reading snapshots back: one by id, the latest, and the newest-first listing. Keys sort by time, so
+ * the latest is found by listing the newest day prefixes only, and nothing here reads an object just
+ * to list it.
+ */
+import type { Dependencies } from '../dependencies';
+import { notFound } from '../errors';
+import { SNAPSHOTS_PREFIX, snapshotDayPrefixFor, snapshotIdFromKey, snapshotInstantOf, snapshotKeyFor } from '../keys';
+import type { ObjectStore, StoredObject } from '../ports/object-store';
+import { snapshotTimestamp, type SnapshotData, type SnapshotDocument, type SnapshotMetadata } from './snapshot-document';
+
+/**
+ * Largest snapshot returned inline. A Lambda response is at most 6 MB; a bigger snapshot is described
+ * (metadata, file_path) with `data: null`, and its file is read from the store.
+ */
+export const MAX_INLINE_SNAPSHOT_BYTES = 5_000_000;
+
+/** The seed's snapshot shape, plus where the file lives. */
+export interface SnapshotView {
+  timestamp: string;
+  snapshot_id: string;
+  data: SnapshotData | null;
+  metadata: SnapshotMetadata;
+  file_path: string;
+}
+
+export interface SnapshotListing {
+  snapshots: {
+    snapshot_id: string;
+    timestamp: string;
+    file_path: string;
+    file_size: number;
+    is_latest: boolean;
+  }[];
+  total_count: number;
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next_cursor: string | null;
+}
+
+type Readers = Pick<Dependencies, 'store'>;
+
+const KEY_PREFIX = `${SNAPSHOTS_PREFIX}snapshot_`;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const objectMetadataCount = (metadata: Record<string, string>, name: string): number => {
+  const value = Number(metadata[name]);
+  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+};
+
+/** Reads a stored snapshot into its view, or null when there is no such object. */
+export const readSnapshot = async ({ store }: Readers, snapshotId: string): Promise<SnapshotView | null> => {
+  const key = snapshotKeyFor(snapshotId);
+  const described = await store.head(key);
+  if (!described) return null;
+  const base = { timestamp: snapshotTimestamp(snapshotInstantOf(snapshotId)), snapshot_id: snapshotId, file_path: store.locationOf(key) };
+  if (described.size > MAX_INLINE_SNAPSHOT_BYTES) {
+    const counts = described.metadata;
+    return {
+      ...base,
+      data: null,
+      metadata: {
+        total_sessions: objectMetadataCount(counts, 'total-sessions'),
+        total_audio_chunks: objectMetadataCount(counts, 'total-audio-chunks'),
+        total_code_entries: objectMetadataCount(counts, 'total-code-entries'),
+        total_executions: objectMetadataCount(counts, 'total-executions'),
+        snapshot_size_bytes: described.size,
+      },
+    };
+  }
+  const stored = await store.get(key);
+  // Retention can remove it between the two calls.
+  if (!stored) return null;
+  const document = JSON.parse(Buffer.from(stored.body).toString('utf8')) as SnapshotDocument;
+  return { ...base, data: document.data, metadata: document.metadata };
+};
+
+export const getSnapshot = async (deps: Readers, snapshotId: string): Promise<SnapshotView> => {
+  const view = await readSnapshot(deps, snapshotId);
+  if (!view) throw notFound('Snapshot not found', `No snapshot with id "${snapshotId}"`);
+  return view;
+};
+
+const newestOf = (objects: readonly StoredObject[]): StoredObject | null =>
+  objects.findLast((object) => snapshotIdFromKey(object.key) !== null) ?? null;
+
+/** The newest snapshot under a prefix small enough to page through (an hour holds at most 3,600). */
+const newestUnder = async (store: ObjectStore, prefix: string): Promise<StoredObject | null> => {
+  let newest: StoredObject | null = null;
+  let continuationToken: string | undefined;
+  do {
+    const page = await store.list(prefix, { continuationToken });
+    newest = newestOf(page.objects) ?? newest;
+    continuationToken = page.nextToken;
+  } while (continuationToken);
+  return newest;
+};
+
+/**
+ * The newest snapshot of one UTC day, no later than `until`. One list request when the day holds at
+ * most a page of snapshots; otherwise its hours are listed newest first, from `until`'s hour down to
+ * the hour the first page ended in.
+ */
+const newestOfDay = async (store: ObjectStore, dayPrefix: string, until: Date): Promise<StoredObject | null> => {
+  const first = await store.list(dayPrefix);
+  if (!first.nextToken) return newestOf(first.objects);
+  const hourAt = (key: string) => Number(key.slice(dayPrefix.length + 1, dayPrefix.length + 3));
+  const lastHour = hourAt(first.objects.at(-1)!.key);
+  if (!Number.isInteger(lastHour)) return newestUnder(store, dayPrefix);
+  const sameDay = snapshotDayPrefixFor(until) === dayPrefix;
+  for (let hour = sameDay ? until.getUTCHours() : 23; hour > lastHour; hour -= 1) {
+    const inHour = await newestUnder(store, `${dayPrefix}_${String(hour).padStart(2, '0')}`);
+    if (inHour) return inHour;
+  }
+  return newestUnder(store, `${dayPrefix}_${String(lastHour).padStart(2, '0')}`);
+};
+
+/**
+ * The newest snapshot object: today's day prefix first, then earlier days, back to the day of the
+ * oldest snapshot (one more list request finds it). About two list requests when a snapshot was taken today.
+ */
+export const findLatestSnapshotObject = async (store: ObjectStore, now: Date): Promise<StoredObject | null> => {
+  let oldestDay: string | undefined;
+  for (let day = 0; ; day += 1) {
+    const dayPrefix = snapshotDayPrefixFor(new Date(now.getTime() - day * DAY_MS));
+    const newest = await newestOfDay(store, dayPrefix, now);
+    if (newest) return newest;
+    if (oldestDay === undefined) {
+      const [oldest] = (await store.list(KEY_PREFIX, { maxKeys: 1 })).objects;
+      if (!oldest) return null;
+      oldestDay = oldest.key.slice(0, dayPrefix.length);
+    }
+    if (dayPrefix <= oldestDay) return null;
+  }
+};
+
+export const getLatestSnapshot = async ({ store, clock }: Pick<Dependencies, 'store' | 'clock'>): Promise<SnapshotView> => {
+  // A second of slack lets a snapshot just taken by a host whose clock runs slightly ahead count as today.
+  const latest = await findLatestSnapshotObject(store, new Date(clock.now().getTime() + 1000));
+  const snapshotId = latest && snapshotIdFromKey(latest.key);
+  const view = snapshotId ? await readSnapshot({ store }, snapshotId) : null;
+  if (!view) throw notFound('No snapshot yet', 'No snapshot has been taken yet');
+  return view;
+};
+
+export interface ListSnapshotsOptions {
+  limit: number;
+  /** The last snapshot_id of the previous page: this page starts just before it. */
+  cursor?: string | undefined;
+}
+
+/**
+ * Newest first. Walks every key once (one list request per thousand snapshots) for `total_count`,
+ * keeping only the page in memory.
+ */
+export const listSnapshots = async ({ store }: Readers, options: ListSnapshotsOptions): Promise<SnapshotListing> => {
+  const before = options.cursor ? snapshotKeyFor(options.cursor) : undefined;
+  let total = 0;
+  let olderThanCursor = 0;
+  let newest: string | undefined;
+  // The newest `limit` keys before the cursor, oldest first, as a ring buffer would hold them.
+  const window: StoredObject[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const page = await store.list(KEY_PREFIX, { continuationToken });
+    for (const object of page.objects) {
+      if (!snapshotIdFromKey(object.key)) continue;
+      total += 1;
+      newest = object.key;
+      if (before !== undefined && object.key >= before) continue;
+      olderThanCursor += 1;
+      window.push(object);
+      if (window.length > options.limit) window.shift();
+    }
+    continuationToken = page.nextToken;
+  } while (continuationToken);
+  const snapshots = window.reverse().map((object) => {
+    const snapshotId = snapshotIdFromKey(object.key)!;
+    return {
+      snapshot_id: snapshotId,
+      timestamp: snapshotTimestamp(snapshotInstantOf(snapshotId)),
+      file_path: store.locationOf(object.key),
+      file_size: object.size,
+      is_latest: object.key === newest,
+    };
+  });
+  const more = olderThanCursor > snapshots.length;
+  return { snapshots, total_count: total, next_cursor: more ? snapshots.at(-1)!.snapshot_id : null };
+};

@@ -1,0 +1,96 @@
+/**
+ * The snapshot file, written as it is read: the header, each table's rows page by page, then the
+ * metadata, whose `snapshot_size_bytes` is the size of the whole file including itself.
+ */
+import type { SqlRunner } from '../ports/sql';
+import type { SnapshotSection, TableReader } from './snapshot-tables';
+
+export interface SnapshotMetadata {
+  total_sessions: number;
+  total_audio_chunks: number;
+  total_code_entries: number;
+  total_executions: number;
+  snapshot_size_bytes: number;
+}
+
+export type SnapshotData = Record<SnapshotSection, Record<string, unknown>[]>;
+
+/** The file's content, as the seed shows it. */
+export interface SnapshotDocument {
+  timestamp: string;
+  snapshot_id: string;
+  data: SnapshotData;
+  metadata: SnapshotMetadata;
+}
+
+export type RowCounts = Record<SnapshotSection, number>;
+
+/** The seed's form: ISO 8601 UTC to the second, as the id names whole seconds. */
+export const snapshotTimestamp = (instant: Date): string => instant.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export const metadataOf = (counts: RowCounts, sizeBytes: number): SnapshotMetadata => ({
+  total_sessions: counts.sessions,
+  total_audio_chunks: counts.audio_chunks,
+  total_code_entries: counts.code_history,
+  total_executions: counts.execution_results,
+  snapshot_size_bytes: sizeBytes,
+});
+
+/** The closing bytes, sized so the metadata's own byte count is included in the size it reports. */
+export const closingFor = (bytesBefore: number, counts: RowCounts): { bytes: Buffer; metadata: SnapshotMetadata } => {
+  const render = (size: number) => {
+    const metadata = metadataOf(counts, size);
+    return { metadata, bytes: Buffer.from(`},"metadata":${JSON.stringify(metadata)}}`) };
+  };
+  let size = bytesBefore + render(0).bytes.length;
+  // Each extra digit of the size lengthens the file by one byte; two passes settle it.
+  for (let pass = 0; pass < 3; pass += 1) {
+    const rendered = render(size);
+    const total = bytesBefore + rendered.bytes.length;
+    if (total === size) return rendered;
+    size = total;
+  }
+  throw new Error('snapshot size did not settle');
+};
+
+export interface DocumentProgress {
+  counts: RowCounts;
+  metadata?: SnapshotMetadata;
+}
+
+/**
+ * Yields the document piece by piece, one page in memory at a time. `progress` holds the counts so far
+ * and, once the last piece is out, the metadata written.
+ */
+export async function* snapshotDocument(
+  tx: SqlRunner,
+  readers: readonly TableReader[],
+  header: { timestamp: string; snapshot_id: string },
+  progress: DocumentProgress,
+): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  const emit = (text: string) => {
+    const piece = Buffer.from(text);
+    bytes += piece.length;
+    return piece;
+  };
+  yield emit(`{"timestamp":${JSON.stringify(header.timestamp)},"snapshot_id":${JSON.stringify(header.snapshot_id)},"data":{`);
+  for (const [index, reader] of readers.entries()) {
+    yield emit(`${index === 0 ? '' : ','}${JSON.stringify(reader.table.section)}:[`);
+    let after: string | null = null;
+    let first = true;
+    do {
+      const page = await reader.page(tx, after);
+      if (page.rows.length > 0) {
+        yield emit(`${first ? '' : ','}${page.rows.join(',')}`);
+        first = false;
+        progress.counts[reader.table.section] += page.rows.length;
+      }
+      after = page.nextAfter;
+    } while (after !== null);
+    yield emit(']');
+  }
+  const closing = closingFor(bytes, progress.counts);
+  progress.metadata = closing.metadata;
+  yield closing.bytes;
+}

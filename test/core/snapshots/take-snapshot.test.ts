@@ -1,0 +1,190 @@
+/**
+ * Taking snapshots against a real PostgreSQL 15 server (the pg adapter) and the directory store:
+ * content and shapes, one point in time while writers are busy, paging, and same-second triggers.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMigrations } from '../../../db/migrations';
+import { DirectoryObjectStore } from '../../../functions/adapters/directory-object-store';
+import { openPgSql } from '../../../functions/adapters/pg-sql';
+import { recordCodeHistory } from '../../../functions/core/code-history';
+import { recordExecutionResult } from '../../../functions/core/execution-results';
+import { snapshotKeyFor } from '../../../functions/core/keys';
+import { migrate } from '../../../functions/core/migrations';
+import type { Logger } from '../../../functions/core/ports/logger';
+import type { Sql } from '../../../functions/core/ports/sql';
+import { createSession } from '../../../functions/core/sessions';
+import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
+import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
+import { triggerSnapshot } from '../../../functions/core/snapshots/trigger-snapshot';
+import { newDataDir, removeDataDir } from '../../support/local-stack-process';
+import { startPostgresServer, type PostgresServer } from '../../support/postgres-server';
+
+const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let server: PostgresServer;
+let sql: Sql;
+let dataDir: string;
+let store: DirectoryObjectStore;
+
+const deps = (now: Date) => ({ sql, store, logger: silent, clock: { now: () => now } });
+
+const readDocument = async (snapshotId: string): Promise<SnapshotDocument> =>
+  JSON.parse(await readFile(join(dataDir, snapshotKeyFor(snapshotId)), 'utf8')) as SnapshotDocument;
+
+const addChunk = (sessionId: string) =>
+  sql.query(
+    `INSERT INTO audio_chunks (session_id, content_type, audio_key, size_bytes, sample_rate, channels, duration)
+     VALUES (:session_id, 'audio/wav', 'audio/' || :session_id || '/0.wav', 3200, 16000, 1, 0.1)`,
+    { session_id: sessionId },
+  );
+
+/** One session with a chunk, a code entry and its execution, written as the API writes them. */
+const writeSessionTree = async (sessionId: string) => {
+  await createSession({ sql }, { session_id: sessionId, candidate: 'Ada "Countess" Lovelace', metadata: { round: 1, tags: ['π', 'ü'] } });
+  await addChunk(sessionId);
+  const code = await recordCodeHistory({ sql }, sessionId, { code: 'print("hi")\n', language: 'python' });
+  await recordExecutionResult({ sql }, sessionId, { code_history_id: code.id, stdout: 'hi\n', stderr: '', exit_code: 0, duration_ms: 1.5 });
+};
+
+beforeAll(async () => {
+  server = await startPostgresServer();
+  sql = await openPgSql(server.url, 8);
+  await migrate(sql, loadMigrations());
+  dataDir = await newDataDir('snapshots-core');
+  store = await new DirectoryObjectStore(dataDir).open();
+});
+
+afterAll(async () => {
+  await sql?.close();
+  await server?.stop();
+  if (dataDir) await removeDataDir(dataDir);
+});
+
+describe('takeSnapshot', () => {
+  it('writes the seed document: rows as the database holds them, counts and its own size', async () => {
+    await writeSessionTree('content-1');
+    const instant = new Date('2030-05-06T07:08:09.750Z');
+    const outcome = await takeSnapshot(deps(instant), { instant });
+    expect(outcome).toMatchObject({ status: 'taken', snapshot_id: 'snapshot_1904281689', key: 'snapshots/snapshot_20300506_070809.json' });
+
+    const path = join(dataDir, 'snapshots/snapshot_20300506_070809.json');
+    const text = await readFile(path, 'utf8');
+    const document = JSON.parse(text) as SnapshotDocument;
+    expect(Object.keys(document)).toEqual(['timestamp', 'snapshot_id', 'data', 'metadata']);
+    expect(document.timestamp).toBe('2030-05-06T07:08:09Z');
+    expect(document.snapshot_id).toBe('snapshot_1904281689');
+    expect(Object.keys(document.data)).toEqual(['sessions', 'audio_chunks', 'code_history', 'execution_results']);
+
+    const session = document.data.sessions.find((row) => row.session_id === 'content-1');
+    const stored = (await sql.query(`SELECT session_id, candidate, interviewer, metadata, created_at FROM sessions WHERE session_id = 'content-1'`))[0];
+    expect(session).toEqual(stored);
+    expect(session!.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+
+    const chunk = document.data.audio_chunks.find((row) => row.session_id === 'content-1')!;
+    expect(chunk).toMatchObject({ content_type: 'audio/wav', audio_key: 'audio/content-1/0.wav', size_bytes: 3200, channels: 1, duration: 0.1 });
+    expect(chunk.chunk_id).toMatch(/^\d+$/);
+    expect(chunk).toHaveProperty('transcript_updated_at', null);
+    const execution = document.data.execution_results.find((row) => row.session_id === 'content-1')!;
+    const entry = document.data.code_history.find((row) => row.session_id === 'content-1')!;
+    expect(entry).toMatchObject({ code: 'print("hi")\n', language: 'python', metadata: {} });
+    expect(execution).toMatchObject({ code_history_id: entry.id, stdout: 'hi\n', exit_code: 0, duration_ms: 1.5 });
+
+    const counts = (await sql.query<Record<string, string>>(
+      `SELECT (SELECT count(*) FROM sessions) s, (SELECT count(*) FROM audio_chunks) a,
+              (SELECT count(*) FROM code_history) c, (SELECT count(*) FROM execution_results) e`,
+    ))[0]!;
+    expect(document.metadata).toEqual({
+      total_sessions: Number(counts.s),
+      total_audio_chunks: Number(counts.a),
+      total_code_entries: Number(counts.c),
+      total_executions: Number(counts.e),
+      snapshot_size_bytes: Buffer.byteLength(text),
+    });
+    expect(outcome.status === 'taken' && outcome.metadata).toEqual(document.metadata);
+  });
+
+  it('pages through tables of any size in keyset order without losing or repeating a row', async () => {
+    for (let index = 0; index < 30; index += 1) await writeSessionTree(`paged-${String(index).padStart(2, '0')}`);
+    const instant = new Date('2030-05-06T08:00:00Z');
+    // Pages of 7 rows, or fewer when 600 bytes of row JSON run out first: both limits are exercised.
+    const outcome = await takeSnapshot(deps(instant), { instant, pageLimits: { maxRows: 7, maxBytes: 600 } });
+    expect(outcome.status).toBe('taken');
+    const document = await readDocument('snapshot_1904284800');
+    const ids = (await sql.query<{ id: string }>('SELECT id FROM code_history ORDER BY id')).map((row) => row.id);
+    expect(document.data.code_history.map((row) => row.id)).toEqual(ids);
+    const sessionIds = (await sql.query<{ session_id: string }>('SELECT session_id FROM sessions ORDER BY session_id')).map((row) => row.session_id);
+    expect(document.data.sessions.map((row) => row.session_id)).toEqual(sessionIds);
+    expect(document.metadata.total_sessions).toBe(sessionIds.length);
+  });
+
+  it('reads all four tables at one point in time while writers keep inserting', async () => {
+    let writing = true;
+    let written = 0;
+    const writer = async (name: string) => {
+      while (writing) {
+        await writeSessionTree(`busy-${name}-${written}`);
+        written += 1;
+      }
+    };
+    const writers = [writer('a'), writer('b'), writer('c')];
+    try {
+      const snapshotIds: string[] = [];
+      for (let second = 0; second < 4; second += 1) {
+        const instant = new Date(Date.UTC(2030, 4, 6, 9, 0, second));
+        const before = written;
+        const outcome = await takeSnapshot(deps(instant), { instant, pageLimits: { maxRows: 5, maxBytes: 100_000 } });
+        expect(outcome.status).toBe('taken');
+        snapshotIds.push(outcome.snapshot_id);
+        // The writers made progress while this snapshot was being read, so the test can see a torn read.
+        await expect.poll(() => written > before).toBe(true);
+      }
+      for (const snapshotId of snapshotIds) {
+        const { data, metadata } = await readDocument(snapshotId);
+        const sessions = new Set(data.sessions.map((row) => row.session_id));
+        const codeIds = new Set(data.code_history.map((row) => row.id));
+        for (const row of [...data.audio_chunks, ...data.code_history, ...data.execution_results]) {
+          expect(sessions.has(row.session_id)).toBe(true);
+        }
+        for (const row of data.execution_results) if (row.code_history_id !== null) expect(codeIds.has(row.code_history_id)).toBe(true);
+        // Every session tree is written whole, so a consistent snapshot holds each of them complete or not at all.
+        const busy = data.sessions.filter((row) => String(row.session_id).startsWith('busy-')).length;
+        const busyExecutions = data.execution_results.filter((row) => String(row.session_id).startsWith('busy-')).length;
+        expect(busyExecutions).toBeLessThanOrEqual(busy);
+        expect(metadata.total_sessions).toBe(data.sessions.length);
+      }
+    } finally {
+      writing = false;
+      await Promise.all(writers);
+    }
+  });
+
+  it('never replaces a snapshot: two triggers in one second give one snapshot and one 409, and the file stays whole', async () => {
+    const instant = new Date('2030-05-06T10:00:00Z');
+    const results = await Promise.allSettled([triggerSnapshot(deps(instant)), triggerSnapshot(deps(instant))]);
+    const created = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.filter((result) => result.status === 'rejected');
+    expect(created).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ kind: 'conflict' });
+    const document = await readDocument('snapshot_1904292000');
+    expect(document.metadata.snapshot_size_bytes).toBe(Buffer.byteLength(await readFile(join(dataDir, snapshotKeyFor('snapshot_1904292000')))));
+    expect((created[0] as PromiseFulfilledResult<{ data: unknown }>).value.data).toEqual(document.data);
+    // Nothing half-written is left beside it.
+    expect(await readdir(join(dataDir, '.tmp'))).toEqual([]);
+  });
+
+  it('skips an exclusive run while another exclusive run holds the lock', async () => {
+    const instant = new Date('2030-05-06T11:00:00Z');
+    const holder = await sql.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(7203614451)');
+      return takeSnapshot(deps(instant), { instant, exclusive: true });
+    });
+    expect(holder).toMatchObject({ status: 'skipped', reason: 'busy' });
+    const after = await takeSnapshot(deps(instant), { instant, exclusive: true });
+    expect(after).toMatchObject({ status: 'taken' });
+    const again = await takeSnapshot(deps(instant), { instant, exclusive: true });
+    expect(again).toMatchObject({ status: 'skipped', reason: 'exists' });
+  });
+});
