@@ -10,6 +10,7 @@ import { migrate } from './core/migrations';
 import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
+import type { Transcriber } from './core/ports/transcriber';
 import { DirectoryObjectStore } from './adapters/directory-object-store';
 import { logger } from './logger';
 import { readSettings, type Settings } from './settings';
@@ -44,12 +45,32 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
   return new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
 };
 
+/** Unset TRANSCRIBER: Amazon Transcribe on Lambda, pocketsphinx (kept warm) elsewhere. */
+export const transcriberEngineFor = (settings: Settings): 'pocketsphinx' | 'aws-transcribe' =>
+  settings.TRANSCRIBER ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'aws-transcribe' : 'pocketsphinx');
+
+/** Never fails: without pocketsphinx installed the service runs and transcription answers 503 with the fix. */
+const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
+  if (transcriberEngineFor(settings) === 'aws-transcribe') {
+    const { AwsTranscribeTranscriber } = await import('./adapters/aws-transcribe-transcriber');
+    const options = settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',').map((code) => code.trim()).filter(Boolean);
+    return new AwsTranscribeTranscriber({
+      languageCode: settings.TRANSCRIBE_LANGUAGE,
+      ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
+    });
+  }
+  const { PocketsphinxTranscriber, POCKETSPHINX_INSTALL_HINT } = await import('./adapters/pocketsphinx-transcriber');
+  const transcriber = new PocketsphinxTranscriber({ logger, warm: true });
+  if (!transcriber.installed()) logger.warn('Speech recognizer missing: uploads are kept, transcription answers 503', { hint: POCKETSPHINX_INSTALL_HINT });
+  return transcriber;
+};
+
 /** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */
 export const runsMigrationsAtStart = (settings: Settings): boolean =>
   settings.RUN_MIGRATIONS_AT_START ?? settings.AWS_LAMBDA_FUNCTION_NAME === undefined;
 
 export const buildDependencies = async (settings: Settings, hooks: WiringHooks = {}): Promise<Dependencies> => {
-  const [sql, store] = await Promise.all([openSql(settings), openStore(settings, hooks)]);
+  const [sql, store, transcriber] = await Promise.all([openSql(settings), openStore(settings, hooks), openTranscriber(settings)]);
   if (runsMigrationsAtStart(settings)) {
     const applied = await migrate(sql, loadMigrations());
     if (applied.length > 0) logger.info('Applied migrations', { applied });
@@ -59,7 +80,8 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
     store,
     clock: systemClock,
     logger,
-    audio: { acceptedFormats: ['wav'], maxBytes: settings.MAX_AUDIO_BYTES },
+    audio: { acceptedFormats: transcriber.acceptedFormats, maxBytes: settings.MAX_AUDIO_BYTES },
+    transcriber,
     snapshots: {
       retentionDays: settings.SNAPSHOT_RETENTION_DAYS,
       retentionEnforcedBy: settings.SNAPSHOT_RETENTION_BY ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'bucket-lifecycle' : 'scheduler'),

@@ -43,6 +43,14 @@ export const routes = [
     summary: 'List sandbox snapshots, newest first (optional limit and cursor)',
   },
   { method: 'POST', path: '/sandbox_snapshot/trigger', handler: 'trigger-snapshot', summary: 'Take a sandbox snapshot now' },
+  {
+    method: 'POST',
+    path: '/process_chunk/{chunk_id}',
+    handler: 'process-chunk',
+    summary: "Transcribe an audio chunk now (optional ?session_id= must be the chunk's session)",
+  },
+  { method: 'GET', path: '/transcript/{session_id}/{chunk_id}', handler: 'get-transcript', summary: "Get a chunk's transcript file information" },
+  { method: 'GET', path: '/transcripts/{session_id}', handler: 'list-transcripts', summary: "List a session's transcript files" },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routeId = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;
@@ -63,6 +71,11 @@ export interface EventFunctionDefinition {
 }
 
 export const eventFunctions: readonly EventFunctionDefinition[] = [
+  {
+    handler: 'transcribe-audio-chunk',
+    trigger: { kind: 'object-created', prefix: 'audio/' },
+    summary: 'Transcribe each inserted audio chunk into transcripts/{session_id}/{session_id}_{chunk_id}.txt',
+  },
   {
     handler: 'take-scheduled-snapshot',
     trigger: { kind: 'schedule' },

@@ -17,6 +17,8 @@ const SettingsSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   TRANSCRIBER: z.enum(['pocketsphinx', 'aws-transcribe']).optional(),
   TRANSCRIBE_LANGUAGE: z.string().default('en-US'),
+  /** Comma-separated language codes (two or more): Amazon Transcribe identifies the language among them. */
+  TRANSCRIBE_LANGUAGE_OPTIONS: z.string().optional(),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
   MAX_AUDIO_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Set by the Lambda runtime; tells AWS wiring from local wiring. */

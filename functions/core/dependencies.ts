@@ -3,6 +3,7 @@ import type { Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { ObjectStore } from './ports/object-store';
 import type { Sql } from './ports/sql';
+import type { Transcriber } from './ports/transcriber';
 
 /** Everything core functions need from the outside world, built once per process by functions/config.ts. */
 export interface Dependencies {
@@ -11,6 +12,8 @@ export interface Dependencies {
   clock: Clock;
   logger: Logger;
   audio: AudioSettings;
+  /** Speech recognition for audio chunks; a missing engine answers 503 without stopping the service. */
+  transcriber: Transcriber;
   snapshots: SnapshotSettings;
 }
 

@@ -37,6 +37,7 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
       await gateway.close();
       await scheduler.stop();
       await notifications.drain();
+      await dependencies.transcriber.close();
       await dependencies.sql.close();
     },
   };

@@ -1,0 +1,131 @@
+/**
+ * The recognizer on AWS: Amazon Transcribe Streaming. WAV chunks are sent as what the service reads,
+ * 16-bit little-endian mono PCM at the chunk's own sample rate (no resampling: Transcribe takes 8-48 kHz);
+ * FLAC and Ogg Opus go as they are. The text is the final results' transcripts; confidence and word
+ * timings come from their pronunciation items.
+ */
+import {
+  BadRequestException,
+  StartStreamTranscriptionCommand,
+  TranscribeStreamingClient,
+  type AudioStream,
+  type LanguageCode,
+  type MediaEncoding,
+  type Result,
+  type TranscriptResultStream,
+} from '@aws-sdk/client-transcribe-streaming';
+import { int16LittleEndianBytes, wavToPcm16Mono } from '../core/audio/pcm';
+import type { AudioFormat } from '../core/audio/probe';
+import { dependencyUnavailable, invalidInput } from '../core/errors';
+import { meanConfidence, type AudioForTranscription, type Transcriber, type Transcription, type WordTiming } from '../core/ports/transcriber';
+
+export interface AwsTranscribeOptions {
+  /** Used unless `identifyLanguageOptions` is set. */
+  languageCode: string;
+  /** Two or more language codes: Transcribe identifies which one is spoken. */
+  identifyLanguageOptions?: readonly string[];
+  client?: TranscribeStreamingClient;
+}
+
+/** 100 ms of audio per event: inside the 50-200 ms the service recommends. */
+const PCM_EVENT_SECONDS = 0.1;
+const ENCODED_EVENT_BYTES = 8 * 1024;
+
+const MEDIA_ENCODING: Record<AudioFormat, MediaEncoding> = { wav: 'pcm', flac: 'flac', ogg: 'ogg-opus' };
+
+/** Splits bytes into AudioEvents; lazily, as the SDK pulls them. */
+async function* audioEvents(bytes: Uint8Array, eventBytes: number): AsyncIterable<AudioStream> {
+  for (let at = 0; at < bytes.length; at += eventBytes) {
+    yield { AudioEvent: { AudioChunk: bytes.subarray(at, Math.min(bytes.length, at + eventBytes)) } };
+  }
+}
+
+/** Transcribe refuses bad audio and bad parameters with BadRequestException; the rest is the service's trouble. */
+const toDomainError = (error: unknown): Error => {
+  if (error instanceof BadRequestException || (error as { name?: string } | null)?.name === 'BadRequestException') {
+    return invalidInput('Audio could not be transcribed', 'Amazon Transcribe refused the audio');
+  }
+  return dependencyUnavailable('Speech recognizer unavailable', 'Amazon Transcribe did not answer; try again shortly');
+};
+
+export class AwsTranscribeTranscriber implements Transcriber {
+  readonly engine = 'aws-transcribe';
+  readonly acceptedFormats = ['wav', 'flac', 'ogg'] as const;
+  private readonly client: TranscribeStreamingClient;
+
+  constructor(private readonly options: AwsTranscribeOptions) {
+    this.client = options.client ?? new TranscribeStreamingClient({});
+  }
+
+  async transcribe(audio: AudioForTranscription): Promise<Transcription> {
+    const { bytes, sampleRate, eventBytes, duration } = this.prepare(audio);
+    const identify = (this.options.identifyLanguageOptions?.length ?? 0) >= 2;
+    let stream: AsyncIterable<TranscriptResultStream> | undefined;
+    try {
+      const response = await this.client.send(
+        new StartStreamTranscriptionCommand({
+          MediaEncoding: MEDIA_ENCODING[audio.format],
+          MediaSampleRateHertz: sampleRate,
+          AudioStream: audioEvents(bytes, eventBytes),
+          ...(identify
+            ? { IdentifyLanguage: true, LanguageOptions: this.options.identifyLanguageOptions!.join(',') }
+            : { LanguageCode: this.options.languageCode as LanguageCode }),
+        }),
+      );
+      stream = response.TranscriptResultStream;
+    } catch (error) {
+      throw toDomainError(error);
+    }
+    if (!stream) throw dependencyUnavailable('Speech recognizer unavailable', 'Amazon Transcribe returned no result stream');
+    const finals: Result[] = [];
+    try {
+      for await (const event of stream) {
+        if (event.TranscriptEvent) {
+          for (const result of event.TranscriptEvent.Transcript?.Results ?? []) if (!result.IsPartial) finals.push(result);
+          continue;
+        }
+        const failure = Object.values(event).find((value) => value instanceof Error);
+        if (failure) throw failure;
+      }
+    } catch (error) {
+      throw toDomainError(error);
+    }
+    return this.toTranscription(finals, duration);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private prepare(audio: AudioForTranscription) {
+    if (audio.format === 'wav') {
+      const pcm = wavToPcm16Mono(audio.bytes);
+      const eventBytes = Math.max(2, Math.round(pcm.sampleRate * PCM_EVENT_SECONDS) * 2);
+      return { bytes: int16LittleEndianBytes(pcm.samples), sampleRate: pcm.sampleRate, eventBytes, duration: pcm.duration };
+    }
+    if (!this.acceptedFormats.includes(audio.format)) {
+      throw invalidInput('Unsupported audio format', `Amazon Transcribe reads WAV, FLAC or Ogg Opus, not ${audio.format}`);
+    }
+    return { bytes: audio.bytes, sampleRate: audio.sampleRate, eventBytes: ENCODED_EVENT_BYTES, duration: audio.duration };
+  }
+
+  private toTranscription(finals: Result[], duration: number): Transcription {
+    const alternatives = finals.map((result) => result.Alternatives?.[0]).filter((alternative) => alternative !== undefined);
+    const text = alternatives
+      .map((alternative) => alternative.Transcript?.trim() ?? '')
+      .filter(Boolean)
+      .join(' ');
+    const words: WordTiming[] = alternatives
+      .flatMap((alternative) => alternative.Items ?? [])
+      .filter((item) => item.Type === 'pronunciation' && item.Content)
+      .map((item) => ({
+        word: item.Content!,
+        start: item.StartTime ?? 0,
+        end: item.EndTime ?? item.StartTime ?? 0,
+        confidence: Math.min(1, Math.max(0, item.Confidence ?? 0)),
+      }));
+    const language =
+      finals.find((result) => result.LanguageCode)?.LanguageCode ?? (this.options.identifyLanguageOptions?.length ? 'und' : this.options.languageCode);
+    return { text, confidence: meanConfidence(words), language, duration, words, engine: this.engine };
+  }
+}

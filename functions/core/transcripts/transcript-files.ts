@@ -1,0 +1,88 @@
+/**
+ * Reading transcripts back: from the store alone, never by transcribing again. Listing reads key,
+ * size and time from list pages (one request per 1,000 keys), never each object.
+ */
+import type { Dependencies } from '../dependencies';
+import { notFound } from '../errors';
+import { listAll } from '../ports/object-store';
+import { chunkIdOfTranscriptKey, transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor } from './transcript-objects';
+
+export interface TranscriptFile {
+  filename: string;
+  file_path: string;
+  file_size: number;
+  /** A transcript object is written whole and replaced whole, so it was created when last modified. */
+  created_at: string;
+  modified_at: string;
+}
+
+export interface TranscriptFileInfo extends TranscriptFile {
+  exists: true;
+}
+
+export interface SessionTranscripts {
+  session_id: string;
+  transcripts: TranscriptFile[];
+  total_count: number;
+}
+
+/** GET /transcript/{session_id}/{chunk_id}. A missing file is a 404 that says why, when the row knows. */
+export const getTranscriptFile = async (
+  { sql, store }: Pick<Dependencies, 'sql' | 'store'>,
+  sessionId: string,
+  chunkId: string,
+): Promise<TranscriptFileInfo> => {
+  const key = transcriptKeyFor(sessionId, chunkId);
+  const object = await store.head(key);
+  if (object) {
+    return {
+      filename: transcriptFilenameFor(sessionId, chunkId),
+      file_path: store.locationOf(key),
+      file_size: object.size,
+      created_at: object.lastModified,
+      modified_at: object.lastModified,
+      exists: true,
+    };
+  }
+  const [row] = await sql.query<{ transcript_status: string; transcript_error: string | null }>(
+    `SELECT transcript_status, transcript_error FROM audio_chunks
+     WHERE chunk_id = CAST(:chunk_id AS bigint) AND session_id = :session_id`,
+    { chunk_id: chunkId, session_id: sessionId },
+  );
+  const why = !row
+    ? `No audio chunk ${chunkId} in session "${sessionId}"`
+    : row.transcript_status === 'failed'
+      ? `Transcription of chunk ${chunkId} failed (${row.transcript_error ?? 'no reason recorded'}); retry with POST /process_chunk/${chunkId}`
+      : `The transcript of chunk ${chunkId} is ${row.transcript_status}`;
+  throw notFound('Transcript not found', why);
+};
+
+const byChunkNumber = (a: { chunk: string }, b: { chunk: string }) =>
+  a.chunk.length - b.chunk.length || (a.chunk < b.chunk ? -1 : a.chunk > b.chunk ? 1 : 0);
+
+/** GET /transcripts/{session_id}: every transcript file of the session, in chunk order. */
+export const listTranscriptFiles = async (
+  { sql, store }: Pick<Dependencies, 'sql' | 'store'>,
+  sessionId: string,
+): Promise<SessionTranscripts> => {
+  const found: (TranscriptFile & { chunk: string })[] = [];
+  for await (const object of listAll(store, transcriptPrefixFor(sessionId))) {
+    const chunk = chunkIdOfTranscriptKey(sessionId, object.key);
+    if (chunk === null) continue;
+    found.push({
+      chunk,
+      filename: transcriptFilenameFor(sessionId, chunk),
+      file_path: store.locationOf(object.key),
+      file_size: object.size,
+      created_at: object.lastModified,
+      modified_at: object.lastModified,
+    });
+  }
+  if (found.length === 0) {
+    // Only an empty listing needs the database: to tell "no transcripts yet" from "no such session".
+    const [session] = await sql.query('SELECT 1 AS found FROM sessions WHERE session_id = :session_id', { session_id: sessionId });
+    if (!session) throw notFound('Session not found', `No session with id "${sessionId}"`);
+  }
+  found.sort(byChunkNumber);
+  return { session_id: sessionId, transcripts: found.map(({ chunk: _chunk, ...file }) => file), total_count: found.length };
+};
