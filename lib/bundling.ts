@@ -1,0 +1,41 @@
+/**
+ * How every function is built: esbuild on this machine (no Docker), one ESM file per handler, for the
+ * Lambda Node.js runtime. The local database engines stay out: functions/config.ts loads them only
+ * when no cluster is configured, which on Lambda never happens.
+ */
+import { join } from 'node:path';
+import { Runtime, Architecture } from 'aws-cdk-lib/aws-lambda';
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
+export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
+
+/** Some CommonJS dependencies call require() for Node built-ins; an ESM bundle has none without this. */
+const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export const bundlingOptions = (extra: Partial<BundlingOptions> = {}): BundlingOptions => ({
+  format: OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  banner: REQUIRE_SHIM,
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  externalModules: ['@electric-sql/pglite', 'pg', 'pg-native'],
+  forceDockerBundling: false,
+  ...extra,
+});
+
+/**
+ * The migration function reads db/migrations/*.sql from `migrations/` beside its code (db/migrations.ts
+ * resolves the folder from import.meta.url), so the files are copied into its bundle.
+ */
+export const withMigrationFiles = (projectRoot: string): Partial<BundlingOptions> => ({
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir: string, outputDir: string) => [
+      `cp -r "${join(projectRoot, 'db', 'migrations')}" "${join(outputDir, 'migrations')}"`,
+    ],
+  },
+});

@@ -1,0 +1,70 @@
+/**
+ * The functions that events invoke (functions/routes.ts `eventFunctions`): S3 ObjectCreated on a prefix,
+ * or the snapshot schedule. Both paths are asynchronous, so each gets retries and a queue that keeps
+ * the events that still failed, for inspection and redrive.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { EventTrigger } from '../functions/routes';
+import { acknowledgeNag } from './nag';
+
+const failureQueue = (scope: Construct, id: string) =>
+  new Queue(scope, id, {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+
+export interface EventWiringProps {
+  trigger: EventTrigger;
+  function: IFunction;
+  bucket: IBucket;
+  snapshotSchedule: string;
+}
+
+export class EventWiring extends Construct {
+  readonly failures: Queue;
+
+  constructor(scope: Construct, id: string, props: EventWiringProps) {
+    super(scope, id);
+    this.failures = failureQueue(this, 'Failures');
+    acknowledgeNag(this.failures, 'SQS3', 'This queue is itself the dead-letter queue of the asynchronous invocations; nothing consumes it automatically.');
+    const { trigger } = props;
+    switch (trigger.kind) {
+      case 'object-created': {
+        props.function.configureAsyncInvoke({
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+          onFailure: new SqsDestination(this.failures),
+        });
+        props.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(props.function), { prefix: trigger.prefix });
+        break;
+      }
+      case 'schedule': {
+        // A retried run lands in the same minute's snapshot (created only if absent), so retries are safe;
+        // an event older than a minute is superseded by the next one and dropped to the queue.
+        new Rule(this, 'Schedule', {
+          schedule: Schedule.expression(props.snapshotSchedule),
+          description: "Takes the scheduled sandbox snapshot",
+          targets: [
+            new LambdaFunction(props.function, {
+              deadLetterQueue: this.failures,
+              retryAttempts: 2,
+              maxEventAge: Duration.minutes(1),
+            }),
+          ],
+        });
+        // Function-side retries would re-run a minute already retried by EventBridge.
+        props.function.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(this.failures) });
+        break;
+      }
+    }
+  }
+}

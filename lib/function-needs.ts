@@ -1,0 +1,44 @@
+/**
+ * What each function may touch in the bucket, beyond the Data API that every function gets. Keyed by
+ * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
+ * so a new route starts with the least and asks for more here.
+ */
+export interface FunctionNeeds {
+  /** Key prefixes it reads (GetObject, and HeadObject answering 404 rather than 403). */
+  read?: readonly string[];
+  /** Key prefixes it writes (PutObject, multipart included). */
+  write?: readonly string[];
+  /** Key prefixes it lists (ListBucket limited to the prefix). */
+  list?: readonly string[];
+  /** Key prefixes it deletes from. */
+  delete?: readonly string[];
+  /** HeadBucket: the health probe. */
+  pingBucket?: boolean;
+  /** Amazon Transcribe streaming. */
+  transcribe?: boolean;
+}
+
+const AUDIO = 'audio/';
+const TRANSCRIPTS = 'transcripts/';
+const SNAPSHOTS = 'snapshots/';
+
+const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS], list: [SNAPSHOTS] };
+const snapshotWriter: FunctionNeeds = { read: [SNAPSHOTS], write: [SNAPSHOTS], list: [SNAPSHOTS], delete: [SNAPSHOTS] };
+const transcriber: FunctionNeeds = { read: [AUDIO], write: [TRANSCRIPTS], transcribe: true };
+const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS], list: [TRANSCRIPTS] };
+
+export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
+  health: { pingBucket: true },
+  'upload-audio-chunk': { write: [AUDIO] },
+  'transcribe-audio-chunk': transcriber,
+  'process-chunk': transcriber,
+  'get-transcript': transcriptReader,
+  'list-transcripts': transcriptReader,
+  'take-scheduled-snapshot': snapshotWriter,
+  'trigger-snapshot': snapshotWriter,
+  'get-latest-snapshot': snapshotReader,
+  'get-snapshot': snapshotReader,
+  'list-snapshots': snapshotReader,
+};
+
+export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};

@@ -1,0 +1,69 @@
+/**
+ * The HTTP API: one route per entry of functions/routes.ts, each to its own function. Every route but
+ * the public ones requires IAM (SigV4) authorization, or a JWT when the stack is deployed with
+ * authMode=jwt. The stage throttles and writes an access log line per request.
+ */
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { RouteDefinition } from '../functions/routes';
+import type { StackSettings } from './stack-settings';
+import { acknowledgeNag } from './nag';
+
+export interface ApiRoute {
+  route: RouteDefinition;
+  function: IFunction;
+}
+
+export interface HttpEndpointProps {
+  routes: readonly ApiRoute[];
+  settings: Pick<StackSettings, 'authMode' | 'jwtIssuer' | 'jwtAudience'>;
+}
+
+/** Steady-state and burst requests per second for the whole stage; API Gateway answers 429 beyond them. */
+export const STAGE_THROTTLE = { rateLimit: 50, burstLimit: 100 };
+
+export class HttpEndpoint extends Construct {
+  readonly api: HttpApi;
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: HttpEndpointProps) {
+    super(scope, id);
+    const authorizer: IHttpRouteAuthorizer =
+      props.settings.authMode === 'jwt'
+        ? new HttpJwtAuthorizer('Jwt', props.settings.jwtIssuer!, { jwtAudience: props.settings.jwtAudience })
+        : new HttpIamAuthorizer();
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'interview-ops: sessions, transcripts and sandbox snapshots',
+      defaultAuthorizer: authorizer,
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: STAGE_THROTTLE,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+
+    for (const { route, function: fn } of props.routes) {
+      const [added] = this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${route.method}${route.path}`, fn),
+        ...(route.public ? { authorizer: new HttpNoneAuthorizer() } : {}),
+      });
+      if (route.public && added) {
+        acknowledgeNag(added, 'APIG4', `${route.method} ${route.path} is public by design in functions/routes.ts: it reveals no session data and is throttled with the stage.`);
+      }
+    }
+
+    this.url = stage.url;
+    new CfnOutput(this, 'Url', { value: stage.url, description: 'Base URL of the API (sign requests with SigV4 unless authMode=jwt)' });
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The whole service on AWS, built from the route table: an HTTP API with one function per route, the
+ * event-driven functions, the bucket, the Aurora cluster behind the Data API, and a deploy-time trigger
+ * that migrates the schema. Nothing here names a route; functions/routes.ts does.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Trigger } from 'aws-cdk-lib/triggers';
+import type { Construct } from 'constructs';
+import { eventFunctions, routes, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
+import { withMigrationFiles } from './bundling';
+import { Database, DATABASE_NAME } from './database';
+import { EventWiring } from './event-wiring';
+import { needsOf } from './function-needs';
+import { HttpEndpoint } from './http-api';
+import { acknowledgeNag } from './nag';
+import { ServiceFunction } from './service-function';
+import { readStackSettings } from './stack-settings';
+import { Storage } from './storage';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const handlerEntry = (handler: string) => join(PROJECT_ROOT, 'functions', 'handlers', `${handler}.ts`);
+
+/** CloudFormation logical-id-safe name for a handler: 'get-session' → 'GetSession'. */
+export const constructIdOf = (handler: string) =>
+  handler
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+
+export interface InterviewOpsStackProps extends StackProps {
+  /** Route and event tables; the defaults are functions/routes.ts. Tests pass smaller ones. */
+  routes?: readonly RouteDefinition[];
+  eventFunctions?: readonly EventFunctionDefinition[];
+}
+
+export class InterviewOpsStack extends Stack {
+  constructor(scope: Construct, id: string, props: InterviewOpsStackProps = {}) {
+    super(scope, id, props);
+    const settings = readStackSettings(this.node);
+    const storage = new Storage(this, 'Storage', { snapshotRetentionDays: settings.snapshotRetentionDays });
+    const database = new Database(this, 'Database');
+
+    const environment = {
+      BUCKET_NAME: storage.bucket.bucketName,
+      DB_CLUSTER_ARN: database.cluster.clusterArn,
+      DB_SECRET_ARN: database.cluster.secret!.secretArn,
+      DB_NAME: DATABASE_NAME,
+      RUN_MIGRATIONS_AT_START: 'false',
+      TRANSCRIBER: 'aws-transcribe',
+      TRANSCRIBE_LANGUAGE: settings.transcribeLanguage,
+      SNAPSHOT_RETENTION_DAYS: String(settings.snapshotRetentionDays),
+      LOG_LEVEL: 'INFO',
+    };
+    const functionFor = (handler: string, description: string, extra: Partial<ConstructorParameters<typeof ServiceFunction>[2]> = {}) =>
+      new ServiceFunction(this, constructIdOf(handler), {
+        entry: handlerEntry(handler),
+        projectRoot: PROJECT_ROOT,
+        description,
+        environment,
+        bucket: storage.bucket,
+        cluster: database.cluster,
+        needs: needsOf(handler),
+        ...extra,
+      }).function;
+
+    // One function per handler module; two routes naming the same handler share it.
+    const routeFunctions = new Map<string, ReturnType<typeof functionFor>>();
+    const apiRoutes = (props.routes ?? routes).map((route) => {
+      let fn = routeFunctions.get(route.handler);
+      if (!fn) {
+        fn = functionFor(route.handler, `${route.method} ${route.path}: ${route.summary}`.slice(0, 256));
+        routeFunctions.set(route.handler, fn);
+      }
+      return { route, function: fn };
+    });
+    const endpoint = new HttpEndpoint(this, 'Http', { routes: apiRoutes, settings });
+
+    for (const definition of props.eventFunctions ?? eventFunctions) {
+      const fn = functionFor(definition.handler, definition.summary.slice(0, 256), {
+        // Transcribing a chunk or exporting the tables takes longer than an API call; a snapshot run
+        // still ends within its minute.
+        timeout: definition.trigger.kind === 'schedule' ? Duration.seconds(55) : Duration.minutes(2),
+        memorySize: 1024,
+      });
+      new EventWiring(this, `${constructIdOf(definition.handler)}Events`, {
+        trigger: definition.trigger,
+        function: fn,
+        bucket: storage.bucket,
+        snapshotSchedule: settings.snapshotSchedule,
+      });
+    }
+
+    const migrator = functionFor('migrate-database', 'Applies db/migrations through the Data API after each deploy', {
+      timeout: Duration.minutes(5),
+      bundling: withMigrationFiles(PROJECT_ROOT),
+    });
+    // Runs when its code changes, which includes the SQL files bundled with it: a deploy that adds a
+    // migration runs it, before CloudFormation reports the stack complete.
+    new Trigger(this, 'MigrateAfterDeploy', {
+      handler: migrator,
+      executeAfter: [database.cluster],
+      executeOnHandlerChange: true,
+      timeout: Duration.minutes(10),
+    });
+
+    new CfnOutput(this, 'BucketName', { value: storage.bucket.bucketName });
+    new CfnOutput(this, 'ClusterArn', { value: database.cluster.clusterArn });
+    new CfnOutput(this, 'ApiUrl', { value: endpoint.url });
+    for (const child of this.node.children) {
+      if (child.node.id.startsWith('BucketNotificationsHandler')) {
+        acknowledgeNag(child, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          "CDK's own S3 notification handler (a deploy-time custom resource); its role cannot be replaced, and it only writes its logs");
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * One Lambda function per handler module, with its own role and log group: the role starts empty (no
+ * managed policy) and receives exactly the log group, the Data API and the bucket prefixes it needs.
+ */
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
+import { bundlingOptions, FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './bundling';
+import type { FunctionNeeds } from './function-needs';
+import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { acknowledgeNag } from './nag';
+
+export interface ServiceFunctionProps {
+  /** Absolute path of functions/handlers/<handler>.ts. */
+  entry: string;
+  projectRoot: string;
+  description: string;
+  environment: Record<string, string>;
+  bucket: IBucket;
+  cluster: DatabaseCluster;
+  needs: FunctionNeeds;
+  timeout?: Duration;
+  memorySize?: number;
+  bundling?: Partial<BundlingOptions>;
+}
+
+export class ServiceFunction extends Construct {
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    const logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${props.description}`,
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      runtime: FUNCTION_RUNTIME,
+      architecture: FUNCTION_ARCHITECTURE,
+      description: props.description,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(15),
+      role,
+      logGroup,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: bundlingOptions(props.bundling),
+    });
+
+    props.cluster.grantDataApiAccess(role);
+    grantBucketNeeds(role, props.bucket, props.needs);
+    if (props.needs.transcribe) {
+      // Amazon Transcribe streaming has no resource-level permissions: '*' is the only resource it accepts.
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['transcribe:StartStreamTranscription'], resources: ['*'] }));
+      acknowledgeNag(role, 'IAM5[Resource::*]', 'transcribe:StartStreamTranscription supports no resource-level permissions; the action is the only one granted on *.');
+    }
+    acknowledgePrefixWildcards(role, props.bucket, props.needs);
+  }
+}
+
+const objectArns = (bucket: IBucket, prefixes: readonly string[] = []) => prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`));
+
+const grantBucketNeeds = (role: Role, bucket: IBucket, needs: FunctionNeeds) => {
+  const statements: PolicyStatement[] = [];
+  if (needs.read?.length) statements.push(new PolicyStatement({ actions: ['s3:GetObject'], resources: objectArns(bucket, needs.read) }));
+  if (needs.write?.length) {
+    statements.push(
+      new PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objectArns(bucket, needs.write) }),
+    );
+  }
+  if (needs.delete?.length) statements.push(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: objectArns(bucket, needs.delete) }));
+  if (needs.pingBucket || needs.read?.length || needs.list?.length) {
+    // One unconditioned s3:ListBucket: HeadBucket (the health probe) carries no prefix, and without
+    // ListBucket S3 answers a read of a missing key with 403 instead of the 404 the adapter maps to
+    // "not found". It reveals key names, never contents; the object actions stay per prefix.
+    statements.push(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  }
+  for (const statement of statements) role.addToPrincipalPolicy(statement);
+};
+
+/** Object actions are granted on `<bucket>/<prefix>*`: the wildcard is the prefix boundary, not a widening. */
+const acknowledgePrefixWildcards = (role: Role, bucket: IBucket, needs: FunctionNeeds) => {
+  const stack = Stack.of(role);
+  const cfnBucket = bucket.node.defaultChild as CfnBucket | undefined;
+  if (!cfnBucket) return;
+  const bucketLogicalId = stack.resolve(stack.getLogicalId(cfnBucket)) as string;
+  const prefixes = new Set([...(needs.read ?? []), ...(needs.write ?? []), ...(needs.delete ?? [])]);
+  for (const prefix of prefixes) {
+    acknowledgeNag(role, `IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`, `Object actions limited to the key prefix ${prefix} that this function owns or reads.`);
+  }
+};

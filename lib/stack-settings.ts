@@ -1,0 +1,50 @@
+/**
+ * The deploy-time settings, read from CDK context (`cdk deploy -c name=value` or cdk.json "context"),
+ * checked once so a bad value stops the synth with a clear message.
+ */
+import type { Node } from 'constructs';
+
+export type AuthMode = 'iam' | 'jwt';
+
+export interface StackSettings {
+  /** Days a snapshot object lives before the bucket's lifecycle rule expires it. */
+  snapshotRetentionDays: number;
+  /** EventBridge schedule for the snapshot function. */
+  snapshotSchedule: string;
+  /** How every route but the public ones is authorized. */
+  authMode: AuthMode;
+  jwtIssuer?: string;
+  jwtAudience: string[];
+  /** Amazon Transcribe language code. */
+  transcribeLanguage: string;
+}
+
+const contextString = (node: Node, key: string): string | undefined => {
+  const value: unknown = node.tryGetContext(key);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+};
+
+export const readStackSettings = (node: Node): StackSettings => {
+  const retention = Number(contextString(node, 'snapshotRetentionDays') ?? 7);
+  if (!Number.isInteger(retention) || retention < 1) throw new Error('context snapshotRetentionDays: a whole number of days, at least 1');
+
+  const snapshotSchedule = contextString(node, 'snapshotSchedule') ?? 'rate(1 minute)';
+  if (!/^(rate|cron)\(.+\)$/.test(snapshotSchedule)) throw new Error('context snapshotSchedule: an EventBridge rate(...) or cron(...) expression');
+
+  const authMode = contextString(node, 'authMode') ?? 'iam';
+  if (authMode !== 'iam' && authMode !== 'jwt') throw new Error("context authMode: 'iam' or 'jwt'");
+
+  const jwtIssuer = contextString(node, 'jwtIssuer');
+  const audience: unknown = node.tryGetContext('jwtAudience');
+  const jwtAudience = (Array.isArray(audience) ? audience.map(String) : (contextString(node, 'jwtAudience') ?? '').split(','))
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (authMode === 'jwt' && (!jwtIssuer?.startsWith('https://') || jwtAudience.length === 0)) {
+    throw new Error('authMode jwt needs context jwtIssuer (an https:// URL) and jwtAudience (one or more, comma-separated)');
+  }
+
+  const transcribeLanguage = contextString(node, 'transcribeLanguage') ?? 'en-US';
+  if (!/^[a-z]{2}-[A-Z]{2}$/.test(transcribeLanguage)) throw new Error('context transcribeLanguage: a language code such as en-US');
+
+  return { snapshotRetentionDays: retention, snapshotSchedule, authMode, ...(jwtIssuer ? { jwtIssuer } : {}), jwtAudience, transcribeLanguage };
+};
