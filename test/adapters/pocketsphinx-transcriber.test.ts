@@ -1,0 +1,162 @@
+/**
+ * The warm pocketsphinx_batch recognizer on real recordings: results, queueing, a process that dies,
+ * a decode that hangs, and a machine without pocketsphinx.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  POCKETSPHINX_INSTALL_HINT,
+  PocketsphinxTranscriber,
+  parseCtm,
+  parseHypothesis,
+} from '../../functions/adapters/pocketsphinx-transcriber';
+import { DomainError } from '../../functions/core/errors';
+import type { AudioForTranscription } from '../../functions/core/ports/transcriber';
+import { POCKETSPHINX_TEST_DATA, realWav } from '../support/audio-fixtures';
+
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+const wavInput = (bytes: Uint8Array): AudioForTranscription => ({ bytes, format: 'wav', sampleRate: 16000, channels: 1, duration: 0 });
+
+/** goforward.raw is headerless 16 kHz mono PCM; wrap it in the 44-byte header a WAV upload has. */
+const rawAsWav = (path: string): Buffer => {
+  const data = readFileSync(path);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(16000, 24);
+  header.writeUInt32LE(32000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+};
+
+const failureOf = async (promise: Promise<unknown>): Promise<DomainError> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+};
+
+describe('parsing the recognizer output', () => {
+  it('reads the hypothesis of the right utterance, including an empty one', () => {
+    const hyp = 'ten of clubs (u1 -4444)\n (u2 -120)\n';
+    expect(parseHypothesis(hyp, 'u1')).toBe('ten of clubs');
+    expect(parseHypothesis(hyp, 'u2')).toBe('');
+    expect(parseHypothesis(hyp, 'u3')).toBeNull();
+  });
+
+  it('reads word timings and clamps posteriors to [0, 1]', () => {
+    const ctm = 'u1 1 0.15 0.18 ten 0.276\nu1 1 0.34 0.10 of 1.2\nu2 1 0.00 0.50 other 0.5\n';
+    expect(parseCtm(ctm, 'u1')).toEqual([
+      { word: 'ten', start: 0.15, end: 0.33, confidence: 0.276 },
+      { word: 'of', start: 0.34, end: 0.44, confidence: 1 },
+    ]);
+  });
+});
+
+describe('PocketsphinxTranscriber', () => {
+  let transcriber: PocketsphinxTranscriber;
+
+  beforeAll(() => {
+    transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true });
+  });
+
+  afterAll(async () => {
+    await transcriber?.close();
+  });
+
+  it('recognizes real speech with word timings, confidence, language and exact duration', async () => {
+    const result = await transcriber.transcribe(wavInput(rawAsWav(`${POCKETSPHINX_TEST_DATA}/goforward.raw`)));
+    expect(result.text).toBe('go forward ten meters');
+    expect(result.words.map((word) => word.word)).toEqual(['go', 'forward', 'ten', 'meters']);
+    for (const word of result.words) {
+      expect(word.end).toBeGreaterThan(word.start);
+      expect(word.confidence).toBeGreaterThanOrEqual(0);
+      expect(word.confidence).toBeLessThanOrEqual(1);
+    }
+    const mean = result.words.reduce((sum, word) => sum + word.confidence, 0) / result.words.length;
+    expect(result.confidence).toBeCloseTo(mean, 10);
+    expect(result.language).toBe('en');
+    expect(result.engine).toBe('pocketsphinx');
+    expect(result.duration).toBe(89160 / 2 / 16000);
+  });
+
+  it('queues concurrent chunks on the one warm process and answers each with its own words', async () => {
+    const pid = transcriber.processId;
+    expect(pid).toBeTypeOf('number');
+    const names = ['cards/004.wav', 'cards/003.wav', 'cards/005.wav'];
+    const results = await Promise.all(names.map((name) => transcriber.transcribe(wavInput(realWav(name)))));
+    expect(results.map((result) => result.text)).toEqual(['five five', 'seven of clubs', 'eight of spades four of clubs seven of hearts']);
+    expect(transcriber.processId).toBe(pid);
+  });
+
+  it('replaces a recognizer that dies mid-decode and still answers the chunk', async () => {
+    const pid = transcriber.processId!;
+    const pending = transcriber.transcribe(wavInput(realWav('cards/004.wav')));
+    process.kill(pid, 'SIGKILL');
+    expect((await pending).text).toBe('five five');
+    expect(transcriber.processId).not.toBe(pid);
+    expect(transcriber.processId).toBeTypeOf('number');
+  });
+
+  it('refuses audio it cannot decode as invalid input without disturbing the process', async () => {
+    const pid = transcriber.processId;
+    const failure = await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav').subarray(0, 20))));
+    expect(failure.kind).toBe('invalid_input');
+    expect(transcriber.processId).toBe(pid);
+  });
+});
+
+describe('a decode that does not finish in time', () => {
+  it('is answered 503, the process is killed, and the next chunk gets a fresh one', async () => {
+    let deadlineMs = 1;
+    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true, decodeTimeoutMs: () => deadlineMs });
+    try {
+      const failure = await failureOf(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
+      expect(failure.kind).toBe('dependency_unavailable');
+      expect(failure.message).toBe('Transcription timed out');
+      deadlineMs = 60_000;
+      expect((await transcriber.transcribe(wavInput(realWav('cards/004.wav')))).text).toBe('five five');
+    } finally {
+      await transcriber.close();
+    }
+  });
+});
+
+describe('without pocketsphinx installed', () => {
+  it('constructs, starts nothing, and answers 503 with how to install it', async () => {
+    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true, command: 'pocketsphinx_batch_not_installed' });
+    expect(transcriber.installed()).toBe(false);
+    expect(transcriber.processId).toBeUndefined();
+    const failure = await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav'))));
+    expect(failure.kind).toBe('dependency_unavailable');
+    expect(failure.detail).toBe(POCKETSPHINX_INSTALL_HINT);
+    expect(failure.detail).toContain('apt-get install -y pocketsphinx pocketsphinx-en-us');
+    await transcriber.close();
+  });
+
+  it('treats a missing acoustic model the same way', () => {
+    const transcriber = new PocketsphinxTranscriber({ logger: quiet, modelDir: '/nonexistent/model' });
+    expect(transcriber.installed()).toBe(false);
+  });
+});
+
+describe('closing', () => {
+  it('stops the process and refuses later work', async () => {
+    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true });
+    const pid = transcriber.processId!;
+    await transcriber.close();
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect((await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav'))))).kind).toBe('dependency_unavailable');
+  });
+});
