@@ -52,26 +52,28 @@ export const readSnapshot = async ({ store }: Readers, snapshotId: string): Prom
   const key = snapshotKeyFor(snapshotId);
   const described = await store.head(key);
   if (!described) return null;
-  const base = { timestamp: snapshotTimestamp(snapshotInstantOf(snapshotId)), snapshot_id: snapshotId, file_path: store.locationOf(key) };
+  const view = (data: SnapshotData | null, metadata: SnapshotMetadata): SnapshotView => ({
+    timestamp: snapshotTimestamp(snapshotInstantOf(snapshotId)),
+    snapshot_id: snapshotId,
+    data,
+    metadata,
+    file_path: store.locationOf(key),
+  });
   if (described.size > MAX_INLINE_SNAPSHOT_BYTES) {
     const counts = described.metadata;
-    return {
-      ...base,
-      data: null,
-      metadata: {
-        total_sessions: objectMetadataCount(counts, 'total-sessions'),
-        total_audio_chunks: objectMetadataCount(counts, 'total-audio-chunks'),
-        total_code_entries: objectMetadataCount(counts, 'total-code-entries'),
-        total_executions: objectMetadataCount(counts, 'total-executions'),
-        snapshot_size_bytes: described.size,
-      },
-    };
+    return view(null, {
+      total_sessions: objectMetadataCount(counts, 'total-sessions'),
+      total_audio_chunks: objectMetadataCount(counts, 'total-audio-chunks'),
+      total_code_entries: objectMetadataCount(counts, 'total-code-entries'),
+      total_executions: objectMetadataCount(counts, 'total-executions'),
+      snapshot_size_bytes: described.size,
+    });
   }
   const stored = await store.get(key);
   // Retention can remove it between the two calls.
   if (!stored) return null;
   const document = JSON.parse(Buffer.from(stored.body).toString('utf8')) as SnapshotDocument;
-  return { ...base, data: document.data, metadata: document.metadata };
+  return view(document.data, document.metadata);
 };
 
 export const getSnapshot = async (deps: Readers, snapshotId: string): Promise<SnapshotView> => {
@@ -95,23 +97,31 @@ const newestUnder = async (store: ObjectStore, prefix: string): Promise<StoredOb
   return newest;
 };
 
+/** A day at one snapshot a minute is 1,440 keys: two pages. Only a day crowded with manual triggers goes hour by hour. */
+const MAX_DAY_PAGES = 3;
+
 /**
- * The newest snapshot of one UTC day, no later than `until`. One list request when the day holds at
- * most a page of snapshots; otherwise its hours are listed newest first, from `until`'s hour down to
- * the hour the first page ended in.
+ * The newest snapshot of one UTC day, no later than `until`'s hour when `until` is that day: pages
+ * through the day, and when it holds more than a few pages, lists its hours newest first instead, down
+ * to the hour the pages already reached.
  */
 const newestOfDay = async (store: ObjectStore, dayPrefix: string, until: Date): Promise<StoredObject | null> => {
-  const first = await store.list(dayPrefix);
-  if (!first.nextToken) return newestOf(first.objects);
+  let newest: StoredObject | null = null;
+  let continuationToken: string | undefined;
+  for (let pages = 0; pages < MAX_DAY_PAGES; pages += 1) {
+    const page = await store.list(dayPrefix, { continuationToken });
+    newest = newestOf(page.objects) ?? newest;
+    continuationToken = page.nextToken;
+    if (!continuationToken) return newest;
+  }
   const hourAt = (key: string) => Number(key.slice(dayPrefix.length + 1, dayPrefix.length + 3));
-  const lastHour = hourAt(first.objects.at(-1)!.key);
-  if (!Number.isInteger(lastHour)) return newestUnder(store, dayPrefix);
+  const reachedHour = newest ? hourAt(newest.key) : 0;
   const sameDay = snapshotDayPrefixFor(until) === dayPrefix;
-  for (let hour = sameDay ? until.getUTCHours() : 23; hour > lastHour; hour -= 1) {
+  for (let hour = sameDay ? until.getUTCHours() : 23; hour >= reachedHour; hour -= 1) {
     const inHour = await newestUnder(store, `${dayPrefix}_${String(hour).padStart(2, '0')}`);
     if (inHour) return inHour;
   }
-  return newestUnder(store, `${dayPrefix}_${String(lastHour).padStart(2, '0')}`);
+  return newest;
 };
 
 /**

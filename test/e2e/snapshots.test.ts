@@ -1,0 +1,160 @@
+/**
+ * The snapshot routes over real HTTP against the real `npm start` entry point (PGlite and the directory
+ * store), then a restart of the same data directory with the local scheduler running every second.
+ */
+import { readFile, writeFile, mkdir, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
+import { newDataDir, removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+
+let stack: StackProcess | undefined;
+let dataDir: string;
+const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack!.url, method, path, init);
+
+const expectRefusal = (response: ApiResponse, status: number) => {
+  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
+  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
+};
+
+const ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+beforeAll(async () => {
+  dataDir = await newDataDir('snapshots-e2e');
+  // An hour between scheduled runs: the routes are tested on their own first.
+  stack = await startStackProcess({ dataDir, env: { SNAPSHOT_INTERVAL_SECONDS: '3600' } });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) await removeDataDir(dataDir);
+});
+
+describe('before any snapshot', () => {
+  it('GET /sandbox_snapshot is 404 and the list is empty', async () => {
+    expectRefusal(await call('GET', '/sandbox_snapshot'), 404);
+    const listed = await call('GET', '/sandbox_snapshots');
+    expect(listed.status).toBe(200);
+    expect(listed.json).toEqual({ success: true, message: 'Found 0 snapshots', data: { snapshots: [], total_count: 0, next_cursor: null } });
+  });
+
+  it('refuses malformed ids and query values with 400, unknown ids with 404', async () => {
+    for (const bad of ['snapshot_123', 'snapshot_17041104000', 'snapshot_abcdefghij', '..%2F..%2Fetc', 'SNAPSHOT_1704110400', 'snapshot_1704110400.json']) {
+      expectRefusal(await call('GET', `/sandbox_snapshot/${bad}`), 400);
+    }
+    expectRefusal(await call('GET', '/sandbox_snapshot/snapshot_1704110400'), 404);
+    expectRefusal(await call('GET', '/sandbox_snapshots?limit=0'), 400);
+    expectRefusal(await call('GET', '/sandbox_snapshots?limit=1001'), 400);
+    expectRefusal(await call('GET', '/sandbox_snapshots?cursor=..%2Fx'), 400);
+  });
+});
+
+describe('taking and reading snapshots', () => {
+  let triggered: any;
+
+  it('POST /sandbox_snapshot/trigger takes one with the rows in it', async () => {
+    expect((await call('POST', '/sessions', { json: { session_id: 'snap-1', candidate: 'Ada', metadata: { level: 3 } } })).status).toBe(201);
+    expect((await call('POST', '/sessions/snap-1/code_history', { json: { code: 'x = 1', language: 'python' } })).status).toBe(201);
+    expect((await call('POST', '/sessions/snap-1/execution_results', { json: { stdout: 'ok', stderr: '', exit_code: 0 } })).status).toBe(201);
+
+    const response = await call('POST', '/sandbox_snapshot/trigger');
+    expect(response.status).toBe(201);
+    expect(response.json.success).toBe(true);
+    expect(response.json.message).toBe('Snapshot created successfully');
+    triggered = response.json.data;
+    expect(Object.keys(triggered)).toEqual(['timestamp', 'snapshot_id', 'data', 'metadata', 'file_path']);
+    expect(triggered.snapshot_id).toMatch(/^snapshot_\d{10}$/);
+    expect(triggered.timestamp).toMatch(ISO_SECOND);
+    expect(Date.parse(triggered.timestamp) / 1000).toBe(Number(triggered.snapshot_id.slice('snapshot_'.length)));
+    const compact = triggered.timestamp.replace(/[-:]/g, '').replace('T', '_').replace('Z', '');
+    expect(triggered.file_path).toBe(`snapshots/snapshot_${compact}.json`);
+    expect(triggered.data.sessions).toEqual([
+      { session_id: 'snap-1', candidate: 'Ada', interviewer: null, metadata: { level: 3 }, created_at: expect.stringMatching(/Z$/) },
+    ]);
+    expect(triggered.data.code_history).toHaveLength(1);
+    expect(triggered.data.execution_results).toHaveLength(1);
+    expect(triggered.data.audio_chunks).toEqual([]);
+    const file = await readFile(join(dataDir, triggered.file_path), 'utf8');
+    expect(triggered.metadata).toEqual({
+      total_sessions: 1,
+      total_audio_chunks: 0,
+      total_code_entries: 1,
+      total_executions: 1,
+      snapshot_size_bytes: Buffer.byteLength(file),
+    });
+  });
+
+  it('GET /sandbox_snapshot and GET /sandbox_snapshot/{id} return it', async () => {
+    const latest = await call('GET', '/sandbox_snapshot');
+    expect(latest.status).toBe(200);
+    expect(latest.json).toEqual({ success: true, message: 'Latest snapshot retrieved successfully', data: triggered });
+    const byId = await call('GET', `/sandbox_snapshot/${triggered.snapshot_id}`);
+    expect(byId.json).toEqual({ success: true, message: 'Snapshot retrieved successfully', data: triggered });
+  });
+
+  it('two triggers at once: each is a whole snapshot or a 409, never a damaged file', async () => {
+    // Start in a fresh second, so the first trigger's second is not the previous test's.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1050 - (Date.now() % 1000)));
+    const responses = await Promise.all([call('POST', '/sandbox_snapshot/trigger'), call('POST', '/sandbox_snapshot/trigger')]);
+    for (const response of responses) {
+      expect([201, 409]).toContain(response.status);
+      if (response.status === 409) expectRefusal(response, 409);
+    }
+    const created = responses.filter((response) => response.status === 201).map((response) => response.json.data);
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    for (const snapshot of created) {
+      const file = JSON.parse(await readFile(join(dataDir, snapshot.file_path), 'utf8'));
+      expect(file.snapshot_id).toBe(snapshot.snapshot_id);
+      expect(file.data).toEqual(snapshot.data);
+    }
+  });
+
+  it('GET /sandbox_snapshots lists them newest first with one is_latest, and pages with limit and cursor', async () => {
+    const all = await call('GET', '/sandbox_snapshots');
+    expect(all.status).toBe(200);
+    const { snapshots, total_count } = all.json.data;
+    expect(all.json.message).toBe(`Found ${total_count} snapshots`);
+    expect(snapshots).toHaveLength(total_count);
+    expect(total_count).toBeGreaterThanOrEqual(2);
+    const ids = snapshots.map((snapshot: any) => snapshot.snapshot_id);
+    expect(ids).toEqual([...ids].sort().reverse());
+    expect(snapshots.filter((snapshot: any) => snapshot.is_latest)).toHaveLength(1);
+    expect(snapshots[0].is_latest).toBe(true);
+    expect(Object.keys(snapshots[0])).toEqual(['snapshot_id', 'timestamp', 'file_path', 'file_size', 'is_latest']);
+    expect(snapshots.at(-1).snapshot_id).toBe(triggered.snapshot_id);
+    expect(snapshots.at(-1).file_size).toBe(triggered.metadata.snapshot_size_bytes);
+
+    const first = await call('GET', '/sandbox_snapshots?limit=1');
+    expect(first.json.data.snapshots.map((snapshot: any) => snapshot.snapshot_id)).toEqual([ids[0]]);
+    expect(first.json.data.next_cursor).toBe(ids[0]);
+    const second = await call('GET', `/sandbox_snapshots?limit=1&cursor=${first.json.data.next_cursor}`);
+    expect(second.json.data.snapshots.map((snapshot: any) => snapshot.snapshot_id)).toEqual([ids[1]]);
+    expect(second.json.data.snapshots[0].is_latest).toBe(false);
+    expect(second.json.data.total_count).toBe(total_count);
+  });
+});
+
+describe('after a restart, with the scheduler running every second', () => {
+  it('keeps every snapshot, takes new ones on schedule and removes the expired', async () => {
+    const before = (await call('GET', '/sandbox_snapshots')).json.data;
+    await stack!.stop();
+    // A snapshot from 2020, long past the 7-day retention: the scheduler's cleanup must remove it.
+    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
+    const expired = join(dataDir, 'snapshots', 'snapshot_20200101_000000.json');
+    await writeFile(expired, '{}');
+
+    stack = await startStackProcess({ dataDir, env: { SNAPSHOT_INTERVAL_SECONDS: '1' } });
+    for (const snapshot of before.snapshots) {
+      const again = await call('GET', `/sandbox_snapshot/${snapshot.snapshot_id}`);
+      expect(again.status).toBe(200);
+      expect(again.json.data.metadata.snapshot_size_bytes).toBe(snapshot.file_size);
+    }
+    await expect
+      .poll(async () => (await call('GET', '/sandbox_snapshots')).json.data.total_count, { timeout: 20_000, interval: 500 })
+      .toBeGreaterThan(before.total_count);
+    await expect.poll(() => access(expired).then(() => 'present', () => 'removed'), { timeout: 20_000, interval: 500 }).toBe('removed');
+    const latest = await call('GET', '/sandbox_snapshot');
+    expect(latest.json.data.snapshot_id > before.snapshots[0].snapshot_id).toBe(true);
+    expect(stack!.logs.some((entry) => entry.message === 'Snapshot taken')).toBe(true);
+  });
+});
