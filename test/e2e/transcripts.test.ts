@@ -1,0 +1,213 @@
+/**
+ * The transcript routes over real HTTP against `npm start` (bin/local.ts) with the real recognizer:
+ * automatic transcripts on insert, on-demand generation, reading and listing, and every refusal.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
+import { realWav, toneWav } from '../support/audio-fixtures';
+import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+
+let stack: StackProcess;
+const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const expectRefusal = (response: ApiResponse, status: number) => {
+  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
+  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
+};
+
+const upload = async (sessionId: string, bytes: Uint8Array, contentType = 'audio/wav') => {
+  const response = await call('POST', `/sessions/${sessionId}/audio_chunks`, { body: bytes, headers: { 'content-type': contentType } });
+  expect(response.status).toBe(201);
+  return response.json.data as { chunk_id: string; transcript_status: string };
+};
+
+/** Polls GET /transcript until the automatic transcript is there (the upload answers before it runs). */
+const awaitTranscript = async (sessionId: string, chunkId: string): Promise<ApiResponse> => {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const response = await call('GET', `/transcript/${sessionId}/${chunkId}`);
+    if (response.status === 200 || Date.now() > deadline) return response;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+};
+
+const textAt = (filePath: string) => readFileSync(join(stack.dataDir, filePath), 'utf8');
+
+beforeAll(async () => {
+  stack = await startStackProcess();
+  for (const session_id of ['interview-7', 'other-session', 'empty-session', 'gone-audio']) {
+    expect((await call('POST', '/sessions', { json: { session_id } })).status).toBe(201);
+  }
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await removeDataDir(stack.dataDir);
+});
+
+describe('transcript on insert', () => {
+  let chunkId: string;
+
+  it('answers the upload at once (pending) and writes the transcript file after it', async () => {
+    const chunk = await upload('interview-7', realWav('cards/004.wav'));
+    chunkId = chunk.chunk_id;
+    expect(chunk.transcript_status).toBe('pending');
+
+    const found = await awaitTranscript('interview-7', chunkId);
+    expect(found.status).toBe(200);
+    expect(found.json.message).toBe('Transcript file found');
+    const data = found.json.data;
+    expect(Object.keys(data).sort()).toEqual(['created_at', 'exists', 'file_path', 'file_size', 'filename', 'modified_at']);
+    expect(data).toMatchObject({ filename: `interview-7_${chunkId}.txt`, file_path: `transcripts/interview-7/interview-7_${chunkId}.txt`, exists: true });
+    expect(data.created_at).toMatch(ISO_UTC);
+    expect(data.modified_at).toMatch(ISO_UTC);
+    const text = textAt(data.file_path);
+    expect(text).toBe('five five');
+    expect(data.file_size).toBe(Buffer.byteLength(text));
+  });
+
+  it('keeps confidence, language, duration, time and word timings beside the text', () => {
+    const details = JSON.parse(readFileSync(join(stack.dataDir, `transcript-details/interview-7/interview-7_${chunkId}.json`), 'utf8'));
+    expect(details).toMatchObject({ session_id: 'interview-7', chunk_id: chunkId, transcript: 'five five', language: 'en', engine: 'pocketsphinx' });
+    expect(details.duration).toBe(24864 / 16000);
+    expect(details.created_at).toMatch(ISO_UTC);
+    expect(details.words.map((word: { word: string }) => word.word)).toEqual(['five', 'five']);
+    expect(details.confidence).toBeGreaterThan(0);
+    expect(details.confidence).toBeLessThanOrEqual(1);
+  });
+
+  it('logs the automatic transcription with the chunk and session ids', () => {
+    expect(stack.logs.some((entry) => entry.message === 'Transcribed audio chunk' && entry.chunk_id === chunkId && entry.session_id === 'interview-7')).toBe(true);
+  });
+});
+
+describe('POST /process_chunk/{chunk_id}', () => {
+  let chunkId: string;
+
+  beforeAll(async () => {
+    chunkId = (await upload('interview-7', realWav('cards/003.wav'))).chunk_id;
+    await awaitTranscript('interview-7', chunkId);
+  });
+
+  it('generates the transcript in the seed shape, reading the session from the chunk when none is given', async () => {
+    const response = await call('POST', `/process_chunk/${chunkId}`);
+    expect(response.status).toBe(200);
+    expect(response.json.success).toBe(true);
+    expect(response.json.message).toBe('Transcript generated successfully');
+    const data = response.json.data;
+    expect(Object.keys(data).sort()).toEqual(
+      ['chunk_id', 'confidence', 'created_at', 'duration', 'file_path', 'file_size', 'filename', 'language', 'session_id', 'success', 'transcript'].sort(),
+    );
+    expect(data).toMatchObject({
+      success: true,
+      chunk_id: chunkId,
+      session_id: 'interview-7',
+      filename: `interview-7_${chunkId}.txt`,
+      file_path: `transcripts/interview-7/interview-7_${chunkId}.txt`,
+      transcript: 'seven of clubs',
+      language: 'en',
+      duration: 24611 / 16000,
+    });
+    expect(data.confidence).toBeGreaterThan(0);
+    expect(data.confidence).toBeLessThanOrEqual(1);
+    expect(data.created_at).toMatch(ISO_UTC);
+    expect(data.file_size).toBe(Buffer.byteLength(data.transcript));
+    expect(textAt(data.file_path)).toBe(data.transcript);
+  });
+
+  it('accepts the chunk own session_id', async () => {
+    const response = await call('POST', `/process_chunk/${chunkId}?session_id=interview-7`);
+    expect(response.status).toBe(200);
+    expect(response.json.data.session_id).toBe('interview-7');
+  });
+
+  it('answers 404 for a session that is not the chunk, exactly as for a chunk that does not exist', async () => {
+    const wrongSession = await call('POST', `/process_chunk/${chunkId}?session_id=other-session`);
+    expectRefusal(wrongSession, 404);
+    expect(wrongSession.text).not.toContain('interview-7');
+    const unknown = await call('POST', `/process_chunk/987654321?session_id=other-session`);
+    expectRefusal(unknown, 404);
+    expect(wrongSession.json.message).toBe(unknown.json.message);
+    expectRefusal(await call('POST', '/process_chunk/987654321'), 404);
+  });
+
+  it.each([
+    ['a chunk id that is not a number', '/process_chunk/abc'],
+    ['a session id that is not one', '/process_chunk/1?session_id=..%2Fetc'],
+    ['an empty session id', '/process_chunk/1?session_id='],
+  ])('answers 400 for %s', async (_label, path) => {
+    expectRefusal(await call('POST', path), 400);
+  });
+
+  it('answers 404 with a clear message when the audio object is gone, and records the failure', async () => {
+    const gone = (await upload('gone-audio', realWav('cards/001.wav'))).chunk_id;
+    await awaitTranscript('gone-audio', gone);
+    rmSync(join(stack.dataDir, `audio/gone-audio/${gone}.wav`));
+    rmSync(join(stack.dataDir, `transcripts/gone-audio/gone-audio_${gone}.txt`));
+
+    const response = await call('POST', `/process_chunk/${gone}`);
+    expectRefusal(response, 404);
+    expect(response.json.message).toBe('Audio not found');
+    expect(response.json.error).toContain('no longer stored');
+
+    const transcript = await call('GET', `/transcript/gone-audio/${gone}`);
+    expectRefusal(transcript, 404);
+    expect(transcript.json.error).toContain('failed');
+    expect(transcript.json.error).toContain('no longer stored');
+  });
+});
+
+describe('GET /transcript/{session_id}/{chunk_id}', () => {
+  it('answers 404 for a chunk with no transcript', async () => {
+    expectRefusal(await call('GET', '/transcript/interview-7/424242'), 404);
+  });
+
+  it('answers 400 for malformed ids', async () => {
+    expectRefusal(await call('GET', '/transcript/interview-7/x1'), 400);
+    expectRefusal(await call('GET', '/transcript/-bad/1'), 400);
+  });
+});
+
+describe('GET /transcripts/{session_id}', () => {
+  it('lists every transcript file of the session in chunk order, in the seed shape', async () => {
+    const response = await call('GET', '/transcripts/interview-7');
+    expect(response.status).toBe(200);
+    const { transcripts, total_count, session_id } = response.json.data;
+    expect(session_id).toBe('interview-7');
+    expect(total_count).toBe(transcripts.length);
+    expect(total_count).toBeGreaterThanOrEqual(2);
+    expect(response.json.message).toBe(`Found ${total_count} transcript files`);
+    const chunkNumbers = transcripts.map((file: { filename: string }) => Number(/_(\d+)\.txt$/.exec(file.filename)![1]));
+    expect(chunkNumbers).toEqual([...chunkNumbers].sort((a, b) => a - b));
+    for (const file of transcripts) {
+      expect(Object.keys(file).sort()).toEqual(['created_at', 'file_path', 'file_size', 'filename', 'modified_at']);
+      expect(file.file_size).toBe(Buffer.byteLength(textAt(file.file_path)));
+      expect(file.modified_at).toMatch(ISO_UTC);
+      const single = await call('GET', `/transcript/interview-7/${/_(\d+)\.txt$/.exec(file.filename)![1]}`);
+      expect(single.json.data).toEqual({ ...file, exists: true });
+    }
+  });
+
+  it('answers an empty list for a session without transcripts, and 404 for an unknown session', async () => {
+    const empty = await call('GET', '/transcripts/empty-session');
+    expect(empty.status).toBe(200);
+    expect(empty.json).toEqual({ success: true, message: 'Found 0 transcript files', data: { session_id: 'empty-session', transcripts: [], total_count: 0 } });
+    expectRefusal(await call('GET', '/transcripts/no-such-session'), 404);
+  });
+});
+
+describe('bad audio', () => {
+  const riff = realWav('cards/001.wav');
+  it.each([
+    ['a truncated header', riff.subarray(0, 24)],
+    ['a zero-length body', new Uint8Array(0)],
+    ['8-bit samples (unsupported)', toneWav({ bitDepth: '8' })],
+    ['a truncated data chunk', riff.subarray(0, 2000)],
+  ])('is refused with 400 for %s, never a 500', async (_label, bytes) => {
+    const response = await call('POST', '/sessions/other-session/audio_chunks', { body: bytes, headers: { 'content-type': 'audio/wav' } });
+    expectRefusal(response, 400);
+  });
+});
