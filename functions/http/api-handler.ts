@@ -72,10 +72,34 @@ const parseJsonBody = (event: APIGatewayProxyEventV2): unknown => {
   if (contentType && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
     throw unsupportedMediaType('Unsupported media type', 'Send the body as application/json');
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw invalidInput('Invalid request', 'The body is not valid JSON');
+  }
+  checkStorable(parsed);
+  return parsed;
+};
+
+/** Deepest nesting a JSON body may have; JSON.stringify recurses, so deeper free-form metadata would overflow the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Refuses what no handler can store: nesting past MAX_JSON_DEPTH, and U+0000 in any string or key (PostgreSQL text and jsonb cannot hold it). */
+const checkStorable = (root: unknown): void => {
+  const pending: [unknown, number][] = [[root, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) throw invalidInput('Invalid request', 'Strings in the body must not contain the NUL character (U+0000)');
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) throw invalidInput('Invalid request', `The body must not nest deeper than ${MAX_JSON_DEPTH} levels`);
+    for (const [key, child] of Object.entries(value)) {
+      if (key.includes('\u0000')) throw invalidInput('Invalid request', 'Keys in the body must not contain the NUL character (U+0000)');
+      pending.push([child, depth + 1]);
+    }
   }
 };
 

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
@@ -72,6 +73,10 @@ export const startGateway = async (routes: readonly RouteDefinition[], port: num
   const dispatch = async (request: IncomingMessage): Promise<HttpReply> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const rawPath = url.pathname;
+    // Read the body before any refusal, as API Gateway does: answering first would reset the connection
+    // of a client still sending.
+    const body = await readBody(request);
+    if (body === null) return envelopeReply(413, 'Request too large', `Requests are limited to ${MAX_REQUEST_BYTES} bytes`);
     const candidates = compiled.filter(({ pattern }) => pattern.test(rawPath));
     const match = candidates.find(({ route }) => route.method === request.method);
     if (!match) {
@@ -86,8 +91,6 @@ export const startGateway = async (routes: readonly RouteDefinition[], port: num
     } catch {
       return envelopeReply(400, 'Invalid request', 'The path is not valid percent-encoding');
     }
-    const body = await readBody(request);
-    if (body === null) return envelopeReply(413, 'Request too large', `Requests are limited to ${MAX_REQUEST_BYTES} bytes`);
     const routeKey = `${match.route.method} ${match.route.path}`;
     const event = toApiGatewayEvent({ request, body, routeKey, rawPath, rawQueryString: url.search.slice(1), pathParameters });
     const handler = await loadHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(match.route.handler);
@@ -101,6 +104,22 @@ export const startGateway = async (routes: readonly RouteDefinition[], port: num
         logger.error('Gateway failed to dispatch', { error });
         reply(response, envelopeReply(500, 'Internal server error', 'An unexpected error occurred'));
       });
+  });
+  // Requests node:http cannot parse (bytes outside the URL grammar, oversized headers) never reach
+  // dispatch; answer those in the envelope too rather than with Node's bare 400.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+    const [statusCode, reason, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'Request headers too large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'Request timeout']
+          : [400, 'Bad Request', 'Invalid request'];
+    const { headers, body } = envelopeReply(statusCode, message, 'The request is not valid HTTP');
+    const head = Object.entries({ ...headers, 'content-length': String(body.length), connection: 'close' })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${statusCode} ${reason}\r\n${head}\r\n`), body]));
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
