@@ -16,7 +16,6 @@ const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:mod
 export const bundlingOptions = (extra: Partial<BundlingOptions> = {}): BundlingOptions => ({
   format: OutputFormat.ESM,
   target: 'node24',
-  mainFields: ['module', 'main'],
   banner: REQUIRE_SHIM,
   minify: true,
   sourceMap: true,

@@ -1,0 +1,316 @@
+/**
+ * The stack as CloudFormation, synthesized once with the cdk-nag AwsSolutions checks on (a finding
+ * fails the synth) and bundling skipped. The bundles themselves are checked in bundle.test.ts.
+ */
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventFunctions, routeId, routes, type RouteDefinition } from '../../functions/routes';
+import { constructIdOf, InterviewOpsStack } from '../../lib/interview-ops-stack';
+
+const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+const synth = (context: Record<string, unknown> = {}, props: ConstructorParameters<typeof InterviewOpsStack>[2] = {}) => {
+  const app = new App({ context: { ...SKIP_BUNDLING, ...context } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new InterviewOpsStack(app, 'InterviewOps', props);
+  app.synth();
+  return Template.fromStack(stack);
+};
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
+const resourcesOf = (template: Template, type: string) => template.findResources(type) as Record<string, Resource>;
+
+/** The logical id of the Lambda function built for a handler module. */
+const functionIdOf = (template: Template, handler: string) => {
+  const prefix = `${constructIdOf(handler)}Function`;
+  const ids = Object.keys(resourcesOf(template, 'AWS::Lambda::Function')).filter(
+    (id) => id.startsWith(prefix) && /^[0-9A-F]{8}$/.test(id.slice(prefix.length)),
+  );
+  expect(ids, `one function for ${handler}`).toHaveLength(1);
+  return ids[0]!;
+};
+
+/** Every IAM statement attached to the role of a handler's function. */
+const statementsOf = (template: Template, handler: string) => {
+  const fn = resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+  return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+    .filter((policy) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as any[]);
+};
+
+const actionsOf = (statement: any): string[] => [statement.Action].flat();
+const resourcesOfStatement = (statement: any): string[] => [statement.Resource].flat().map((resource) => JSON.stringify(resource));
+
+/** The S3 object actions a handler's role may use, per key prefix. */
+const objectGrants = (template: Template, handler: string) => {
+  const grants: Record<string, string[]> = {};
+  for (const statement of statementsOf(template, handler)) {
+    for (const resource of resourcesOfStatement(statement)) {
+      const prefix = /"\/([a-z]+\/)\*"/.exec(resource)?.[1];
+      if (!prefix) continue;
+      grants[prefix] = [...(grants[prefix] ?? []), ...actionsOf(statement)].sort();
+    }
+  }
+  return grants;
+};
+
+const SEED_ROUTES = [
+  'POST /process_chunk/{chunk_id}',
+  'GET /transcript/{session_id}/{chunk_id}',
+  'GET /transcripts/{session_id}',
+  'GET /sandbox_snapshot',
+  'GET /sandbox_snapshot/{snapshot_id}',
+  'GET /sandbox_snapshots',
+  'POST /sandbox_snapshot/trigger',
+];
+
+describe('InterviewOpsStack', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = synth();
+  });
+
+  describe('the HTTP API', () => {
+    it('has one route per entry of functions/routes.ts, IAM-authorized unless public', () => {
+      const apiRoutes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route'));
+      expect(apiRoutes.map((route) => route.Properties.RouteKey).sort()).toEqual(routes.map(routeId).sort());
+      for (const route of routes as readonly RouteDefinition[]) {
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          RouteKey: routeId(route),
+          AuthorizationType: route.public ? 'NONE' : 'AWS_IAM',
+        });
+      }
+    });
+
+    it('serves the seven seed routes with IAM authorization, and /health without', () => {
+      for (const key of SEED_ROUTES) {
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'AWS_IAM' });
+      }
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health', AuthorizationType: 'NONE' });
+    });
+
+    it('sends each route to the function built from its own handler module', () => {
+      const integrations = resourcesOf(template, 'AWS::ApiGatewayV2::Integration');
+      for (const route of Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route'))) {
+        const handler = routes.find((entry) => routeId(entry) === route.Properties.RouteKey)!.handler;
+        const integrationId = (route.Properties.Target['Fn::Join'][1] as any[]).find((part) => part.Ref)?.Ref as string;
+        const uri = integrations[integrationId]!.Properties.IntegrationUri;
+        expect(uri).toEqual({ 'Fn::GetAtt': [functionIdOf(template, handler), 'Arn'] });
+      }
+    });
+
+    it('throttles the stage and writes access logs', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+        AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      });
+    });
+  });
+
+  describe('the functions', () => {
+    it('are ESM bundles on Node.js 22 or newer, one per handler, configured for AWS', () => {
+      const handlers = new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database']);
+      for (const handler of handlers) {
+        const fn = resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
+        const major = Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1]);
+        expect(major, `${handler} runtime`).toBeGreaterThanOrEqual(22);
+        expect(fn.Properties.Handler).toBe('index.handler');
+        expect(fn.Properties.Environment.Variables).toMatchObject({
+          BUCKET_NAME: expect.anything(),
+          DB_CLUSTER_ARN: expect.anything(),
+          DB_SECRET_ARN: expect.anything(),
+          RUN_MIGRATIONS_AT_START: 'false',
+          TRANSCRIBER: 'aws-transcribe',
+          TRANSCRIBE_LANGUAGE: 'en-US',
+        });
+      }
+    });
+
+    it('grants no s3:* and no * action, and * as a resource only to Transcribe streaming', () => {
+      const policies = [
+        ...Object.values(resourcesOf(template, 'AWS::IAM::Policy')).map((policy) => policy.Properties.PolicyDocument),
+        ...Object.values(resourcesOf(template, 'AWS::IAM::Role')).flatMap((role) =>
+          (role.Properties.Policies ?? []).map((policy: any) => policy.PolicyDocument),
+        ),
+      ];
+      const statements = policies.flatMap((document) => document.Statement as any[]);
+      expect(statements.length).toBeGreaterThan(20);
+      for (const statement of statements) {
+        for (const action of actionsOf(statement)) {
+          expect(action).not.toBe('*');
+          expect(action).not.toBe('s3:*');
+        }
+        if (resourcesOfStatement(statement).includes('"*"')) expect(actionsOf(statement)).toEqual(['transcribe:StartStreamTranscription']);
+      }
+    });
+
+    it('lets each function touch only the key prefixes it uses', () => {
+      expect(objectGrants(template, 'upload-audio-chunk')).toEqual({ 'audio/': ['s3:AbortMultipartUpload', 's3:PutObject'] });
+      expect(objectGrants(template, 'transcribe-audio-chunk')).toEqual({
+        'audio/': ['s3:GetObject'],
+        'transcripts/': ['s3:AbortMultipartUpload', 's3:PutObject'],
+      });
+      expect(objectGrants(template, 'get-transcript')).toEqual({ 'transcripts/': ['s3:GetObject'] });
+      expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
+        'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      });
+      expect(objectGrants(template, 'get-snapshot')).toEqual({ 'snapshots/': ['s3:GetObject'] });
+      expect(objectGrants(template, 'create-session')).toEqual({});
+    });
+
+    it('gives Transcribe streaming only to the transcription functions', () => {
+      const transcribes = (handler: string) => statementsOf(template, handler).some((s) => actionsOf(s).includes('transcribe:StartStreamTranscription'));
+      expect(transcribes('transcribe-audio-chunk')).toBe(true);
+      expect(transcribes('process-chunk')).toBe(true);
+      expect(transcribes('upload-audio-chunk')).toBe(false);
+      expect(transcribes('take-scheduled-snapshot')).toBe(false);
+    });
+
+    it('gives every function the Data API on the cluster and read access to its secret', () => {
+      for (const handler of ['health', 'create-session', 'take-scheduled-snapshot', 'migrate-database']) {
+        const actions = statementsOf(template, handler).flatMap(actionsOf);
+        expect(actions).toEqual(expect.arrayContaining(['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction', 'secretsmanager:GetSecretValue']));
+      }
+    });
+  });
+
+  describe('the bucket', () => {
+    it('blocks public access, enforces TLS and encrypts', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshots/' })]) },
+      });
+      const policies = Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy'));
+      const denyInsecure = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as any[]).filter(
+        (statement) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+      );
+      expect(denyInsecure.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('expires snapshots/ after the retention days (7 by default)', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshots/', ExpirationInDays: 7, Status: 'Enabled' })]),
+        },
+      });
+    });
+
+    it('notifies the transcription function of objects created under audio/', () => {
+      const transcriber = eventFunctions.find((entry) => entry.trigger.kind === 'object-created');
+      expect(transcriber?.trigger).toEqual({ kind: 'object-created', prefix: 'audio/' });
+      template.hasResourceProperties('Custom::S3BucketNotifications', {
+        NotificationConfiguration: {
+          LambdaFunctionConfigurations: [
+            {
+              Events: ['s3:ObjectCreated:*'],
+              Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'audio/' }] } },
+              LambdaFunctionArn: { 'Fn::GetAtt': [functionIdOf(template, transcriber!.handler), 'Arn'] },
+            },
+          ],
+        },
+      });
+    });
+
+    it('retries the transcription asynchronously and keeps what still failed in an SQS queue', () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionIdOf(template, 'transcribe-audio-chunk') },
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TranscribeAudioChunkEventsFailures'), 'Arn'] } } },
+      });
+    });
+  });
+
+  describe('the schedule', () => {
+    it('invokes the snapshot function at rate(1 minute), with a dead-letter queue', () => {
+      const snapshot = eventFunctions.find((entry) => entry.trigger.kind === 'schedule')!;
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionIdOf(template, snapshot.handler), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TakeScheduledSnapshotEventsFailures'), 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
+          }),
+        ],
+      });
+    });
+  });
+
+  describe('the database', () => {
+    it('is Aurora Serverless v2 PostgreSQL with the Data API and an encrypted, generated secret', () => {
+      template.hasResourceProperties('AWS::RDS::DBCluster', {
+        Engine: 'aurora-postgresql',
+        EnableHttpEndpoint: true,
+        StorageEncrypted: true,
+        DeletionProtection: true,
+        DatabaseName: 'interview_ops',
+        ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: Match.anyValue() },
+      });
+      template.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless', Engine: 'aurora-postgresql' });
+      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    });
+
+    it('migrates after each deploy through a trigger on the migration function', () => {
+      const triggers = Object.values(resourcesOf(template, 'Custom::Trigger'));
+      expect(triggers).toHaveLength(1);
+      const versionId = triggers[0]!.Properties.HandlerArn.Ref as string;
+      const version = resourcesOf(template, 'AWS::Lambda::Version')[versionId]!;
+      expect(version.Properties.FunctionName).toEqual({ Ref: functionIdOf(template, 'migrate-database') });
+      expect(triggers[0]!.DependsOn?.some((id) => id.startsWith('DatabaseCluster'))).toBe(true);
+    });
+  });
+
+  describe('context settings', () => {
+    const table: readonly RouteDefinition[] = routes;
+    const oneRoute = [table.find((route) => route.handler === 'get-session')!];
+    const healthRoute = table.find((route) => route.public)!;
+
+    it('take the retention days, schedule and language from context', () => {
+      const custom = synth(
+        { snapshotRetentionDays: 3, snapshotSchedule: 'rate(5 minutes)', transcribeLanguage: 'de-DE' },
+        { routes: oneRoute, eventFunctions: eventFunctions.filter((entry) => entry.trigger.kind === 'schedule') },
+      );
+      custom.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshots/', ExpirationInDays: 3 })]) },
+      });
+      custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+      custom.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ TRANSCRIBE_LANGUAGE: 'de-DE', SNAPSHOT_RETENTION_DAYS: '3' }) },
+      });
+    });
+
+    it('switch the routes to a JWT authorizer with authMode=jwt', () => {
+      const jwt = synth(
+        { authMode: 'jwt', jwtIssuer: 'https://issuer.example.com/', jwtAudience: 'interview-ops,console' },
+        { routes: [...oneRoute, healthRoute], eventFunctions: [] },
+      );
+      jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        AuthorizerType: 'JWT',
+        JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['interview-ops', 'console'] },
+      });
+      jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeId(oneRoute[0]!), AuthorizationType: 'JWT' });
+      jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeId(healthRoute), AuthorizationType: 'NONE' });
+    });
+
+    it('refuse a JWT mode without issuer and audience, and a bad retention', () => {
+      expect(() => synth({ authMode: 'jwt' }, { routes: oneRoute, eventFunctions: [] })).toThrow(/jwtIssuer/);
+      expect(() => synth({ snapshotRetentionDays: 0 }, { routes: oneRoute, eventFunctions: [] })).toThrow(/snapshotRetentionDays/);
+    });
+  });
+
+  it('cdk-nag runs at synth: an unacknowledged finding fails it', () => {
+    const app = new App({ context: SKIP_BUNDLING });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // A queue without a dead-letter queue or TLS enforcement: AwsSolutions-SQS3 and SQS4.
+    new Queue(new Stack(app, 'Careless'), 'Queue');
+    expect(() => app.synth()).toThrow();
+  });
+});
