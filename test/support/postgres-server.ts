@@ -3,7 +3,7 @@
  * pg_ctl start, and a connection URL; stop() removes everything. PostgreSQL refuses to run as root, so
  * as root it runs as the `postgres` user.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -18,6 +18,8 @@ export interface PostgresServer {
   port: number;
   /** Runs a Debian PostgreSQL client tool (psql, ...) as the server's user. */
   command(tool: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }>;
+  /** The same, streaming: stdout is a pipe. */
+  spawn(tool: string, args: readonly string[]): ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -58,11 +60,18 @@ export const startPostgresServer = async (options: { settings?: Record<string, s
     ...Object.entries(options.settings ?? {}).map(([name, value]) => `-c ${name}=${value}`),
   ].join(' ');
   await as(join(POSTGRES_BIN, 'pg_ctl'), ['-D', dataDir, '-o', serverOptions, '-l', join(root, 'server.log'), '-w', 'start']);
+  const connection = ['-h', '127.0.0.1', '-p', String(port), '-U', user];
   let stopped = false;
   return {
     url: `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/postgres`,
     port,
-    command: (tool, args) => as(join(POSTGRES_BIN, tool), ['-h', '127.0.0.1', '-p', String(port), '-U', user, ...args]),
+    command: (tool, args) => as(join(POSTGRES_BIN, tool), [...connection, ...args]),
+    spawn: (tool, args) => {
+      const argv = [join(POSTGRES_BIN, tool), ...connection, ...args];
+      return asRoot
+        ? spawn('runuser', ['-u', user, '--', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] })
+        : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

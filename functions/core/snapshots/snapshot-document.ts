@@ -3,7 +3,7 @@
  * metadata, whose `snapshot_size_bytes` is the size of the whole file including itself.
  */
 import type { SqlRunner } from '../ports/sql';
-import type { SnapshotSection, TableReader } from './snapshot-tables';
+import type { SnapshotSection, TablePage, TableReader } from './snapshot-tables';
 
 export interface SnapshotMetadata {
   total_sessions: number;
@@ -53,14 +53,30 @@ export const closingFor = (bytesBefore: number, counts: RowCounts): { bytes: Buf
   throw new Error('snapshot size did not settle');
 };
 
+/**
+ * The rows joined by commas as UTF-8, written straight into one buffer: several times faster than
+ * joining the strings and encoding the result.
+ */
+const encodeRows = (rows: readonly string[], leadingComma: boolean): Buffer => {
+  let size = rows.length - 1 + (leadingComma ? 1 : 0);
+  for (const row of rows) size += Buffer.byteLength(row);
+  const piece = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const [index, row] of rows.entries()) {
+    if (index > 0 || leadingComma) piece[offset++] = 0x2c;
+    offset += piece.write(row, offset);
+  }
+  return piece;
+};
+
 export interface DocumentProgress {
   counts: RowCounts;
   metadata?: SnapshotMetadata;
 }
 
 /**
- * Yields the document piece by piece, one page in memory at a time. `progress` holds the counts so far
- * and, once the last piece is out, the metadata written.
+ * Yields the document piece by piece, with at most two pages in memory: the one being written and
+ * the next. `progress` holds the counts so far and, once the last piece is out, the metadata written.
  */
 export async function* snapshotDocument(
   tx: SqlRunner,
@@ -77,17 +93,22 @@ export async function* snapshotDocument(
   yield emit(`{"timestamp":${JSON.stringify(header.timestamp)},"snapshot_id":${JSON.stringify(header.snapshot_id)},"data":{`);
   for (const [index, reader] of readers.entries()) {
     yield emit(`${index === 0 ? '' : ','}${JSON.stringify(reader.table.section)}:[`);
-    let after: string | null = null;
     let first = true;
-    do {
-      const page = await reader.page(tx, after);
+    let pending: Promise<TablePage> | null = reader.page(tx, null);
+    while (pending) {
+      const page: TablePage = await pending;
+      // Ask for the next page before writing this one, so the database builds it while this one is written.
+      pending = page.nextAfter === null ? null : reader.page(tx, page.nextAfter);
+      // Settled here if the consumer stops early, so the prefetch can never be an unhandled rejection.
+      pending?.catch(() => undefined);
       if (page.rows.length > 0) {
-        yield emit(`${first ? '' : ','}${page.rows.join(',')}`);
+        const piece = encodeRows(page.rows, !first);
+        bytes += piece.length;
+        yield piece;
         first = false;
         progress.counts[reader.table.section] += page.rows.length;
       }
-      after = page.nextAfter;
-    } while (after !== null);
+    }
     yield emit(']');
   }
   const closing = closingFor(bytes, progress.counts);

@@ -24,16 +24,24 @@ export const SNAPSHOT_TABLES: readonly SnapshotTable[] = [
 ];
 
 export interface PageLimits {
+  /** Most rows in a page; pages start smaller and grow to fit `maxBytes` as row sizes become known. */
   maxRows: number;
   /**
-   * Row JSON bytes per page. The RDS Data API cuts a response off at 1 MiB and its JSON format
-   * escapes the row text again, so a page keeps well under half of that; a row can add at most
-   * 64 KB beyond the budget (the Data API refuses bigger rows).
+   * Bytes of row JSON per page; a page may pass it by one row. The RDS Data API cuts a response off
+   * at 1 MiB, and its JSON format escapes each row's text once more, which at worst doubles it.
    */
   maxBytes: number;
 }
 
-export const DEFAULT_PAGE_LIMITS: PageLimits = { maxRows: 2000, maxBytes: 384 * 1024 };
+/**
+ * Under the Data API's 1 MiB at worst: 352 KiB of row text and one more row of up to 64 KB (it refuses
+ * bigger rows), both doubled by escaping, and about 30 bytes of record framing for each of at most
+ * 5,000 rows.
+ */
+export const DEFAULT_PAGE_LIMITS: PageLimits = { maxRows: 5000, maxBytes: 352 * 1024 };
+
+/** Rows in a table's first page, before its row size is known. */
+const FIRST_PAGE_ROWS = 500;
 
 const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -56,6 +64,7 @@ const jsonValueOf = (column: string, dataType: string): string => {
 };
 
 export interface TablePage {
+  /** Each row as JSON text. */
   rows: string[];
   /** Where the next page starts; null when this page was the table's last. */
   nextAfter: string | null;
@@ -76,11 +85,14 @@ interface CatalogColumn {
 /** Reads the column lists of the snapshot tables (inside the snapshot's transaction) and builds a page reader for each. */
 export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_PAGE_LIMITS): Promise<TableReader[]> => {
   const columns = await tx.query<CatalogColumn & Record<string, unknown>>(
-    `SELECT table_name::text AS table_name, column_name::text AS column_name, data_type::text AS data_type
-     FROM information_schema.columns
-     WHERE table_schema = current_schema()
-       AND table_name IN ('sessions', 'audio_chunks', 'code_history', 'execution_results')
-     ORDER BY table_name, ordinal_position`,
+    `SELECT c.relname::text AS table_name, a.attname::text AS column_name, format_type(a.atttypid, NULL) AS data_type
+     FROM pg_catalog.pg_attribute a
+     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = current_schema()
+       AND c.relname IN ('sessions', 'audio_chunks', 'code_history', 'execution_results')
+       AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY c.relname, a.attnum`,
   );
   return SNAPSHOT_TABLES.map((table) => {
     const own = columns.filter((column) => column.table_name === table.section);
@@ -90,9 +102,11 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
       .join(', ')})::text`;
     const key = quoteIdentifier(table.key);
     const afterKey = table.keyType === 'bigint' ? 'CAST(:after AS bigint)' : ':after';
+    // Up to `max_rows` rows after the last key, cut once `max_bytes` of row JSON is reached. The row
+    // JSON is computed once, in the LIMIT subquery, which PostgreSQL never folds into the outer ones.
     const pageSql = (first: boolean) =>
-      `SELECT key_text, row_json, fetched FROM (
-         SELECT key_value, key_text, row_json, count(*) OVER () AS fetched,
+      `SELECT key_text, row_json FROM (
+         SELECT key_value, key_text, row_json,
                 sum(octet_length(row_json)) OVER (ORDER BY key_value ROWS UNBOUNDED PRECEDING) - octet_length(row_json) AS bytes_before
          FROM (SELECT ${key} AS key_value, ${key}::text AS key_text, ${rowJson} AS row_json
                FROM ${quoteIdentifier(table.section)}
@@ -103,18 +117,24 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
        ORDER BY key_value`;
     const firstPage = pageSql(true);
     const nextPage = pageSql(false);
+    let rowsPerPage = Math.min(FIRST_PAGE_ROWS, limits.maxRows);
     return {
       table,
       async page(tx, after) {
-        const params = { max_rows: limits.maxRows, max_bytes: limits.maxBytes };
-        const found = await tx.query<{ key_text: string; row_json: string; fetched: string | number }>(
-          after === null ? firstPage : nextPage,
-          after === null ? params : { ...params, after },
-        );
+        const found = await tx.query<{ key_text: string; row_json: string }>(after === null ? firstPage : nextPage, {
+          max_rows: rowsPerPage,
+          max_bytes: limits.maxBytes,
+          ...(after === null ? {} : { after }),
+        });
         const last = found.at(-1);
-        // A page cut short by the row limit is the last one; one cut by the byte budget is not.
-        const more = last !== undefined && (Number(last.fetched) >= limits.maxRows || found.length < Number(last.fetched));
-        return { rows: found.map((row) => row.row_json), nextAfter: more ? last.key_text : null };
+        // Only an empty page ends the table: a short one may have been cut by the byte budget.
+        if (!last) return { rows: [], nextAfter: null };
+        let characters = 0;
+        const rows = found.map((row) => ((characters += row.row_json.length), row.row_json));
+        // The next page's row limit, from this page's row size, so that little JSON is built only to
+        // be cut by the budget; characters for bytes is an estimate, the budget in SQL has the last word.
+        rowsPerPage = Math.max(1, Math.min(limits.maxRows, Math.floor((limits.maxBytes / (characters / rows.length)) * 0.9)));
+        return { rows, nextAfter: last.key_text };
       },
     };
   });
