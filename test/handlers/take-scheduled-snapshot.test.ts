@@ -1,0 +1,75 @@
+/**
+ * The EventBridge handler as Lambda would call it, with a Scheduled Event, wired by functions/config.ts
+ * to a real PostgreSQL server (DATABASE_URL) and a data directory: one snapshot per event time, a
+ * repeated delivery skipped, and retention applied after the run.
+ */
+import { access, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ScheduledEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScheduledSnapshotReport } from '../../functions/core/snapshots/scheduled-snapshot';
+import { scheduledEvent } from '../../functions/local/scheduler';
+import { localLambdaContext } from '../../functions/local/lambda-context';
+import { newDataDir, removeDataDir } from '../support/local-stack-process';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+
+let server: PostgresServer;
+let dataDir: string;
+let invoke: (event: ScheduledEvent) => Promise<ScheduledSnapshotReport>;
+let closeDependencies: () => Promise<void>;
+
+beforeAll(async () => {
+  server = await startPostgresServer();
+  dataDir = await newDataDir('scheduled-snapshot');
+  // Read by functions/settings.ts when the handler first builds its dependencies.
+  Object.assign(process.env, {
+    DATABASE_URL: server.url,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'SILENT',
+    TRANSCRIBER: 'aws-transcribe',
+    SNAPSHOT_RETENTION_DAYS: '7',
+  });
+  const { handler } = await import('../../functions/handlers/take-scheduled-snapshot');
+  const config = await import('../../functions/config');
+  invoke = (event) => handler(event, localLambdaContext('take-scheduled-snapshot')) as Promise<ScheduledSnapshotReport>;
+  closeDependencies = async () => (await config.dependencies()).sql.close();
+});
+
+afterAll(async () => {
+  await closeDependencies?.();
+  await server?.stop();
+  if (dataDir) await removeDataDir(dataDir);
+});
+
+describe('take-scheduled-snapshot', () => {
+  it('takes the snapshot named by the event time, then removes the expired ones', async () => {
+    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
+    const expired = join(dataDir, 'snapshots', 'snapshot_20200101_000000.json');
+    await writeFile(expired, '{}');
+    const time = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+
+    const report = await invoke(scheduledEvent(time, 'interview-ops-take-scheduled-snapshot'));
+    const snapshotId = `snapshot_${time.getTime() / 1000}`;
+    expect(report.snapshot).toMatchObject({ status: 'taken', snapshot_id: snapshotId });
+    expect(report.cleanup).toMatchObject({ deleted_count: 1 });
+    await expect(access(expired)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const key = report.snapshot.key;
+    const document = JSON.parse(await readFile(join(dataDir, key), 'utf8'));
+    expect(document.snapshot_id).toBe(snapshotId);
+    expect(document.timestamp).toBe(time.toISOString().replace('.000Z', 'Z'));
+  });
+
+  it('skips a second delivery of the same event, leaving the first snapshot untouched', async () => {
+    const time = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+    const event = scheduledEvent(time, 'interview-ops-take-scheduled-snapshot');
+    const first = await invoke(event);
+    expect(first.snapshot.status).toBe('taken');
+    const before = await readFile(join(dataDir, first.snapshot.key));
+
+    const again = await invoke({ ...event, id: 'redelivered' });
+    expect(again.snapshot).toMatchObject({ status: 'skipped', reason: 'exists', snapshot_id: first.snapshot.snapshot_id });
+    expect(await readFile(join(dataDir, first.snapshot.key))).toEqual(before);
+    expect((await readdir(join(dataDir, 'snapshots'))).filter((name) => name === first.snapshot.key.split('/')[1])).toHaveLength(1);
+  });
+});
