@@ -1,0 +1,7 @@
+import { openPgliteSql } from '../../functions/adapters/pglite-sql';
+import { describeSqlContract } from './sql.contract';
+
+describeSqlContract('PGlite', async () => {
+  const sql = await openPgliteSql();
+  return { sql, stop: () => sql.close() };
+});
