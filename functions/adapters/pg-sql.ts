@@ -33,6 +33,11 @@ export const openPgSql = async (connectionString: string, maxConnections = 10): 
     ...runnerOver(pool),
     async transaction(work, options = {}) {
       const client = await pool.connect();
+      // So does a checked-out one, between statements (a snapshot streaming its file when the server
+      // stops): keep the error, let the next statement fail, and discard the client rather than pool it.
+      let lost: Error | undefined;
+      const onLost = (error: Error) => (lost = error);
+      client.on('error', onLost);
       try {
         await client.query('BEGIN');
         const preamble = transactionPreamble(options);
@@ -41,10 +46,11 @@ export const openPgSql = async (connectionString: string, maxConnections = 10): 
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (!lost) await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        client.off('error', onLost);
+        client.release(lost);
       }
     },
     close: () => pool.end(),
