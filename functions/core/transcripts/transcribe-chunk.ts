@@ -9,7 +9,8 @@ import { findAudioChunk, type AudioChunk } from '../audio-chunks';
 import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
 import { failureDescription, setTranscriptStatus } from './status';
-import { transcriptDetailsKeyFor, transcriptFilenameFor, transcriptKeyFor, type TranscriptDetails } from './transcript-objects';
+import { transcriptFilenameFor, transcriptKeyFor } from '../keys';
+import { transcriptDetailsKeyFor, type TranscriptDetails } from './transcript-objects';
 
 /** The seed's `data` for POST /process_chunk. */
 export interface GeneratedTranscript {

@@ -5,7 +5,8 @@
 import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
 import { listAll } from '../ports/object-store';
-import { chunkIdOfTranscriptKey, transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor } from './transcript-objects';
+import { transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor } from '../keys';
+import { chunkIdOfTranscriptKey } from './transcript-objects';
 
 export interface TranscriptFile {
   filename: string;

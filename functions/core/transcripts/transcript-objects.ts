@@ -5,7 +5,7 @@
  * timings) is kept beside it: small values as object metadata on the .txt, the whole record in a JSON
  * sidecar under transcript-details/, mirroring the same layout.
  */
-import { TRANSCRIPTS_PREFIX, transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor } from '../keys';
+import { transcriptKeyFor, transcriptPrefixFor } from '../keys';
 import type { WordTiming } from '../ports/transcriber';
 
 export const TRANSCRIPT_DETAILS_PREFIX = 'transcript-details/';
@@ -20,8 +20,6 @@ export const chunkIdOfTranscriptKey = (sessionId: string, key: string): string |
   const match = /^([0-9]{1,18})\.txt$/.exec(key.slice(prefix.length + sessionId.length + 1));
   return match && key === transcriptKeyFor(sessionId, match[1]!) ? match[1]! : null;
 };
-
-export { TRANSCRIPTS_PREFIX, transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor };
 
 /** The sidecar's content: everything the engine said about the chunk besides the text. */
 export interface TranscriptDetails {
