@@ -3,9 +3,10 @@
  * batching and partial failures, over aws-sdk-client-mock.
  */
 import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../functions/adapters/s3-object-store';
+import { ObjectAlreadyExistsError } from '../../functions/core/ports/object-store';
 import { describeObjectStoreContract } from './object-store.contract';
 import { startS3rver } from './s3rver/s3rver-process';
 
@@ -19,9 +20,30 @@ describeObjectStoreContract('S3 (s3rver)', async () => {
   };
 });
 
+describe('S3ObjectStore past the multipart threshold (s3rver)', () => {
+  let s3rver: Awaited<ReturnType<typeof startS3rver>>;
+  beforeAll(async () => {
+    s3rver = await startS3rver();
+  });
+  afterAll(() => s3rver.stop());
+
+  it('streams a body over 5 MiB as a multipart upload, and keeps create-if-absent on its completion', async () => {
+    const store = new S3ObjectStore(s3rver.client(), s3rver.bucket);
+    const piece = new Uint8Array(256 * 1024).fill(7);
+    async function* sixMiB() {
+      for (let index = 0; index < 24; index += 1) yield piece;
+    }
+    const written = await store.putStream('snapshots/large.json', sixMiB(), { ifAbsent: true, contentType: 'application/json' });
+    expect(written.size).toBe(6 * 1024 * 1024);
+    await expect(store.putStream('snapshots/large.json', sixMiB(), { ifAbsent: true })).rejects.toBeInstanceOf(ObjectAlreadyExistsError);
+    const head = await store.head('snapshots/large.json');
+    expect(head).toMatchObject({ size: 6 * 1024 * 1024, contentType: 'application/json' });
+  });
+});
+
 describe('S3ObjectStore.delete', () => {
   // mockClient patches every S3Client, so it is installed only for these tests, after the contract has run.
-  let s3: ReturnType<typeof mockClient>;
+  let s3: AwsClientStub<S3Client>;
   beforeAll(() => {
     s3 = mockClient(S3Client);
   });
