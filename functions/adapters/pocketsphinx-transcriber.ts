@@ -12,7 +12,7 @@
  * same model, dictionary and language model `pocketsphinx_continuous` loads by default.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { wavToPcm16Mono, int16LittleEndianBytes } from '../core/audio/pcm';
@@ -46,6 +46,8 @@ const DEFAULT_MAX_QUEUED = 200;
 /** A process that keeps dying without finishing a job is not restarted ahead of demand. */
 const MAX_EAGER_RESTARTS = 3;
 const STDERR_TAIL_LINES = 40;
+const WORK_DIR_PREFIX = 'interview-ops-pocketsphinx-';
+const OWNER_FILE = 'owner.pid';
 
 interface Job {
   id: string;
@@ -78,6 +80,29 @@ const readable = (path: string): boolean => {
     return true;
   } catch {
     return false;
+  }
+};
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Work directories left by services that were killed outright (no chance to clean up) go at the next start. */
+const removeAbandonedWorkDirs = (): void => {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(WORK_DIR_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      const owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // being created, or not ours to judge
+    }
   }
 };
 
@@ -128,7 +153,8 @@ class Recognizer {
       exit(code: number | null, signal: NodeJS.Signals | null): void;
     },
   ) {
-    this.dir = mkdtempSync(join(tmpdir(), 'interview-ops-pocketsphinx-'));
+    this.dir = mkdtempSync(join(tmpdir(), WORK_DIR_PREFIX));
+    writeFileSync(join(this.dir, OWNER_FILE), String(process.pid));
     const ctl = join(this.dir, 'ctl.fifo');
     execFileSync('mkfifo', ['-m', '600', ctl]);
     // Opened read-write, a FIFO never blocks on open and never signals EOF while we hold it.
@@ -263,6 +289,7 @@ export class PocketsphinxTranscriber implements Transcriber {
     this.decodeTimeoutMs = options.decodeTimeoutMs ?? DEFAULT_DECODE_TIMEOUT;
     this.startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
     this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    removeAbandonedWorkDirs();
     if (options.warm && this.installed()) this.ensureRecognizer();
   }
 

@@ -2,7 +2,10 @@
  * The warm pocketsphinx_batch recognizer on real recordings: results, queueing, a process that dies,
  * a decode that hangs, and a machine without pocketsphinx.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   POCKETSPHINX_INSTALL_HINT,
@@ -158,5 +161,24 @@ describe('closing', () => {
     await transcriber.close();
     expect(() => process.kill(pid, 0)).toThrow();
     expect((await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav'))))).kind).toBe('dependency_unavailable');
+  });
+});
+
+describe('work directories', () => {
+  it('removes those of services that were killed outright, and keeps live ones', async () => {
+    const dead = spawnSync('true').pid!;
+    const abandoned = mkdtempSync(join(tmpdir(), 'interview-ops-pocketsphinx-'));
+    writeFileSync(join(abandoned, 'owner.pid'), String(dead));
+    const live = mkdtempSync(join(tmpdir(), 'interview-ops-pocketsphinx-'));
+    writeFileSync(join(live, 'owner.pid'), String(process.pid));
+    try {
+      const transcriber = new PocketsphinxTranscriber({ logger: quiet });
+      expect(existsSync(abandoned)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      await transcriber.close();
+    } finally {
+      rmSync(abandoned, { recursive: true, force: true });
+      rmSync(live, { recursive: true, force: true });
+    }
   });
 });
