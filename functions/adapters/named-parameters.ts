@@ -22,3 +22,8 @@ export const toPositional = (sql: string, params: SqlParams = {}): { text: strin
   });
   return { text, values };
 };
+
+/** The distinct `:name` placeholders of a statement, in order of first use (the RDS Data API takes them as they are). */
+export const parameterNames = (sql: string): string[] => [
+  ...new Set([...sql.matchAll(TOKEN)].map((match) => match[1]).filter((name): name is string => name !== undefined)),
+];

@@ -4,9 +4,10 @@
  *
  * Rows are asked for as typed records with column metadata rather than `formatRecordsAs: 'JSON'`:
  * JSON results carry no column types (columnMetadata is blank), so an int8 id cannot be told from an
- * int4 count, a timestamptz from text that looks like one, or jsonb from a text column, and int8
- * values past 2^53 would be rounded by JSON.parse. The typed shape is also the smaller one on the
- * wire, which keeps more rows under the 1 MiB response limit.
+ * int4 count, a timestamptz from text that looks like one, or jsonb from a text column. AWS documents
+ * the JSON form as the larger of the two on the wire, so the typed shape also keeps more rows under
+ * the 1 MiB response limit. One limit remains in both shapes: the SDK reads longValue as a JS number,
+ * so int8 values past 2^53 lose precision (identity ids never get there).
  */
 import {
   BeginTransactionCommand,
@@ -19,6 +20,7 @@ import {
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import type { Sql, SqlParams, SqlRow, SqlRunner, TransactionOptions } from '../core/ports/sql';
+import { parameterNames } from './named-parameters';
 import { pgTimestampToIso, transactionPreamble } from './postgres-dialect';
 
 export interface RdsDataTarget {
@@ -27,16 +29,16 @@ export interface RdsDataTarget {
   database: string;
 }
 
-/** The Data API refuses results over 1 MiB; this names the failure and tells the caller what to do. */
+/**
+ * The Data API refuses a result over 1 MiB (and a row over 64 KB). Callers that read many rows page
+ * with LIMIT and a key (as functions/core/snapshots does); this names the failure when one does not.
+ */
 export class ResultTooLargeError extends Error {
   constructor() {
     super('the query result exceeds the RDS Data API 1 MiB response limit: page the query with LIMIT and a key');
     this.name = 'ResultTooLargeError';
   }
 }
-
-/** The largest page a caller should ask for when rows are up to `rowBytes` long: half the 1 MiB limit, for the JSON overhead. */
-export const rowsPerPage = (rowBytes: number): number => Math.max(1, Math.floor((512 * 1024) / Math.max(1, rowBytes)));
 
 export const openRdsDataSql = (client: RDSDataClient, target: RdsDataTarget): Sql => {
   const runner = (transactionId?: string): SqlRunner => ({
@@ -93,17 +95,12 @@ const execute = async <Row extends SqlRow>(
   }
 };
 
-/** The tokens that hide a `:name` (strings, quoted identifiers, comments, `::` casts), as in named-parameters.ts. */
-const TOKEN = /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|::|:([A-Za-z_][A-Za-z0-9_]*)/g;
-
 /**
  * Typed parameters for the names the statement uses. The Data API rejects values it has no placeholder
  * for, and a missing value fails here with the same message the driver adapters give.
  */
 export const toSqlParameters = (sql: string, params: SqlParams): SqlParameter[] => {
-  const names = new Set<string>();
-  for (const match of sql.matchAll(TOKEN)) if (match[1]) names.add(match[1]);
-  return [...names].map((name) => {
+  return parameterNames(sql).map((name) => {
     if (!Object.hasOwn(params, name)) throw new Error(`missing SQL parameter :${name}`);
     const value = params[name];
     if (value === null || value === undefined) return { name, value: { isNull: true } };

@@ -6,7 +6,7 @@
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRdsDataSql, ResultTooLargeError, rowsPerPage } from '../../functions/adapters/rds-data-sql';
+import { openRdsDataSql, ResultTooLargeError } from '../../functions/adapters/rds-data-sql';
 import { startFakeDataApi, type FakeDataApi } from './data-api/fake-data-api';
 import { describeSqlContract } from './sql.contract';
 
@@ -79,11 +79,5 @@ describe('RDS Data API response limit', () => {
     } finally {
       rds.restore();
     }
-  });
-
-  it('sizes pages to stay under half the limit', () => {
-    expect(rowsPerPage(1024)).toBe(512);
-    expect(rowsPerPage(64 * 1024)).toBe(8);
-    expect(rowsPerPage(10 * 1024 * 1024)).toBe(1);
   });
 });
