@@ -3,7 +3,7 @@
  * the public ones requires IAM (SigV4) authorization, or a JWT when the stack is deployed with
  * authMode=jwt. The stage throttles and writes an access log line per request.
  */
-import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -64,6 +64,5 @@ export class HttpEndpoint extends Construct {
     }
 
     this.url = stage.url;
-    new CfnOutput(this, 'Url', { value: stage.url, description: 'Base URL of the API (sign requests with SigV4 unless authMode=jwt)' });
   }
 }

@@ -108,7 +108,7 @@ export class InterviewOpsStack extends Stack {
 
     new CfnOutput(this, 'BucketName', { value: storage.bucket.bucketName });
     new CfnOutput(this, 'ClusterArn', { value: database.cluster.clusterArn });
-    new CfnOutput(this, 'ApiUrl', { value: endpoint.url });
+    new CfnOutput(this, 'ApiUrl', { value: endpoint.url, description: 'Base URL of the API; sign requests with SigV4 unless authMode=jwt' });
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
         acknowledgeNag(child, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
