@@ -6,9 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, access, constants } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, access, constants } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   ObjectAlreadyExistsError,
   type ListOptions,
@@ -58,31 +59,41 @@ export class DirectoryObjectStore implements ObjectStore {
 
   async putStream(key: string, body: AsyncIterable<ObjectBody> | Iterable<ObjectBody>, options: PutOptions = {}) {
     const target = this.pathOf(key);
+    const metadataPath = this.metadataPathOf(key);
+    const { contentType, metadata } = options;
     const temporary = join(this.root, TMP_DIR, randomUUID());
+    const metadataTemporary = contentType || metadata ? join(this.root, TMP_DIR, randomUUID()) : undefined;
+    let published = false;
     try {
-      const out = createWriteStream(temporary, { flags: 'wx' });
-      const done = finished(out);
-      for await (const piece of body) {
-        if (!out.write(piece)) await new Promise<void>((resolveDrain) => out.once('drain', () => resolveDrain()));
-      }
-      out.end();
-      await done;
+      // pipeline, not a write loop: a write that fails (ENOSPC) must reject here, not strand a 'drain'
+      // wait and leave the stream's rejection unhandled, which ends the process.
+      await pipeline(Readable.from(body), createWriteStream(temporary, { flags: 'wx' }));
       await syncFile(temporary);
+      // Everything that takes space is done before the object is published, so a full disk leaves no
+      // object without its metadata behind, only temporary files that are removed below.
+      if (metadataTemporary) await writeFile(metadataTemporary, JSON.stringify({ contentType, metadata }), { flag: 'wx' });
       await mkdir(dirname(target), { recursive: true });
+      if (metadataTemporary) await mkdir(dirname(metadataPath), { recursive: true });
       if (options.ifAbsent) {
         // link() fails with EEXIST instead of replacing: an atomic create-if-absent.
         await link(temporary, target).catch((error: NodeJS.ErrnoException) => {
           throw error.code === 'EEXIST' ? new ObjectAlreadyExistsError(key) : error;
         });
+        published = true;
         await unlink(temporary);
       } else {
         await rename(temporary, target);
+        published = true;
       }
+      if (metadataTemporary) await rename(metadataTemporary, metadataPath);
+      else await rm(metadataPath, { force: true });
     } catch (error) {
+      // All or nothing, as an S3 PUT is.
+      if (published) await rm(target, { force: true });
       await rm(temporary, { force: true });
+      if (metadataTemporary) await rm(metadataTemporary, { force: true });
       throw error;
     }
-    await this.writeMetadata(key, options);
     const object = await this.describe(key);
     this.options.onObjectCreated?.(object);
     return object;
@@ -142,21 +153,6 @@ export class DirectoryObjectStore implements ObjectStore {
 
   private metadataPathOf(key: string): string {
     return join(this.root, META_DIR, `${relative(this.root, this.pathOf(key))}.json`);
-  }
-
-  private async writeMetadata(key: string, { contentType, metadata }: PutOptions): Promise<void> {
-    const path = this.metadataPathOf(key);
-    if (!contentType && !metadata) {
-      await rm(path, { force: true });
-      return;
-    }
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = join(this.root, TMP_DIR, randomUUID());
-    await open(temporary, 'wx').then(async (file) => {
-      await file.writeFile(JSON.stringify({ contentType, metadata }));
-      await file.close();
-    });
-    await rename(temporary, path);
   }
 
   private async describe(key: string): Promise<StoredObject> {
