@@ -50,9 +50,10 @@ export const findChunkForTranscription = async (
 /** Recognizes an existing chunk and writes its transcript; marks the row on the way. */
 export const transcribeStoredChunk = async (deps: TranscriberDependencies, chunk: AudioChunk): Promise<GeneratedTranscript> => {
   const { store, transcriber } = deps;
-  await setTranscriptStatus(deps, chunk.chunk_id, 'processing');
+  // The row and the audio are independent: fetch while marking.
+  const [, audio] = await Promise.all([setTranscriptStatus(deps, chunk.chunk_id, 'processing'), store.get(chunk.audio_key).catch((error: unknown) => error as Error)]);
   try {
-    const audio = await store.get(chunk.audio_key);
+    if (audio instanceof Error) throw audio;
     if (!audio) {
       throw notFound('Audio not found', `The audio of chunk ${chunk.chunk_id} is no longer stored, so it cannot be transcribed`);
     }
@@ -89,10 +90,10 @@ export const transcribeStoredChunk = async (deps: TranscriberDependencies, chunk
       engine: transcription.engine,
       words: transcription.words,
     };
-    await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), {
-      contentType: 'application/json',
-    });
-    await setTranscriptStatus(deps, chunk.chunk_id, 'done');
+    await Promise.all([
+      store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), { contentType: 'application/json' }),
+      setTranscriptStatus(deps, chunk.chunk_id, 'done'),
+    ]);
     return {
       success: true,
       chunk_id: chunk.chunk_id,
