@@ -1,0 +1,102 @@
+/**
+ * API throughput and latency: GET /transcript/{session_id}/{chunk_id} and GET /sandbox_snapshots through
+ * `npm start` (the local gateway turning each request into an API Gateway event for the Lambda handler),
+ * under autocannon at 10 and 100 connections, against a bare node:http server answering the same JSON
+ * bodies from memory. Both servers run in their own processes; autocannon runs in this one.
+ */
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import { compare, median, type Comparison, type Progress } from './support/report';
+import { spawnServer, startLocalStackProcess } from './support/processes';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 5);
+const CLIP = '/usr/share/pocketsphinx/test/data/cards/001.wav';
+
+const json = async (url: string, init?: RequestInit) => {
+  const response = await fetch(url, init);
+  const body = (await response.json()) as { success: boolean; data: any; message: string };
+  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${response.status} ${body.message}`);
+  return body;
+};
+
+const load = (url: string, connections: number) =>
+  new Promise<autocannon.Result>((resolve, reject) => {
+    autocannon({ url, connections, duration: SECONDS, pipelining: 1 }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+
+/** Seeds a session with one transcribed chunk and a handful of snapshots; returns the two paths to load. */
+const seed = async (base: string) => {
+  await json(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session_id: 'bench-session' }) });
+  const upload = await json(`${base}/sessions/bench-session/audio_chunks`, { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: readFileSync(CLIP) });
+  const chunkId = upload.data.chunk_id as string;
+  await json(`${base}/process_chunk/${chunkId}?session_id=bench-session`, { method: 'POST' });
+  for (let i = 0; i < 5; i++) {
+    await json(`${base}/sandbox_snapshot/trigger`, { method: 'POST' }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return [`/transcript/bench-session/${chunkId}`, '/sandbox_snapshots'];
+};
+
+export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]> => {
+  progress('api: starting the local stack and seeding it');
+  const stack = await startLocalStackProcess();
+  const results: Comparison[] = [];
+  try {
+    const paths = await seed(stack.url);
+    const bodies = Object.fromEntries(await Promise.all(paths.map(async (path) => [path, await (await fetch(`${stack.url}${path}`)).text()])));
+    const bare = await spawnServer(['--import', 'tsx', 'bench/support/bare-server.ts'], { BARE_BODIES: JSON.stringify(bodies) }, (line) => line.message === 'bare server listening');
+    try {
+      for (const path of paths) {
+        for (const connections of [10, 100]) {
+          const ours: autocannon.Result[] = [];
+          const anchor: autocannon.Result[] = [];
+          for (let run = 1; run <= RUNS; run++) {
+            progress(`api: ${path.replace(/bench-session\/\d+/, '{session_id}/{chunk_id}')} at ${connections} connections, run ${run}/${RUNS}`);
+            // Alternate which server goes first so warm-up and drift do not favour one side.
+            if (run % 2) {
+              ours.push(await load(`${stack.url}${path}`, connections));
+              anchor.push(await load(`${bare.url}${path}`, connections));
+            } else {
+              anchor.push(await load(`${bare.url}${path}`, connections));
+              ours.push(await load(`${stack.url}${path}`, connections));
+            }
+          }
+          const failures = ours.reduce((sum, result) => sum + result.errors + result.non2xx, 0);
+          const route = path.startsWith('/transcript/') ? 'GET /transcript/{session_id}/{chunk_id}' : `GET ${path}`;
+          results.push(
+            compare({
+              benchmark: `API ${route}`,
+              metric: `throughput at ${connections} connections`,
+              unit: 'req/s',
+              ours: median(ours.map((result) => result.requests.average)),
+              anchor: median(anchor.map((result) => result.requests.average)),
+              anchorName: 'bare node:http from memory',
+              target: 'ratio >= 0.5',
+              check: ({ ratio }) => ratio !== undefined && ratio >= 0.5,
+              runs: RUNS,
+              ...(failures ? { note: `${failures} failed requests` } : {}),
+            }),
+          );
+          results.push(
+            compare({
+              benchmark: `API ${route}`,
+              metric: `p99 latency at ${connections} connections`,
+              unit: 'ms',
+              ours: median(ours.map((result) => result.latency.p99)),
+              anchor: median(anchor.map((result) => result.latency.p99)),
+              anchorName: 'bare node:http from memory',
+              ...(connections === 10 ? { target: 'ours < 10 ms', check: ({ ours: p99 }) => p99 < 10 } : {}),
+              runs: RUNS,
+            }),
+          );
+        }
+      }
+    } finally {
+      await bare.stop();
+    }
+  } finally {
+    await stack.stop();
+  }
+  return results;
+};
