@@ -45,7 +45,11 @@ const FIRST_PAGE_ROWS = 500;
 
 const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-const ISO_UTC_MILLIS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+/**
+ * `YYYY-MM-DD"T"HH24:MI:SS.MS"Z"`, with its colons as chr(58) so that no `:MI` in the statement can be
+ * taken for a named parameter by a parser less careful with literals; folded to a constant at planning.
+ */
+const ISO_UTC_MILLIS = `('YYYY-MM-DD"T"HH24' || chr(58) || 'MI' || chr(58) || 'SS.MS"Z"')`;
 
 /** The JSON value expression for one column, by its SQL type. */
 const jsonValueOf = (column: string, dataType: string): string => {
