@@ -16,6 +16,7 @@ import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
+import { DEFAULT_PAGE_LIMITS, tableReaders } from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import { triggerSnapshot } from '../../../functions/core/snapshots/trigger-snapshot';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
@@ -117,6 +118,35 @@ describe('takeSnapshot', () => {
     const sessionIds = (await sql.query<{ session_id: string }>('SELECT session_id FROM sessions ORDER BY session_id')).map((row) => row.session_id);
     expect(document.data.sessions.map((row) => row.session_id)).toEqual(sessionIds);
     expect(document.metadata.total_sessions).toBe(sessionIds.length);
+  });
+
+  it('keeps every page within its byte budget, passing it by one row at most, and under the Data API limit by default', async () => {
+    // Rows of very different sizes, so a row-count limit alone would overshoot.
+    await createSession({ sql }, { session_id: 'budget-1' });
+    for (const size of [10, 5000, 20, 12_000, 30, 3000, 8000, 15]) {
+      await recordCodeHistory({ sql }, 'budget-1', { code: 'x'.repeat(size), language: 'python' });
+    }
+    const maxBytes = 10_000;
+    const pages = await sql.transaction(async (tx) => {
+      const reader = (await tableReaders(tx, { maxRows: 50, maxBytes })).find((candidate) => candidate.table.section === 'code_history')!;
+      const seen: string[][] = [];
+      let after: string | null = null;
+      do {
+        const page = await reader.page(tx, after);
+        if (page.rows.length > 0) seen.push(page.rows);
+        after = page.nextAfter;
+      } while (after !== null);
+      return seen;
+    });
+    for (const rows of pages) {
+      const sizes = rows.map((row) => Buffer.byteLength(row));
+      const beforeLast = sizes.slice(0, -1).reduce((sum, size) => sum + size, 0);
+      expect(beforeLast).toBeLessThan(maxBytes);
+      for (const row of rows) expect(() => JSON.parse(row)).not.toThrow();
+    }
+    expect(pages.length).toBeGreaterThan(1);
+    // 1 MiB, less the worst case of escaping doubling the text and a last row of 64 KB.
+    expect(2 * (DEFAULT_PAGE_LIMITS.maxBytes + 64 * 1024) + 30 * DEFAULT_PAGE_LIMITS.maxRows).toBeLessThan(1024 * 1024);
   });
 
   it('reads all four tables at one point in time while writers keep inserting', async () => {
