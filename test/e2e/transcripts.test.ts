@@ -118,7 +118,7 @@ describe('POST /process_chunk/{chunk_id}', () => {
     expect(textAt(data.file_path)).toBe(data.transcript);
   });
 
-  it('accepts the chunk's own session_id', async () => {
+  it("accepts the chunk's own session_id", async () => {
     const response = await call('POST', `/process_chunk/${chunkId}?session_id=interview-7`);
     expect(response.status).toBe(200);
     expect(response.json.data.session_id).toBe('interview-7');
