@@ -331,7 +331,9 @@ export class PocketsphinxTranscriber implements Transcriber {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) {
+    const current = this.current;
+    if (current) this.finish(current.recognizer, current.job);
+    for (const job of [...(current ? [current.job] : []), ...this.queue.splice(0)]) {
       job.reject(dependencyUnavailable('Speech recognizer unavailable', 'The recognizer is shutting down'));
     }
     const recognizer = this.recognizer;

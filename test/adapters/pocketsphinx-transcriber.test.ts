@@ -162,6 +162,15 @@ describe('closing', () => {
     expect(() => process.kill(pid, 0)).toThrow();
     expect((await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav'))))).kind).toBe('dependency_unavailable');
   });
+
+  it('answers the chunk in flight and those queued rather than leaving them hanging', async () => {
+    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true });
+    const inFlight = failureOf(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
+    const queued = failureOf(transcriber.transcribe(wavInput(realWav('cards/004.wav'))));
+    await transcriber.close();
+    expect((await inFlight).detail).toBe('The recognizer is shutting down');
+    expect((await queued).detail).toBe('The recognizer is shutting down');
+  });
 });
 
 describe('work directories', () => {
