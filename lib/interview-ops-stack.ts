@@ -51,6 +51,7 @@ export class InterviewOpsStack extends Stack {
       RUN_MIGRATIONS_AT_START: 'false',
       TRANSCRIBER: 'aws-transcribe',
       TRANSCRIBE_LANGUAGE: settings.transcribeLanguage,
+      ...(settings.transcribeLanguageOptions.length > 0 ? { TRANSCRIBE_LANGUAGE_OPTIONS: settings.transcribeLanguageOptions.join(',') } : {}),
       SNAPSHOT_RETENTION_DAYS: String(settings.snapshotRetentionDays),
       LOG_LEVEL: 'INFO',
     };

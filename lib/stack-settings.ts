@@ -17,6 +17,8 @@ export interface StackSettings {
   jwtAudience: string[];
   /** Amazon Transcribe language code. */
   transcribeLanguage: string;
+  /** Two or more codes: Transcribe identifies the language among them instead (TRANSCRIBE_LANGUAGE_OPTIONS). */
+  transcribeLanguageOptions: string[];
 }
 
 const contextString = (node: Node, key: string): string | undefined => {
@@ -46,5 +48,21 @@ export const readStackSettings = (node: Node): StackSettings => {
   const transcribeLanguage = contextString(node, 'transcribeLanguage') ?? 'en-US';
   if (!/^[a-z]{2}-[A-Z]{2}$/.test(transcribeLanguage)) throw new Error('context transcribeLanguage: a language code such as en-US');
 
-  return { snapshotRetentionDays: retention, snapshotSchedule, authMode, ...(jwtIssuer ? { jwtIssuer } : {}), jwtAudience, transcribeLanguage };
+  const transcribeLanguageOptions = (contextString(node, 'transcribeLanguageOptions') ?? '')
+    .split(',')
+    .map((code) => code.trim())
+    .filter(Boolean);
+  if (transcribeLanguageOptions.length === 1 || transcribeLanguageOptions.some((code) => !/^[a-z]{2}-[A-Z]{2}$/.test(code))) {
+    throw new Error('context transcribeLanguageOptions: two or more comma-separated language codes, such as en-US,es-US');
+  }
+
+  return {
+    snapshotRetentionDays: retention,
+    snapshotSchedule,
+    authMode,
+    ...(jwtIssuer ? { jwtIssuer } : {}),
+    jwtAudience,
+    transcribeLanguage,
+    transcribeLanguageOptions,
+  };
 };

@@ -275,7 +275,7 @@ describe('InterviewOpsStack', () => {
 
     it('take the retention days, schedule and language from context', () => {
       const custom = synth(
-        { snapshotRetentionDays: 3, snapshotSchedule: 'rate(5 minutes)', transcribeLanguage: 'de-DE' },
+        { snapshotRetentionDays: 3, snapshotSchedule: 'rate(5 minutes)', transcribeLanguage: 'de-DE', transcribeLanguageOptions: 'de-DE, en-US' },
         { routes: oneRoute, eventFunctions: eventFunctions.filter((entry) => entry.trigger.kind === 'schedule') },
       );
       custom.hasResourceProperties('AWS::S3::Bucket', {
@@ -283,7 +283,7 @@ describe('InterviewOpsStack', () => {
       });
       custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
       custom.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: Match.objectLike({ TRANSCRIBE_LANGUAGE: 'de-DE', SNAPSHOT_RETENTION_DAYS: '3' }) },
+        Environment: { Variables: Match.objectLike({ TRANSCRIBE_LANGUAGE: 'de-DE', TRANSCRIBE_LANGUAGE_OPTIONS: 'de-DE,en-US', SNAPSHOT_RETENTION_DAYS: '3' }) },
       });
     });
 
