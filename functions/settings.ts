@@ -2,33 +2,33 @@
  * The service's settings, read from the environment in one place and checked with zod, so a bad value
  * stops the process at start with a clear message instead of failing a request later.
  */
-import { z } from 'zod';
+import * as z from './validation';
 
-const seconds = z.coerce.number().int().positive();
+const seconds = z.coerce.number().check(z.int(), z.positive());
 
 const SettingsSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
-  HOST: z.string().default('127.0.0.1'),
-  DATA_DIR: z.string().min(1).default('./.data'),
-  SNAPSHOT_INTERVAL_SECONDS: seconds.default(60),
-  SNAPSHOT_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  PORT: z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), 8000),
+  HOST: z._default(z.string(), '127.0.0.1'),
+  DATA_DIR: z._default(z.string().check(z.minLength(1)), './.data'),
+  SNAPSHOT_INTERVAL_SECONDS: z._default(seconds, 60),
+  SNAPSHOT_RETENTION_DAYS: z._default(z.coerce.number().check(z.positive()), 7),
   /** Unset: `scheduler` locally, `bucket-lifecycle` on Lambda (functions/config.ts). */
-  SNAPSHOT_RETENTION_BY: z.enum(['scheduler', 'bucket-lifecycle']).optional(),
-  DATABASE_URL: z.string().min(1).optional(),
-  TRANSCRIBER: z.enum(['pocketsphinx', 'aws-transcribe']).optional(),
-  TRANSCRIBE_LANGUAGE: z.string().default('en-US'),
+  SNAPSHOT_RETENTION_BY: z.optional(z.enum(['scheduler', 'bucket-lifecycle'])),
+  DATABASE_URL: z.optional(z.string().check(z.minLength(1))),
+  TRANSCRIBER: z.optional(z.enum(['pocketsphinx', 'aws-transcribe'])),
+  TRANSCRIBE_LANGUAGE: z._default(z.string(), 'en-US'),
   /** Comma-separated language codes (two or more): Amazon Transcribe identifies the language among them. */
-  TRANSCRIBE_LANGUAGE_OPTIONS: z.string().optional(),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
-  MAX_AUDIO_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  TRANSCRIBE_LANGUAGE_OPTIONS: z.optional(z.string()),
+  LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
+  MAX_AUDIO_BYTES: z._default(z.coerce.number().check(z.int(), z.positive()), 4 * 1024 * 1024),
   /** Set by the Lambda runtime; tells AWS wiring from local wiring. */
-  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
-  BUCKET_NAME: z.string().optional(),
-  DB_CLUSTER_ARN: z.string().optional(),
-  DB_SECRET_ARN: z.string().optional(),
-  DB_NAME: z.string().default('interview_ops'),
+  AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
+  BUCKET_NAME: z.optional(z.string()),
+  DB_CLUSTER_ARN: z.optional(z.string()),
+  DB_SECRET_ARN: z.optional(z.string()),
+  DB_NAME: z._default(z.string(), 'interview_ops'),
   /** Unset: migrate at start locally; on Lambda the deploy-time trigger migrates instead (functions/config.ts). */
-  RUN_MIGRATIONS_AT_START: z.stringbool().optional(),
+  RUN_MIGRATIONS_AT_START: z.optional(z.stringbool()),
 });
 
 export type Settings = z.output<typeof SettingsSchema>;

@@ -1,14 +1,14 @@
-import { z } from 'zod';
+import * as z from '../validation';
 import { SessionId } from '../core/identifiers';
 import { createSession } from '../core/sessions';
 import { apiHandler } from '../http/api-handler';
 import { Metadata } from '../http/schemas';
 
 export const CreateSessionBody = z.strictObject({
-  session_id: SessionId.optional(),
-  candidate: z.string().max(256).nullable().optional(),
-  interviewer: z.string().max(256).nullable().optional(),
-  metadata: Metadata.optional(),
+  session_id: z.optional(SessionId),
+  candidate: z.optional(z.nullable(z.string().check(z.maxLength(256)))),
+  interviewer: z.optional(z.nullable(z.string().check(z.maxLength(256)))),
+  metadata: z.optional(Metadata),
 });
 
 export const handler = apiHandler({

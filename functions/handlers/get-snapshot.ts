@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../validation';
 import { SnapshotId } from '../core/identifiers';
 import { getSnapshot } from '../core/snapshots/read-snapshots';
 import { apiHandler } from '../http/api-handler';

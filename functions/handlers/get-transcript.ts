@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../validation';
 import { ChunkId, SessionId } from '../core/identifiers';
 import { getTranscriptFile } from '../core/transcripts/transcript-files';
 import { apiHandler } from '../http/api-handler';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../validation';
 import { SnapshotId } from '../core/identifiers';
 import { listSnapshots, type SnapshotListing } from '../core/snapshots/read-snapshots';
 import { apiHandler } from '../http/api-handler';
@@ -6,8 +6,8 @@ import { apiHandler } from '../http/api-handler';
 export const MAX_SNAPSHOTS_PER_PAGE = 1000;
 
 export const ListSnapshotsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_SNAPSHOTS_PER_PAGE).default(MAX_SNAPSHOTS_PER_PAGE),
-  cursor: SnapshotId.optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_SNAPSHOTS_PER_PAGE)), MAX_SNAPSHOTS_PER_PAGE),
+  cursor: z.optional(SnapshotId),
 });
 
 export const handler = apiHandler({

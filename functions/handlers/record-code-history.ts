@@ -1,12 +1,12 @@
-import { z } from 'zod';
+import * as z from '../validation';
 import { recordCodeHistory } from '../core/code-history';
 import { apiHandler } from '../http/api-handler';
 import { boundedText, Metadata, SessionPath } from '../http/schemas';
 
 export const CodeHistoryBody = z.strictObject({
   code: boundedText(48 * 1024),
-  language: z.string().min(1).max(64),
-  metadata: Metadata.optional(),
+  language: z.string().check(z.minLength(1), z.maxLength(64)),
+  metadata: z.optional(Metadata),
 });
 
 export const handler = apiHandler({

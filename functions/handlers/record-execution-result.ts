@@ -1,16 +1,16 @@
-import { z } from 'zod';
+import * as z from '../validation';
 import { recordExecutionResult } from '../core/execution-results';
 import { RowId } from '../core/identifiers';
 import { apiHandler } from '../http/api-handler';
 import { boundedText, Metadata, SessionPath } from '../http/schemas';
 
 export const ExecutionResultBody = z.strictObject({
-  code_history_id: RowId.nullable().optional(),
-  stdout: boundedText(24 * 1024).default(''),
-  stderr: boundedText(24 * 1024).default(''),
-  exit_code: z.number().int().min(-2147483648).max(2147483647),
-  duration_ms: z.number().nonnegative().max(86_400_000).nullable().optional(),
-  metadata: Metadata.optional(),
+  code_history_id: z.optional(z.nullable(RowId)),
+  stdout: z._default(boundedText(24 * 1024), ''),
+  stderr: z._default(boundedText(24 * 1024), ''),
+  exit_code: z.int().check(z.minimum(-2147483648), z.maximum(2147483647)),
+  duration_ms: z.optional(z.nullable(z.number().check(z.nonnegative(), z.maximum(86_400_000)))),
+  metadata: z.optional(Metadata),
 });
 
 export const handler = apiHandler({

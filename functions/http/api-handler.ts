@@ -5,7 +5,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../validation';
 import { dependencies } from '../config';
 import type { Dependencies } from '../core/dependencies';
 import { invalidInput, tooLarge, unsupportedMediaType } from '../core/errors';
@@ -21,10 +21,10 @@ export interface RawBody {
   contentType: string | undefined;
 }
 
-type BodySpec = z.ZodType | 'raw' | undefined;
-type BodyOf<B extends BodySpec> = B extends z.ZodType ? z.output<B> : B extends 'raw' ? RawBody : undefined;
+type BodySpec = z.ZodMiniType | 'raw' | undefined;
+type BodyOf<B extends BodySpec> = B extends z.ZodMiniType ? z.output<B> : B extends 'raw' ? RawBody : undefined;
 
-export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends BodySpec, R> {
+export interface RouteSpec<P extends z.ZodMiniType, Q extends z.ZodMiniType, B extends BodySpec, R> {
   params?: P;
   query?: Q;
   body?: B;
@@ -38,9 +38,9 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends B
 
 /** What a route declares about its requests, kept on the handler so the OpenAPI document is built from it. */
 export interface RequestSchemas {
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType | 'raw';
+  params?: z.ZodMiniType;
+  query?: z.ZodMiniType;
+  body?: z.ZodMiniType | 'raw';
   status: number;
 }
 
@@ -50,7 +50,7 @@ export type ApiHandler = ((event: APIGatewayProxyEventV2, context: Context) => P
 
 const emptyObject = z.object({});
 
-const validate = <S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> => {
+const validate = <S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.output<S> => {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw invalidInput('Invalid request', formatZodError(parsed.error, where));
   return parsed.data;
@@ -103,7 +103,7 @@ const checkStorable = (root: unknown): void => {
   }
 };
 
-export const apiHandler = <P extends z.ZodType = typeof emptyObject, Q extends z.ZodType = typeof emptyObject, B extends BodySpec = undefined, R = unknown>(
+export const apiHandler = <P extends z.ZodMiniType = typeof emptyObject, Q extends z.ZodMiniType = typeof emptyObject, B extends BodySpec = undefined, R = unknown>(
   spec: RouteSpec<P, Q, B, R>,
 ): ApiHandler => {
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

@@ -2,7 +2,7 @@
  * Turns any thrown value into a status and a message safe to show. Only DomainError details and
  * request-validation messages reach callers; everything else is logged and answered generically.
  */
-import { ZodError } from 'zod';
+import type * as z from '../validation';
 import { isDomainError, type DomainErrorKind } from '../core/errors';
 import { ObjectAlreadyExistsError } from '../core/ports/object-store';
 
@@ -50,7 +50,7 @@ export const isDependencyFailure = (error: unknown): boolean => {
   return /Connection terminated|PGlite is closed|Client has encountered a connection error/i.test(error.message);
 };
 
-export const formatZodError = (error: ZodError, where: string): string =>
+export const formatZodError = (error: z.core.$ZodError, where: string): string =>
   error.issues
     .map((issue) => `${[where, ...issue.path].join('.')}: ${issue.message}`)
     .join('; ')

@@ -3,19 +3,19 @@
  * with (zod's own JSON Schema output is draft 2020-12, which OpenAPI 3.1 uses as is). Nothing here is
  * written by hand, so the document cannot drift from what the handlers accept.
  */
-import { z } from 'zod';
+import * as z from '../validation';
 import { loadHandler } from '../handler-modules';
 import { routes as routeTable, type RouteDefinition } from '../routes';
 import type { ApiHandler, RequestSchemas } from './api-handler';
 
 type JsonSchema = Record<string, unknown>;
 
-const jsonSchemaOf = (schema: z.ZodType): JsonSchema => {
+const jsonSchemaOf = (schema: z.ZodMiniType): JsonSchema => {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   return rest;
 };
 
-const parametersOf = (schema: z.ZodType | undefined, location: 'path' | 'query') => {
+const parametersOf = (schema: z.ZodMiniType | undefined, location: 'path' | 'query') => {
   if (!schema) return [];
   const { properties = {}, required = [] } = jsonSchemaOf(schema) as { properties?: Record<string, JsonSchema>; required?: string[] };
   return Object.entries(properties).map(([name, property]) => ({

@@ -5,7 +5,7 @@
  * in valid values (existing ids, well-formed audio) so requests get past validation into the code below.
  */
 import fc from 'fast-check';
-import { z } from 'zod';
+import * as z from '../../../functions/validation';
 import type { RequestSchemas } from '../../../functions/http/api-handler';
 import type { RouteDefinition } from '../../../functions/routes';
 import { flacHeader, oggOpusHeader, toneWav } from '../../support/audio-fixtures';
@@ -117,7 +117,7 @@ export const pathValue = (name: string, fixtures: Fixtures): fc.Arbitrary<string
   );
 };
 
-const propertyNames = (schema: z.ZodType | undefined): string[] => {
+const propertyNames = (schema: z.ZodMiniType | undefined): string[] => {
   if (!schema) return [];
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
   return Object.keys(json.properties ?? {});
@@ -226,7 +226,7 @@ const propertyValue = (name: string, fixtures: Fixtures): fc.Arbitrary<unknown> 
 };
 
 /** JSON bodies for a route that validates one with `schema`. */
-export const hostileJsonBody = (schema: z.ZodType, fixtures: Fixtures): fc.Arbitrary<{ text: string | null; contentType: string }> => {
+export const hostileJsonBody = (schema: z.ZodMiniType, fixtures: Fixtures): fc.Arbitrary<{ text: string | null; contentType: string }> => {
   const names = propertyNames(schema);
   const shaped = fc
     .tuple(
