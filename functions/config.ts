@@ -11,6 +11,7 @@ import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
 import type { Transcriber } from './core/ports/transcriber';
+import { deferredTranscriber } from './adapters/deferred-transcriber';
 import { DirectoryObjectStore } from './adapters/directory-object-store';
 import { logger } from './logger';
 import { readSettings, type Settings } from './settings';
@@ -49,14 +50,19 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
 export const transcriberEngineFor = (settings: Settings): 'pocketsphinx' | 'aws-transcribe' =>
   settings.TRANSCRIBER ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'aws-transcribe' : 'pocketsphinx');
 
+/** What Amazon Transcribe Streaming reads (its adapter says the same; test/config.test.ts holds them equal). */
+export const AWS_TRANSCRIBE_FORMATS = ['wav', 'flac', 'ogg'] as const;
+
 /** Never fails: without pocketsphinx installed the service runs and transcription answers 503 with the fix. */
 const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
   if (transcriberEngineFor(settings) === 'aws-transcribe') {
-    const { AwsTranscribeTranscriber } = await import('./adapters/aws-transcribe-transcriber');
     const options = settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',').map((code) => code.trim()).filter(Boolean);
-    return new AwsTranscribeTranscriber({
-      languageCode: settings.TRANSCRIBE_LANGUAGE,
-      ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
+    return deferredTranscriber({ engine: 'aws-transcribe', acceptedFormats: AWS_TRANSCRIBE_FORMATS }, async () => {
+      const { AwsTranscribeTranscriber } = await import('./adapters/aws-transcribe-transcriber');
+      return new AwsTranscribeTranscriber({
+        languageCode: settings.TRANSCRIBE_LANGUAGE,
+        ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
+      });
     });
   }
   const { PocketsphinxTranscriber, POCKETSPHINX_INSTALL_HINT } = await import('./adapters/pocketsphinx-transcriber');
