@@ -40,9 +40,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<StoredObject> {
-    await this.createOrReplace(key, () =>
-      this.client.send(new PutObjectCommand({ ...this.writeParams(key, options), Body: body })),
-    );
+    const write = () => this.client.send(new PutObjectCommand({ ...this.writeParams(key, options), Body: body }));
+    await this.createOrReplace(key, write, write);
     return this.describeWritten(key);
   }
 
@@ -142,12 +141,17 @@ export class S3ObjectStore implements ObjectStore {
     };
   }
 
-  private async createOrReplace(key: string, write: () => Promise<unknown>): Promise<void> {
+  /**
+   * 412 means the key exists. 409 (ConditionalRequestConflict) means another conditional write to the
+   * key was in flight, and S3 asks for a retry: a buffered body is sent once more, a consumed stream
+   * cannot be, so that failure goes to the caller.
+   */
+  private async createOrReplace(key: string, write: () => Promise<unknown>, retry?: () => Promise<unknown>): Promise<void> {
     try {
       await write();
     } catch (error) {
-      // 412: the key exists. 409: another conditional write to the key won the race.
-      if (statusOf(error) === 412 || statusOf(error) === 409) throw new ObjectAlreadyExistsError(key);
+      if (statusOf(error) === 412) throw new ObjectAlreadyExistsError(key);
+      if (statusOf(error) === 409 && retry) return this.createOrReplace(key, retry);
       throw error;
     }
   }

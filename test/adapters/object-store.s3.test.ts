@@ -2,7 +2,7 @@
  * The S3 adapter against s3rver on loopback (the contract), plus what s3rver cannot show: DeleteObjects
  * batching and partial failures, over aws-sdk-client-mock.
  */
-import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../functions/adapters/s3-object-store';
@@ -38,6 +38,42 @@ describe('S3ObjectStore past the multipart threshold (s3rver)', () => {
     await expect(store.putStream('snapshots/large.json', sixMiB(), { ifAbsent: true })).rejects.toBeInstanceOf(ObjectAlreadyExistsError);
     const head = await store.head('snapshots/large.json');
     expect(head).toMatchObject({ size: 6 * 1024 * 1024, contentType: 'application/json' });
+  });
+});
+
+describe('S3ObjectStore conditional writes', () => {
+  let s3: AwsClientStub<S3Client>;
+  beforeAll(() => {
+    s3 = mockClient(S3Client);
+  });
+  afterEach(() => s3.reset());
+  afterAll(() => s3.restore());
+
+  const conflict = () =>
+    Object.assign(new Error('A conflicting conditional operation is currently in progress'), {
+      name: 'ConditionalRequestConflict',
+      $metadata: { httpStatusCode: 409 },
+    });
+
+  it('sends a buffered body again when S3 reports a concurrent conditional write (409)', async () => {
+    s3.on(PutObjectCommand).rejectsOnce(conflict()).resolves({});
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 2, LastModified: new Date('2024-01-01T00:00:00Z'), Metadata: {} });
+    const written = await new S3ObjectStore(new S3Client({ region: 'us-east-1' }), 'bucket').put('audio/s/1.wav', 'ok', { ifAbsent: true });
+    expect(written).toEqual({ key: 'audio/s/1.wav', size: 2, lastModified: '2024-01-01T00:00:00.000Z' });
+    const puts = s3.commandCalls(PutObjectCommand);
+    expect(puts).toHaveLength(2);
+    expect(puts.map((call) => call.args[0].input.IfNoneMatch)).toEqual(['*', '*']);
+  });
+
+  it('reports the retried write losing as ObjectAlreadyExistsError (412)', async () => {
+    const exists = Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    s3.on(PutObjectCommand).rejectsOnce(conflict()).rejects(exists);
+    await expect(
+      new S3ObjectStore(new S3Client({ region: 'us-east-1' }), 'bucket').put('audio/s/1.wav', 'ok', { ifAbsent: true }),
+    ).rejects.toBeInstanceOf(ObjectAlreadyExistsError);
   });
 });
 
