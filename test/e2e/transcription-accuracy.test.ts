@@ -135,7 +135,7 @@ beforeAll(async () => {
     chunks.push({ clip: file.clip, variant: file.variant, chunkId: uploaded.json.data.chunk_id });
   }
   // Every upload was transcribed automatically; wait for the files rather than asking again.
-  const deadline = Date.now() + 240_000;
+  const deadline = Date.now() + 420_000;
   for (const chunk of chunks) {
     for (;;) {
       const found = await request(stack.url, 'GET', `/transcript/accuracy/${chunk.chunkId}`);
@@ -147,7 +147,7 @@ beforeAll(async () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
-}, 360_000);
+}, 600_000);
 
 afterAll(async () => {
   await stack?.stop();
