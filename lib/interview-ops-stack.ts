@@ -17,7 +17,7 @@ import { HttpEndpoint } from './http-api';
 import { acknowledgeNag } from './nag';
 import { ServiceFunction } from './service-function';
 import { readStackSettings } from './stack-settings';
-import { Storage } from './storage';
+import { SNAPSHOTS_PREFIX, Storage } from './storage';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const handlerEntry = (handler: string) => join(PROJECT_ROOT, 'functions', 'handlers', `${handler}.ts`);
@@ -72,7 +72,14 @@ export class InterviewOpsStack extends Stack {
     const apiRoutes = (props.routes ?? routes).map((route) => {
       let fn = routeFunctions.get(route.handler);
       if (!fn) {
-        fn = functionFor(route.handler, `${route.method} ${route.path}: ${route.summary}`.slice(0, 256));
+        // Transcribing or snapshotting on request can outlast a plain API call; API Gateway waits 30 s at most.
+        const needs = needsOf(route.handler);
+        const heavy = needs.transcribe || needs.write?.includes(SNAPSHOTS_PREFIX);
+        fn = functionFor(
+          route.handler,
+          `${route.method} ${route.path}: ${route.summary}`.slice(0, 256),
+          heavy ? { timeout: Duration.seconds(29), memorySize: 1024 } : {},
+        );
         routeFunctions.set(route.handler, fn);
       }
       return { route, function: fn };

@@ -164,6 +164,15 @@ describe('InterviewOpsStack', () => {
       expect(objectGrants(template, 'create-session')).toEqual({});
     });
 
+    it('gives routes that transcribe or snapshot the whole API Gateway wait, and plain routes less', () => {
+      const functions = resourcesOf(template, 'AWS::Lambda::Function');
+      const timeoutOf = (handler: string) => functions[functionIdOf(template, handler)]!.Properties.Timeout as number;
+      expect(timeoutOf('process-chunk')).toBe(29);
+      expect(timeoutOf('trigger-snapshot')).toBe(29);
+      expect(timeoutOf('get-session')).toBe(15);
+      expect(timeoutOf('take-scheduled-snapshot')).toBeLessThan(60);
+    });
+
     it('gives Transcribe streaming only to the transcription functions', () => {
       const transcribes = (handler: string) => statementsOf(template, handler).some((s) => actionsOf(s).includes('transcribe:StartStreamTranscription'));
       expect(transcribes('transcribe-audio-chunk')).toBe(true);
