@@ -4,11 +4,14 @@
  * so a new route starts with the least and asks for more here.
  */
 export interface FunctionNeeds {
-  /** Key prefixes it reads (GetObject, and HeadObject answering 404 rather than 403). */
+  /** Key prefixes it reads (s3:GetObject, which also covers HeadObject). */
   read?: readonly string[];
   /** Key prefixes it writes (PutObject, multipart included). */
   write?: readonly string[];
-  /** Key prefixes it lists (ListBucket limited to the prefix). */
+  /**
+   * Key prefixes it lists. s3:ListBucket is a bucket-level grant: any reader or lister gets it (see
+   * service-function.ts for why it carries no prefix condition); this field records the intent.
+   */
   list?: readonly string[];
   /** Key prefixes it deletes from. */
   delete?: readonly string[];

@@ -74,7 +74,10 @@ const objectArns = (bucket: IBucket, prefixes: readonly string[] = []) => prefix
 
 const grantBucketNeeds = (role: Role, bucket: IBucket, needs: FunctionNeeds) => {
   const statements: PolicyStatement[] = [];
-  if (needs.read?.length) statements.push(new PolicyStatement({ actions: ['s3:GetObject'], resources: objectArns(bucket, needs.read) }));
+  // Writers read too: after a write the S3 adapter heads the object for the size and timestamp S3
+  // recorded, and HeadObject is authorized by s3:GetObject.
+  const readable = [...new Set([...(needs.read ?? []), ...(needs.write ?? [])])];
+  if (readable.length) statements.push(new PolicyStatement({ actions: ['s3:GetObject'], resources: objectArns(bucket, readable) }));
   if (needs.write?.length) {
     statements.push(
       new PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objectArns(bucket, needs.write) }),
