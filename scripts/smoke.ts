@@ -118,6 +118,12 @@ await check('GET /health', async () => {
   const body = expectStatus(await send('GET', '/health'), 200, 'health');
   return JSON.stringify(body.data.checks);
 });
+await check('GET /openapi.json', async () => {
+  // The one route that answers with a document for tools rather than the envelope.
+  const reply = await send('GET', '/openapi.json');
+  if (reply.status !== 200 || reply.json?.openapi !== '3.1.0') throw new Error(`openapi: expected a 3.1 document, got ${reply.status}`);
+  return `${Object.keys(reply.json.paths ?? {}).length} paths`;
+});
 await check('POST /sessions', async () => {
   expectStatus(await send('POST', '/sessions', JSON.stringify({ session_id: sessionId, candidate: 'smoke' }), 'application/json'), 201, 'create');
   return sessionId;
