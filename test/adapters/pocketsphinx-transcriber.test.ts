@@ -22,8 +22,9 @@ const quiet = { debug: () => undefined, info: () => undefined, warn: () => undef
 const wavInput = (bytes: Uint8Array): AudioForTranscription => ({ bytes, format: 'wav', sampleRate: 16000, channels: 1, duration: 0 });
 
 /** goforward.raw is headerless 16 kHz mono PCM; wrap it in the 44-byte header a WAV upload has. */
-const rawAsWav = (path: string): Buffer => {
-  const data = readFileSync(path);
+const rawAsWav = (path: string): Buffer => rawAsWavBytes(readFileSync(path));
+
+const rawAsWavBytes = (data: Buffer): Buffer => {
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
   header.writeUInt32LE(36 + data.length, 4);
@@ -92,6 +93,14 @@ describe('PocketsphinxTranscriber', () => {
     expect(result.language).toBe('en');
     expect(result.engine).toBe('pocketsphinx');
     expect(result.duration).toBe(89160 / 2 / 16000);
+  });
+
+  it('dates words from the start of the chunk, silence included', async () => {
+    const speech = readFileSync(`${POCKETSPHINX_TEST_DATA}/goforward.raw`);
+    const withSilence = rawAsWavBytes(Buffer.concat([Buffer.alloc(2 * 16000 * 2), speech]));
+    const [plain, delayed] = [await transcriber.transcribe(wavInput(rawAsWavBytes(speech))), await transcriber.transcribe(wavInput(withSilence))];
+    expect(delayed.text).toBe(plain.text);
+    delayed.words.forEach((word, i) => expect(word.start - plain.words[i]!.start).toBeCloseTo(2, 1));
   });
 
   it('queues concurrent chunks on the one warm process and answers each with its own words', async () => {
