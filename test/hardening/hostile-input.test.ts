@@ -4,13 +4,16 @@
  * query strings, broken or oversized JSON and truncated, mislabelled or random audio against the real
  * `npm start` stack. Every answer must be a 2xx or 4xx in the envelope with nothing of the server in it,
  * and afterwards no file outside DATA_DIR may have been read or written, nor any stray file inside it.
+ * First, as plain examples, the inputs this suite found answered wrongly: NUL characters and deep
+ * nesting that PostgreSQL or JSON.stringify choked on (500s), requests node:http cannot parse (a bare
+ * 400 outside the envelope), and refusals sent before the body was read (a reset instead of an answer).
  */
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiHandler } from '../../functions/http/api-handler';
+import { MAX_JSON_DEPTH, type ApiHandler } from '../../functions/http/api-handler';
 import { loadHandler } from '../../functions/handler-modules';
 import { routeId, routes } from '../../functions/routes';
 import { toneWav } from '../support/audio-fixtures';
@@ -18,7 +21,7 @@ import { request } from '../support/http';
 import { startStackProcess, type StackProcess } from '../support/local-stack-process';
 import { plantSentinel, readFileTree, treeChanges, type FileTree } from './support/file-tree';
 import { hostileRequest, type Fixtures } from './support/hostile-requests';
-import { sendRaw } from './support/raw-http';
+import { sendRaw, type RawResponse } from './support/raw-http';
 import { expectSafeAnswer } from './support/safe-answer';
 
 /** Generated requests per run, spread evenly over the routes (the issue asks for at least 500). */
@@ -58,6 +61,7 @@ beforeAll(async () => {
   expect((await request(stack.url, 'POST', `/sessions/${sessionId}/code_history`, { json: { code: 'print(1)', language: 'python' } })).status).toBe(201);
   const snapshot = await request(stack.url, 'POST', '/sandbox_snapshot/trigger');
   expect(snapshot.status).toBe(201);
+  expect((await request(stack.url, 'POST', '/sessions', { json: { session_id: 'known' } })).status).toBe(201);
   fixtures = { sessionId, chunkId: chunk.json.data.chunk_id, snapshotId: snapshot.json.data.snapshot_id, siblingName: SIBLING };
 
   siblingBefore = await readFileTree(siblingDir);
@@ -67,6 +71,83 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   if (root) await rm(root, { recursive: true, force: true });
+});
+
+const send = async (method: string, target: string, init: { json?: string; headers?: Record<string, string>; body?: Uint8Array } = {}) => {
+  const headers = { ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
+  const response = await sendRaw(stack.url, { method, target, headers, ...(init.json !== undefined ? { body: Buffer.from(init.json) } : init.body ? { body: init.body } : {}) });
+  expectSafeAnswer(response, { method, target });
+  return response;
+};
+
+const expectRefused = (response: RawResponse, status: number, error: RegExp) => {
+  expect(response.status).toBe(status);
+  expect(response.json.error).toMatch(error);
+};
+
+const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+// The hostile inputs the generated requests below once found answered wrongly, pinned as plain examples
+// so each fix stays proven whatever the generator draws.
+describe('JSON that PostgreSQL cannot store', () => {
+  it('refuses a NUL character in any string or key with a 400, not a database error', async () => {
+    expectRefused(await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\u0000b","language":"py"}' }), 400, /NUL/);
+    expectRefused(await send('POST', '/sessions', { json: '{"candidate":"\\u0000"}' }), 400, /NUL/);
+    expectRefused(await send('POST', '/sessions/known/execution_results', { json: '{"exit_code":0,"metadata":{"k\\u0000":1}}' }), 400, /NUL/);
+    expectRefused(await send('POST', '/sessions/known/execution_results', { json: '{"exit_code":0,"stdout":"x","metadata":{"a":["\\u0000"]}}' }), 400, /NUL/);
+  });
+
+  it('still stores other control characters and unpaired surrogates', async () => {
+    const stored = await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\u0001\\t\\ud800b","language":"py"}' });
+    expect(stored.status).toBe(201);
+    expect(stored.json.data.code).toMatch(/^a\u0001\t.b$/u);
+  });
+});
+
+describe('deeply nested JSON', () => {
+  it(`accepts metadata nested within ${MAX_JSON_DEPTH} levels and refuses deeper bodies with a 400`, async () => {
+    const shallow = await send('POST', '/sessions', { json: `{"metadata":${nested(MAX_JSON_DEPTH - 3)}}` });
+    expect(shallow.status).toBe(201);
+    expectRefused(await send('POST', '/sessions', { json: `{"metadata":${nested(MAX_JSON_DEPTH)}}` }), 400, /nest/);
+    // Deep enough that JSON.stringify, which recurses, overflowed the stack: that was a 500.
+    expectRefused(await send('POST', '/sessions', { json: `{"metadata":${nested(10_000)}}` }), 400, /nest/);
+    expectRefused(await send('POST', '/sessions/known/code_history', { json: `${'['.repeat(200_000)}${']'.repeat(200_000)}` }), 400, /nest/);
+  });
+});
+
+describe('requests node:http cannot parse', () => {
+  it('answers bytes past ASCII in the request line with a 400 in the envelope', async () => {
+    expectRefused(await send('GET', '/sessions/\u00e9\u00ff'), 400, /not valid HTTP/);
+  });
+
+  it('answers oversized headers with a 431 in the envelope', async () => {
+    expectRefused(await send('GET', '/health', { headers: { 'x-padding': 'x'.repeat(64 * 1024) } }), 431, /not valid HTTP/);
+  });
+});
+
+describe('refusals of requests with a large body', () => {
+  it('reads the whole body before answering, so the client gets the answer rather than a reset', async () => {
+    const body = Buffer.alloc(4 * 1024 * 1024);
+    expect((await send('POST', '/no/such/route', { body, headers: { 'content-type': 'audio/wav' } })).status).toBe(404);
+    expect((await send('PUT', '/sessions/known/audio_chunks', { body, headers: { 'content-type': 'audio/wav' } })).status).toBe(405);
+    expect((await send('POST', '/sessions/%E0%A4%A/audio_chunks', { body, headers: { 'content-type': 'audio/wav' } })).status).toBe(400);
+  });
+});
+
+describe('path traversal', () => {
+  it('refuses ids that would leave their folder before any key or path is built', async () => {
+    for (const target of [
+      '/sessions/..%2F..%2Fetc%2Fpasswd',
+      '/sandbox_snapshot/..%2F..%2Fsnapshots%2Fsnapshot_20240101_000000.json',
+      '/transcripts/..%2Fknown',
+      '/transcript/known/..%2F1',
+      '/sessions/known%00/code_history',
+      '/sessions/.pglite',
+    ]) {
+      const response = await send(target.startsWith('/sessions/known%00') ? 'POST' : 'GET', target, target.includes('code_history') ? { json: '{}' } : {});
+      expect(response.status, target).toBe(400);
+    }
+  });
 });
 
 describe.each(routes.map((route) => [routeId(route), route] as const))('%s', (id, route) => {
