@@ -1,5 +1,5 @@
 /**
- * Load with nothing lost: 50 concurrent uploads of real speech across 10 sessions, with code and
+ * Load with nothing lost: 50 concurrent uploads across 10 sessions, with code and
  * execution rows, snapshot triggers and scheduled runs fired in between, against the in-process local
  * stack (PGlite, the directory store, pocketsphinx). Afterwards every chunk has its row, its audio byte
  * for byte and its transcript; every snapshot file is whole JSON whose rows agree with each other and
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotIdFromKey } from '../../functions/core/keys';
 import { startLocalStack, type LocalStack } from '../../functions/local/stack';
 import { readSettings } from '../../functions/settings';
-import { realWav } from '../support/audio-fixtures';
+import { realWav, toneWav } from '../support/audio-fixtures';
 import { request, type ApiResponse } from '../support/http';
 
 const SESSIONS = 10;
@@ -23,14 +23,20 @@ const EXECUTIONS = 20;
 const TRIGGERS = 8;
 const SCHEDULED_RUNS = 5;
 
-/** The three shortest card readings of pocketsphinx-testdata, round robin. */
-const CLIPS = ['cards/001.wav', 'cards/003.wav', 'cards/004.wav'].map((name) => realWav(name));
+/**
+ * The first chunk of each session is real speech (the shortest card readings of pocketsphinx-testdata),
+ * the rest short tones of different lengths: every chunk is recognized and gets its transcript file, and
+ * two cores are not spent decoding fifty seconds of speech (accuracy is tested elsewhere).
+ */
+const SPEECH = ['cards/001.wav', 'cards/003.wav'].map((name) => realWav(name));
+const clipFor = (index: number): { clip: Buffer; speech: boolean } =>
+  index < SESSIONS ? { clip: SPEECH[index % SPEECH.length]!, speech: true } : { clip: toneWav({ seconds: 0.2 + (index % 7) * 0.05 }), speech: false };
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 let stack: LocalStack;
 let dataDir: string;
 const sessionIds = Array.from({ length: SESSIONS }, (_, index) => `load-${index}`);
-const uploads: { session: string; clip: Buffer; response: ApiResponse }[] = [];
+const uploads: { session: string; clip: Buffer; speech: boolean; response: ApiResponse }[] = [];
 const triggerStatuses: number[] = [];
 
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
@@ -54,10 +60,10 @@ describe(`${UPLOADS} concurrent uploads across ${SESSIONS} sessions, with snapsh
     const work: Promise<unknown>[] = [];
     for (let index = 0; index < UPLOADS; index += 1) {
       const session = sessionIds[index % SESSIONS]!;
-      const clip = CLIPS[index % CLIPS.length]!;
+      const { clip, speech } = clipFor(index);
       work.push(
         call('POST', `/sessions/${session}/audio_chunks`, { body: clip, headers: { 'content-type': 'audio/wav' } }).then((response) =>
-          uploads.push({ session, clip, response }),
+          uploads.push({ session, clip, speech, response }),
         ),
       );
       if (index % 2 === 0 && index / 2 < CODE_ENTRIES) {
@@ -97,7 +103,7 @@ describe(`${UPLOADS} concurrent uploads across ${SESSIONS} sessions, with snapsh
     expect(triggerStatuses).toContain(201);
   });
 
-  // Fifty recognitions one after another on two cores: give the recognizer its time.
+  // Fifty recognitions one after another, on two cores shared with other test files.
   it('loses nothing: exact counts, every chunk with its row, its audio byte for byte and its transcript', { timeout: 240_000 }, async () => {
     await stack.settle();
     expect(await count('sessions')).toBe(SESSIONS);
@@ -113,13 +119,13 @@ describe(`${UPLOADS} concurrent uploads across ${SESSIONS} sessions, with snapsh
     const transcriptFiles = (await readdir(join(dataDir, 'transcripts'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
     expect(transcriptFiles).toHaveLength(UPLOADS);
 
-    for (const { session, clip, response } of uploads) {
+    for (const { session, clip, speech, response } of uploads) {
       const chunkId = response.json.data.chunk_id as string;
       const row = rows.find((candidate) => candidate.chunk_id === chunkId);
       expect(row, `chunk ${chunkId}`).toMatchObject({ session_id: session, size_bytes: clip.length, transcript_status: 'done' });
       expect(sha256(await readFile(join(dataDir, row!.audio_key))), `audio of chunk ${chunkId}`).toBe(sha256(clip));
       const transcript = await readFile(join(dataDir, `transcripts/${session}/${session}_${chunkId}.txt`), 'utf8');
-      expect(transcript.trim().length, `transcript of chunk ${chunkId}`).toBeGreaterThan(0);
+      if (speech) expect(transcript.trim().length, `transcript of chunk ${chunkId}`).toBeGreaterThan(0);
     }
     for (const session of sessionIds) {
       const listed = await call('GET', `/transcripts/${session}`);
