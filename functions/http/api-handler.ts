@@ -85,19 +85,24 @@ const parseJsonBody = (event: APIGatewayProxyEventV2): unknown => {
 /** Deepest nesting a JSON body may have; JSON.stringify recurses, so deeper free-form metadata would overflow the stack. */
 export const MAX_JSON_DEPTH = 64;
 
-/** Refuses what no handler can store: nesting past MAX_JSON_DEPTH, and U+0000 in any string or key (PostgreSQL text and jsonb cannot hold it). */
+/** NUL, and a surrogate without its pair, which jsonb refuses (text would silently turn it into U+FFFD). */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const storableText = (text: string): boolean => !UNSTORABLE.test(text);
+const UNSTORABLE_TEXT = '{what} in the body must be valid Unicode without the NUL character (U+0000)';
+
+/** Refuses what no handler can store: nesting past MAX_JSON_DEPTH, and NUL or unpaired surrogates in any string or key (PostgreSQL cannot hold them). */
 const checkStorable = (root: unknown): void => {
   const pending: [unknown, number][] = [[root, 1]];
   while (pending.length > 0) {
     const [value, depth] = pending.pop()!;
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) throw invalidInput('Invalid request', 'Strings in the body must not contain the NUL character (U+0000)');
+      if (!storableText(value)) throw invalidInput('Invalid request', UNSTORABLE_TEXT.replace('{what}', 'Strings'));
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
     if (depth > MAX_JSON_DEPTH) throw invalidInput('Invalid request', `The body must not nest deeper than ${MAX_JSON_DEPTH} levels`);
     for (const [key, child] of Object.entries(value)) {
-      if (key.includes('\u0000')) throw invalidInput('Invalid request', 'Keys in the body must not contain the NUL character (U+0000)');
+      if (!storableText(key)) throw invalidInput('Invalid request', UNSTORABLE_TEXT.replace('{what}', 'Keys'));
       pending.push([child, depth + 1]);
     }
   }

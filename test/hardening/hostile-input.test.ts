@@ -97,10 +97,13 @@ describe('JSON that PostgreSQL cannot store', () => {
     expectRefused(await send('POST', '/sessions/known/execution_results', { json: '{"exit_code":0,"stdout":"x","metadata":{"a":["\\u0000"]}}' }), 400, /NUL/);
   });
 
-  it('still stores other control characters and unpaired surrogates', async () => {
-    const stored = await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\u0001\\t\\ud800b","language":"py"}' });
+  it('refuses an unpaired surrogate, which jsonb rejects, and still stores other control characters and paired ones', async () => {
+    expectRefused(await send('POST', '/sessions/no-such-session/code_history', { json: '{"code":"","language":"py","metadata":{"":"\\udfff\\ud800"}}' }), 400, /Unicode/);
+    expectRefused(await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\ud800b","language":"py"}' }), 400, /Unicode/);
+    const stored = await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\u0001\\t\\ud83d\\ude00b","language":"py","metadata":{"e":"\\ud83d\\ude00"}}' });
     expect(stored.status).toBe(201);
-    expect(stored.json.data.code).toMatch(/^a\u0001\t.b$/u);
+    expect(stored.json.data.code).toBe('a\u0001\t\u{1F600}b');
+    expect(stored.json.data.metadata).toEqual({ e: '\u{1F600}' });
   });
 });
 

@@ -333,12 +333,16 @@ export const hostileRequest = (route: RouteDefinition, schemas: RequestSchemas, 
       query: hostileQuery([...propertyNames(schemas.query), ...(names.includes('session_id') ? [] : ['session_id'])], fixtures),
       body,
     })
-    .map(({ method, params, query, body }) => {
+    .map(({ method, params, query, body: generatedBody }) => {
+      let body = generatedBody;
       let path = route.path;
       names.forEach((name, index) => (path = path.replace(`{${name}}`, params[index]!)));
       const headers: Record<string, string> = {};
       if (body.contentType && body.contentType !== 'none') headers['content-type'] = body.contentType;
       const target = query ? `${path}?${query}` : path;
+      // A request line node:http cannot parse (raw bytes past ASCII) ends the connection there: no server
+      // can read a body past it, so a large one would meet a reset rather than the 400 already sent.
+      if (/[\u0080-\u00ff]/.test(target)) body = {};
       return {
         method,
         target,
