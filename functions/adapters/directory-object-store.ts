@@ -5,8 +5,8 @@
  * publishes a finished file at once.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, access, constants } from 'node:fs/promises';
+import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { link, mkdir, open, readFile, rename, rm, unlink, writeFile, access, constants } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,7 @@ import {
 } from '../core/ports/object-store';
 
 const MAX_KEYS = 1000;
+const METADATA_CACHE_ENTRIES = 10_000;
 const META_DIR = '.meta';
 const TMP_DIR = '.tmp';
 /** Keys S3 would accept that could still escape or alias a path: no empty, dot or dot-dot segments, no backslash or NUL. */
@@ -34,6 +35,8 @@ export interface DirectoryObjectStoreOptions {
 
 export class DirectoryObjectStore implements ObjectStore {
   private readonly root: string;
+  /** Metadata of recently read objects, checked against the file's size and time before use. */
+  private readonly metadataCache = new Map<string, StoredObjectWithMetadata>();
 
   constructor(
     root: string,
@@ -94,7 +97,8 @@ export class DirectoryObjectStore implements ObjectStore {
       if (metadataTemporary) await rm(metadataTemporary, { force: true });
       throw error;
     }
-    const object = await this.describe(key);
+    this.metadataCache.delete(key);
+    const object = this.describe(key)!;
     this.options.onObjectCreated?.(object);
     return object;
   }
@@ -107,30 +111,35 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<StoredObjectWithMetadata | null> {
-    const object = await this.describe(key).catch(missingAsNull);
+    const object = this.describe(key);
     if (!object) return null;
-    const stored = await readFile(this.metadataPathOf(key), 'utf8').catch(missingAsNull);
+    // An object is replaced whole, never edited: the same size and time mean the same metadata.
+    const cached = this.metadataCache.get(key);
+    if (cached && cached.size === object.size && cached.lastModified === object.lastModified) return { ...cached };
+    const stored = readSmallFile(this.metadataPathOf(key));
     const { contentType, metadata = {} } = stored ? (JSON.parse(stored) as PutOptions) : {};
-    return { ...object, ...(contentType ? { contentType } : {}), metadata };
+    const described = { ...object, ...(contentType ? { contentType } : {}), metadata };
+    this.rememberMetadata(key, described);
+    return { ...described };
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const maxKeys = Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS);
     const after = options.continuationToken ?? options.startAfter ?? '';
     const baseDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
-    const keys = (await this.keysUnder(baseDir))
-      .filter((key) => key.startsWith(prefix) && compareKeys(key, after) > 0)
-      .sort(compareKeys);
-    const pageKeys = keys.slice(0, maxKeys);
-    const objects = (await Promise.all(pageKeys.map((key) => this.describe(key).catch(missingAsNull)))).filter(
-      (object): object is StoredObject => object !== null,
+    const afterBytes = Buffer.from(after);
+    const keys = sortByBytes(this.keysUnder(baseDir).filter((key) => key.startsWith(prefix))).filter(
+      (key) => Buffer.compare(Buffer.from(key), afterBytes) > 0,
     );
+    const pageKeys = keys.slice(0, maxKeys);
+    const objects = pageKeys.map((key) => this.describe(key)).filter((object): object is StoredObject => object !== null);
     return keys.length > maxKeys ? { objects, nextToken: pageKeys.at(-1)! } : { objects };
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     await Promise.all(
       keys.map(async (key) => {
+        this.metadataCache.delete(key);
         await rm(this.pathOf(key), { force: true });
         await rm(this.metadataPathOf(key), { force: true });
       }),
@@ -155,16 +164,27 @@ export class DirectoryObjectStore implements ObjectStore {
     return join(this.root, META_DIR, `${relative(this.root, this.pathOf(key))}.json`);
   }
 
-  private async describe(key: string): Promise<StoredObject> {
-    const info = await stat(this.pathOf(key));
-    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+  /**
+   * Reads of the store's small facts (sizes, times, metadata, directory listings) are synchronous: each
+   * asynchronous fs call costs several thread-pool round trips, which made up most of a GET's time
+   * (measured with --cpu-prof under autocannon), while these calls take microseconds on a local disk.
+   * Object bodies, which can be large, are read and written asynchronously.
+   */
+  private rememberMetadata(key: string, described: StoredObjectWithMetadata) {
+    if (this.metadataCache.size >= METADATA_CACHE_ENTRIES) this.metadataCache.delete(this.metadataCache.keys().next().value!);
+    this.metadataCache.set(key, described);
+  }
+
+  private describe(key: string): StoredObject | null {
+    const info = statSync(this.pathOf(key), { throwIfNoEntry: false });
+    if (!info?.isFile()) return null;
     return { key, size: info.size, lastModified: info.mtime.toISOString() };
   }
 
   /** Every key below `baseDir` (a prefix ending in "/" or empty), skipping the top-level dot folders. */
-  private async keysUnder(baseDir: string): Promise<string[]> {
+  private keysUnder(baseDir: string): string[] {
     const start = baseDir ? this.pathOf(baseDir.slice(0, -1)) : this.root;
-    const entries = await readdir(start, { recursive: true, withFileTypes: true }).catch(missingAsNull);
+    const entries = readdirIfPresent(start);
     if (!entries) return [];
     const keys: string[] = [];
     for (const entry of entries) {
@@ -176,8 +196,28 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 }
 
-/** S3 orders keys by their UTF-8 bytes. */
-const compareKeys = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+/** S3 orders keys by their UTF-8 bytes; each key is encoded once, not at every comparison. */
+const sortByBytes = (keys: string[]): string[] =>
+  keys
+    .map((key) => ({ key, bytes: Buffer.from(key) }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ key }) => key);
+
+const readSmallFile = (path: string): string | null => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    return missingAsNull(error as NodeJS.ErrnoException);
+  }
+};
+
+const readdirIfPresent = (path: string) => {
+  try {
+    return readdirSync(path, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    return missingAsNull(error as NodeJS.ErrnoException);
+  }
+};
 
 const missingAsNull = (error: NodeJS.ErrnoException): null => {
   if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;
