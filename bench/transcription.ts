@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pcm16ToWav } from '../functions/core/audio/pcm';
 import { request } from '../test/support/http';
 import { removeDataDir, startStackProcess } from '../test/support/local-stack-process';
 
@@ -42,23 +43,8 @@ const median = (values: readonly number[]) => {
 };
 
 /** The first 3 s of numbers.raw (16 kHz mono 16-bit speech) as a WAV file. */
-const threeSecondClip = async (): Promise<Buffer> => {
-  const data = (await readFile(SOURCE)).subarray(0, CLIP_SECONDS * SAMPLE_RATE * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(SAMPLE_RATE, 24);
-  header.writeUInt32LE(SAMPLE_RATE * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-};
+const threeSecondClip = async (): Promise<Buffer> =>
+  pcm16ToWav((await readFile(SOURCE)).subarray(0, CLIP_SECONDS * SAMPLE_RATE * 2), SAMPLE_RATE);
 
 /** Wall time of one cold recognizer run, from spawn to exit; resolves with its printed words too. */
 const coldContinuous = (path: string) =>

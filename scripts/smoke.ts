@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { int16LittleEndianBytes, pcm16ToWav } from '../functions/core/audio/pcm';
 
 const { values: options } = parseArgs({
   options: {
@@ -90,20 +91,7 @@ const generatedWav = (): Uint8Array => {
   const rate = 16000;
   const samples = new Int16Array(rate * 2);
   for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * (200 + i / 40) * i) / rate));
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + samples.byteLength, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(samples.byteLength, 40);
-  return Buffer.concat([header, Buffer.from(samples.buffer)]);
+  return pcm16ToWav(int16LittleEndianBytes(samples), rate);
 };
 
 const SAMPLE_CLIP = '/usr/share/pocketsphinx/test/data/cards/001.wav';

@@ -2,6 +2,7 @@
  * The warm pocketsphinx_batch recognizer on real recordings: results, queueing, a process that dies,
  * a decode that hangs, and a machine without pocketsphinx.
  */
+import { pcm16ToWav } from '../../functions/core/audio/pcm';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,22 +25,7 @@ const wavInput = (bytes: Uint8Array): AudioForTranscription => ({ bytes, format:
 /** goforward.raw is headerless 16 kHz mono PCM; wrap it in the 44-byte header a WAV upload has. */
 const rawAsWav = (path: string): Buffer => rawAsWavBytes(readFileSync(path));
 
-const rawAsWavBytes = (data: Buffer): Buffer => {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16000, 24);
-  header.writeUInt32LE(32000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-};
+const rawAsWavBytes = (data: Buffer): Buffer => pcm16ToWav(data, 16000);
 
 const failureOf = async (promise: Promise<unknown>): Promise<DomainError> => {
   try {

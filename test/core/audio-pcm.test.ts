@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
-import { decodeWav, resample, wavToPcm16Mono } from '../../functions/core/audio/pcm';
+import { decodeWav, int16LittleEndianBytes, pcm16ToWav, resample, wavToPcm16Mono } from '../../functions/core/audio/pcm';
 import { DomainError } from '../../functions/core/errors';
 import { realWav } from '../support/audio-fixtures';
 
@@ -142,5 +142,18 @@ describe('resample', () => {
   it('leaves audio at the target rate untouched', () => {
     const input = tone(440, 16000, 0.1);
     expect(resample(input, 16000, 16000)).toBe(input);
+  });
+});
+
+describe('pcm16ToWav', () => {
+  it('wraps raw 16-bit PCM in a header the decoder reads back sample for sample', () => {
+    const samples = Int16Array.from({ length: 800 }, (_, i) => ((i * 977) % 65536) - 32768);
+    const wav = pcm16ToWav(int16LittleEndianBytes(samples), 8000, 2);
+    const decoded = decodeWav(wav);
+    expect(decoded.sampleRate).toBe(8000);
+    expect(decoded.channels).toHaveLength(2);
+    expect(decoded.duration).toBeCloseTo(400 / 8000, 9);
+    expect(Math.round(decoded.channels[0]![1]! * 32768)).toBe(samples[2]);
+    expect(Math.round(decoded.channels[1]![0]! * 32768)).toBe(samples[1]);
   });
 });

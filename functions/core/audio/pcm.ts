@@ -190,3 +190,21 @@ export const int16LittleEndianBytes = (samples: Int16Array): Uint8Array => {
   for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i]!, true);
   return bytes;
 };
+
+/** 16-bit little-endian PCM (headerless, as pocketsphinx's raw recordings are) wrapped in a WAV file. */
+export const pcm16ToWav = (pcm: Uint8Array, sampleRate: number, channels = 1): Buffer => {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + pcm.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * channels * 2, 28);
+  header.writeUInt16LE(channels * 2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([header, pcm]);
+};
