@@ -11,7 +11,7 @@ import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
 import type { Transcriber } from './core/ports/transcriber';
-import { deferredTranscriber } from './adapters/deferred-transcriber';
+import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
 import { DirectoryObjectStore } from './adapters/directory-object-store';
 import { logger } from './logger';
 import { readSettings, type Settings } from './settings';
@@ -21,17 +21,19 @@ export interface WiringHooks {
   onObjectCreated?: (object: StoredObject) => void;
 }
 
+/** Where an S3 object lives, as `file_path` shows it (the S3 adapter answers the same; test/config.test.ts holds them equal). */
+export const s3LocationOf = (bucket: string) => (key: string) => `s3://${bucket}/${key}`;
+
 // Adapters load on demand, so a Lambda bundle leaves out the local database engines (see lib/bundling.ts).
 const openSql = async (settings: Settings): Promise<Sql> => {
-  if (settings.DB_CLUSTER_ARN && settings.DB_SECRET_ARN) {
-    const [{ RDSDataClient }, { openRdsDataSql }] = await Promise.all([
-      import('@aws-sdk/client-rds-data'),
-      import('./adapters/rds-data-sql'),
-    ]);
-    return openRdsDataSql(new RDSDataClient({}), {
-      resourceArn: settings.DB_CLUSTER_ARN,
-      secretArn: settings.DB_SECRET_ARN,
-      database: settings.DB_NAME,
+  const { DB_CLUSTER_ARN: resourceArn, DB_SECRET_ARN: secretArn, DB_NAME: database } = settings;
+  if (resourceArn && secretArn) {
+    return deferredSql(async () => {
+      const [{ RDSDataClient }, { openRdsDataSql }] = await Promise.all([
+        import('@aws-sdk/client-rds-data'),
+        import('./adapters/rds-data-sql'),
+      ]);
+      return openRdsDataSql(new RDSDataClient({}), { resourceArn, secretArn, database });
     });
   }
   if (settings.DATABASE_URL) return (await import('./adapters/pg-sql')).openPgSql(settings.DATABASE_URL);
@@ -39,9 +41,12 @@ const openSql = async (settings: Settings): Promise<Sql> => {
 };
 
 const openStore = async (settings: Settings, hooks: WiringHooks): Promise<ObjectStore> => {
-  if (settings.BUCKET_NAME) {
-    const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/s3-object-store')]);
-    return new S3ObjectStore(new S3Client({}), settings.BUCKET_NAME);
+  const bucket = settings.BUCKET_NAME;
+  if (bucket) {
+    return deferredObjectStore(s3LocationOf(bucket), async () => {
+      const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/s3-object-store')]);
+      return new S3ObjectStore(new S3Client({}), bucket);
+    });
   }
   return new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
 };

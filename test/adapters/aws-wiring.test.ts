@@ -5,7 +5,7 @@
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3ObjectStore } from '../../functions/adapters/s3-object-store';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { buildDependencies, runsMigrationsAtStart } from '../../functions/config';
 import { readSettings } from '../../functions/settings';
 
@@ -20,16 +20,23 @@ const LAMBDA_ENV = {
 
 describe('wiring on Lambda', () => {
   let rds: AwsClientStub<RDSDataClient>;
+  let s3: AwsClientStub<S3Client>;
   beforeAll(() => {
+    s3 = mockClient(S3Client);
+    s3.on(HeadBucketCommand).resolves({});
     rds = mockClient(RDSDataClient);
     rds.on(ExecuteStatementCommand).resolves({ records: [[{ longValue: 1 }]], columnMetadata: [{ name: 'ok', label: 'ok', typeName: 'int4' }] });
   });
-  afterAll(() => rds.restore());
+  afterAll(() => {
+    rds.restore();
+    s3.restore();
+  });
 
   it('uses S3 and the Data API, and does not migrate at cold start', async () => {
     const deps = await buildDependencies(readSettings(LAMBDA_ENV));
-    expect(deps.store).toBeInstanceOf(S3ObjectStore);
     expect(deps.store.locationOf('transcripts/s/s_1.txt')).toBe('s3://interview-ops-data/transcripts/s/s_1.txt');
+    await deps.store.ping();
+    expect(s3.commandCalls(HeadBucketCommand)[0]!.args[0].input).toEqual({ Bucket: 'interview-ops-data' });
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(0);
     expect(await deps.sql.query('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
     expect(rds.commandCalls(ExecuteStatementCommand)[0]!.args[0].input).toMatchObject({

@@ -1,0 +1,64 @@
+/**
+ * Ports whose adapter is opened on first use. On Lambda every function builds the same dependencies,
+ * but most use only some of them: a route that reads the database should not load the S3 client, nor
+ * one that lists transcripts the RDS Data API client, at cold start. The first call opens the adapter;
+ * a failed open is forgotten so the next call tries again.
+ */
+import type { ObjectStore } from '../core/ports/object-store';
+import type { Sql } from '../core/ports/sql';
+import type { Transcriber } from '../core/ports/transcriber';
+
+const openOnce = <T>(open: () => Promise<T>) => {
+  let opened: Promise<T> | undefined;
+  return {
+    get: () =>
+      (opened ??= open().catch((error: unknown) => {
+        opened = undefined;
+        throw error;
+      })),
+    ifOpened: () => opened,
+  };
+};
+
+export const deferredSql = (open: () => Promise<Sql>): Sql => {
+  const sql = openOnce(open);
+  return {
+    query: async (statement, params) => (await sql.get()).query(statement, params),
+    transaction: async (work, options) => (await sql.get()).transaction(work, options),
+    close: async () => {
+      const opened = sql.ifOpened();
+      if (opened) await (await opened).close();
+    },
+  };
+};
+
+/** `locationOf` answers at once: where a key lives is known without opening the store. */
+export const deferredObjectStore = (locationOf: (key: string) => string, open: () => Promise<ObjectStore>): ObjectStore => {
+  const store = openOnce(open);
+  return {
+    put: async (key, body, options) => (await store.get()).put(key, body, options),
+    putStream: async (key, body, options) => (await store.get()).putStream(key, body, options),
+    get: async (key) => (await store.get()).get(key),
+    head: async (key) => (await store.get()).head(key),
+    list: async (prefix, options) => (await store.get()).list(prefix, options),
+    delete: async (keys) => (await store.get()).delete(keys),
+    ping: async () => (await store.get()).ping(),
+    locationOf,
+  };
+};
+
+export const deferredTranscriber = (
+  identity: Pick<Transcriber, 'engine' | 'acceptedFormats'>,
+  open: () => Promise<Transcriber>,
+): Transcriber => {
+  const transcriber = openOnce(open);
+  return {
+    engine: identity.engine,
+    acceptedFormats: identity.acceptedFormats,
+    transcribe: async (audio) => (await transcriber.get()).transcribe(audio),
+    close: async () => {
+      const opened = transcriber.ifOpened();
+      if (opened) await (await opened).close();
+    },
+  };
+};
