@@ -16,6 +16,8 @@ import { countingObjectStore } from '../test/support/counting-object-store';
 import { compare, type Comparison, type Progress } from './support/report';
 
 const TRANSCRIPTS = 1000;
+
+const totalRequests = (counts: Record<string, number>) => Object.values(counts).reduce((sum, count) => sum + count, 0);
 const SNAPSHOTS = 10_000;
 
 const writeObject = async (root: string, key: string, body: string) => {
@@ -42,7 +44,7 @@ export const runGrowthBenchmark = async (progress: Progress): Promise<Comparison
     progress('growth: GET /transcripts/{session_id} with 1,000 transcripts');
     const listed = await listTranscriptFiles({ sql, store }, 'growth');
     if (listed.total_count !== TRANSCRIPTS) throw new Error(`listed ${listed.total_count} transcripts`);
-    const transcriptRequests = Object.values(store.counts).reduce((sum, count) => sum + count, 0);
+    const transcriptRequests = totalRequests(store.counts);
     results.push(
       compare({
         benchmark: 'Growth GET /transcripts/{session_id}',
@@ -59,7 +61,7 @@ export const runGrowthBenchmark = async (progress: Progress): Promise<Comparison
     store.reset();
     progress('growth: GET /sandbox_snapshot with 10,000 snapshots');
     await getLatestSnapshot({ store, clock });
-    const latestRequests = Object.values(store.counts).reduce((sum, count) => sum + count, 0);
+    const latestRequests = totalRequests(store.counts);
     results.push(
       compare({
         benchmark: 'Growth GET /sandbox_snapshot',
@@ -82,7 +84,7 @@ export const runGrowthBenchmark = async (progress: Progress): Promise<Comparison
         benchmark: 'Growth GET /sandbox_snapshots',
         metric: `store requests with ${SNAPSHOTS} snapshots`,
         unit: 'requests',
-        ours: Object.values(store.counts).reduce((sum, count) => sum + count, 0),
+        ours: totalRequests(store.counts),
         target: 'one list per 1,000 keys',
         check: ({ ours }) => ours === Math.ceil(SNAPSHOTS / 1000) && store.counts.list === ours,
         runs: 1,

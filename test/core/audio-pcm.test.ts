@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
 import { decodeWav, int16LittleEndianBytes, pcm16ToWav, resample, wavToPcm16Mono } from '../../functions/core/audio/pcm';
-import { DomainError } from '../../functions/core/errors';
+import { refusal } from '../support/refusal';
 import { realWav } from '../support/audio-fixtures';
 
 const tone = (hz: number, rate: number, seconds = 1, amplitude = 0.5) =>
@@ -22,16 +22,6 @@ const wavOf = (channels: number[][], rate: number, bitDepth: string) => {
   const wave = new wavefile.WaveFile();
   wave.fromScratch(channels.length, rate, bitDepth, channels.length === 1 ? channels[0]! : channels);
   return wave.toBuffer();
-};
-
-const refusal = (run: () => unknown): DomainError => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 };
 
 describe('decodeWav', () => {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { probeAudio } from '../../functions/core/audio/probe';
-import { DomainError } from '../../functions/core/errors';
+import { refusal } from '../support/refusal';
 import { flacHeader, oggOpusHeader, realWav, toneWav } from '../support/audio-fixtures';
 
 const ALL = ['wav', 'flac', 'ogg'] as const;
-
-const refusal = (run: () => unknown): DomainError => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-};
 
 describe('probeAudio', () => {
   it('reads a real 16 kHz mono recording exactly', () => {

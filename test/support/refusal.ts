@@ -1,0 +1,12 @@
+import { DomainError } from '../../functions/core/errors';
+
+/** Runs code that must refuse its input and returns the DomainError it threw; anything else fails the test. */
+export const refusal = (run: () => unknown): DomainError => {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+};
