@@ -7,7 +7,7 @@
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
 import { compare, median, type Comparison, type Progress } from './support/report';
-import { spawnServer, startLocalStackProcess } from './support/processes';
+import { startBareServer, startLocalStackProcess } from './support/processes';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 5);
@@ -45,7 +45,7 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
   try {
     const paths = await seed(stack.url);
     const bodies = Object.fromEntries(await Promise.all(paths.map(async (path) => [path, await (await fetch(`${stack.url}${path}`)).text()])));
-    const bare = await spawnServer(['--import', 'tsx', 'bench/support/bare-server.ts'], { BARE_BODIES: JSON.stringify(bodies) }, (line) => line.message === 'bare server listening');
+    const bare = await startBareServer(bodies);
     try {
       for (const path of paths) {
         for (const connections of [10, 100]) {

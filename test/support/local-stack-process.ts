@@ -9,9 +9,14 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-export interface StackProcess {
-  url: string;
+export interface StackProcess extends LoggingProcess {
   dataDir: string;
+}
+
+export const newDataDir = (label = 'stack') => mkdtemp(join(tmpdir(), `interview-ops-${label}-`));
+
+export interface LoggingProcess {
+  url: string;
   /** Every JSON log line the process has written so far. */
   logs: Record<string, unknown>[];
   child: ChildProcess;
@@ -19,23 +24,18 @@ export interface StackProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export const newDataDir = (label = 'stack') => mkdtemp(join(tmpdir(), `interview-ops-${label}-`));
-
-export const startStackProcess = async (
-  options: { dataDir?: string; env?: Record<string, string> } = {},
-): Promise<StackProcess> => {
-  const dataDir = options.dataDir ?? (await newDataDir());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'INFO', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Spawns a Node process of this project that logs JSON lines, and resolves once it logs `readyMessage`
+ * with the `url` it listens on.
+ */
+export const spawnLoggingProcess = async (args: string[], env: Record<string, string>, readyMessage: string): Promise<LoggingProcess> => {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = await new Promise<string>((resolveUrl, reject) => {
     let pending = '';
-    const timer = setTimeout(() => reject(new Error(`local stack did not start in time\n${stderr}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`${args.at(-1)} did not start in time\n${stderr}`)), 90_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       const lines = pending.split('\n');
@@ -44,7 +44,7 @@ export const startStackProcess = async (
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
-          if (entry.message === 'Local stack listening') {
+          if (entry.message === readyMessage) {
             clearTimeout(timer);
             resolveUrl(String(entry.url));
           }
@@ -55,13 +55,12 @@ export const startStackProcess = async (
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`local stack exited with ${code} before listening\n${stderr}`));
+      reject(new Error(`${args.at(-1)} exited with ${code} before listening\n${stderr}`));
     });
   });
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   return {
     url,
-    dataDir,
     logs,
     child,
     async stop(signal = 'SIGTERM') {
@@ -69,6 +68,18 @@ export const startStackProcess = async (
       return exited;
     },
   };
+};
+
+export const startStackProcess = async (
+  options: { dataDir?: string; env?: Record<string, string> } = {},
+): Promise<StackProcess> => {
+  const dataDir = options.dataDir ?? (await newDataDir());
+  const stack = await spawnLoggingProcess(
+    ['--import', 'tsx', 'bin/local.ts'],
+    { PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'INFO', ...options.env },
+    'Local stack listening',
+  );
+  return { ...stack, dataDir };
 };
 
 export const removeDataDir = (dataDir: string) => rm(dataDir, { recursive: true, force: true });
