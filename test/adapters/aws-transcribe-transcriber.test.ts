@@ -2,6 +2,7 @@
  * The Amazon Transcribe Streaming adapter against aws-sdk-client-mock, with result events shaped as the
  * service documents them (TranscriptEvent → Transcript → Results → Alternatives → Items).
  */
+import { asyncRefusal } from '../support/refusal';
 import {
   BadRequestException,
   ServiceUnavailableException,
@@ -15,7 +16,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
 import { AwsTranscribeTranscriber } from '../../functions/adapters/aws-transcribe-transcriber';
-import { DomainError } from '../../functions/core/errors';
 import { flacHeader } from '../support/audio-fixtures';
 
 const transcribeMock = mockClient(TranscribeStreamingClient);
@@ -93,16 +93,6 @@ const answerWith = (events: TranscriptResultStream[]) =>
     return { TranscriptResultStream: eventsOf(...events) };
   });
 
-const failureOf = async (promise: Promise<unknown>): Promise<DomainError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-};
-
 const stereoWav = (rate: number, seconds: number) => {
   const frames = Math.round(rate * seconds);
   const left = Array.from({ length: frames }, (_, i) => Math.round(6000 * Math.sin(i / 9)) + 0);
@@ -179,7 +169,7 @@ describe('AwsTranscribeTranscriber', () => {
   it('maps a refused request to invalid input', async () => {
     transcribeMock.on(StartStreamTranscriptionCommand).rejects(new BadRequestException({ message: 'bad audio', $metadata: {} }));
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
-    const failure = await failureOf(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
+    const failure = await asyncRefusal(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
     expect(failure.kind).toBe('invalid_input');
   });
 
@@ -189,14 +179,14 @@ describe('AwsTranscribeTranscriber', () => {
       { ServiceUnavailableException: new ServiceUnavailableException({ message: 'try later', $metadata: {} }) },
     ]);
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
-    const failure = await failureOf(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
+    const failure = await asyncRefusal(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
     expect(failure.kind).toBe('dependency_unavailable');
   });
 
   it('refuses a WAV it cannot decode before calling the service', async () => {
     answerWith(DOCUMENTED_EVENTS);
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
-    const failure = await failureOf(transcriber.transcribe({ bytes: new Uint8Array(10), format: 'wav', sampleRate: 16000, channels: 1, duration: 1 }));
+    const failure = await asyncRefusal(transcriber.transcribe({ bytes: new Uint8Array(10), format: 'wav', sampleRate: 16000, channels: 1, duration: 1 }));
     expect(failure.kind).toBe('invalid_input');
     expect(transcribeMock.commandCalls(StartStreamTranscriptionCommand)).toHaveLength(0);
   });

@@ -2,6 +2,7 @@
  * The warm pocketsphinx_batch recognizer on real recordings: results, queueing, a process that dies,
  * a decode that hangs, and a machine without pocketsphinx.
  */
+import { asyncRefusal } from '../support/refusal';
 import { pcm16ToWav } from '../../functions/core/audio/pcm';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,6 @@ import {
   parseCtm,
   parseHypothesis,
 } from '../../functions/adapters/pocketsphinx-transcriber';
-import { DomainError } from '../../functions/core/errors';
 import type { AudioForTranscription } from '../../functions/core/ports/transcriber';
 import { POCKETSPHINX_TEST_DATA, realWav } from '../support/audio-fixtures';
 
@@ -26,16 +26,6 @@ const wavInput = (bytes: Uint8Array): AudioForTranscription => ({ bytes, format:
 const rawAsWav = (path: string): Buffer => rawAsWavBytes(readFileSync(path));
 
 const rawAsWavBytes = (data: Buffer): Buffer => pcm16ToWav(data, 16000);
-
-const failureOf = async (promise: Promise<unknown>): Promise<DomainError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-};
 
 describe('parsing the recognizer output', () => {
   it('reads the hypothesis of the right utterance, including an empty one', () => {
@@ -109,7 +99,7 @@ describe('PocketsphinxTranscriber', () => {
 
   it('refuses audio it cannot decode as invalid input without disturbing the process', async () => {
     const pid = transcriber.processId;
-    const failure = await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav').subarray(0, 20))));
+    const failure = await asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/001.wav').subarray(0, 20))));
     expect(failure.kind).toBe('invalid_input');
     expect(transcriber.processId).toBe(pid);
   });
@@ -120,7 +110,7 @@ describe('a decode that does not finish in time', () => {
     let deadlineMs = 1;
     const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true, decodeTimeoutMs: () => deadlineMs });
     try {
-      const failure = await failureOf(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
+      const failure = await asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
       expect(failure.kind).toBe('dependency_unavailable');
       expect(failure.message).toBe('Transcription timed out');
       deadlineMs = 60_000;
@@ -136,7 +126,7 @@ describe('without pocketsphinx installed', () => {
     const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true, command: 'pocketsphinx_batch_not_installed' });
     expect(transcriber.installed()).toBe(false);
     expect(transcriber.processId).toBeUndefined();
-    const failure = await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav'))));
+    const failure = await asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/001.wav'))));
     expect(failure.kind).toBe('dependency_unavailable');
     expect(failure.detail).toBe(POCKETSPHINX_INSTALL_HINT);
     expect(failure.detail).toContain('apt-get install -y pocketsphinx pocketsphinx-en-us');
@@ -155,13 +145,13 @@ describe('closing', () => {
     const pid = transcriber.processId!;
     await transcriber.close();
     expect(() => process.kill(pid, 0)).toThrow();
-    expect((await failureOf(transcriber.transcribe(wavInput(realWav('cards/001.wav'))))).kind).toBe('dependency_unavailable');
+    expect((await asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/001.wav'))))).kind).toBe('dependency_unavailable');
   });
 
   it('answers the chunk in flight and those queued rather than leaving them hanging', async () => {
     const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true });
-    const inFlight = failureOf(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
-    const queued = failureOf(transcriber.transcribe(wavInput(realWav('cards/004.wav'))));
+    const inFlight = asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
+    const queued = asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/004.wav'))));
     await transcriber.close();
     expect((await inFlight).detail).toBe('The recognizer is shutting down');
     expect((await queued).detail).toBe('The recognizer is shutting down');

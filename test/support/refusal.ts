@@ -10,3 +10,14 @@ export const refusal = (run: () => unknown): DomainError => {
   }
   throw new Error('expected a refusal');
 };
+
+/** The same for a promise that must reject with a DomainError. */
+export const asyncRefusal = async (promise: Promise<unknown>): Promise<DomainError> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+};

@@ -12,20 +12,8 @@ import { failureDescription, setTranscriptStatus } from './status';
 import { transcriptFilenameFor, transcriptKeyFor } from '../keys';
 import { transcriptDetailsKeyFor, type TranscriptDetails } from './transcript-objects';
 
-/** The seed's `data` for POST /process_chunk. */
-export interface GeneratedTranscript {
-  success: true;
-  chunk_id: string;
-  session_id: string;
-  file_path: string;
-  filename: string;
-  transcript: string;
-  confidence: number;
-  language: string;
-  duration: number;
-  created_at: string;
-  file_size: number;
-}
+/** The seed's `data` for POST /process_chunk: the sidecar's fields bar the engine's own, plus where the file lives. */
+export type GeneratedTranscript = { success: true; file_path: string } & Omit<TranscriptDetails, 'engine' | 'words'>;
 
 export type TranscriberDependencies = Pick<Dependencies, 'sql' | 'store' | 'transcriber' | 'logger'>;
 
