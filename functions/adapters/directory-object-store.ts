@@ -5,7 +5,7 @@
  * publishes a finished file at once.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, rm, unlink, writeFile, access, constants } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,13 +20,22 @@ import {
   type StoredObject,
   type StoredObjectWithMetadata,
 } from '../core/ports/object-store';
+import { DirectoryListings, type ListedFile } from './directory-listings';
 
 const MAX_KEYS = 1000;
 const METADATA_CACHE_ENTRIES = 10_000;
+const PATH_CACHE_ENTRIES = 10_000;
 const META_DIR = '.meta';
 const TMP_DIR = '.tmp';
 /** Keys S3 would accept that could still escape or alias a path: no empty, dot or dot-dot segments, no backslash or NUL. */
 const SAFE_KEY = /^(?!.*(?:^|\/)\.{0,2}(?:\/|$))[^\\\0]+$/;
+
+/** An object's description, with the file size and time it was read at. */
+interface CachedMetadata {
+  size: number;
+  mtimeMs: number;
+  described: StoredObjectWithMetadata;
+}
 
 export interface DirectoryObjectStoreOptions {
   /** Called after an object is published, as S3 sends ObjectCreated notifications. */
@@ -36,13 +45,17 @@ export interface DirectoryObjectStoreOptions {
 export class DirectoryObjectStore implements ObjectStore {
   private readonly root: string;
   /** Metadata of recently read objects, checked against the file's size and time before use. */
-  private readonly metadataCache = new Map<string, StoredObjectWithMetadata>();
+  private readonly metadataCache = new Map<string, CachedMetadata>();
+  /** Paths of keys already checked, so a repeated key skips the checks and the path arithmetic. */
+  private readonly paths = new Map<string, string>();
+  private readonly listings: DirectoryListings;
 
   constructor(
     root: string,
     private readonly options: DirectoryObjectStoreOptions = {},
   ) {
     this.root = resolve(root);
+    this.listings = new DirectoryListings(this.root);
   }
 
   /** Creates the root and clears temporary files that a crash left behind. */
@@ -52,8 +65,10 @@ export class DirectoryObjectStore implements ObjectStore {
     return this;
   }
 
+  /** The path under the data directory, which pathOf guarantees is the key itself. */
   locationOf(key: string): string {
-    return relative(this.root, this.pathOf(key)).split(sep).join('/');
+    this.pathOf(key);
+    return key;
   }
 
   async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<StoredObject> {
@@ -111,29 +126,41 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<StoredObjectWithMetadata | null> {
-    const object = this.describe(key);
-    if (!object) return null;
+    const info = statSync(this.pathOf(key), { throwIfNoEntry: false });
+    if (!info?.isFile()) return null;
     // An object is replaced whole, never edited: the same size and time mean the same metadata.
     const cached = this.metadataCache.get(key);
-    if (cached && cached.size === object.size && cached.lastModified === object.lastModified) return { ...cached };
+    if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return { ...cached.described };
+    const object = { key, size: info.size, lastModified: info.mtime.toISOString() };
     const stored = readSmallFile(this.metadataPathOf(key));
     const { contentType, metadata = {} } = stored ? (JSON.parse(stored) as PutOptions) : {};
     const described = { ...object, ...(contentType ? { contentType } : {}), metadata };
-    this.rememberMetadata(key, described);
+    this.rememberMetadata(key, { size: info.size, mtimeMs: info.mtimeMs, described });
     return { ...described };
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const maxKeys = Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS);
-    const after = options.continuationToken ?? options.startAfter ?? '';
+    const after = Buffer.from(options.continuationToken ?? options.startAfter ?? '');
     const baseDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
-    const afterBytes = Buffer.from(after);
-    const keys = sortByBytes(this.keysUnder(baseDir).filter((key) => key.startsWith(prefix))).filter(
-      (key) => Buffer.compare(Buffer.from(key), afterBytes) > 0,
-    );
-    const pageKeys = keys.slice(0, maxKeys);
-    const objects = pageKeys.map((key) => this.describe(key)).filter((object): object is StoredObject => object !== null);
-    return keys.length > maxKeys ? { objects, nextToken: pageKeys.at(-1)! } : { objects };
+    const files = this.listings.filesUnder(baseDir ? this.pathOf(baseDir.slice(0, -1)) : this.root);
+    const page: ListedFile[] = [];
+    let more = false;
+    for (let index = firstIndexAfter(files, after); index < files.length; index += 1) {
+      const file = files[index]!;
+      if (!file.key.startsWith(prefix)) continue;
+      if (page.length === maxKeys) {
+        more = true;
+        break;
+      }
+      page.push(file);
+    }
+    const objects: StoredObject[] = [];
+    for (const file of page) {
+      if (file.object === undefined) file.object = this.describe(file.key);
+      if (file.object) objects.push({ ...file.object });
+    }
+    return more ? { objects, nextToken: page.at(-1)!.key } : { objects };
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -151,12 +178,16 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   private pathOf(key: string): string {
+    const known = this.paths.get(key);
+    if (known !== undefined) return known;
     // Top-level dot folders hold the store's own files (and the embedded database), never objects.
     if (!SAFE_KEY.test(key) || key.startsWith('/') || key.startsWith('.')) {
       throw new RangeError('object key is not allowed in the directory store');
     }
     const path = resolve(this.root, key);
     if (!path.startsWith(this.root + sep)) throw new RangeError('object key escapes the store');
+    if (this.paths.size >= PATH_CACHE_ENTRIES) this.paths.delete(this.paths.keys().next().value!);
+    this.paths.set(key, path);
     return path;
   }
 
@@ -170,9 +201,9 @@ export class DirectoryObjectStore implements ObjectStore {
    * (measured with --cpu-prof under autocannon), while these calls take microseconds on a local disk.
    * Object bodies, which can be large, are read and written asynchronously.
    */
-  private rememberMetadata(key: string, described: StoredObjectWithMetadata) {
+  private rememberMetadata(key: string, entry: CachedMetadata) {
     if (this.metadataCache.size >= METADATA_CACHE_ENTRIES) this.metadataCache.delete(this.metadataCache.keys().next().value!);
-    this.metadataCache.set(key, described);
+    this.metadataCache.set(key, entry);
   }
 
   private describe(key: string): StoredObject | null {
@@ -180,40 +211,23 @@ export class DirectoryObjectStore implements ObjectStore {
     if (!info?.isFile()) return null;
     return { key, size: info.size, lastModified: info.mtime.toISOString() };
   }
-
-  /** Every key below `baseDir` (a prefix ending in "/" or empty), skipping the top-level dot folders. */
-  private keysUnder(baseDir: string): string[] {
-    const start = baseDir ? this.pathOf(baseDir.slice(0, -1)) : this.root;
-    const entries = readdirIfPresent(start);
-    if (!entries) return [];
-    const keys: string[] = [];
-    for (const entry of entries) {
-      if (!entry.isFile()) continue;
-      const key = relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/');
-      if (!key.startsWith('.')) keys.push(key);
-    }
-    return keys;
-  }
 }
 
-/** S3 orders keys by their UTF-8 bytes; each key is encoded once, not at every comparison. */
-const sortByBytes = (keys: string[]): string[] =>
-  keys
-    .map((key) => ({ key, bytes: Buffer.from(key) }))
-    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-    .map(({ key }) => key);
+/** Index of the first file whose key sorts after `after` (binary search: the files are in key order). */
+const firstIndexAfter = (files: readonly ListedFile[], after: Buffer): number => {
+  let low = 0;
+  let high = files.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (Buffer.compare(files[middle]!.bytes, after) > 0) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+};
 
 const readSmallFile = (path: string): string | null => {
   try {
     return readFileSync(path, 'utf8');
-  } catch (error) {
-    return missingAsNull(error as NodeJS.ErrnoException);
-  }
-};
-
-const readdirIfPresent = (path: string) => {
-  try {
-    return readdirSync(path, { recursive: true, withFileTypes: true });
   } catch (error) {
     return missingAsNull(error as NodeJS.ErrnoException);
   }
