@@ -55,12 +55,30 @@ export const snapshotDayPrefixFor = (instant: Date): string => `${SNAPSHOTS_PREF
 
 const SNAPSHOT_KEY = /^snapshots\/snapshot_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.json$/;
 
+/** Ids of keys already parsed: every listing parses every snapshot key, and keys never change meaning. */
+const parsedSnapshotKeys = new Map<string, string | null>();
+const PARSED_SNAPSHOT_KEYS_KEPT = 20_000;
+
 export const snapshotIdFromKey = (key: string): string | null => {
+  let id = parsedSnapshotKeys.get(key);
+  if (id === undefined) {
+    id = parseSnapshotKey(key);
+    if (parsedSnapshotKeys.size >= PARSED_SNAPSHOT_KEYS_KEPT) parsedSnapshotKeys.clear();
+    parsedSnapshotKeys.set(key, id);
+  }
+  return id;
+};
+
+const parseSnapshotKey = (key: string): string | null => {
   const match = SNAPSHOT_KEY.exec(key);
   if (!match) return null;
   const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
   const instant = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  // Reject keys like 20240231 that Date would silently roll over (and years before 1970, which have no id).
+  const exact =
+    instant.getUTCFullYear() === y && instant.getUTCMonth() === mo - 1 && instant.getUTCDate() === d &&
+    instant.getUTCHours() === h && instant.getUTCMinutes() === mi && instant.getUTCSeconds() === s;
+  if (!exact) return null;
   const id = snapshotIdFor(instant);
-  // Reject keys like 20240231 that Date would silently roll over.
-  return snapshotKeyFor(id) === key ? id : null;
+  return SNAPSHOT_ID_PATTERN.test(id) ? id : null;
 };

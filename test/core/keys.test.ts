@@ -41,6 +41,11 @@ describe('key layout', () => {
   it('refuses snapshot keys that are not a real instant', () => {
     expect(snapshotIdFromKey('snapshots/snapshot_20240231_120000.json')).toBeNull();
     expect(snapshotIdFromKey('snapshots/snapshot_20240101_120000.json.tmp')).toBeNull();
+    expect(snapshotIdFromKey('snapshots/snapshot_20240101_126000.json')).toBeNull();
+    // Outside the ten digits of Unix seconds that a snapshot id has.
+    expect(snapshotIdFromKey('snapshots/snapshot_19690101_120000.json')).toBeNull();
+    expect(snapshotIdFromKey('snapshots/snapshot_00500101_120000.json')).toBeNull();
+    expect(snapshotIdFromKey('snapshots/snapshot_29990101_120000.json')).toBeNull();
     expect(() => snapshotKeyFor('snapshot_12')).toThrow(RangeError);
   });
 });

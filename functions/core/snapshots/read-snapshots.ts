@@ -167,32 +167,30 @@ export const listSnapshots = async ({ store }: Readers, options: ListSnapshotsOp
   let total = 0;
   let olderThanCursor = 0;
   let newest: string | undefined;
-  // The newest `limit` keys before the cursor, oldest first, as a ring buffer would hold them.
-  const window: StoredObject[] = [];
+  // The newest `limit` snapshots before the cursor, oldest first, as a ring buffer would hold them.
+  const window: { object: StoredObject; snapshotId: string }[] = [];
   let continuationToken: string | undefined;
   do {
     const page = await store.list(KEY_PREFIX, { continuationToken });
     for (const object of page.objects) {
-      if (!snapshotIdFromKey(object.key)) continue;
+      const snapshotId = snapshotIdFromKey(object.key);
+      if (!snapshotId) continue;
       total += 1;
       newest = object.key;
       if (before !== undefined && object.key >= before) continue;
       olderThanCursor += 1;
-      window.push(object);
+      window.push({ object, snapshotId });
       if (window.length > options.limit) window.shift();
     }
     continuationToken = page.nextToken;
   } while (continuationToken);
-  const snapshots = window.reverse().map((object) => {
-    const snapshotId = snapshotIdFromKey(object.key)!;
-    return {
-      snapshot_id: snapshotId,
-      timestamp: snapshotTimestamp(snapshotInstantOf(snapshotId)),
-      file_path: store.locationOf(object.key),
-      file_size: object.size,
-      is_latest: object.key === newest,
-    };
-  });
+  const snapshots = window.reverse().map(({ object, snapshotId }) => ({
+    snapshot_id: snapshotId,
+    timestamp: snapshotTimestamp(snapshotInstantOf(snapshotId)),
+    file_path: store.locationOf(object.key),
+    file_size: object.size,
+    is_latest: object.key === newest,
+  }));
   const more = olderThanCursor > snapshots.length;
   return { snapshots, total_count: total, next_cursor: more ? snapshots.at(-1)!.snapshot_id : null };
 };
