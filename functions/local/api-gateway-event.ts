@@ -20,15 +20,16 @@ export interface MatchedRequest {
 
 const joinHeaders = (request: IncomingMessage): Record<string, string> => {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
+  const incoming = request.headers;
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined || name === 'cookie') continue;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   return headers;
 };
 
-const queryParameters = (rawQueryString: string): Record<string, string> | undefined => {
-  if (!rawQueryString) return undefined;
+const queryParameters = (rawQueryString: string): Record<string, string> => {
   const joined: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
     joined[name] = name in joined ? `${joined[name]},${value}` : value;
@@ -39,23 +40,19 @@ const queryParameters = (rawQueryString: string): Record<string, string> | undef
 export const toApiGatewayEvent = (matched: MatchedRequest): APIGatewayProxyEventV2 => {
   const { request, body } = matched;
   const headers = joinHeaders(request);
-  const isText = TEXT_MEDIA_TYPE.test(headers['content-type'] ?? '');
+  const host = headers.host ?? 'localhost';
   const now = new Date();
-  const cookies = request.headers.cookie?.split(/;\s*/).filter(Boolean);
-  return {
+  const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: matched.routeKey,
     rawPath: matched.rawPath,
     rawQueryString: matched.rawQueryString,
-    ...(cookies?.length ? { cookies } : {}),
     headers,
-    ...(matched.rawQueryString ? { queryStringParameters: queryParameters(matched.rawQueryString) } : {}),
-    ...(Object.keys(matched.pathParameters).length ? { pathParameters: matched.pathParameters } : {}),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+      domainName: host,
+      domainPrefix: host.split('.')[0]!,
       http: {
         method: request.method ?? 'GET',
         path: matched.rawPath,
@@ -69,15 +66,29 @@ export const toApiGatewayEvent = (matched: MatchedRequest): APIGatewayProxyEvent
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
-    isBase64Encoded: body.length > 0 && !isText,
+    isBase64Encoded: false,
   };
+  // API Gateway leaves out what the request does not have, rather than sending empty values.
+  const cookies = request.headers.cookie?.split(/;\s*/).filter(Boolean);
+  if (cookies?.length) event.cookies = cookies;
+  if (matched.rawQueryString) event.queryStringParameters = queryParameters(matched.rawQueryString);
+  for (const _name in matched.pathParameters) {
+    event.pathParameters = matched.pathParameters;
+    break;
+  }
+  if (body.length > 0) {
+    const isText = TEXT_MEDIA_TYPE.test(headers['content-type'] ?? '');
+    event.body = isText ? body.toString('utf8') : body.toString('base64');
+    event.isBase64Encoded = !isText;
+  }
+  return event;
 };
 
 export interface HttpReply {
   statusCode: number;
   headers: Record<string, string>;
-  body: Buffer;
+  /** Text bodies stay strings: node:http then sends headers and body in one write. */
+  body: string | Buffer;
 }
 
 /** What API Gateway sends back for a handler's result, including its shorthand for plain results. */
@@ -86,10 +97,11 @@ export const fromApiGatewayResult = (result: APIGatewayProxyResultV2): HttpReply
     return {
       statusCode: 200,
       headers: { 'content-type': 'application/json' },
-      body: Buffer.from(typeof result === 'string' ? result : JSON.stringify(result)),
+      body: typeof result === 'string' ? result : JSON.stringify(result),
     };
   }
-  const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]));
-  const body = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  const headers: Record<string, string> = {};
+  for (const name in result.headers) headers[name] = String(result.headers[name]);
+  const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   return { statusCode: result.statusCode ?? 200, headers, body };
 };

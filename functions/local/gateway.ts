@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
 import type { RouteDefinition } from '../routes';
@@ -20,6 +20,10 @@ interface CompiledRoute {
   route: RouteDefinition;
   pattern: RegExp;
   names: string[];
+  routeKey: string;
+  functionName: string;
+  /** The handler once its module has loaded, so later requests call it without waiting on the import. */
+  loaded?: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 }
 
 const compile = (route: RouteDefinition): CompiledRoute => {
@@ -33,12 +37,58 @@ const compile = (route: RouteDefinition): CompiledRoute => {
       return '([^/]+)';
     })
     .join('/');
-  return { route, pattern: new RegExp(`^${source}$`), names };
+  return {
+    route,
+    pattern: new RegExp(`^${source}$`),
+    names,
+    routeKey: `${route.method} ${route.path}`,
+    functionName: `interview-ops-${route.handler}`,
+  };
+};
+
+const firstSegmentOf = (path: string) => {
+  const end = path.indexOf('/', 1);
+  return end === -1 ? path.slice(1) : path.slice(1, end);
+};
+
+/** Routes grouped by their literal first segment, so a request is matched against its few candidates only. */
+const routeIndex = (routes: readonly RouteDefinition[]) => {
+  const bySegment = new Map<string, CompiledRoute[]>();
+  const anySegment: CompiledRoute[] = [];
+  for (const compiled of routes.map(compile)) {
+    const segment = firstSegmentOf(compiled.route.path);
+    if (/^\{\w+\}$/.test(segment)) anySegment.push(compiled);
+    else bySegment.set(segment, [...(bySegment.get(segment) ?? []), compiled]);
+  }
+  return (rawPath: string): CompiledRoute[] => {
+    const literal = bySegment.get(firstSegmentOf(rawPath)) ?? [];
+    return anySegment.length > 0 ? [...literal, ...anySegment] : literal;
+  };
 };
 
 const reply = (response: ServerResponse, { statusCode, headers, body }: HttpReply) => {
-  response.writeHead(statusCode, { ...headers, 'content-length': String(body.length) });
+  headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+  response.writeHead(statusCode, headers);
   response.end(body);
+};
+
+const NO_BODY = Buffer.alloc(0);
+
+/** Without Content-Length or Transfer-Encoding a request has no body (RFC 9112, section 6.3): nothing to wait for. */
+const hasBody = ({ headers }: IncomingMessage) =>
+  headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+
+/**
+ * Path and query of the request target. Targets of plain characters only are split as they are; anything
+ * else (dot segments, percent-encoding, other characters) goes through WHATWG URL parsing, which
+ * normalizes it.
+ */
+const PLAIN_TARGET = /^(\/[\w\-/]*)(?:\?([\w\-=&+]*))?$/;
+const targetOf = (url: string): { rawPath: string; rawQueryString: string } => {
+  const plain = PLAIN_TARGET.exec(url);
+  if (plain) return { rawPath: plain[1]!, rawQueryString: plain[2] ?? '' };
+  const parsed = new URL(url, 'http://localhost');
+  return { rawPath: parsed.pathname, rawQueryString: parsed.search.slice(1) };
 };
 
 const envelopeReply = (statusCode: number, message: string, error: string): HttpReply => fromApiGatewayResult(errorResponse(statusCode, message, error));
@@ -68,16 +118,15 @@ export interface Gateway {
 }
 
 export const startGateway = async (routes: readonly RouteDefinition[], port: number, host: string): Promise<Gateway> => {
-  const compiled = routes.map(compile);
+  const candidatesFor = routeIndex(routes);
 
   const dispatch = async (request: IncomingMessage): Promise<HttpReply> => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const rawPath = url.pathname;
+    const { rawPath, rawQueryString } = targetOf(request.url ?? '/');
     // Read the body before any refusal, as API Gateway does: answering first would reset the connection
     // of a client still sending.
-    const body = await readBody(request);
+    const body = hasBody(request) ? await readBody(request) : NO_BODY;
     if (body === null) return envelopeReply(413, 'Request too large', `Requests are limited to ${MAX_REQUEST_BYTES} bytes`);
-    const candidates = compiled.filter(({ pattern }) => pattern.test(rawPath));
+    const candidates = candidatesFor(rawPath).filter(({ pattern }) => pattern.test(rawPath));
     const match = candidates.find(({ route }) => route.method === request.method);
     if (!match) {
       return candidates.length > 0
@@ -91,10 +140,9 @@ export const startGateway = async (routes: readonly RouteDefinition[], port: num
     } catch {
       return envelopeReply(400, 'Invalid request', 'The path is not valid percent-encoding');
     }
-    const routeKey = `${match.route.method} ${match.route.path}`;
-    const event = toApiGatewayEvent({ request, body, routeKey, rawPath, rawQueryString: url.search.slice(1), pathParameters });
-    const handler = await loadHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(match.route.handler);
-    return fromApiGatewayResult(await handler(event, localLambdaContext(`interview-ops-${match.route.handler}`)));
+    const event = toApiGatewayEvent({ request, body, routeKey: match.routeKey, rawPath, rawQueryString, pathParameters });
+    match.loaded ??= await loadHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(match.route.handler);
+    return fromApiGatewayResult(await match.loaded(event, localLambdaContext(match.functionName)));
   };
 
   const server = createServer((request, response) => {
@@ -116,10 +164,10 @@ export const startGateway = async (routes: readonly RouteDefinition[], port: num
           ? [408, 'Request Timeout', 'Request timeout']
           : [400, 'Bad Request', 'Invalid request'];
     const { headers, body } = envelopeReply(statusCode, message, 'The request is not valid HTTP');
-    const head = Object.entries({ ...headers, 'content-length': String(body.length), connection: 'close' })
+    const head = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
-    socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${statusCode} ${reason}\r\n${head}\r\n`), body]));
+    socket.end(`HTTP/1.1 ${statusCode} ${reason}\r\n${head}\r\n${body.toString()}`);
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

@@ -2,20 +2,32 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
 /** A Lambda context for local invocations, so handlers and the Powertools logger see what AWS gives them. */
-export const localLambdaContext = (functionName: string, timeoutMs = 30_000): Context => {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-};
+class LocalLambdaContext implements Context {
+  callbackWaitsForEmptyEventLoop = false;
+  functionVersion = '$LATEST';
+  memoryLimitInMB = '1024';
+  logStreamName = 'local';
+  awsRequestId = randomUUID();
+  invokedFunctionArn: string;
+  logGroupName: string;
+  private readonly deadline: number;
+
+  constructor(
+    readonly functionName: string,
+    timeoutMs: number,
+  ) {
+    this.invokedFunctionArn = `arn:aws:lambda:local:000000000000:function:${functionName}`;
+    this.logGroupName = `/aws/lambda/${functionName}`;
+    this.deadline = Date.now() + timeoutMs;
+  }
+
+  getRemainingTimeInMillis() {
+    return Math.max(0, this.deadline - Date.now());
+  }
+
+  done() {}
+  fail() {}
+  succeed() {}
+}
+
+export const localLambdaContext = (functionName: string, timeoutMs = 30_000): Context => new LocalLambdaContext(functionName, timeoutMs);
