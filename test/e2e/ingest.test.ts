@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
 import { realWav, toneWav } from '../support/audio-fixtures';
 import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
@@ -213,6 +213,17 @@ describe('code history and execution results', () => {
     ['a non-numeric code id', '/execution_results', { exit_code: 0, code_history_id: 'abc' }],
   ])('answers 400 for %s', async (_label, suffix, json) => {
     expectRefusal(await call('POST', `/sessions/code-s${suffix}`, { json }), 400);
+  });
+
+  it('logs a refusal with the Lambda context of its invocation', async () => {
+    expectRefusal(await call('POST', '/sessions/code-s/execution_results', { json: { exit_code: 'refused-for-the-log' } }), 400);
+    // The log line travels through the process's stdout, so it can arrive just after the answer.
+    const refusal = await vi.waitFor(() => {
+      const line = stack.logs.findLast((entry) => entry.message === 'Request refused' && entry.function_name === 'interview-ops-record-execution-result');
+      if (!line) throw new Error('no refusal logged yet');
+      return line;
+    });
+    expect(refusal).toMatchObject({ status: 400, cold_start: false, function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 });
 
