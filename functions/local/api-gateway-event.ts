@@ -37,11 +37,22 @@ const queryParameters = (rawQueryString: string): Record<string, string> => {
   return joined;
 };
 
+/** Requests arrive many to the millisecond under load; formatting the time once per millisecond is enough. */
+let formattedAt = -1;
+let formattedTime = '';
+const isoTimeOf = (epochMs: number) => {
+  if (epochMs !== formattedAt) {
+    formattedAt = epochMs;
+    formattedTime = new Date(epochMs).toISOString();
+  }
+  return formattedTime;
+};
+
 export const toApiGatewayEvent = (matched: MatchedRequest): APIGatewayProxyEventV2 => {
   const { request, body } = matched;
   const headers = joinHeaders(request);
   const host = headers.host ?? 'localhost';
-  const now = new Date();
+  const now = Date.now();
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: matched.routeKey,
@@ -63,8 +74,8 @@ export const toApiGatewayEvent = (matched: MatchedRequest): APIGatewayProxyEvent
       requestId: randomUUID(),
       routeKey: matched.routeKey,
       stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
+      time: isoTimeOf(now),
+      timeEpoch: now,
     },
     isBase64Encoded: false,
   };

@@ -9,6 +9,7 @@ import {
   snapshotKeyFor,
   transcriptKeyFor,
 } from '../../functions/core/keys';
+import { snapshotTimestamp, snapshotTimestampOfKey } from '../../functions/core/snapshots/snapshot-document';
 
 describe('key layout', () => {
   it('puts transcripts under the session, named {session_id}_{chunk_id}.txt', () => {
@@ -32,6 +33,14 @@ describe('key layout', () => {
     expect(snapshotInstantOf(id).toISOString()).toBe('2024-01-01T12:00:00.000Z');
     expect(snapshotIdFromKey('snapshots/snapshot_20240101_120000.json')).toBe(id);
     expect(snapshotDayPrefixFor(instant)).toBe('snapshots/snapshot_20240101');
+  });
+
+  it('reads the seed timestamp off a snapshot key as formatting its instant gives it', () => {
+    for (const iso of ['2001-09-09T01:46:40Z', '2024-02-29T23:59:59Z', '2026-11-26T04:05:06Z', '2286-11-20T17:46:39Z']) {
+      const id = snapshotIdFor(new Date(iso));
+      expect(snapshotTimestampOfKey(snapshotKeyFor(id))).toBe(snapshotTimestamp(snapshotInstantOf(id)));
+      expect(snapshotTimestampOfKey(snapshotKeyFor(id))).toBe(iso);
+    }
   });
 
   it('drops sub-second precision so the id and the key name the same second', () => {

@@ -7,7 +7,7 @@ import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
 import { SNAPSHOTS_PREFIX, snapshotDayPrefixFor, snapshotIdFromKey, snapshotInstantOf, snapshotKeyFor } from '../keys';
 import type { ObjectStore, StoredObject } from '../ports/object-store';
-import { snapshotTimestamp, type SnapshotData, type SnapshotDocument, type SnapshotMetadata } from './snapshot-document';
+import { snapshotTimestamp, snapshotTimestampOfKey, type SnapshotData, type SnapshotDocument, type SnapshotMetadata } from './snapshot-document';
 
 /**
  * Largest snapshot returned inline. A Lambda response is at most 6 MB; a bigger snapshot is described
@@ -186,7 +186,7 @@ export const listSnapshots = async ({ store }: Readers, options: ListSnapshotsOp
   } while (continuationToken);
   const snapshots = window.reverse().map(({ object, snapshotId }) => ({
     snapshot_id: snapshotId,
-    timestamp: snapshotTimestamp(snapshotInstantOf(snapshotId)),
+    timestamp: snapshotTimestampOfKey(object.key),
     file_path: store.locationOf(object.key),
     file_size: object.size,
     is_latest: object.key === newest,

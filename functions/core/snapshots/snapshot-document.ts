@@ -2,6 +2,7 @@
  * The snapshot file, written as it is read: the header, each table's rows page by page, then the
  * metadata, whose `snapshot_size_bytes` is the size of the whole file including itself.
  */
+import { SNAPSHOTS_PREFIX } from '../keys';
 import type { SqlRunner } from '../ports/sql';
 import type { SnapshotSection, TablePage, TableReader } from './snapshot-tables';
 
@@ -27,6 +28,18 @@ export type RowCounts = Record<SnapshotSection, number>;
 
 /** The seed's form: ISO 8601 UTC to the second, as the id names whole seconds. */
 export const snapshotTimestamp = (instant: Date): string => `${instant.toISOString().slice(0, 19)}Z`;
+
+const KEY_DIGITS_AT = `${SNAPSHOTS_PREFIX}snapshot_`.length;
+
+/**
+ * snapshotTimestamp of the instant a snapshot key names, read off the key's digits (YYYYMMDD_HHMMSS):
+ * listings give one per snapshot, and formatting a Date each time was a visible share of a listing.
+ * Only for keys that snapshotIdFromKey accepts.
+ */
+export const snapshotTimestampOfKey = (key: string): string => {
+  const digits = key.slice(KEY_DIGITS_AT, KEY_DIGITS_AT + 15);
+  return `${digits.slice(0, 4)}-${digits.slice(4, 6)}-${digits.slice(6, 8)}T${digits.slice(9, 11)}:${digits.slice(11, 13)}:${digits.slice(13, 15)}Z`;
+};
 
 export const metadataOf = (counts: RowCounts, sizeBytes: number): SnapshotMetadata => ({
   total_sessions: counts.sessions,
