@@ -1,7 +1,8 @@
 /**
  * Cold start: every Lambda bundle the stack builds, its size, and the time a fresh Node process takes to
  * import it and answer one event, against a hello-world handler and a handler that only imports
- * @aws-sdk/client-s3, bundled the same way (lib/bundling.ts: minified ESM with the SDK inside).
+ * @aws-sdk/client-s3, bundled the same way (lib/bundling.ts: minified ESM with the SDK inside, and the
+ * adapters a function does not need left out by the same defines).
  *
  * No AWS is reachable here, so every AWS endpoint points at a closed loopback port: a handler that needs
  * its dependencies builds its clients, makes its first request and answers 503 (or throws, for event
@@ -10,9 +11,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { eventFunctions, routes } from '../functions/routes';
+import { adapterDefinesFor } from '../lib/bundling';
+import { needsOf } from '../lib/function-needs';
 import { ROOT } from './support/processes';
 import { compare, median, type Comparison, type Progress } from './support/report';
 
@@ -20,7 +24,7 @@ const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 7);
 const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 const SDK = ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'];
 
-const bundle = async (entry: string, outfile: string, withoutSdk: boolean) => {
+const bundle = async (entry: string, outfile: string, withoutSdk: boolean, define: Record<string, string> = {}) => {
   await build({
     entryPoints: [entry],
     outfile,
@@ -32,6 +36,9 @@ const bundle = async (entry: string, outfile: string, withoutSdk: boolean) => {
     banner: { js: REQUIRE_SHIM },
     external: ['@electric-sql/pglite', 'pg', 'pg-native', ...(withoutSdk ? SDK : [])],
     logLevel: 'error',
+    define,
+    // The anchors' sources sit beside the bundles, outside the project: resolve their imports from ours.
+    nodePaths: [join(ROOT, 'node_modules')],
   });
   return (await stat(outfile)).size;
 };
@@ -107,8 +114,8 @@ export const handler = async () => {
 };
 
 export const runColdStartBenchmark = async (progress: Progress): Promise<Comparison[]> => {
-  // Inside the project so the bundles resolve the externals (pglite, pg) from its node_modules.
-  const out = await mkdtemp(join(ROOT, '.bench-bundles-'));
+  // Outside the project, as on Lambda: a bundle must carry everything it imports.
+  const out = await mkdtemp(join(tmpdir(), 'bench-bundles-'));
   try {
     const anchorFiles: Record<string, string> = {};
     for (const [name, source] of Object.entries(ANCHORS)) {
@@ -125,8 +132,9 @@ export const runColdStartBenchmark = async (progress: Progress): Promise<Compari
       const entry = join(ROOT, 'functions', 'handlers', `${handler}.ts`);
       await mkdir(join(out, handler), { recursive: true });
       const deployed = join(out, handler, 'index.mjs');
-      const fullBytes = await bundle(entry, deployed, false);
-      const withoutSdkBytes = await bundle(entry, join(out, handler, 'without-sdk.mjs'), true);
+      const define = adapterDefinesFor(needsOf(handler));
+      const fullBytes = await bundle(entry, deployed, false, define);
+      const withoutSdkBytes = await bundle(entry, join(out, handler, 'without-sdk.mjs'), true, define);
       const event = firstEvent(handler);
       // Each run starts the S3-only anchor and this bundle back to back, so drift in the machine's load
       // falls on both sides of the ratio alike.

@@ -25,6 +25,16 @@ export interface WiringHooks {
 export const s3LocationOf = (bucket: string) => (key: string) => `s3://${bucket}/${key}`;
 
 // Adapters load on demand, so a Lambda bundle leaves out the local database engines (see lib/bundling.ts).
+// Lambda bundles define INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS (PGlite, node-postgres, pocketsphinx), and
+// INTERVIEW_OPS_OMIT_S3 / INTERVIEW_OPS_OMIT_TRANSCRIBE for a function that never touches the bucket or
+// Amazon Transcribe, as "true" (lib/bundling.ts). That makes the import it guards dead code, so the
+// code is not parsed at every cold start. Each condition must stay written out in its `if` for esbuild
+// to drop the branch.
+
+/** The function was bundled without the adapter; its needs in lib/function-needs.ts (and its IAM grants) leave it out too. */
+const notBundled = (adapter: string): never => {
+  throw new Error(`The ${adapter} adapter is not bundled into this function; lib/function-needs.ts grants it no use of it`);
+};
 const openSql = async (settings: Settings): Promise<Sql> => {
   const { DB_CLUSTER_ARN: resourceArn, DB_SECRET_ARN: secretArn, DB_NAME: database } = settings;
   if (resourceArn && secretArn) {
@@ -36,16 +46,22 @@ const openSql = async (settings: Settings): Promise<Sql> => {
       return openRdsDataSql(new RDSDataClient({}), { resourceArn, secretArn, database });
     });
   }
-  if (settings.DATABASE_URL) return (await import('./adapters/pg-sql')).openPgSql(settings.DATABASE_URL);
-  return (await import('./adapters/pglite-sql')).openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
+  if (process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS !== 'true') {
+    if (settings.DATABASE_URL) return (await import('./adapters/pg-sql')).openPgSql(settings.DATABASE_URL);
+    return (await import('./adapters/pglite-sql')).openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
+  }
+  return notBundled('local database');
 };
 
 const openStore = async (settings: Settings, hooks: WiringHooks): Promise<ObjectStore> => {
   const bucket = settings.BUCKET_NAME;
   if (bucket) {
     return deferredObjectStore(s3LocationOf(bucket), async () => {
-      const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/s3-object-store')]);
-      return new S3ObjectStore(new S3Client({}), bucket);
+      if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
+        const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/s3-object-store')]);
+        return new S3ObjectStore(new S3Client({}), bucket);
+      }
+      return notBundled('S3');
     });
   }
   return new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
@@ -63,17 +79,23 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
   if (transcriberEngineFor(settings) === 'aws-transcribe') {
     const options = settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',').map((code) => code.trim()).filter(Boolean);
     return deferredTranscriber({ engine: 'aws-transcribe', acceptedFormats: AWS_TRANSCRIBE_FORMATS }, async () => {
-      const { AwsTranscribeTranscriber } = await import('./adapters/aws-transcribe-transcriber');
-      return new AwsTranscribeTranscriber({
-        languageCode: settings.TRANSCRIBE_LANGUAGE,
-        ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
-      });
+      if (process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE !== 'true') {
+        const { AwsTranscribeTranscriber } = await import('./adapters/aws-transcribe-transcriber');
+        return new AwsTranscribeTranscriber({
+          languageCode: settings.TRANSCRIBE_LANGUAGE,
+          ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
+        });
+      }
+      return notBundled('Amazon Transcribe');
     });
   }
-  const { PocketsphinxTranscriber, POCKETSPHINX_INSTALL_HINT } = await import('./adapters/pocketsphinx-transcriber');
-  const transcriber = new PocketsphinxTranscriber({ logger, warm: true });
-  if (!transcriber.installed()) logger.warn('Speech recognizer missing: uploads are kept, transcription answers 503', { hint: POCKETSPHINX_INSTALL_HINT });
-  return transcriber;
+  if (process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS !== 'true') {
+    const { PocketsphinxTranscriber, POCKETSPHINX_INSTALL_HINT } = await import('./adapters/pocketsphinx-transcriber');
+    const transcriber = new PocketsphinxTranscriber({ logger, warm: true });
+    if (!transcriber.installed()) logger.warn('Speech recognizer missing: uploads are kept, transcription answers 503', { hint: POCKETSPHINX_INSTALL_HINT });
+    return transcriber;
+  }
+  return notBundled('pocketsphinx');
 };
 
 /** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */

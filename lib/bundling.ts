@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { Runtime, Architecture } from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { usesBucket, type FunctionNeeds } from './function-needs';
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
@@ -23,6 +24,19 @@ export const bundlingOptions = (extra: Partial<BundlingOptions> = {}): BundlingO
   externalModules: ['@electric-sql/pglite', 'pg', 'pg-native'],
   forceDockerBundling: false,
   ...extra,
+});
+
+/**
+ * esbuild defines that leave out the adapters a function never uses (functions/config.ts): the local
+ * ones everywhere, and the S3 and Transcribe clients where its needs do not call for them. Parsing the
+ * bundle is most of a cold start. The same needs grant the IAM
+ * permissions, so a function without S3 in its bundle has no S3 permission either.
+ */
+export const adapterDefinesFor = (needs: FunctionNeeds): Record<string, string> => ({
+  // On Lambda the database is Aurora through the Data API and transcription Amazon Transcribe.
+  'process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS': '"true"',
+  ...(usesBucket(needs) ? {} : { 'process.env.INTERVIEW_OPS_OMIT_S3': '"true"' }),
+  ...(needs.transcribe ? {} : { 'process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE': '"true"' }),
 });
 
 /**

@@ -45,3 +45,7 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
 };
 
 export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};
+
+/** Whether a function touches the bucket at all. */
+export const usesBucket = (needs: FunctionNeeds): boolean =>
+  Boolean(needs.pingBucket || needs.read?.length || needs.write?.length || needs.list?.length || needs.delete?.length);

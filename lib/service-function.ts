@@ -9,7 +9,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import { bundlingOptions, FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './bundling';
+import { adapterDefinesFor, bundlingOptions, FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './bundling';
 import type { FunctionNeeds } from './function-needs';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
@@ -56,7 +56,7 @@ export class ServiceFunction extends Construct {
       role,
       logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: bundlingOptions(props.bundling),
+      bundling: bundlingOptions({ define: adapterDefinesFor(props.needs), ...props.bundling }),
     });
 
     props.cluster.grantDataApiAccess(role);

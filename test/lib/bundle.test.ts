@@ -4,7 +4,7 @@
  * to prove it starts, and checks the migration SQL travels with the migration function.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,14 +12,16 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventFunctions, routes } from '../../functions/routes';
+import { usesBucket, needsOf } from '../../lib/function-needs';
 import { constructIdOf, InterviewOpsStack, PROJECT_ROOT } from '../../lib/interview-ops-stack';
 
 /** Lambda's limit for an unzipped deployment package is 250 MB; a bundle near it would also start slowly. */
 const MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
 
 describe('function bundles', () => {
-  // The synth output lives inside the project so the bundles resolve the externals (pglite, pg) when loaded here.
-  const outdir = mkdtempSync(join(PROJECT_ROOT, '.bundle-test-'));
+  // Outside the project, as on Lambda: a bundle that imported a package it does not carry (the local
+  // database engines are left out) would fail to load here, not resolve it from our node_modules.
+  const outdir = mkdtempSync(join(tmpdir(), 'bundle-test-'));
   const bundles = new Map<string, { dir: string; bytes: number }>();
 
   beforeAll(() => {
@@ -56,12 +58,26 @@ describe('function bundles', () => {
     }
   });
 
-  it('loads every bundle as an ES module that exports a handler', () => {
+  it('loads every bundle as an ES module that exports a handler, with no node_modules to fall back on', () => {
     // Plain Node, as Lambda loads them: going through the test runner's transform would only add time.
+    expect(existsSync(join(outdir, '..', 'node_modules'))).toBe(false);
     const files = [...bundles.values()].map(({ dir }) => pathToFileURL(join(dir, 'index.mjs')).href);
     const script = `for (const file of ${JSON.stringify(files)}) console.log(typeof (await import(file)).handler);`;
     const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(output.trim().split('\n')).toEqual(files.map(() => 'function'));
+  });
+
+  it('bundles the S3 and Amazon Transcribe clients only into the functions whose needs grant them', () => {
+    // Operation names survive minification; each client carries its own.
+    const carries = (handler: string, operation: string) => readFileSync(join(bundles.get(handler)!.dir, 'index.mjs'), 'utf8').includes(`"${operation}"`);
+    for (const handler of bundles.keys()) {
+      const needs = needsOf(handler);
+      expect(carries(handler, 'ListObjectsV2'), `${handler} and S3`).toBe(usesBucket(needs));
+      expect(carries(handler, 'StartStreamTranscription'), `${handler} and Transcribe`).toBe(Boolean(needs.transcribe));
+    }
+    expect(carries('list-snapshots', 'ListObjectsV2')).toBe(true);
+    expect(carries('create-session', 'ListObjectsV2')).toBe(false);
+    expect(carries('process-chunk', 'StartStreamTranscription')).toBe(true);
   });
 
   it('ships the migration SQL files beside the migration function', () => {
