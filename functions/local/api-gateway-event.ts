@@ -18,23 +18,26 @@ export interface MatchedRequest {
   pathParameters: Record<string, string>;
 }
 
+// Built in a Map first: names come from the client, and assigning `__proto__` or reading `constructor`
+// on a plain object reaches Object.prototype instead of the request's own field.
 const joinHeaders = (request: IncomingMessage): Record<string, string> => {
-  const headers: Record<string, string> = {};
+  const headers = new Map<string, string>();
   const incoming = request.headers;
-  for (const name in incoming) {
+  for (const name of Object.keys(incoming)) {
     const value = incoming[name];
     if (value === undefined || name === 'cookie') continue;
-    headers[name] = Array.isArray(value) ? value.join(',') : value;
+    headers.set(name, Array.isArray(value) ? value.join(',') : value);
   }
-  return headers;
+  return Object.fromEntries(headers);
 };
 
 const queryParameters = (rawQueryString: string): Record<string, string> => {
-  const joined: Record<string, string> = {};
+  const joined = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
-    joined[name] = name in joined ? `${joined[name]},${value}` : value;
+    const earlier = joined.get(name);
+    joined.set(name, earlier === undefined ? value : `${earlier},${value}`);
   }
-  return joined;
+  return Object.fromEntries(joined);
 };
 
 /** Requests arrive many to the millisecond under load; formatting the time once per millisecond is enough. */

@@ -43,6 +43,16 @@ describe('API Gateway v2 events from HTTP requests', () => {
     expect(event.routeKey).toBe('POST /x/{id}');
   });
 
+  it('keeps query parameters named like Object.prototype members as plain fields', async () => {
+    const { request, body } = await capture('/x?__proto__=a&constructor=b&constructor=c&toString=d', {}, Buffer.alloc(0));
+    const event = toApiGatewayEvent({ request, body, routeKey: 'POST /x', rawPath: '/x', rawQueryString: '__proto__=a&constructor=b&constructor=c&toString=d', pathParameters: {} });
+    const query = event.queryStringParameters!;
+    expect(Object.keys(query)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.getOwnPropertyDescriptor(query, '__proto__')?.value).toBe('a');
+    expect(query.constructor).toBe('b,c');
+    expect(Object.getPrototypeOf(query)).toBe(Object.prototype);
+  });
+
   it('passes JSON bodies as text', async () => {
     const { request, body } = await capture('/x', { 'content-type': 'application/json' }, Buffer.from('{"a":"é"}'));
     const event = toApiGatewayEvent({ request, body, routeKey: 'POST /x', rawPath: '/x', rawQueryString: '', pathParameters: {} });
