@@ -112,7 +112,7 @@ const snapshotOnce = async (sql: Sql, store: DirectoryObjectStore, instant: Date
 
 /** In a child process, so its peak RSS is the snapshot's alone: `--rss-child <url> <dir>`. */
 const rssChild = async (url: string, dir: string) => {
-  const sql = await openPgSql(url, 2);
+  const sql = await openPgSql(url, { maxConnections: 2 });
   const store = await new DirectoryObjectStore(dir).open();
   const result = await snapshotOnce(sql, store, new Date(Date.UTC(2031, 0, 1)));
   await sql.close();
@@ -137,7 +137,7 @@ const measureRssInChild = (url: string, dir: string) =>
 export const runSnapshotBench = async (progress: Progress = (message) => console.error(message)): Promise<Comparison[]> => {
   const server = await startPostgresServer({ settings: { shared_buffers: '256MB' } });
   const work = await mkdtemp(join(tmpdir(), 'interview-ops-bench-snapshot-'));
-  const sql = await openPgSql(server.url, 2);
+  const sql = await openPgSql(server.url, { maxConnections: 2 });
   try {
     await migrate(sql, loadMigrations());
     progress(`seeding ${ROWS} rows`);

@@ -24,9 +24,28 @@ const runnerOver = (target: Queryable): SqlRunner => ({
   },
 });
 
+export interface PgSqlOptions {
+  maxConnections?: number;
+  /** How long to wait for a connection; a server that drops packets would otherwise hold a request for minutes. */
+  connectTimeoutMs?: number;
+  /** How long to wait for a statement's answer, for the same reason once connected. */
+  queryTimeoutMs?: number;
+}
+
+/** node-postgres says so in words when it gives up waiting (functions/http/error-mapping.ts answers 503). */
+export const PG_TIMEOUT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout/;
+
 /** A PostgreSQL server through node-postgres, used when DATABASE_URL is set. */
-export const openPgSql = async (connectionString: string, maxConnections = 10): Promise<Sql> => {
-  const pool = new pg.Pool({ connectionString, max: maxConnections, options: '-c TimeZone=UTC' });
+export const openPgSql = async (connectionString: string, options: PgSqlOptions = {}): Promise<Sql> => {
+  const { maxConnections = 10, connectTimeoutMs = 5_000, queryTimeoutMs = 60_000 } = options;
+  const pool = new pg.Pool({
+    connectionString,
+    max: maxConnections,
+    options: '-c TimeZone=UTC',
+    connectionTimeoutMillis: connectTimeoutMs,
+    query_timeout: queryTimeoutMs,
+    keepAlive: true,
+  });
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => undefined);
   return {
@@ -46,6 +65,9 @@ export const openPgSql = async (connectionString: string, maxConnections = 10): 
         await client.query('COMMIT');
         return result;
       } catch (error) {
+        // A statement that timed out leaves the connection in an unknown state: discard it, do not wait
+        // for a ROLLBACK that would time out too.
+        if (!lost && error instanceof Error && PG_TIMEOUT_MESSAGES.test(error.message)) lost = error;
         if (!lost) await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {

@@ -46,8 +46,10 @@ export const isDependencyFailure = (error: unknown): boolean => {
   const code = String((error as { code?: unknown }).code ?? '');
   if (UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true;
   if (UNAVAILABLE_NAMES.has(error.name)) return true;
-  // node-postgres and PGlite say so in words when their connection is gone.
-  return /Connection terminated|PGlite is closed|Client has encountered a connection error/i.test(error.message);
+  // node-postgres and PGlite say so in words when their connection is gone or they gave up waiting.
+  return /Connection terminated|PGlite is closed|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout/i.test(
+    error.message,
+  );
 };
 
 export const formatZodError = (error: z.core.$ZodError, where: string): string =>

@@ -6,6 +6,7 @@
  * without a restart, its data intact, and the scheduler's snapshots resume.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgSql } from '../../functions/adapters/pg-sql';
@@ -156,7 +157,7 @@ describe('the scheduled runs that fell in the outage', () => {
 
 describe('a transaction open when the database goes away', () => {
   it('fails as a dependency failure instead of crashing the process, and the pool serves again after', async () => {
-    const sql = await openPgSql(postgres.url, 2);
+    const sql = await openPgSql(postgres.url, { maxConnections: 2 });
     try {
       let holding!: () => void;
       const held = new Promise<void>((resolve) => (holding = resolve));
@@ -185,4 +186,36 @@ describe('a transaction open when the database goes away', () => {
       await sql.close();
     }
   });
+});
+
+describe('a database that stops answering', () => {
+  it('fails a connection to a server that accepts and never speaks as a dependency failure, not a hang', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const sql = await openPgSql(`postgres://nobody@127.0.0.1:${(silent.address() as AddressInfo).port}/none`, { connectTimeoutMs: 300 });
+    try {
+      const failure = await sql.query('SELECT 1 AS one').then(() => undefined, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(Error);
+      expect(isDependencyFailure(failure)).toBe(true);
+    } finally {
+      await sql.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  }, 10_000);
+
+  it('fails a statement that gets no answer in time as a dependency failure, in and out of a transaction, and serves again after', async () => {
+    const sql = await openPgSql(postgres.url, { maxConnections: 2, queryTimeoutMs: 300 });
+    try {
+      const outside = await sql.query('SELECT pg_sleep(3)').then(() => undefined, (error: unknown) => error);
+      expect(isDependencyFailure(outside)).toBe(true);
+      const inside = await sql.transaction((tx) => tx.query('SELECT pg_sleep(3)')).then(() => undefined, (error: unknown) => error);
+      expect(isDependencyFailure(inside)).toBe(true);
+      expect(await sql.query('SELECT 5 AS five')).toEqual([{ five: 5 }]);
+      expect(await sql.transaction((tx) => tx.query('SELECT 6 AS six'))).toEqual([{ six: 6 }]);
+    } finally {
+      await sql.close();
+    }
+  }, 20_000);
 });

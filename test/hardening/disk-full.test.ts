@@ -64,7 +64,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'interview-ops-disk-full-'));
   disk = await mountSmallDisk(root, 2 * 1024 * 1024);
   postgres = await startPostgresServer();
-  sql = await openPgSql(postgres.url, 2);
+  sql = await openPgSql(postgres.url, { maxConnections: 2 });
   stack = await startStackProcess({ dataDir: disk.path, env: { DATABASE_URL: postgres.url, SNAPSHOT_INTERVAL_SECONDS: '3600' } });
   expect((await request(stack.url, 'POST', '/sessions', { json: { session_id: SESSION } })).status).toBe(201);
 });

@@ -51,7 +51,7 @@ const writeSessionTree = async (sessionId: string) => {
 
 beforeAll(async () => {
   server = await startPostgresServer();
-  sql = await openPgSql(server.url, 8);
+  sql = await openPgSql(server.url, { maxConnections: 8 });
   await migrate(sql, loadMigrations());
   dataDir = await newDataDir('snapshots-core');
   store = await new DirectoryObjectStore(dataDir).open();
