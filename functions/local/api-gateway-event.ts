@@ -18,19 +18,20 @@ export interface MatchedRequest {
   pathParameters: Record<string, string>;
 }
 
-// Built in a Map first: names come from the client, and assigning `__proto__` or reading `constructor`
-// on a plain object reaches Object.prototype instead of the request's own field.
 const joinHeaders = (request: IncomingMessage): Record<string, string> => {
-  const headers = new Map<string, string>();
+  const headers: Record<string, string> = {};
   const incoming = request.headers;
+  // Own names only; node:http itself never stores a header named __proto__.
   for (const name of Object.keys(incoming)) {
     const value = incoming[name];
     if (value === undefined || name === 'cookie') continue;
-    headers.set(name, Array.isArray(value) ? value.join(',') : value);
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  return Object.fromEntries(headers);
+  return headers;
 };
 
+// Built in a Map first: names come from the client, and assigning `__proto__` or reading `constructor`
+// on a plain object reaches Object.prototype instead of the request's own field.
 const queryParameters = (rawQueryString: string): Record<string, string> => {
   const joined = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
