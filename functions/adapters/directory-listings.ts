@@ -7,7 +7,8 @@
  * Publishing, replacing or deleting a file renames or unlinks an entry, which changes its directory's
  * modification time. A listing is kept only when every directory in it was last modified at least
  * SETTLE_NS before it was read: file times advance in coarse ticks, so a change in the same tick as the
- * reading could leave the time as it was (git's "racily clean" index entries, solved the same way).
+ * reading could leave the time as it was (git's "racily clean" index entries, solved the same way); a
+ * time of whole seconds, as a filesystem that keeps only seconds gives, must be two seconds old.
  * A file edited in place, which no store write does, keeps its listed size and time until its folder
  * changes; head and get always read the file itself.
  */
@@ -37,6 +38,11 @@ interface Listing {
 
 /** Far longer than a filesystem timestamp tick (at most 10 ms for Linux's coarse clock). */
 const SETTLE_NS = 50_000_000n;
+/** A time of whole seconds may come from a filesystem that keeps only seconds (or be one by chance): wait out the second. */
+const WHOLE_SECOND_SETTLE_NS = 2_000_000_000n;
+
+const settledBy = (readAt: bigint) => ({ mtimeNs }: DirectoryStamp) =>
+  mtimeNs < readAt - (mtimeNs % 1_000_000_000n === 0n ? WHOLE_SECOND_SETTLE_NS : SETTLE_NS);
 const MAX_LISTINGS = 1000;
 
 const stampOf = (path: string): DirectoryStamp | null => {
@@ -76,7 +82,7 @@ export class DirectoryListings {
       }
     }
     files.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-    const settled = stamps.every(({ mtimeNs }) => mtimeNs < readAt - SETTLE_NS);
+    const settled = stamps.every(settledBy(readAt));
     if (settled) {
       if (this.listings.size >= MAX_LISTINGS) this.listings.delete(this.listings.keys().next().value!);
       this.listings.set(directory, { stamps, files });

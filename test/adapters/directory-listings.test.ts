@@ -66,6 +66,16 @@ describe('directory store listings', () => {
     }
   });
 
+  it('does not keep the listing of a folder whose time is a recent whole second, as a seconds-only filesystem gives', async () => {
+    const folder = join(root, 'snapshots');
+    const wholeSecond = new Date(Math.floor((Date.now() - 100) / 1000) * 1000);
+    utimesSync(folder, wholeSecond, wholeSecond);
+    expect((await store.list('snapshots/')).objects.map((object) => object.size)).toEqual([2, 2]);
+    // Edited in place, the folder untouched: only a listing read again shows it.
+    writeFileSync(join(root, 'snapshots/snapshot_1.json'), '{"edited": true}');
+    expect((await store.list('snapshots/')).objects.map((object) => object.size)).toEqual([16, 2]);
+  });
+
   it('sees a file added to a sub-folder of a settled listing', async () => {
     await store.put('transcripts/s1/s1_1.txt', 'one');
     settle(join(root, 'transcripts/s1'));
