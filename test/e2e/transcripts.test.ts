@@ -2,7 +2,7 @@
  * The transcript routes over real HTTP against `npm start` (bin/local.ts) with the real recognizer:
  * automatic transcripts on insert, on-demand generation, reading and listing, and every refusal.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
@@ -69,8 +69,11 @@ describe('transcript on insert', () => {
     expect(data.file_size).toBe(Buffer.byteLength(text));
   });
 
-  it('keeps confidence, language, duration, time and word timings beside the text', () => {
-    const details = JSON.parse(readFileSync(join(stack.dataDir, `transcript-details/interview-7/interview-7_${chunkId}.json`), 'utf8'));
+  it('keeps confidence, language, duration, time and word timings beside the text', async () => {
+    // The details are written just after the text, which GET /transcript already serves.
+    const path = join(stack.dataDir, `transcript-details/interview-7/interview-7_${chunkId}.json`);
+    await expect.poll(() => existsSync(path)).toBe(true);
+    const details = JSON.parse(readFileSync(path, 'utf8'));
     expect(details).toMatchObject({ session_id: 'interview-7', chunk_id: chunkId, transcript: 'five five', language: 'en', engine: 'pocketsphinx' });
     expect(details.duration).toBe(24864 / 16000);
     expect(details.created_at).toMatch(ISO_UTC);
@@ -79,8 +82,12 @@ describe('transcript on insert', () => {
     expect(details.confidence).toBeLessThanOrEqual(1);
   });
 
-  it('logs the automatic transcription with the chunk and session ids', () => {
-    expect(stack.logs.some((entry) => entry.message === 'Transcribed audio chunk' && entry.chunk_id === chunkId && entry.session_id === 'interview-7')).toBe(true);
+  it('logs the automatic transcription with the chunk and session ids', async () => {
+    // The line is written after the transcript is stored and travels through the process's stdout, so it
+    // can arrive after the transcript is already served.
+    await expect
+      .poll(() => stack.logs.some((entry) => entry.message === 'Transcribed audio chunk' && entry.chunk_id === chunkId && entry.session_id === 'interview-7'))
+      .toBe(true);
   });
 });
 
