@@ -15,13 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { eventFunctions, routes } from '../functions/routes';
-import { adapterDefinesFor } from '../lib/bundling';
+import { adapterDefinesFor, LOCAL_ENGINE_MODULES, REQUIRE_SHIM } from '../lib/bundling';
 import { needsOf } from '../lib/function-needs';
 import { ROOT } from './support/processes';
 import { compare, median, type Comparison, type Progress } from './support/report';
 
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 7);
-const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 const SDK = ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'];
 
 const bundle = async (entry: string, outfile: string, withoutSdk: boolean, define: Record<string, string> = {}) => {
@@ -31,10 +30,11 @@ const bundle = async (entry: string, outfile: string, withoutSdk: boolean, defin
     bundle: true,
     platform: 'node',
     format: 'esm',
+    // Not the Lambda runtime's node24: these bundles run here, on this machine's Node.
     target: 'node22',
     minify: true,
     banner: { js: REQUIRE_SHIM },
-    external: ['@electric-sql/pglite', 'pg', 'pg-native', ...(withoutSdk ? SDK : [])],
+    external: [...LOCAL_ENGINE_MODULES, ...(withoutSdk ? SDK : [])],
     logLevel: 'error',
     define,
     // The anchors' sources sit beside the bundles, outside the project: resolve their imports from ours.

@@ -12,7 +12,10 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
 
 /** Some CommonJS dependencies call require() for Node built-ins; an ESM bundle has none without this. */
-const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+export const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/** The local database engines: never bundled, and never imported on Lambda (see adapterDefinesFor). */
+export const LOCAL_ENGINE_MODULES = ['@electric-sql/pglite', 'pg', 'pg-native'];
 
 export const bundlingOptions = (extra: Partial<BundlingOptions> = {}): BundlingOptions => ({
   format: OutputFormat.ESM,
@@ -21,7 +24,7 @@ export const bundlingOptions = (extra: Partial<BundlingOptions> = {}): BundlingO
   minify: true,
   sourceMap: true,
   sourcesContent: false,
-  externalModules: ['@electric-sql/pglite', 'pg', 'pg-native'],
+  externalModules: LOCAL_ENGINE_MODULES,
   forceDockerBundling: false,
   ...extra,
 });
