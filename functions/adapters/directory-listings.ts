@@ -14,6 +14,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { BoundedMap } from '../core/bounded-map';
 import type { StoredObject } from '../core/ports/object-store';
 
 export interface ListedFile {
@@ -36,6 +37,7 @@ interface Listing {
   files: ListedFile[];
 }
 
+const MAX_LISTINGS = 1000;
 /** Far longer than a filesystem timestamp tick (at most 10 ms for Linux's coarse clock). */
 const SETTLE_NS = 50_000_000n;
 /** A time of whole seconds may come from a filesystem that keeps only seconds (or be one by chance): wait out the second. */
@@ -43,7 +45,6 @@ const WHOLE_SECOND_SETTLE_NS = 2_000_000_000n;
 
 const settledBy = (readAt: bigint) => ({ mtimeNs }: DirectoryStamp) =>
   mtimeNs < readAt - (mtimeNs % 1_000_000_000n === 0n ? WHOLE_SECOND_SETTLE_NS : SETTLE_NS);
-const MAX_LISTINGS = 1000;
 
 const stampOf = (path: string): DirectoryStamp | null => {
   const info = statSync(path, { bigint: true, throwIfNoEntry: false });
@@ -56,7 +57,7 @@ const unchanged = (stamp: DirectoryStamp): boolean => {
 };
 
 export class DirectoryListings {
-  private readonly listings = new Map<string, Listing>();
+  private readonly listings = new BoundedMap<string, Listing>(MAX_LISTINGS);
 
   constructor(private readonly root: string) {}
 
@@ -84,7 +85,6 @@ export class DirectoryListings {
     files.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
     const settled = stamps.every(settledBy(readAt));
     if (settled) {
-      if (this.listings.size >= MAX_LISTINGS) this.listings.delete(this.listings.keys().next().value!);
       this.listings.set(directory, { stamps, files });
     }
     return files;

@@ -20,6 +20,7 @@ import {
   type StoredObject,
   type StoredObjectWithMetadata,
 } from '../core/ports/object-store';
+import { BoundedMap } from '../core/bounded-map';
 import { DirectoryListings, type ListedFile } from './directory-listings';
 
 const MAX_KEYS = 1000;
@@ -45,9 +46,9 @@ export interface DirectoryObjectStoreOptions {
 export class DirectoryObjectStore implements ObjectStore {
   private readonly root: string;
   /** Metadata of recently read objects, checked against the file's size and time before use. */
-  private readonly metadataCache = new Map<string, CachedMetadata>();
+  private readonly metadataCache = new BoundedMap<string, CachedMetadata>(METADATA_CACHE_ENTRIES);
   /** Paths of keys already checked, so a repeated key skips the checks and the path arithmetic. */
-  private readonly paths = new Map<string, string>();
+  private readonly paths = new BoundedMap<string, string>(PATH_CACHE_ENTRIES);
   private readonly listings: DirectoryListings;
 
   constructor(
@@ -135,7 +136,7 @@ export class DirectoryObjectStore implements ObjectStore {
     const stored = readSmallFile(this.metadataPathOf(key));
     const { contentType, metadata = {} } = stored ? (JSON.parse(stored) as PutOptions) : {};
     const described = { ...object, ...(contentType ? { contentType } : {}), metadata };
-    this.rememberMetadata(key, { size: info.size, mtimeMs: info.mtimeMs, described });
+    this.metadataCache.set(key, { size: info.size, mtimeMs: info.mtimeMs, described });
     return { ...described };
   }
 
@@ -186,7 +187,6 @@ export class DirectoryObjectStore implements ObjectStore {
     }
     const path = resolve(this.root, key);
     if (!path.startsWith(this.root + sep)) throw new RangeError('object key escapes the store');
-    if (this.paths.size >= PATH_CACHE_ENTRIES) this.paths.delete(this.paths.keys().next().value!);
     this.paths.set(key, path);
     return path;
   }
@@ -201,11 +201,6 @@ export class DirectoryObjectStore implements ObjectStore {
    * (measured with --cpu-prof under autocannon), while these calls take microseconds on a local disk.
    * Object bodies, which can be large, are read and written asynchronously.
    */
-  private rememberMetadata(key: string, entry: CachedMetadata) {
-    if (this.metadataCache.size >= METADATA_CACHE_ENTRIES) this.metadataCache.delete(this.metadataCache.keys().next().value!);
-    this.metadataCache.set(key, entry);
-  }
-
   private describe(key: string): StoredObject | null {
     const info = statSync(this.pathOf(key), { throwIfNoEntry: false });
     if (!info?.isFile()) return null;

@@ -2,6 +2,7 @@
  * The object key layout shared by S3 and the local data directory (ARCHITECTURE.md "Keys").
  * Callers pass identifiers that were already validated; these functions only compose and parse.
  */
+import { BoundedMap } from './bounded-map';
 import { CHUNK_ID_PATTERN, SESSION_ID_PATTERN, SNAPSHOT_ID_PATTERN } from './identifiers';
 
 export const AUDIO_PREFIX = 'audio/';
@@ -56,14 +57,12 @@ export const snapshotDayPrefixFor = (instant: Date): string => `${SNAPSHOTS_PREF
 const SNAPSHOT_KEY = /^snapshots\/snapshot_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.json$/;
 
 /** Ids of keys already parsed: every listing parses every snapshot key, and keys never change meaning. */
-const parsedSnapshotKeys = new Map<string, string | null>();
-const PARSED_SNAPSHOT_KEYS_KEPT = 20_000;
+const parsedSnapshotKeys = new BoundedMap<string, string | null>(20_000);
 
 export const snapshotIdFromKey = (key: string): string | null => {
   let id = parsedSnapshotKeys.get(key);
   if (id === undefined) {
     id = parseSnapshotKey(key);
-    if (parsedSnapshotKeys.size >= PARSED_SNAPSHOT_KEYS_KEPT) parsedSnapshotKeys.clear();
     parsedSnapshotKeys.set(key, id);
   }
   return id;
