@@ -5,7 +5,7 @@
  * publishes a finished file at once.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync, type Stats } from 'node:fs';
 import { link, mkdir, open, readFile, rename, rm, unlink, writeFile, access, constants } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -127,17 +127,17 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<StoredObjectWithMetadata | null> {
-    const info = statSync(this.pathOf(key), { throwIfNoEntry: false });
-    if (!info?.isFile()) return null;
+    const info = this.fileStatOf(key);
+    if (!info) return null;
     // An object is replaced whole, never edited: the same size and time mean the same metadata.
     const cached = this.metadataCache.get(key);
     if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return copyOf(cached.described);
-    const object = { key, size: info.size, lastModified: info.mtime.toISOString() };
+    const object = objectOf(key, info);
     const stored = readSmallFile(this.metadataPathOf(key));
     const { contentType, metadata = {} } = stored ? (JSON.parse(stored) as PutOptions) : {};
     const described = { ...object, ...(contentType ? { contentType } : {}), metadata };
     this.metadataCache.set(key, { size: info.size, mtimeMs: info.mtimeMs, described });
-    return { ...described };
+    return copyOf(described);
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
@@ -201,12 +201,18 @@ export class DirectoryObjectStore implements ObjectStore {
    * (measured with --cpu-prof under autocannon), while these calls take microseconds on a local disk.
    * Object bodies, which can be large, are read and written asynchronously.
    */
-  private describe(key: string): StoredObject | null {
+  private fileStatOf(key: string): Stats | null {
     const info = statSync(this.pathOf(key), { throwIfNoEntry: false });
-    if (!info?.isFile()) return null;
-    return { key, size: info.size, lastModified: info.mtime.toISOString() };
+    return info?.isFile() ? info : null;
+  }
+
+  private describe(key: string): StoredObject | null {
+    const info = this.fileStatOf(key);
+    return info && objectOf(key, info);
   }
 }
+
+const objectOf = (key: string, info: Stats): StoredObject => ({ key, size: info.size, lastModified: info.mtime.toISOString() });
 
 /** A copy for the caller, written out: a spread of a cached object takes V8's slow path on every request. */
 const copyOf = ({ key, size, lastModified, contentType, metadata }: StoredObjectWithMetadata): StoredObjectWithMetadata =>
