@@ -1,11 +1,12 @@
 /**
- * Runs the real `npm start` entry point (bin/local.ts) as a child process on a free port with its own
- * data directory, as a user would, and talks to it over HTTP.
+ * Runs the real `npm start` entry point (bin/local.ts, built as npm start builds it) as a child process
+ * on a free port with its own data directory, as a user would, and talks to it over HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildLocalServer, LOCAL_SERVER_NODE_OPTIONS } from '../../scripts/local-server-build';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -70,12 +71,16 @@ export const spawnLoggingProcess = async (args: string[], env: Record<string, st
   };
 };
 
+/** Built once per test process, from the sources as they are now. */
+let built: Promise<string> | undefined;
+const localServer = () => (built ??= buildLocalServer());
+
 export const startStackProcess = async (
   options: { dataDir?: string; env?: Record<string, string> } = {},
 ): Promise<StackProcess> => {
   const dataDir = options.dataDir ?? (await newDataDir());
   const stack = await spawnLoggingProcess(
-    ['--import', 'tsx', 'bin/local.ts'],
+    [...LOCAL_SERVER_NODE_OPTIONS, await localServer()],
     { PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'INFO', ...options.env },
     'Local stack listening',
   );
