@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Sql, SqlParams, SqlRow, SqlRunner } from '../core/ports/sql';
+import { DRIVER_TIMEOUT_MESSAGES, type Sql, type SqlParams, type SqlRow, type SqlRunner } from '../core/ports/sql';
 import { toPositional } from './named-parameters';
 import { PG_TYPE, pgTimestampToIso, transactionPreamble } from './postgres-dialect';
 
@@ -31,9 +31,6 @@ export interface PgSqlOptions {
   /** How long to wait for a statement's answer, for the same reason once connected. */
   queryTimeoutMs?: number;
 }
-
-/** node-postgres says so in words when it gives up waiting (functions/http/error-mapping.ts answers 503). */
-export const PG_TIMEOUT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout/;
 
 /** A PostgreSQL server through node-postgres, used when DATABASE_URL is set. */
 export const openPgSql = async (connectionString: string, options: PgSqlOptions = {}): Promise<Sql> => {
@@ -67,7 +64,7 @@ export const openPgSql = async (connectionString: string, options: PgSqlOptions 
       } catch (error) {
         // A statement that timed out leaves the connection in an unknown state: discard it, do not wait
         // for a ROLLBACK that would time out too.
-        if (!lost && error instanceof Error && PG_TIMEOUT_MESSAGES.test(error.message)) lost = error;
+        if (!lost && error instanceof Error && DRIVER_TIMEOUT_MESSAGES.test(error.message)) lost = error;
         if (!lost) await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {

@@ -5,6 +5,7 @@
 import type * as z from '../validation';
 import { isDomainError, type DomainErrorKind } from '../core/errors';
 import { ObjectAlreadyExistsError } from '../core/ports/object-store';
+import { DRIVER_LOST_CONNECTION_MESSAGES, DRIVER_TIMEOUT_MESSAGES } from '../core/ports/sql';
 
 export interface PublicError {
   statusCode: number;
@@ -46,10 +47,7 @@ export const isDependencyFailure = (error: unknown): boolean => {
   const code = String((error as { code?: unknown }).code ?? '');
   if (UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true;
   if (UNAVAILABLE_NAMES.has(error.name)) return true;
-  // node-postgres and PGlite say so in words when their connection is gone or they gave up waiting.
-  return /Connection terminated|PGlite is closed|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout/i.test(
-    error.message,
-  );
+  return DRIVER_LOST_CONNECTION_MESSAGES.test(error.message) || DRIVER_TIMEOUT_MESSAGES.test(error.message);
 };
 
 export const formatZodError = (error: z.core.$ZodError, where: string): string =>
