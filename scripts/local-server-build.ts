@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { MIGRATIONS_DIR } from '../db/migrations';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 /** Kept out of git (.gitignore): rebuilt at every start. */
@@ -42,9 +43,8 @@ export const buildLocalServer = async (): Promise<string> => {
   });
   const migrations = join(LOCAL_SERVER_DIR, 'migrations');
   await mkdir(migrations, { recursive: true });
-  const sources = join(PROJECT_ROOT, 'db', 'migrations');
-  for (const name of await readdir(sources)) {
-    await publish(join(migrations, name), (temporary) => copyFile(join(sources, name), temporary));
+  for (const name of await readdir(MIGRATIONS_DIR)) {
+    await publish(join(migrations, name), (temporary) => copyFile(join(MIGRATIONS_DIR, name), temporary));
   }
   // The source map before the code that names it.
   const outputs = [...result.outputFiles].sort((a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')));

@@ -5,10 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { buildLocalServer, LOCAL_SERVER_NODE_OPTIONS } from '../../scripts/local-server-build';
+import { join } from 'node:path';
+import { buildLocalServer, LOCAL_SERVER_NODE_OPTIONS, PROJECT_ROOT } from '../../scripts/local-server-build';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface StackProcess extends LoggingProcess {
   dataDir: string;
@@ -30,7 +29,7 @@ export interface LoggingProcess {
  * with the `url` it listens on.
  */
 export const spawnLoggingProcess = async (args: string[], env: Record<string, string>, readyMessage: string): Promise<LoggingProcess> => {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
