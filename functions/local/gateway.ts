@@ -1,6 +1,7 @@
 /**
  * The local stand-in for API Gateway: matches a request against the route table, turns it into an
- * API Gateway v2 event, invokes the route's Lambda handler and writes its result back.
+ * API Gateway v2 event, invokes the route's Lambda handler and writes its result back, together with
+ * the other replies of the same event-loop turn (end-of-turn-queue.ts says why).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { logger } from '../logger';
 import type { RouteDefinition } from '../routes';
 import { fromApiGatewayResult, toApiGatewayEvent, type HttpReply } from './api-gateway-event';
 import { loadHandler } from '../handler-modules';
+import { endOfTurnQueue } from './end-of-turn-queue';
 import { localLambdaContext } from './lambda-context';
 
 /** API Gateway HTTP APIs refuse larger payloads before any Lambda runs. */
@@ -93,6 +95,8 @@ const targetOf = (url: string): { rawPath: string; rawQueryString: string } => {
 
 const envelopeReply = (statusCode: number, message: string, error: string): HttpReply => fromApiGatewayResult(errorResponse(statusCode, message, error));
 
+const internalError = () => envelopeReply(500, 'Internal server error', 'An unexpected error occurred');
+
 const readBody = (request: IncomingMessage): Promise<Buffer | null> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -145,13 +149,22 @@ export const startGateway = async (routes: readonly RouteDefinition[], port: num
     return fromApiGatewayResult(await match.loaded(event, localLambdaContext(match.functionName)));
   };
 
+  const queueReply = endOfTurnQueue<[ServerResponse, HttpReply]>(
+    ([response, result]) => reply(response, result),
+    ([response], error) => {
+      logger.error('Gateway failed to write a reply', { error });
+      if (response.headersSent) response.destroy();
+      else reply(response, internalError());
+    },
+  );
+
   const server = createServer((request, response) => {
     dispatch(request)
-      .then((result) => reply(response, result))
       .catch((error: unknown) => {
         logger.error('Gateway failed to dispatch', { error });
-        reply(response, envelopeReply(500, 'Internal server error', 'An unexpected error occurred'));
-      });
+        return internalError();
+      })
+      .then((result) => queueReply([response, result]));
   });
   // Requests node:http cannot parse (bytes outside the URL grammar, oversized headers) never reach
   // dispatch; answer those in the envelope too rather than with Node's bare 400.
