@@ -17,7 +17,7 @@ import { build } from 'esbuild';
 import { eventFunctions, routes } from '../functions/routes';
 import { adapterDefinesFor, LOCAL_ENGINE_MODULES, REQUIRE_SHIM } from '../lib/bundling';
 import { needsOf } from '../lib/function-needs';
-import { ROOT } from './support/processes';
+import { PROJECT_ROOT } from '../lib/project-root';
 import { compare, median, type Comparison, type Progress } from './support/report';
 
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 7);
@@ -38,7 +38,7 @@ const bundle = async (entry: string, outfile: string, withoutSdk: boolean, defin
     logLevel: 'error',
     define,
     // The anchors' sources sit beside the bundles, outside the project: resolve their imports from ours.
-    nodePaths: [join(ROOT, 'node_modules')],
+    nodePaths: [join(PROJECT_ROOT, 'node_modules')],
   });
   return (await stat(outfile)).size;
 };
@@ -93,7 +93,7 @@ const coldStart = (file: string, event: unknown): number => {
     process.stdout.write(String(performance.now() - started));
     process.exit(0);`;
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: ROOT,
+    cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, ...AWS_ENVIRONMENT },
     encoding: 'utf8',
     timeout: 30_000,
@@ -129,7 +129,7 @@ export const runColdStartBenchmark = async (progress: Progress): Promise<Compari
     const results: Comparison[] = [];
     for (const handler of handlers) {
       progress(`cold start: ${handler}`);
-      const entry = join(ROOT, 'functions', 'handlers', `${handler}.ts`);
+      const entry = join(PROJECT_ROOT, 'functions', 'handlers', `${handler}.ts`);
       await mkdir(join(out, handler), { recursive: true });
       const deployed = join(out, handler, 'index.mjs');
       const define = adapterDefinesFor(needsOf(handler));

@@ -11,7 +11,7 @@ import { runColdStartBenchmark } from './cold-start';
 import { runGrowthBenchmark } from './growth';
 import { runSnapshotBench } from './snapshot';
 import { machine, markdownTable, type Comparison, type Progress } from './support/report';
-import { ROOT } from './support/processes';
+import { PROJECT_ROOT } from '../lib/project-root';
 import { runTranscriptionBench } from './transcription';
 
 const BENCHMARKS: Record<string, (progress: Progress) => Promise<Comparison | Comparison[]>> = {
@@ -44,7 +44,7 @@ for (const [name, run] of selected) {
 const report = { machine: { ...machine(), loadAverageAtStart: loadBefore }, seconds: Math.round((Date.now() - started) / 1000), results, failures };
 // A subset does not replace the full record the README quotes.
 const resultsFile = only ? 'results.partial.json' : 'results.json';
-await writeFile(join(ROOT, 'bench', resultsFile), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(join(PROJECT_ROOT, 'bench', resultsFile), `${JSON.stringify(report, null, 2)}\n`);
 const { cpu, cores, memoryGiB, node, date } = report.machine;
 console.log(`\ninterview-ops benchmarks, ${date}: ${cpu}, ${cores} cores, ${memoryGiB} GiB, Node ${node}, load average ${loadBefore.toFixed(2)} at start\n`);
 console.log(markdownTable(results));

@@ -3,8 +3,7 @@
  * event-driven functions, the bucket, the Aurora cluster behind the Data API, and a deploy-time trigger
  * that migrates the schema. Nothing here names a route; functions/routes.ts does.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
@@ -13,13 +12,13 @@ import { withMigrationFiles } from './bundling';
 import { Database, DATABASE_NAME } from './database';
 import { EventWiring } from './event-wiring';
 import { needsOf } from './function-needs';
+import { PROJECT_ROOT } from './project-root';
 import { HttpEndpoint } from './http-api';
 import { acknowledgeNag } from './nag';
 import { ServiceFunction } from './service-function';
 import { readStackSettings } from './stack-settings';
 import { SNAPSHOTS_PREFIX, Storage } from './storage';
 
-export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const handlerEntry = (handler: string) => join(PROJECT_ROOT, 'functions', 'handlers', `${handler}.ts`);
 
 /** CloudFormation logical-id-safe name for a handler: 'get-session' → 'GetSession'. */

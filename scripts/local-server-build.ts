@@ -13,8 +13,8 @@ import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MIGRATIONS_DIR } from '../db/migrations';
+import { PROJECT_ROOT } from '../lib/project-root';
 
-export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 /** Kept out of git (.gitignore): rebuilt at every start. */
 export const LOCAL_SERVER_DIR = join(PROJECT_ROOT, '.build', 'local');
 export const LOCAL_SERVER_ENTRY = join(LOCAL_SERVER_DIR, 'server.mjs');

@@ -1,10 +1,7 @@
 /** Child processes for benchmarks: the local stack as `npm start` runs it, and the bare server to compare with. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { removeDataDir, spawnLoggingProcess, startStackProcess } from '../../test/support/local-stack-process';
-
-export const ROOT = resolve(import.meta.dirname, '../..');
 
 /** The local stack in its own process and data directory; INFO logs only the start line and refusals. */
 export const startLocalStackProcess = async () => {

@@ -3,14 +3,13 @@
  * health and every route, exits 0 and prints the seed-style summary.
  */
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes';
+import { PROJECT_ROOT } from '../../lib/project-root';
 import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 
 let stack: StackProcess;
 
@@ -25,7 +24,7 @@ afterAll(async () => {
 
 describe('npm run smoke', () => {
   it('passes every check against a local stack and says so in its summary', async () => {
-    const { stdout } = await run('npm', ['run', '--silent', 'smoke', '--', '--url', stack.url], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('npm', ['run', '--silent', 'smoke', '--', '--url', stack.url], { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 });
     const summary = /^smoke: (\d+) passed, (\d+) failed$/m.exec(stdout);
     expect(summary, stdout).not.toBeNull();
     expect(Number(summary![2]), stdout).toBe(0);

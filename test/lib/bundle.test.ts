@@ -13,7 +13,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventFunctions, routes } from '../../functions/routes';
 import { usesBucket, needsOf } from '../../lib/function-needs';
-import { constructIdOf, InterviewOpsStack, PROJECT_ROOT } from '../../lib/interview-ops-stack';
+import { constructIdOf, InterviewOpsStack } from '../../lib/interview-ops-stack';
+import { PROJECT_ROOT } from '../../lib/project-root';
 
 /** Lambda's limit for an unzipped deployment package is 250 MB; a bundle near it would also start slowly. */
 const MAX_BUNDLE_BYTES = 10 * 1024 * 1024;

@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildLocalServer, LOCAL_SERVER_NODE_OPTIONS, PROJECT_ROOT } from '../../scripts/local-server-build';
+import { PROJECT_ROOT } from '../../lib/project-root';
+import { buildLocalServer, LOCAL_SERVER_NODE_OPTIONS } from '../../scripts/local-server-build';
 
 
 export interface StackProcess extends LoggingProcess {
