@@ -16,7 +16,10 @@ const openOnce = <T>(open: () => Promise<T>) => {
         opened = undefined;
         throw error;
       })),
-    ifOpened: () => opened,
+    /** Closes the adapter if a call opened it: one never opened has nothing to close. */
+    closeIfOpened: async (close: (adapter: T) => Promise<void>) => {
+      if (opened) await close(await opened);
+    },
   };
 };
 
@@ -25,10 +28,7 @@ export const deferredSql = (open: () => Promise<Sql>): Sql => {
   return {
     query: async (statement, params) => (await sql.get()).query(statement, params),
     transaction: async (work, options) => (await sql.get()).transaction(work, options),
-    close: async () => {
-      const opened = sql.ifOpened();
-      if (opened) await (await opened).close();
-    },
+    close: () => sql.closeIfOpened((adapter) => adapter.close()),
   };
 };
 
@@ -56,9 +56,6 @@ export const deferredTranscriber = (
     engine: identity.engine,
     acceptedFormats: identity.acceptedFormats,
     transcribe: async (audio) => (await transcriber.get()).transcribe(audio),
-    close: async () => {
-      const opened = transcriber.ifOpened();
-      if (opened) await (await opened).close();
-    },
+    close: () => transcriber.closeIfOpened((adapter) => adapter.close()),
   };
 };
