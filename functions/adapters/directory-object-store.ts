@@ -142,12 +142,12 @@ export class DirectoryObjectStore implements ObjectStore {
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const maxKeys = Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS);
-    const after = Buffer.from(options.continuationToken ?? options.startAfter ?? '');
+    const after = options.continuationToken ?? options.startAfter;
     const baseDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
     const files = this.listings.filesUnder(baseDir ? this.pathOf(baseDir.slice(0, -1)) : this.root);
     const page: ListedFile[] = [];
     let more = false;
-    for (let index = firstIndexAfter(files, after); index < files.length; index += 1) {
+    for (let index = after ? firstIndexAfter(files, Buffer.from(after)) : 0; index < files.length; index += 1) {
       const file = files[index]!;
       if (!file.key.startsWith(prefix)) continue;
       if (page.length === maxKeys) {
