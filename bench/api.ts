@@ -41,6 +41,8 @@ const load = async (url: string, connections: number, serverPid: number): Promis
 };
 
 const SERVER_CPU = '1';
+/** Share of its CPU the anchor must use for the throughput ratio to compare the servers rather than the load generator. */
+const ANCHOR_SATURATED = 0.9;
 const LOAD_CPU = '0';
 
 /** Seeds a session with one transcribed chunk and a handful of snapshots; returns the two paths to load. */
@@ -86,7 +88,12 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
             }
           }
           const failures = ours.reduce((sum, { result }) => sum + result.errors + result.non2xx, 0);
+          // The ratio compares the servers only while the anchor keeps its CPU busy. When the machine slows the
+          // load generator instead (this kind of machine has such spells), the anchor idles, the ratio flatters
+          // ours, and the target is not judged.
+          const anchorBusy = median(anchor.map(({ result, cpuPerRequest }) => (result.requests.average * cpuPerRequest) / 1e6));
           const route = path.startsWith('/transcript/') ? 'GET /transcript/{session_id}/{chunk_id}' : `GET ${path}`;
+          const saturated = anchorBusy >= ANCHOR_SATURATED;
           results.push(
             compare({
               benchmark: `API ${route}`,
@@ -95,10 +102,11 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
               ours: median(ours.map(({ result }) => result.requests.average)),
               anchor: median(anchor.map(({ result }) => result.requests.average)),
               anchorName: 'bare node:http from memory',
-              target: 'ratio >= 0.5',
-              check: ({ ratio }) => ratio !== undefined && ratio >= 0.5,
+              ...(saturated
+                ? { target: 'ratio >= 0.5', check: ({ ratio }) => ratio !== undefined && ratio >= 0.5 }
+                : { target: `ratio >= 0.5, not judged: the anchor used only ${Math.round(anchorBusy * 100)}% of its CPU` }),
               runs: RUNS,
-              note: [placement, ...(failures ? [`${failures} failed requests`] : [])].join('; '),
+              note: [placement, `anchor's CPU ${Math.round(anchorBusy * 100)}% busy`, ...(failures ? [`${failures} failed requests`] : [])].join('; '),
             }),
           );
           results.push(
