@@ -14,7 +14,16 @@ export interface RouteDefinition {
   public?: boolean;
   /** One line for humans: the README and the OpenAPI document. */
   summary: string;
+  /** How long its function may run, on Lambda and in the local stack alike: ROUTE_TIMEOUT_SECONDS unless given. */
+  timeoutSeconds?: number;
 }
+
+/** A plain API call's limit. */
+export const ROUTE_TIMEOUT_SECONDS = 15;
+/** Transcribing or snapshotting on request can outlast a plain call, and must still answer within API Gateway's 30 s. */
+const LONG_ROUTE_TIMEOUT_SECONDS = 29;
+
+export const timeoutSecondsOf = (route: RouteDefinition): number => route.timeoutSeconds ?? ROUTE_TIMEOUT_SECONDS;
 
 export const routes = [
   { method: 'GET', path: '/health', handler: 'health', public: true, summary: 'Check the database and the object store' },
@@ -42,12 +51,19 @@ export const routes = [
     handler: 'list-snapshots',
     summary: 'List sandbox snapshots, newest first (optional limit and cursor)',
   },
-  { method: 'POST', path: '/sandbox_snapshot/trigger', handler: 'trigger-snapshot', summary: 'Take a sandbox snapshot now' },
+  {
+    method: 'POST',
+    path: '/sandbox_snapshot/trigger',
+    handler: 'trigger-snapshot',
+    summary: 'Take a sandbox snapshot now',
+    timeoutSeconds: LONG_ROUTE_TIMEOUT_SECONDS,
+  },
   {
     method: 'POST',
     path: '/process_chunk/{chunk_id}',
     handler: 'process-chunk',
     summary: "Transcribe an audio chunk now (optional ?session_id= must be the chunk's session)",
+    timeoutSeconds: LONG_ROUTE_TIMEOUT_SECONDS,
   },
   { method: 'GET', path: '/transcript/{session_id}/{chunk_id}', handler: 'get-transcript', summary: "Get a chunk's transcript file information" },
   { method: 'GET', path: '/transcripts/{session_id}', handler: 'list-transcripts', summary: "List a session's transcript files" },
@@ -68,6 +84,7 @@ export interface EventFunctionDefinition {
   handler: string;
   trigger: EventTrigger;
   summary: string;
+  timeoutSeconds: number;
 }
 
 export const eventFunctions: readonly EventFunctionDefinition[] = [
@@ -75,10 +92,13 @@ export const eventFunctions: readonly EventFunctionDefinition[] = [
     handler: 'transcribe-audio-chunk',
     trigger: { kind: 'object-created', prefix: 'audio/' },
     summary: 'Transcribe each inserted audio chunk into transcripts/{session_id}/{session_id}_{chunk_id}.txt',
+    timeoutSeconds: 120,
   },
   {
     handler: 'take-scheduled-snapshot',
     trigger: { kind: 'schedule' },
     summary: 'Snapshot the sandbox tables every minute, then apply retention where the bucket does not',
+    // A run ends within its minute, before the next one starts.
+    timeoutSeconds: 55,
   },
 ];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { eventFunctions, routes, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
+import { eventFunctions, routes, timeoutSecondsOf, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
 import { withMigrationFiles } from './bundling';
 import { Database, DATABASE_NAME } from './database';
 import { EventWiring } from './event-wiring';
@@ -71,14 +71,13 @@ export class InterviewOpsStack extends Stack {
     const apiRoutes = (props.routes ?? routes).map((route) => {
       let fn = routeFunctions.get(route.handler);
       if (!fn) {
-        // Transcribing or snapshotting on request can outlast a plain API call; API Gateway waits 30 s at most.
+        // Transcribing or snapshotting on request gets more memory (and so more CPU) as well as more time.
         const needs = needsOf(route.handler);
         const heavy = needs.transcribe || needs.write?.includes(SNAPSHOTS_PREFIX);
-        fn = functionFor(
-          route.handler,
-          `${route.method} ${route.path}: ${route.summary}`.slice(0, 256),
-          heavy ? { timeout: Duration.seconds(29), memorySize: 1024 } : {},
-        );
+        fn = functionFor(route.handler, `${route.method} ${route.path}: ${route.summary}`.slice(0, 256), {
+          timeout: Duration.seconds(timeoutSecondsOf(route)),
+          ...(heavy ? { memorySize: 1024 } : {}),
+        });
         routeFunctions.set(route.handler, fn);
       }
       return { route, function: fn };
@@ -87,9 +86,7 @@ export class InterviewOpsStack extends Stack {
 
     for (const definition of props.eventFunctions ?? eventFunctions) {
       const fn = functionFor(definition.handler, definition.summary.slice(0, 256), {
-        // Transcribing a chunk or exporting the tables takes longer than an API call; a snapshot run
-        // still ends within its minute.
-        timeout: definition.trigger.kind === 'schedule' ? Duration.seconds(55) : Duration.minutes(2),
+        timeout: Duration.seconds(definition.timeoutSeconds),
         memorySize: 1024,
       });
       new EventWiring(this, `${constructIdOf(definition.handler)}Events`, {

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
-import type { RouteDefinition } from '../routes';
+import { timeoutSecondsOf, type RouteDefinition } from '../routes';
 import { fromApiGatewayResult, toApiGatewayEvent, type HttpReply } from './api-gateway-event';
 import { loadHandler } from '../handler-modules';
 import { endOfTurnQueue } from './end-of-turn-queue';
@@ -24,6 +24,8 @@ interface CompiledRoute {
   names: string[];
   routeKey: string;
   functionName: string;
+  /** The function's Lambda timeout, so the handler sees the deadline it has on AWS. */
+  timeoutMs: number;
   /** The handler once its module has loaded, so later requests call it without waiting on the import. */
   loaded?: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 }
@@ -45,6 +47,7 @@ const compile = (route: RouteDefinition): CompiledRoute => {
     names,
     routeKey: `${route.method} ${route.path}`,
     functionName: `interview-ops-${route.handler}`,
+    timeoutMs: timeoutSecondsOf(route) * 1000,
   };
 };
 
@@ -146,7 +149,7 @@ export const startGateway = async (routes: readonly RouteDefinition[], port: num
     }
     const event = toApiGatewayEvent({ request, body, routeKey: match.routeKey, rawPath, rawQueryString, pathParameters });
     match.loaded ??= await loadHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(match.route.handler);
-    return fromApiGatewayResult(await match.loaded(event, localLambdaContext(match.functionName)));
+    return fromApiGatewayResult(await match.loaded(event, localLambdaContext(match.functionName, match.timeoutMs)));
   };
 
   const queueReply = endOfTurnQueue<[ServerResponse, HttpReply]>(

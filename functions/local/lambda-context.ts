@@ -30,4 +30,4 @@ class LocalLambdaContext implements Context {
   succeed() {}
 }
 
-export const localLambdaContext = (functionName: string, timeoutMs = 30_000): Context => new LocalLambdaContext(functionName, timeoutMs);
+export const localLambdaContext = (functionName: string, timeoutMs: number): Context => new LocalLambdaContext(functionName, timeoutMs);

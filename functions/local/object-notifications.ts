@@ -46,7 +46,7 @@ export const objectNotifications = (functions: readonly EventFunctionDefinition[
   const deliver = async (definition: EventFunctionDefinition, object: StoredObject) => {
     try {
       const handler = await loadHandler<S3Event, unknown>(definition.handler);
-      await handler(objectCreatedEvent(object), localLambdaContext(`interview-ops-${definition.handler}`, 15 * 60_000));
+      await handler(objectCreatedEvent(object), localLambdaContext(`interview-ops-${definition.handler}`, definition.timeoutSeconds * 1000));
     } catch (error) {
       // S3's asynchronous invocation would retry and then send the event to the failure destination.
       logger.error('Object notification failed', { handler: definition.handler, key: object.key, error });

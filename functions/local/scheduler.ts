@@ -40,7 +40,7 @@ export const startScheduler = (functions: readonly EventFunctionDefinition[], in
     const started = (async () => {
       try {
         const handler = await loadHandler<ScheduledEvent, unknown>(definition.handler);
-        await handler(scheduledEvent(new Date(), `interview-ops-${definition.handler}`), localLambdaContext(`interview-ops-${definition.handler}`, 60_000));
+        await handler(scheduledEvent(new Date(), `interview-ops-${definition.handler}`), localLambdaContext(`interview-ops-${definition.handler}`, definition.timeoutSeconds * 1000));
       } catch (error) {
         logger.error('Scheduled run failed', { handler: definition.handler, error });
       } finally {

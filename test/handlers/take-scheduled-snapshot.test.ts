@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScheduledSnapshotReport } from '../../functions/core/snapshots/scheduled-snapshot';
 import { scheduledEvent } from '../../functions/local/scheduler';
 import { localLambdaContext } from '../../functions/local/lambda-context';
+import { eventFunctions } from '../../functions/routes';
 import { newDataDir, removeDataDir } from '../support/local-stack-process';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
 
@@ -31,7 +32,8 @@ beforeAll(async () => {
   });
   const { handler } = await import('../../functions/handlers/take-scheduled-snapshot');
   const config = await import('../../functions/config');
-  invoke = (event) => handler(event, localLambdaContext('take-scheduled-snapshot')) as Promise<ScheduledSnapshotReport>;
+  const { timeoutSeconds } = eventFunctions.find((definition) => definition.handler === 'take-scheduled-snapshot')!;
+  invoke = (event) => handler(event, localLambdaContext('take-scheduled-snapshot', timeoutSeconds * 1000)) as Promise<ScheduledSnapshotReport>;
   closeDependencies = async () => (await config.dependencies()).sql.close();
 });
 

@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { eventFunctions, routeId, routes, type RouteDefinition } from '../../functions/routes';
+import { eventFunctions, routeId, routes, timeoutSecondsOf, type RouteDefinition } from '../../functions/routes';
 import { constructIdOf, InterviewOpsStack } from '../../lib/interview-ops-stack';
 
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -172,6 +172,9 @@ describe('InterviewOpsStack', () => {
       expect(timeoutOf('trigger-snapshot')).toBe(29);
       expect(timeoutOf('get-session')).toBe(15);
       expect(timeoutOf('take-scheduled-snapshot')).toBeLessThan(60);
+      // The local stack gives each handler these same deadlines (test/local/lambda-deadlines.test.ts).
+      for (const route of routes) expect(timeoutOf(route.handler)).toBe(timeoutSecondsOf(route));
+      for (const definition of eventFunctions) expect(timeoutOf(definition.handler)).toBe(definition.timeoutSeconds);
     });
 
     it('gives Transcribe streaming only to the transcription functions', () => {
