@@ -41,12 +41,20 @@ export interface ObjectNotifications {
   drain(): Promise<void>;
 }
 
+/**
+ * Longer than the function's Lambda timeout (functions/routes.ts), unlike API routes and the schedule:
+ * locally every chunk waits in one queue for the single recognizer process, so a delivery's time includes
+ * its wait behind the chunks before it, which parallel Lambda invocations do not have. With the Lambda
+ * timeout a burst of uploads would time out deliveries whose decode then finishes anyway.
+ */
+const LOCAL_NOTIFICATION_TIMEOUT_MS = 15 * 60_000;
+
 export const objectNotifications = (functions: readonly EventFunctionDefinition[]): ObjectNotifications => {
   const inFlight = new Set<Promise<void>>();
   const deliver = async (definition: EventFunctionDefinition, object: StoredObject) => {
     try {
       const handler = await loadHandler<S3Event, unknown>(definition.handler);
-      await handler(objectCreatedEvent(object), localLambdaContext(`interview-ops-${definition.handler}`, definition.timeoutSeconds * 1000));
+      await handler(objectCreatedEvent(object), localLambdaContext(`interview-ops-${definition.handler}`, LOCAL_NOTIFICATION_TIMEOUT_MS));
     } catch (error) {
       // S3's asynchronous invocation would retry and then send the event to the failure destination.
       logger.error('Object notification failed', { handler: definition.handler, key: object.key, error });

@@ -1,7 +1,7 @@
 /**
  * The local stack gives each handler the Lambda deadline its function has on AWS (the timeouts of
  * functions/routes.ts, which the CDK stack deploys), so middy's early-timeout answer comes at the same
- * point in both.
+ * point in both; only inserted-chunk transcription gets longer, for its wait in the local recognizer's queue.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,13 +43,15 @@ describe('Lambda deadlines in the local stack', () => {
     expect(deadlinesOf('interview-ops-trigger-snapshot')).toEqual([29_000]);
   });
 
-  it('gives the scheduled snapshot 55 s and the transcription of an inserted chunk 2 minutes', async () => {
+  it('gives the scheduled snapshot 55 s, and the transcription of an inserted chunk at least its 2 minutes', async () => {
     await stack.scheduler.tick();
     expect(deadlinesOf('interview-ops-take-scheduled-snapshot')).toEqual([55_000]);
     expect((await request(stack.url, 'POST', '/sessions', { json: { session_id: 'deadlines' } })).status).toBe(201);
     const upload = await request(stack.url, 'POST', '/sessions/deadlines/audio_chunks', { body: toneWav({ seconds: 0.2 }), headers: { 'content-type': 'audio/wav' } });
     expect(upload.status).toBe(201);
     await stack.settle();
-    expect(deadlinesOf('interview-ops-transcribe-audio-chunk')).toEqual([120_000]);
+    // Locally it also waits in the recognizer's queue (object-notifications.ts): more time, never less.
+    const [transcribeDeadline] = deadlinesOf('interview-ops-transcribe-audio-chunk');
+    expect(transcribeDeadline).toBeGreaterThanOrEqual(120_000);
   });
 });
