@@ -52,6 +52,8 @@ export const buildLocalServer = async (): Promise<string> => {
   return LOCAL_SERVER_ENTRY;
 };
 
+// Run by scripts/start.sh: builds, then prints the arguments to run the built server with, one a line,
+// so the shell script does not repeat the entry's path or its Node options.
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  await buildLocalServer();
+  process.stdout.write(`${[...LOCAL_SERVER_NODE_OPTIONS, await buildLocalServer()].join('\n')}\n`);
 }

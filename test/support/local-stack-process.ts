@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/project-root';
 import { buildLocalServer, LOCAL_SERVER_NODE_OPTIONS } from '../../scripts/local-server-build';
 
-
 export interface StackProcess extends LoggingProcess {
   dataDir: string;
 }
