@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { eventFunctions, routes, timeoutSecondsOf, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
+import { eventFunctions, ROUTE_TIMEOUT_SECONDS, routes, timeoutSecondsOf, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
 import { withMigrationFiles } from './bundling';
 import { Database, DATABASE_NAME } from './database';
 import { EventWiring } from './event-wiring';
@@ -17,7 +17,7 @@ import { HttpEndpoint } from './http-api';
 import { acknowledgeNag } from './nag';
 import { ServiceFunction } from './service-function';
 import { readStackSettings } from './stack-settings';
-import { SNAPSHOTS_PREFIX, Storage } from './storage';
+import { Storage } from './storage';
 
 const handlerEntry = (handler: string) => join(PROJECT_ROOT, 'functions', 'handlers', `${handler}.ts`);
 
@@ -71,12 +71,12 @@ export class InterviewOpsStack extends Stack {
     const apiRoutes = (props.routes ?? routes).map((route) => {
       let fn = routeFunctions.get(route.handler);
       if (!fn) {
-        // Transcribing or snapshotting on request gets more memory (and so more CPU) as well as more time.
-        const needs = needsOf(route.handler);
-        const heavy = needs.transcribe || needs.write?.includes(SNAPSHOTS_PREFIX);
+        // The routes the table gives more than a plain call's time transcribe or snapshot on request: they
+        // get more memory (and so more CPU) as well.
+        const timeoutSeconds = timeoutSecondsOf(route);
         fn = functionFor(route.handler, `${route.method} ${route.path}: ${route.summary}`.slice(0, 256), {
-          timeout: Duration.seconds(timeoutSecondsOf(route)),
-          ...(heavy ? { memorySize: 1024 } : {}),
+          timeout: Duration.seconds(timeoutSeconds),
+          ...(timeoutSeconds > ROUTE_TIMEOUT_SECONDS ? { memorySize: 1024 } : {}),
         });
         routeFunctions.set(route.handler, fn);
       }

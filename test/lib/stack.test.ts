@@ -177,6 +177,15 @@ describe('InterviewOpsStack', () => {
       for (const definition of eventFunctions) expect(timeoutOf(definition.handler)).toBe(definition.timeoutSeconds);
     });
 
+    it('gives the routes that transcribe or snapshot on request more memory than plain routes', () => {
+      const functions = resourcesOf(template, 'AWS::Lambda::Function');
+      const memoryOf = (handler: string) => functions[functionIdOf(template, handler)]!.Properties.MemorySize as number;
+      expect(memoryOf('process-chunk')).toBe(1024);
+      expect(memoryOf('trigger-snapshot')).toBe(1024);
+      expect(memoryOf('get-session')).toBe(512);
+      expect(memoryOf('list-snapshots')).toBe(512);
+    });
+
     it('gives Transcribe streaming only to the transcription functions', () => {
       const transcribes = (handler: string) => statementsOf(template, handler).some((s) => actionsOf(s).includes('transcribe:StartStreamTranscription'));
       expect(transcribes('transcribe-audio-chunk')).toBe(true);
