@@ -43,12 +43,14 @@ afterAll(async () => {
   if (dataDir) await removeDataDir(dataDir);
 });
 
+const startMinute = Math.floor(Date.now() / 60_000) * 60_000;
+
 describe('take-scheduled-snapshot', () => {
   it('takes the snapshot named by the event time, then removes the expired ones', async () => {
     await mkdir(join(dataDir, 'snapshots'), { recursive: true });
     const expired = join(dataDir, 'snapshots', 'snapshot_20200101_000000.json');
     await writeFile(expired, '{}');
-    const time = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+    const time = new Date(startMinute);
 
     const report = await invoke(scheduledEvent(time, 'interview-ops-take-scheduled-snapshot'));
     const snapshotId = `snapshot_${time.getTime() / 1000}`;
@@ -63,7 +65,9 @@ describe('take-scheduled-snapshot', () => {
   });
 
   it('skips a second delivery of the same event, leaving the first snapshot untouched', async () => {
-    const time = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+    // The minute before the first test's, fixed once: read from the clock again, a minute boundary between the
+    // two tests would name the first test's snapshot.
+    const time = new Date(startMinute - 60_000);
     const event = scheduledEvent(time, 'interview-ops-take-scheduled-snapshot');
     const first = await invoke(event);
     expect(first.snapshot.status).toBe('taken');
