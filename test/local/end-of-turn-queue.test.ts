@@ -1,9 +1,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { endOfTurnQueue } from '../../functions/local/end-of-turn-queue';
+import { MAX_EXTRA_TURNS, endOfTurnQueue } from '../../functions/local/end-of-turn-queue';
+
+const turns = async (count: number) => {
+  for (let turn = 0; turn < count; turn += 1) await nextTurn();
+};
 
 describe('endOfTurnQueue', () => {
-  it('runs what one turn queued together once the turn is over, in queue order', async () => {
+  it('runs what one turn queued together, in queue order, once a following turn adds nothing', async () => {
     const ran: string[] = [];
     const queue = endOfTurnQueue<string>((item) => ran.push(item), () => undefined);
     queue('a');
@@ -11,10 +15,43 @@ describe('endOfTurnQueue', () => {
     queue('c');
     expect(ran).toEqual([]);
     await nextTurn();
+    // The turn after may still read requests whose replies should join these.
+    expect(ran).toEqual([]);
+    await nextTurn();
     expect(ran).toEqual(['a', 'b', 'c']);
   });
 
-  it('runs an item queued while the queue runs on the following turn, not never', async () => {
+  it('lets work queued on the next turn join the waiting batch', async () => {
+    const batches: string[][] = [];
+    let batch: string[] = [];
+    const queue = endOfTurnQueue<string>((item) => batch.push(item), () => undefined);
+    const closeBatch = () => {
+      if (batch.length > 0) batches.push(batch);
+      batch = [];
+    };
+    queue('first turn');
+    await nextTurn();
+    closeBatch();
+    queue('second turn');
+    await turns(3);
+    closeBatch();
+    expect(batches).toEqual([['first turn', 'second turn']]);
+  });
+
+  it(`holds nothing longer than ${MAX_EXTRA_TURNS} extra turns while every turn adds more`, async () => {
+    const ran: number[] = [];
+    const queue = endOfTurnQueue<number>((item) => ran.push(item), () => undefined);
+    let turn = 0;
+    while (ran.length === 0 && turn < 100) {
+      queue(turn);
+      turn += 1;
+      await nextTurn();
+    }
+    expect(ran[0]).toBe(0);
+    expect(turn).toBe(MAX_EXTRA_TURNS + 1);
+  });
+
+  it('runs an item queued while the queue runs on a later turn, not never', async () => {
     const ran: string[] = [];
     const queue = endOfTurnQueue<string>(
       (item) => {
@@ -24,9 +61,9 @@ describe('endOfTurnQueue', () => {
       () => undefined,
     );
     queue('first');
-    await nextTurn();
+    await turns(2);
     expect(ran).toEqual(['first']);
-    await nextTurn();
+    await turns(2);
     expect(ran).toEqual(['first', 'queued by first']);
   });
 
@@ -41,7 +78,7 @@ describe('endOfTurnQueue', () => {
       (item, error) => failed.push([item, error]),
     );
     [1, 2, 3].forEach(queue);
-    await nextTurn();
+    await turns(2);
     expect(ran).toEqual([1, 3]);
     expect(failed).toHaveLength(1);
     expect(failed[0]![0]).toBe(2);
