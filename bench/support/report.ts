@@ -26,11 +26,16 @@ export const median = (values: readonly number[]): number => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
+/**
+ * One row of the table. The ratio is ours / anchor, unless the benchmark gives its own: one that pairs
+ * each run with an anchor run beside it passes the median of the runs' ratios, which a machine's drift
+ * between runs moves less than the ratio of two medians.
+ */
 export const compare = (
-  fields: Omit<Comparison, 'ratio' | 'met'> & { check?: (comparison: { ours: number; ratio?: number }) => boolean },
+  fields: Omit<Comparison, 'met'> & { check?: (comparison: { ours: number; ratio?: number }) => boolean },
 ): Comparison => {
   const { check, ...rest } = fields;
-  const ratio = rest.anchor !== undefined && rest.anchor !== 0 ? rest.ours / rest.anchor : undefined;
+  const ratio = rest.ratio ?? (rest.anchor !== undefined && rest.anchor !== 0 ? rest.ours / rest.anchor : undefined);
   return { ...rest, ...(ratio !== undefined ? { ratio } : {}), ...(check ? { met: check({ ours: rest.ours, ...(ratio !== undefined ? { ratio } : {}) }) } : {}) };
 };
 
