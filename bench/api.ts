@@ -45,6 +45,8 @@ const SERVER_CPU = '1';
 /** Share of its CPU the anchor must use for the throughput ratio to compare the servers rather than the load generator. */
 const ANCHOR_SATURATED = 0.9;
 const LOAD_CPU = '0';
+/** Longer than the whole benchmark: the local scheduler's first tick comes one interval after the start. */
+const SCHEDULE_OFF_SECONDS = 24 * 60 * 60;
 
 /** Seeds a session with one transcribed chunk and a handful of snapshots; returns the two paths to load. */
 const seed = async (base: string) => {
@@ -62,7 +64,10 @@ const seed = async (base: string) => {
 export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]> => {
   progress('api: starting the local stack and seeding it');
   const pinned = availableParallelism() >= 2 && pinProcess(process.pid, LOAD_CPU);
-  const stack = await startLocalStackProcess();
+  // No scheduled snapshot during the runs: each would add a snapshot to the listing under test, which the
+  // anchor, holding the body read before the runs, would not answer, and spend the server's CPU on work
+  // that is not the request's.
+  const stack = await startLocalStackProcess({ SNAPSHOT_INTERVAL_SECONDS: String(SCHEDULE_OFF_SECONDS) });
   if (pinned) pinProcess(stack.pid, SERVER_CPU);
   const results: Comparison[] = [];
   const placement = pinned ? `servers on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU}` : 'unpinned';
@@ -89,6 +94,9 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
             }
           }
           const failures = ours.reduce((sum, { result }) => sum + result.errors + result.non2xx, 0);
+          // The comparison holds only while both servers answer the same bytes.
+          const answered = await (await fetch(`${stack.url}${path}`)).text();
+          if (answered !== bodies[path]) throw new Error(`${path} changed during the runs, so the anchor no longer answers the same body`);
           // The ratio compares the servers only while the anchor keeps its CPU busy. When the machine slows the
           // load generator instead (this kind of machine has such spells), the anchor idles, the ratio flatters
           // ours, and the target is not judged.

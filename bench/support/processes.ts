@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { removeDataDir, spawnLoggingProcess, startStackProcess } from '../../test/support/local-stack-process';
 
 /** The local stack in its own process and data directory; INFO logs only the start line and refusals. */
-export const startLocalStackProcess = async () => {
-  const stack = await startStackProcess();
+export const startLocalStackProcess = async (env: Record<string, string> = {}) => {
+  const stack = await startStackProcess({ env });
   return {
     url: stack.url,
     pid: stack.child.pid!,
