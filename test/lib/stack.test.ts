@@ -34,8 +34,10 @@ const functionIdOf = (template: Template, handler: string) => {
 };
 
 /** Every IAM statement attached to the role of a handler's function. */
+const functionOf = (template: Template, handler: string) => resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
+
 const statementsOf = (template: Template, handler: string) => {
-  const fn = resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
+  const fn = functionOf(template, handler);
   const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
   return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
     .filter((policy) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
@@ -166,8 +168,7 @@ describe('InterviewOpsStack', () => {
     });
 
     it('gives routes that transcribe or snapshot the whole API Gateway wait, and plain routes less', () => {
-      const functions = resourcesOf(template, 'AWS::Lambda::Function');
-      const timeoutOf = (handler: string) => functions[functionIdOf(template, handler)]!.Properties.Timeout as number;
+      const timeoutOf = (handler: string) => functionOf(template, handler).Properties.Timeout as number;
       expect(timeoutOf('process-chunk')).toBe(29);
       expect(timeoutOf('trigger-snapshot')).toBe(29);
       expect(timeoutOf('get-session')).toBe(15);
@@ -178,8 +179,7 @@ describe('InterviewOpsStack', () => {
     });
 
     it('gives the routes that transcribe or snapshot on request more memory than plain routes', () => {
-      const functions = resourcesOf(template, 'AWS::Lambda::Function');
-      const memoryOf = (handler: string) => functions[functionIdOf(template, handler)]!.Properties.MemorySize as number;
+      const memoryOf = (handler: string) => functionOf(template, handler).Properties.MemorySize as number;
       expect(memoryOf('process-chunk')).toBe(1024);
       expect(memoryOf('trigger-snapshot')).toBe(1024);
       expect(memoryOf('get-session')).toBe(512);
