@@ -12,7 +12,7 @@
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { compare, median, type Comparison, type Progress } from './support/report';
+import { compare, inAlternatingOrder, median, type Comparison, type Progress } from './support/report';
 import { cpuMicrosecondsOf, pinProcess, startBareServer, startLocalStackProcess } from './support/processes';
 
 /** Pairs of runs, ours beside the anchor's: this machine drifts between fast and slow spells, and five pairs give a median that one odd pair does not move. */
@@ -84,14 +84,11 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
           const anchor: Load[] = [];
           for (let run = 1; run <= RUNS; run++) {
             progress(`api: ${path.replace(/bench-session\/\d+/, '{session_id}/{chunk_id}')} at ${connections} connections, run ${run}/${RUNS}`);
-            // Alternate which server goes first so warm-up and drift do not favour one side.
-            if (run % 2) {
-              ours.push(await load(`${stack.url}${path}`, connections, stack.pid));
-              anchor.push(await load(`${bare.url}${path}`, connections, barePid));
-            } else {
-              anchor.push(await load(`${bare.url}${path}`, connections, barePid));
-              ours.push(await load(`${stack.url}${path}`, connections, stack.pid));
-            }
+            await inAlternatingOrder(
+              run,
+              async () => ours.push(await load(`${stack.url}${path}`, connections, stack.pid)),
+              async () => anchor.push(await load(`${bare.url}${path}`, connections, barePid)),
+            );
           }
           const failures = ours.reduce((sum, { result }) => sum + result.errors + result.non2xx, 0);
           // The comparison holds only while both servers answer the same bytes.

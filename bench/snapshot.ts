@@ -24,7 +24,7 @@ import type { Logger } from '../functions/core/ports/logger';
 import type { Sql } from '../functions/core/ports/sql';
 import { takeSnapshot } from '../functions/core/snapshots/take-snapshot';
 import { startPostgresServer, type PostgresServer } from '../test/support/postgres-server';
-import { compare, markdownTable, median, type Comparison, type Progress } from './support/report';
+import { compare, inAlternatingOrder, markdownTable, median, type Comparison, type Progress } from './support/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ROWS = 200_000;
@@ -150,17 +150,16 @@ export const runSnapshotBench = async (progress: Progress = (message) => console
     const theirs: number[] = [];
     let snapshotBytes = 0;
     for (let run = 1; run <= RUNS; run += 1) {
-      // Alternate which goes first so neither always runs on a warmer machine.
-      const order = run % 2 === 0 ? ['copy', 'snapshot'] : ['snapshot', 'copy'];
-      for (const which of order) {
-        if (which === 'copy') theirs.push(await exportWithCopy(server, join(work, 'export.jsonl')));
-        else {
+      await inAlternatingOrder(
+        run,
+        async () => {
           const result = await snapshotOnce(sql, store, new Date(Date.UTC(2030, 0, 1, 0, 0, run)));
           ours.push(result.ms);
           snapshotBytes = result.bytes;
           await rm(join(work, 'store', snapshotKeyFor(`snapshot_${Date.UTC(2030, 0, 1, 0, 0, run) / 1000}`)));
-        }
-      }
+        },
+        async () => theirs.push(await exportWithCopy(server, join(work, 'export.jsonl'))),
+      );
       progress(`run ${run}/${RUNS}: snapshot ${ours.at(-1)!.toFixed(0)} ms, COPY export ${theirs.at(-1)!.toFixed(0)} ms`);
     }
     const exportBytes = (await stat(join(work, 'export.jsonl'))).size;

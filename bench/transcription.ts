@@ -11,11 +11,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pcm16ToWav } from '../functions/core/audio/pcm';
 import { request } from '../test/support/http';
-import { compare, median, type Comparison, type Progress } from './support/report';
+import { compare, inAlternatingOrder, median, type Comparison, type Progress } from './support/report';
 import { removeDataDir, startStackProcess } from '../test/support/local-stack-process';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -43,8 +44,6 @@ const coldContinuous = (path: string) =>
       code === 0 ? resolveRun({ ms: performance.now() - started, text: text.trim().split(/\s+/).join(' ') }) : reject(new Error(`exit ${code}`)),
     );
   });
-
-const sleep = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
 
 /** Wall time of `work`, which starts several things at once, from its start to the last one's end. */
 const wallTimeOf = async <T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> => {
@@ -91,7 +90,7 @@ export const runTranscriptionBench = async (progress: Progress = () => undefined
       progress(`run ${run + 1}/${RUNS}: POST /process_chunk ${ours.ms.toFixed(0)} ms, cold pocketsphinx_continuous ${theirs.ms.toFixed(0)} ms`);
     }
 
-    // Chunks per second of each burst; the two kinds of burst alternate which goes first.
+    // Chunks per second of each burst.
     const burstOurs: number[] = [];
     const burstCold: number[] = [];
     const burstOfOurs = async () => {
@@ -104,15 +103,9 @@ export const runTranscriptionBench = async (progress: Progress = () => undefined
       const { ms } = await wallTimeOf(() => Promise.all(chunkIds.map(() => coldContinuous(clipPath))));
       burstCold.push((BURST * 1000) / ms);
     };
-    for (let run = 0; run < BURST_RUNS; run++) {
-      if (run % 2) {
-        await burstOfCold();
-        await burstOfOurs();
-      } else {
-        await burstOfOurs();
-        await burstOfCold();
-      }
-      progress(`burst ${run + 1}/${BURST_RUNS}: ${BURST} chunks at once, ours ${burstOurs.at(-1)!.toFixed(2)} chunks/s, cold commands ${burstCold.at(-1)!.toFixed(2)} chunks/s`);
+    for (let run = 1; run <= BURST_RUNS; run++) {
+      await inAlternatingOrder(run, burstOfOurs, burstOfCold);
+      progress(`burst ${run}/${BURST_RUNS}: ${BURST} chunks at once, ours ${burstOurs.at(-1)!.toFixed(2)} chunks/s, cold commands ${burstCold.at(-1)!.toFixed(2)} chunks/s`);
     }
     const burstRatios = burstOurs.map((ours, run) => ours / burstCold[run]!);
 

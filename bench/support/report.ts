@@ -31,6 +31,14 @@ export const median = (values: readonly number[]): number => {
  * each run with an anchor run beside it passes the median of the runs' ratios, which a machine's drift
  * between runs moves less than the ratio of two medians.
  */
+/**
+ * Runs one of ours and one of the anchor's back to back, the anchor first on even runs (counting from 1),
+ * so warm-up and drift in the machine's load do not favour one side.
+ */
+export const inAlternatingOrder = async (run: number, ours: () => Promise<unknown>, anchor: () => Promise<unknown>): Promise<void> => {
+  for (const measure of run % 2 ? [ours, anchor] : [anchor, ours]) await measure();
+};
+
 export const compare = (
   fields: Omit<Comparison, 'met'> & { check?: (comparison: { ours: number; ratio?: number }) => boolean },
 ): Comparison => {
