@@ -144,7 +144,7 @@ export class DirectoryObjectStore implements ObjectStore {
     const maxKeys = Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS);
     const after = options.continuationToken ?? options.startAfter;
     const baseDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
-    const files = this.listings.filesUnder(baseDir ? this.pathOf(baseDir.slice(0, -1)) : this.root);
+    const files = await this.listings.filesUnder(baseDir ? this.pathOf(baseDir.slice(0, -1)) : this.root);
     const page: ListedFile[] = [];
     let more = false;
     for (let index = after ? firstIndexAfter(files, Buffer.from(after)) : 0; index < files.length; index += 1) {

@@ -1,6 +1,7 @@
 /**
  * The directory store keeps listings between calls; these check that a kept listing never hides a
- * change made behind the store's back, whether the folder had settled or had just changed.
+ * change made behind the store's back, whether the folder had settled or had just changed, and that list
+ * calls sharing one check of a folder each get it as it was after the call was made.
  */
 import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,5 +87,31 @@ describe('directory store listings', () => {
     mkdirSync(join(root, 'transcripts/s2'));
     writeFileSync(join(root, 'transcripts/s2/s2_1.txt'), 'three');
     expect(await keysOf(store, 'transcripts/')).toHaveLength(3);
+  });
+
+  it('gives a list call the folder as it is after the call: files added right after it, in the same turn, are listed', async () => {
+    settle(join(root, 'snapshots'));
+    expect(await keysOf(store, 'snapshots/')).toHaveLength(2);
+    const first = keysOf(store, 'snapshots/');
+    writeFileSync(join(root, 'snapshots/snapshot_3.json'), '{}');
+    const second = keysOf(store, 'snapshots/');
+    rmSync(join(root, 'snapshots/snapshot_1.json'));
+    const expected = ['snapshots/snapshot_2.json', 'snapshots/snapshot_3.json'];
+    expect(await first).toEqual(expected);
+    expect(await second).toEqual(expected);
+  });
+
+  it('makes a list call that comes after a check began wait for a check of its own', async () => {
+    settle(join(root, 'snapshots'));
+    const early = keysOf(store, 'snapshots/');
+    // Queued after the check the early call waits for, so it runs once that check is done.
+    const late = new Promise<string[]>((resolve) =>
+      setImmediate(() => {
+        writeFileSync(join(root, 'snapshots/snapshot_3.json'), '{}');
+        resolve(keysOf(store, 'snapshots/'));
+      }),
+    );
+    expect(await early).toEqual(['snapshots/snapshot_1.json', 'snapshots/snapshot_2.json']);
+    expect(await late).toEqual(['snapshots/snapshot_1.json', 'snapshots/snapshot_2.json', 'snapshots/snapshot_3.json']);
   });
 });
