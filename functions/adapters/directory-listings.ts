@@ -12,16 +12,13 @@
  * A file edited in place, which no store write does, keeps its listed size and time until its folder
  * changes; head and get always read the file itself.
  *
- * The check runs at the end of the event-loop turn, once for every list call of that folder made in the
- * turn, as databases share one flush among the commits waiting for it (group commit). Every call still
- * gets the folder as it was at a moment after the call was made, as a check made during the call would
- * give it, so no change made before a request was sent is missed; but the ten listings of ten clients
- * polling together cost one stat, not ten. On this kind of machine a stat under load cost about 8 µs,
- * a sixth of a GET /sandbox_snapshots (README, Benchmarks).
+ * The check is made at the end of the event-loop turn, once for all the list calls of that folder in
+ * the turn (shared-per-turn.ts says why).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { BoundedMap } from '../core/bounded-map';
+import { sharedPerTurn } from './shared-per-turn';
 import type { StoredObject } from '../core/ports/object-store';
 
 export interface ListedFile {
@@ -65,8 +62,6 @@ const unchanged = (stamp: DirectoryStamp): boolean => {
 
 export class DirectoryListings {
   private readonly listings = new BoundedMap<string, Listing>(MAX_LISTINGS);
-  /** Folders with list calls waiting for this turn's check, and the reading those calls share. */
-  private readonly checksThisTurn = new Map<string, Promise<ListedFile[]>>();
 
   constructor(private readonly root: string) {}
 
@@ -74,24 +69,7 @@ export class DirectoryListings {
    * Every file below `directory` whose key does not start with a dot, in S3's key order, as it is at the
    * end of this event-loop turn. Callers share the array: they must not change it.
    */
-  filesUnder(directory: string): Promise<ListedFile[]> {
-    let reading = this.checksThisTurn.get(directory);
-    if (!reading) {
-      reading = new Promise((resolve, reject) => {
-        setImmediate(() => {
-          // Calls made from here on were made after this check began: they wait for the next one.
-          this.checksThisTurn.delete(directory);
-          try {
-            resolve(this.readFilesUnder(directory));
-          } catch (error) {
-            reject(error);
-          }
-        });
-      });
-      this.checksThisTurn.set(directory, reading);
-    }
-    return reading;
-  }
+  readonly filesUnder = sharedPerTurn((directory) => this.readFilesUnder(directory));
 
   private readFilesUnder(directory: string): ListedFile[] {
     const cached = this.listings.get(directory);

@@ -22,6 +22,7 @@ import {
 } from '../core/ports/object-store';
 import { BoundedMap } from '../core/bounded-map';
 import { DirectoryListings, type ListedFile } from './directory-listings';
+import { sharedPerTurn } from './shared-per-turn';
 
 const MAX_KEYS = 1000;
 const METADATA_CACHE_ENTRIES = 10_000;
@@ -127,7 +128,7 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<StoredObjectWithMetadata | null> {
-    const info = this.fileStatOf(key);
+    const info = await this.fileStatAtEndOfTurn(this.pathOf(key));
     if (!info) return null;
     // An object is replaced whole, never edited: the same size and time mean the same metadata.
     const cached = this.metadataCache.get(key);
@@ -201,16 +202,20 @@ export class DirectoryObjectStore implements ObjectStore {
    * (measured with --cpu-prof under autocannon), while these calls take microseconds on a local disk.
    * Object bodies, which can be large, are read and written asynchronously.
    */
-  private fileStatOf(key: string): Stats | null {
-    const info = statSync(this.pathOf(key), { throwIfNoEntry: false });
-    return info?.isFile() ? info : null;
-  }
-
   private describe(key: string): StoredObject | null {
-    const info = this.fileStatOf(key);
+    const info = fileStatAt(this.pathOf(key));
     return info && objectOf(key, info);
   }
+
+  /** A file's stat as it is at the end of this turn, read once for all of the turn's head calls of it (shared-per-turn.ts). */
+  private readonly fileStatAtEndOfTurn = sharedPerTurn(fileStatAt);
 }
+
+/** The file at `path`, or null when there is none (or something else is there). Callers must not change it. */
+const fileStatAt = (path: string): Stats | null => {
+  const info = statSync(path, { throwIfNoEntry: false });
+  return info?.isFile() ? info : null;
+};
 
 const objectOf = (key: string, info: Stats): StoredObject => ({ key, size: info.size, lastModified: info.mtime.toISOString() });
 

@@ -1,6 +1,8 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryObjectStore } from '../../functions/adapters/directory-object-store';
 import { describeObjectStoreContract } from './object-store.contract';
 
@@ -13,4 +15,33 @@ describeObjectStoreContract('directory', async () => {
     expectedLocation: (key) => key,
     stop: () => rm(root, { recursive: true, force: true }),
   };
+});
+
+describe('directory store head', () => {
+  let root: string;
+  let store: DirectoryObjectStore;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'object-store-head-'));
+    store = await new DirectoryObjectStore(root).open();
+    await store.put('transcripts/s/s_1.txt', 'one');
+  });
+
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('describes a file as it is after the call: the head calls of one turn share one read made at its end', async () => {
+    const key = 'transcripts/s/s_1.txt';
+    const first = store.head(key);
+    writeFileSync(join(root, 'transcripts/s/replacement'), 'replaced');
+    renameSync(join(root, 'transcripts/s/replacement'), join(root, key));
+    const second = store.head(key);
+    const [firstObject, secondObject] = await Promise.all([first, second]);
+    expect(firstObject!.size).toBe(8);
+    expect(secondObject).toEqual(firstObject);
+    // Each caller gets its own copy of the description.
+    expect(secondObject).not.toBe(firstObject);
+    const third = store.head(key);
+    rmSync(join(root, key));
+    expect(await third).toBeNull();
+  });
 });
