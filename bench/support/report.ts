@@ -27,11 +27,6 @@ export const median = (values: readonly number[]): number => {
 };
 
 /**
- * One row of the table. The ratio is ours / anchor, unless the benchmark gives its own: one that pairs
- * each run with an anchor run beside it passes the median of the runs' ratios, which a machine's drift
- * between runs moves less than the ratio of two medians.
- */
-/**
  * Runs one of ours and one of the anchor's back to back, the anchor first on even runs (counting from 1),
  * so warm-up and drift in the machine's load do not favour one side.
  */
@@ -39,6 +34,11 @@ export const inAlternatingOrder = async (run: number, ours: () => Promise<unknow
   for (const measure of run % 2 ? [ours, anchor] : [anchor, ours]) await measure();
 };
 
+/**
+ * One row of the table. The ratio is ours / anchor, unless the benchmark gives its own: one that pairs
+ * each run with an anchor run beside it passes the median of the runs' ratios, which a machine's drift
+ * between runs moves less than the ratio of two medians.
+ */
 export const compare = (
   fields: Omit<Comparison, 'met'> & { check?: (comparison: { ours: number; ratio?: number }) => boolean },
 ): Comparison => {

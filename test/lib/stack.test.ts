@@ -33,9 +33,10 @@ const functionIdOf = (template: Template, handler: string) => {
   return ids[0]!;
 };
 
-/** Every IAM statement attached to the role of a handler's function. */
+/** The Lambda function resource of a handler. */
 const functionOf = (template: Template, handler: string) => resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
 
+/** Every IAM statement attached to the role of a handler's function. */
 const statementsOf = (template: Template, handler: string) => {
   const fn = functionOf(template, handler);
   const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
