@@ -7,8 +7,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DirectoryObjectStore } from '../functions/adapters/directory-object-store';
-import { openPgliteSql } from '../functions/adapters/pglite-sql';
+import { DirectoryObjectStore } from '../functions/adapters/object-store/directory';
+import { openPgliteSql } from '../functions/adapters/sql/pglite';
 import { snapshotIdFor, snapshotKeyFor, transcriptKeyFor } from '../functions/core/keys';
 import { getLatestSnapshot, listSnapshots } from '../functions/core/snapshots/read-snapshots';
 import { listTranscriptFiles } from '../functions/core/transcripts/transcript-files';

@@ -50,4 +50,5 @@ console.log(`\ninterview-ops benchmarks, ${date}: ${cpu}, ${cores} cores, ${memo
 console.log(markdownTable(results));
 if (failures.length > 0) console.log(`\nFailed: ${failures.map((failure) => `${failure.benchmark} (${failure.error})`).join('; ')}`);
 console.log(`\nWritten to bench/${resultsFile}. Targets missed: ${results.filter((result) => result.met === false).length} of ${results.filter((result) => result.met !== undefined).length}.`);
+if (!only) await import('../scripts/benchmarks-doc').then((doc) => doc.writeBenchmarksDoc());
 process.exit(failures.length > 0 ? 1 : 0);

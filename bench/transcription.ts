@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pcm16ToWav } from '../functions/core/audio/pcm';
+import { pcm16ToWav } from '../functions/adapters/transcriber/pcm';
 import { request } from '../test/support/http';
 import { compare, inAlternatingOrder, median, type Comparison, type Progress } from './support/report';
 import { removeDataDir, startStackProcess } from '../test/support/local-stack-process';

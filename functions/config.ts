@@ -12,7 +12,7 @@ import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
 import type { Transcriber } from './core/ports/transcriber';
 import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
-import { DirectoryObjectStore } from './adapters/directory-object-store';
+import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { logger } from './logger';
 import { readSettings, type Settings } from './settings';
 
@@ -41,14 +41,14 @@ const openSql = async (settings: Settings): Promise<Sql> => {
     return deferredSql(async () => {
       const [{ RDSDataClient }, { openRdsDataSql }] = await Promise.all([
         import('@aws-sdk/client-rds-data'),
-        import('./adapters/rds-data-sql'),
+        import('./adapters/sql/rds-data'),
       ]);
       return openRdsDataSql(new RDSDataClient({}), { resourceArn, secretArn, database });
     });
   }
   if (process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS !== 'true') {
-    if (settings.DATABASE_URL) return (await import('./adapters/pg-sql')).openPgSql(settings.DATABASE_URL);
-    return (await import('./adapters/pglite-sql')).openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
+    if (settings.DATABASE_URL) return (await import('./adapters/sql/pg')).openPgSql(settings.DATABASE_URL);
+    return (await import('./adapters/sql/pglite')).openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
   }
   return notBundled('local database');
 };
@@ -58,7 +58,7 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
   if (bucket) {
     return deferredObjectStore(s3LocationOf(bucket), async () => {
       if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
-        const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/s3-object-store')]);
+        const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/object-store/s3')]);
         return new S3ObjectStore(new S3Client({}), bucket);
       }
       return notBundled('S3');
@@ -80,7 +80,7 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
     const options = settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',').map((code) => code.trim()).filter(Boolean);
     return deferredTranscriber({ engine: 'aws-transcribe', acceptedFormats: AWS_TRANSCRIBE_FORMATS }, async () => {
       if (process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE !== 'true') {
-        const { AwsTranscribeTranscriber } = await import('./adapters/aws-transcribe-transcriber');
+        const { AwsTranscribeTranscriber } = await import('./adapters/transcriber/aws-transcribe');
         return new AwsTranscribeTranscriber({
           languageCode: settings.TRANSCRIBE_LANGUAGE,
           ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
@@ -90,7 +90,7 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
     });
   }
   if (process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS !== 'true') {
-    const { PocketsphinxTranscriber, POCKETSPHINX_INSTALL_HINT } = await import('./adapters/pocketsphinx-transcriber');
+    const { PocketsphinxTranscriber, POCKETSPHINX_INSTALL_HINT } = await import('./adapters/transcriber/pocketsphinx');
     const transcriber = new PocketsphinxTranscriber({ logger, warm: true });
     if (!transcriber.installed()) logger.warn('Speech recognizer missing: uploads are kept, transcription answers 503', { hint: POCKETSPHINX_INSTALL_HINT });
     return transcriber;

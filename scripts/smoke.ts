@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { int16LittleEndianBytes, pcm16ToWav } from '../functions/core/audio/pcm';
+import { int16LittleEndianBytes, pcm16ToWav } from '../functions/adapters/transcriber/pcm';
 
 const { values: options } = parseArgs({
   options: {

@@ -1,9 +1,9 @@
 /** The wiring module picks adapters from settings alone; no network, no AWS. */
 import { describe, expect, it } from 'vitest';
-import { AwsTranscribeTranscriber } from '../functions/adapters/aws-transcribe-transcriber';
+import { AwsTranscribeTranscriber } from '../functions/adapters/transcriber/aws-transcribe';
 import { S3Client } from '@aws-sdk/client-s3';
 import { deferredSql } from '../functions/adapters/deferred-ports';
-import { S3ObjectStore } from '../functions/adapters/s3-object-store';
+import { S3ObjectStore } from '../functions/adapters/object-store/s3';
 import { AWS_TRANSCRIBE_FORMATS, runsMigrationsAtStart, s3LocationOf, transcriberEngineFor } from '../functions/config';
 import type { Sql } from '../functions/core/ports/sql';
 import { readSettings } from '../functions/settings';

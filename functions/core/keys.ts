@@ -2,7 +2,6 @@
  * The object key layout shared by S3 and the local data directory (ARCHITECTURE.md "Keys").
  * Callers pass identifiers that were already validated; these functions only compose and parse.
  */
-import { BoundedMap } from './bounded-map';
 import { CHUNK_ID_PATTERN, SESSION_ID_PATTERN, SNAPSHOT_ID_PATTERN } from './identifiers';
 
 export const AUDIO_PREFIX = 'audio/';
@@ -56,19 +55,7 @@ export const snapshotDayPrefixFor = (instant: Date): string => `${SNAPSHOTS_PREF
 
 const SNAPSHOT_KEY = /^snapshots\/snapshot_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.json$/;
 
-/** Ids of keys already parsed: every listing parses every snapshot key, and keys never change meaning. */
-const parsedSnapshotKeys = new BoundedMap<string, string | null>(20_000);
-
 export const snapshotIdFromKey = (key: string): string | null => {
-  let id = parsedSnapshotKeys.get(key);
-  if (id === undefined) {
-    id = parseSnapshotKey(key);
-    parsedSnapshotKeys.set(key, id);
-  }
-  return id;
-};
-
-const parseSnapshotKey = (key: string): string | null => {
   const match = SNAPSHOT_KEY.exec(key);
   if (!match) return null;
   const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
 import { migrate, splitStatements } from '../../functions/core/migrations';
 import type { Sql } from '../../functions/core/ports/sql';
-import { openPgliteSql } from '../../functions/adapters/pglite-sql';
+import { openPgliteSql } from '../../functions/adapters/sql/pglite';
 
 let sql: Sql;
 

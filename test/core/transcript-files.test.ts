@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirectoryObjectStore } from '../../functions/adapters/directory-object-store';
+import { DirectoryObjectStore } from '../../functions/adapters/object-store/directory';
 import type { ObjectStore } from '../../functions/core/ports/object-store';
 import type { Sql } from '../../functions/core/ports/sql';
 import { listTranscriptFiles } from '../../functions/core/transcripts/transcript-files';

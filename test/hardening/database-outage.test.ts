@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPgSql } from '../../functions/adapters/pg-sql';
+import { openPgSql } from '../../functions/adapters/sql/pg';
 import { snapshotIdFromKey } from '../../functions/core/keys';
 import { isDependencyFailure } from '../../functions/http/error-mapping';
 import { routeId, routes } from '../../functions/routes';

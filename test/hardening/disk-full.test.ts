@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPgSql } from '../../functions/adapters/pg-sql';
+import { openPgSql } from '../../functions/adapters/sql/pg';
 import type { Sql } from '../../functions/core/ports/sql';
 import { toneWav } from '../support/audio-fixtures';
 import { request } from '../support/http';

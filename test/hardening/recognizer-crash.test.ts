@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PocketsphinxTranscriber } from '../../functions/adapters/pocketsphinx-transcriber';
+import type { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
 import { startLocalStack, type LocalStack } from '../../functions/local/stack';
 import { readSettings } from '../../functions/settings';
 import { POCKETSPHINX_TEST_DATA } from '../support/audio-fixtures';

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DirectoryObjectStore } from '../../../functions/adapters/directory-object-store';
+import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 import { snapshotIdFor, snapshotKeyFor } from '../../../functions/core/keys';
 import type { Logger } from '../../../functions/core/ports/logger';
 import { cleanupOldSnapshots } from '../../../functions/core/snapshots/cleanup';

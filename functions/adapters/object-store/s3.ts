@@ -24,7 +24,7 @@ import {
   type PutOptions,
   type StoredObject,
   type StoredObjectWithMetadata,
-} from '../core/ports/object-store';
+} from '../../core/ports/object-store';
 
 /** S3's own ceiling for one ListObjectsV2 page and one DeleteObjects request. */
 const MAX_KEYS = 1000;

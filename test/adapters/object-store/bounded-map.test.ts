@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedMap } from '../../functions/core/bounded-map';
+import { BoundedMap } from '../../../functions/adapters/object-store/bounded-map';
 
 describe('BoundedMap', () => {
   it('forgets its oldest entry once full, and a replaced key costs no entry', () => {

@@ -1,4 +1,4 @@
-import type { SqlParams } from '../core/ports/sql';
+import type { SqlParams } from '../../core/ports/sql';
 
 /**
  * Rewrites `:name` placeholders (the RDS Data API's style) into PostgreSQL's `$1, $2, ...` for drivers.

@@ -5,8 +5,8 @@
 import { DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { S3ObjectStore } from '../../functions/adapters/s3-object-store';
-import { ObjectAlreadyExistsError } from '../../functions/core/ports/object-store';
+import { S3ObjectStore } from '../../../functions/adapters/object-store/s3';
+import { ObjectAlreadyExistsError } from '../../../functions/core/ports/object-store';
 import { describeObjectStoreContract } from './object-store.contract';
 import { startS3rver } from './s3rver/s3rver-process';
 

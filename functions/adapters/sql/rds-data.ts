@@ -19,7 +19,7 @@ import {
   type RDSDataClient,
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
-import type { Sql, SqlParams, SqlRow, SqlRunner, TransactionOptions } from '../core/ports/sql';
+import type { Sql, SqlParams, SqlRow, SqlRunner, TransactionOptions } from '../../core/ports/sql';
 import { parameterNames } from './named-parameters';
 import { pgTimestampToIso, transactionPreamble } from './postgres-dialect';
 

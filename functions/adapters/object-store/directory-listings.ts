@@ -17,9 +17,9 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { BoundedMap } from '../core/bounded-map';
+import { BoundedMap } from './bounded-map';
 import { sharedPerTurn } from './shared-per-turn';
-import type { StoredObject } from '../core/ports/object-store';
+import type { StoredObject } from '../../core/ports/object-store';
 
 export interface ListedFile {
   key: string;

@@ -6,7 +6,7 @@
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRdsDataSql, ResultTooLargeError } from '../../functions/adapters/rds-data-sql';
+import { openRdsDataSql, ResultTooLargeError } from '../../../functions/adapters/sql/rds-data';
 import { startFakeDataApi, type FakeDataApi } from './data-api/fake-data-api';
 import { describeSqlContract } from './sql.contract';
 

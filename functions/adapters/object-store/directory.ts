@@ -19,8 +19,8 @@ import {
   type PutOptions,
   type StoredObject,
   type StoredObjectWithMetadata,
-} from '../core/ports/object-store';
-import { BoundedMap } from '../core/bounded-map';
+} from '../../core/ports/object-store';
+import { BoundedMap } from './bounded-map';
 import { DirectoryListings, type ListedFile } from './directory-listings';
 import { sharedPerTurn } from './shared-per-turn';
 

@@ -3,7 +3,7 @@
  * sql.pglite.test.ts and sql.rds-data.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sql } from '../../functions/core/ports/sql';
+import type { Sql } from '../../../functions/core/ports/sql';
 
 export interface SqlUnderTest {
   sql: Sql;

@@ -3,7 +3,7 @@
  * adapter runs unchanged: object-store.directory.test.ts and object-store.s3.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ObjectAlreadyExistsError, listAll, type ObjectBody, type ObjectStore } from '../../functions/core/ports/object-store';
+import { ObjectAlreadyExistsError, listAll, type ObjectBody, type ObjectStore } from '../../../functions/core/ports/object-store';
 
 export interface ObjectStoreUnderTest {
   store: ObjectStore;

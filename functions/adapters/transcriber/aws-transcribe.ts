@@ -14,10 +14,10 @@ import {
   type Result,
   type TranscriptResultStream,
 } from '@aws-sdk/client-transcribe-streaming';
-import { int16LittleEndianBytes, wavToPcm16Mono } from '../core/audio/pcm';
-import type { AudioFormat } from '../core/audio/probe';
-import { dependencyUnavailable, invalidInput } from '../core/errors';
-import { meanConfidence, type AudioForTranscription, type Transcriber, type Transcription, type WordTiming } from '../core/ports/transcriber';
+import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
+import type { AudioFormat } from '../../core/audio/probe';
+import { dependencyUnavailable, invalidInput } from '../../core/errors';
+import { meanConfidence, type AudioForTranscription, type Transcriber, type Transcription, type WordTiming } from '../../core/ports/transcriber';
 
 export interface AwsTranscribeOptions {
   /** Used unless `identifyLanguageOptions` is set. */

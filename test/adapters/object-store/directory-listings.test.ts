@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirectoryObjectStore } from '../../functions/adapters/directory-object-store';
+import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 
 const keysOf = async (store: DirectoryObjectStore, prefix: string) => (await store.list(prefix)).objects.map((object) => object.key);
 

@@ -16,10 +16,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { wavToPcm16Mono, int16LittleEndianBytes } from '../core/audio/pcm';
-import { dependencyUnavailable, invalidInput } from '../core/errors';
-import type { Logger } from '../core/ports/logger';
-import { meanConfidence, type AudioForTranscription, type Transcriber, type Transcription, type WordTiming } from '../core/ports/transcriber';
+import { wavToPcm16Mono, int16LittleEndianBytes } from './pcm';
+import { dependencyUnavailable, invalidInput } from '../../core/errors';
+import type { Logger } from '../../core/ports/logger';
+import { meanConfidence, type AudioForTranscription, type Transcriber, type Transcription, type WordTiming } from '../../core/ports/transcriber';
 
 export const POCKETSPHINX_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 export const POCKETSPHINX_SAMPLE_RATE = 16000;

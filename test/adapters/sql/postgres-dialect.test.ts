@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgTimestampToIso, transactionPreamble } from '../../functions/adapters/postgres-dialect';
+import { pgTimestampToIso, transactionPreamble } from '../../../functions/adapters/sql/postgres-dialect';
 
 describe('PostgreSQL timestamps to ISO 8601', () => {
   it.each([

@@ -2,7 +2,7 @@
  * The Amazon Transcribe Streaming adapter against aws-sdk-client-mock, with result events shaped as the
  * service documents them (TranscriptEvent → Transcript → Results → Alternatives → Items).
  */
-import { asyncRefusal } from '../support/refusal';
+import { asyncRefusal } from '../../support/refusal';
 import {
   BadRequestException,
   ServiceUnavailableException,
@@ -15,8 +15,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
-import { AwsTranscribeTranscriber } from '../../functions/adapters/aws-transcribe-transcriber';
-import { flacHeader } from '../support/audio-fixtures';
+import { AwsTranscribeTranscriber } from '../../../functions/adapters/transcriber/aws-transcribe';
+import { flacHeader } from '../../support/audio-fixtures';
 
 const transcribeMock = mockClient(TranscribeStreamingClient);
 const client = new TranscribeStreamingClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });

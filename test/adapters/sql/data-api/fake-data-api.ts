@@ -20,8 +20,8 @@ import {
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { toPositional } from '../../../functions/adapters/named-parameters';
-import type { SqlParam } from '../../../functions/core/ports/sql';
+import { toPositional } from '../../../../functions/adapters/sql/named-parameters';
+import type { SqlParam } from '../../../../functions/core/ports/sql';
 
 /** PostgreSQL type OIDs to the type names the Data API reports in columnMetadata.typeName. */
 const TYPE_NAMES: Record<number, string> = {

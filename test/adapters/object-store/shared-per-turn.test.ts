@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sharedPerTurn } from '../../functions/adapters/shared-per-turn';
+import { sharedPerTurn } from '../../../functions/adapters/object-store/shared-per-turn';
 
 /** A read that records every key it reads, and gives the current value of `state` for it. */
 const recordingRead = (state: Map<string, number>) => {

@@ -1,5 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import type { Sql, SqlParams, SqlRow, SqlRunner } from '../core/ports/sql';
+import type { Sql, SqlParams, SqlRow, SqlRunner } from '../../core/ports/sql';
 import { toPositional } from './named-parameters';
 import { PG_TYPE, pgTimestampToIso, transactionPreamble } from './postgres-dialect';
 

@@ -3,9 +3,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
-import { decodeWav, int16LittleEndianBytes, pcm16ToWav, resample, wavToPcm16Mono } from '../../functions/core/audio/pcm';
-import { refusal } from '../support/refusal';
-import { realWav } from '../support/audio-fixtures';
+import { decodeWav, int16LittleEndianBytes, pcm16ToWav, resample, wavToPcm16Mono } from '../../../functions/adapters/transcriber/pcm';
+import { refusal } from '../../support/refusal';
+import { realWav } from '../../support/audio-fixtures';
 
 const tone = (hz: number, rate: number, seconds = 1, amplitude = 0.5) =>
   Float64Array.from({ length: Math.round(rate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate));

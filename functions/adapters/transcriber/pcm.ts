@@ -7,8 +7,8 @@
  * already 16-bit mono at the target rate is passed through bit for bit, so the recognizer sees exactly
  * the samples it would read from the file itself.
  */
-import { invalidInput } from '../errors';
-import { readWav } from './probe';
+import { invalidInput } from '../../core/errors';
+import { readWav } from '../../core/audio/probe';
 
 /** Samples as floats in [-1, 1), one channel. */
 export interface MonoSignal {

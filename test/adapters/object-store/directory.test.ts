@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirectoryObjectStore } from '../../functions/adapters/directory-object-store';
+import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 import { describeObjectStoreContract } from './object-store.contract';
 
 describeObjectStoreContract('directory', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toPositional } from '../../functions/adapters/named-parameters';
+import { toPositional } from '../../../functions/adapters/sql/named-parameters';
 
 describe('named SQL parameters', () => {
   it('numbers each distinct name once, in order of first use', () => {

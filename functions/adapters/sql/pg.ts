@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { DRIVER_TIMEOUT_MESSAGES, type Sql, type SqlParams, type SqlRow, type SqlRunner } from '../core/ports/sql';
+import { DRIVER_TIMEOUT_MESSAGES, type Sql, type SqlParams, type SqlRow, type SqlRunner } from '../../core/ports/sql';
 import { toPositional } from './named-parameters';
 import { PG_TYPE, pgTimestampToIso, transactionPreamble } from './postgres-dialect';
 

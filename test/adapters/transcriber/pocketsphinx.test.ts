@@ -2,8 +2,8 @@
  * The warm pocketsphinx_batch recognizer on real recordings: results, queueing, a process that dies,
  * a decode that hangs, and a machine without pocketsphinx.
  */
-import { asyncRefusal } from '../support/refusal';
-import { pcm16ToWav } from '../../functions/core/audio/pcm';
+import { asyncRefusal } from '../../support/refusal';
+import { pcm16ToWav } from '../../../functions/adapters/transcriber/pcm';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,9 @@ import {
   PocketsphinxTranscriber,
   parseCtm,
   parseHypothesis,
-} from '../../functions/adapters/pocketsphinx-transcriber';
-import type { AudioForTranscription } from '../../functions/core/ports/transcriber';
-import { POCKETSPHINX_TEST_DATA, realWav } from '../support/audio-fixtures';
+} from '../../../functions/adapters/transcriber/pocketsphinx';
+import type { AudioForTranscription } from '../../../functions/core/ports/transcriber';
+import { POCKETSPHINX_TEST_DATA, realWav } from '../../support/audio-fixtures';
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 

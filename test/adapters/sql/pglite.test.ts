@@ -1,4 +1,4 @@
-import { openPgliteSql } from '../../functions/adapters/pglite-sql';
+import { openPgliteSql } from '../../../functions/adapters/sql/pglite';
 import { describeSqlContract } from './sql.contract';
 
 describeSqlContract('PGlite', async () => {
