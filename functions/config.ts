@@ -90,7 +90,10 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
     });
   }
   if (process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS !== 'true') {
-    const { PocketsphinxTranscriber, POCKETSPHINX_INSTALL_HINT } = await import('./adapters/transcriber/pocketsphinx');
+    const [{ PocketsphinxTranscriber }, { POCKETSPHINX_INSTALL_HINT }] = await Promise.all([
+      import('./adapters/transcriber/pocketsphinx'),
+      import('./adapters/transcriber/pocketsphinx/installation'),
+    ]);
     const transcriber = new PocketsphinxTranscriber({ logger, warm: true });
     if (!transcriber.installed()) logger.warn('Speech recognizer missing: uploads are kept, transcription answers 503', { hint: POCKETSPHINX_INSTALL_HINT });
     return transcriber;

@@ -9,12 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  POCKETSPHINX_INSTALL_HINT,
-  PocketsphinxTranscriber,
-  parseCtm,
-  parseHypothesis,
-} from '../../../functions/adapters/transcriber/pocketsphinx';
+import { PocketsphinxTranscriber } from '../../../functions/adapters/transcriber/pocketsphinx';
+import { POCKETSPHINX_INSTALL_HINT } from '../../../functions/adapters/transcriber/pocketsphinx/installation';
+import { parseCtm, parseHypothesis } from '../../../functions/adapters/transcriber/pocketsphinx/output';
 import type { AudioForTranscription } from '../../../functions/core/ports/transcriber';
 import { POCKETSPHINX_TEST_DATA, realWav } from '../../support/audio-fixtures';
 
