@@ -11,11 +11,15 @@ import { acknowledgeNag } from './nag';
 
 export const DATABASE_NAME = 'interview_ops';
 
+export interface DatabaseProps {
+  deletionProtection: boolean;
+}
+
 export class Database extends Construct {
   readonly cluster: DatabaseCluster;
   readonly vpc: Vpc;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
     this.vpc = new Vpc(this, 'Network', {
       maxAzs: 2,
@@ -38,11 +42,15 @@ export class Database extends Construct {
       enableDataApi: true,
       iamAuthentication: true,
       storageEncrypted: true,
-      deletionProtection: true,
+      deletionProtection: props.deletionProtection,
       backup: { retention: Duration.days(7) },
       cloudwatchLogsExports: ['postgresql'],
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
+    if (!props.deletionProtection) {
+      acknowledgeNag(this.cluster, 'RDS10',
+        'Off until the stack is live (context databaseDeletionProtection=true): a protected cluster would make a failed first deploy unable to roll back. Deleting it keeps a final snapshot.');
+    }
     acknowledgeNag(this.cluster.node.findChild('Secret'), 'SMG4',
       'Rotation needs a rotation Lambda inside the VPC with a route to Secrets Manager; the cluster is reachable only through the Data API with IAM, so the secret never leaves AWS. Rotate with `aws secretsmanager rotate-secret` when required.');
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { eventFunctions, ROUTE_TIMEOUT_SECONDS, routes, timeoutSecondsOf, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
 import { withMigrationFiles } from './bundling';
 import { Database, DATABASE_NAME } from './database';
@@ -18,6 +19,14 @@ import { acknowledgeNag } from './nag';
 import { ServiceFunction } from './service-function';
 import { readStackSettings } from './stack-settings';
 import { Storage } from './storage';
+
+/** Transcribe's concurrent-stream quota, shared: most for inserted chunks, the rest for on-request transcription. */
+export const transcribeStreamShares = (quota: number) => {
+  const onDemand = Math.max(1, Math.floor(quota / 5));
+  return { onDemand, inserted: quota - onDemand };
+};
+
+const isEventHandler = (handler: string) => eventFunctions.some((definition) => definition.handler === handler);
 
 const handlerEntry = (handler: string) => join(PROJECT_ROOT, 'functions', 'handlers', `${handler}.ts`);
 
@@ -40,7 +49,7 @@ export class InterviewOpsStack extends Stack {
     super(scope, id, props);
     const settings = readStackSettings(this.node);
     const storage = new Storage(this, 'Storage', { snapshotRetentionDays: settings.snapshotRetentionDays });
-    const database = new Database(this, 'Database');
+    const database = new Database(this, 'Database', { deletionProtection: settings.databaseDeletionProtection });
 
     const environment = {
       BUCKET_NAME: storage.bucket.bucketName,
@@ -54,17 +63,24 @@ export class InterviewOpsStack extends Stack {
       SNAPSHOT_RETENTION_DAYS: String(settings.snapshotRetentionDays),
       LOG_LEVEL: 'INFO',
     };
-    const functionFor = (handler: string, description: string, extra: Partial<ConstructorParameters<typeof ServiceFunction>[2]> = {}) =>
-      new ServiceFunction(this, constructIdOf(handler), {
+    const streams = transcribeStreamShares(settings.transcribeStreamQuota);
+    const servingFunctions: NodejsFunction[] = [];
+    const functionFor = (handler: string, description: string, extra: Partial<ConstructorParameters<typeof ServiceFunction>[2]> = {}) => {
+      const needs = needsOf(handler);
+      const fn = new ServiceFunction(this, constructIdOf(handler), {
         entry: handlerEntry(handler),
         projectRoot: PROJECT_ROOT,
         description,
         environment,
         bucket: storage.bucket,
         cluster: database.cluster,
-        needs: needsOf(handler),
+        needs,
+        ...(needs.transcribe ? { reservedConcurrency: isEventHandler(handler) ? streams.inserted : streams.onDemand } : {}),
         ...extra,
       }).function;
+      servingFunctions.push(fn);
+      return fn;
+    };
 
     // One function per handler module; two routes naming the same handler share it.
     const routeFunctions = new Map<string, ReturnType<typeof functionFor>>();
@@ -101,11 +117,13 @@ export class InterviewOpsStack extends Stack {
       timeout: Duration.minutes(5),
       bundling: withMigrationFiles(PROJECT_ROOT),
     });
-    // Runs when its code changes, which includes the SQL files bundled with it: a deploy that adds a
-    // migration runs it, before CloudFormation reports the stack complete.
+    // Runs when its code changes, which includes the SQL files bundled with it. Every other function
+    // (and so every route, notification and schedule that invokes one) is created or updated after it,
+    // so no code runs against a schema older than it expects.
     new Trigger(this, 'MigrateAfterDeploy', {
       handler: migrator,
       executeAfter: [database.cluster],
+      executeBefore: servingFunctions.filter((fn) => fn !== migrator),
       executeOnHandlerChange: true,
       timeout: Duration.minutes(10),
     });

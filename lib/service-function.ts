@@ -26,6 +26,8 @@ export interface ServiceFunctionProps {
   needs: FunctionNeeds;
   timeout?: Duration;
   memorySize?: number;
+  /** Reserved concurrency: both a floor the function keeps and a ceiling it cannot pass. */
+  reservedConcurrency?: number;
   bundling?: Partial<BundlingOptions>;
 }
 
@@ -52,6 +54,7 @@ export class ServiceFunction extends Construct {
       architecture: FUNCTION_ARCHITECTURE,
       description: props.description,
       memorySize: props.memorySize ?? 512,
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       timeout: props.timeout ?? Duration.seconds(15),
       role,
       logGroup,

@@ -19,6 +19,13 @@ export interface StackSettings {
   transcribeLanguage: string;
   /** Two or more codes: Transcribe identifies the language among them instead (TRANSCRIBE_LANGUAGE_OPTIONS). */
   transcribeLanguageOptions: string[];
+  /**
+   * Off by default so a failed first deploy can roll back (CloudFormation cannot delete a protected
+   * cluster); turn it on once the stack is live. The cluster keeps a final snapshot either way.
+   */
+  databaseDeletionProtection: boolean;
+  /** Amazon Transcribe's concurrent-stream quota for the account and region; the transcribing functions reserve within it. */
+  transcribeStreamQuota: number;
 }
 
 const contextString = (node: Node, key: string): string | undefined => {
@@ -56,6 +63,14 @@ export const readStackSettings = (node: Node): StackSettings => {
     throw new Error('context transcribeLanguageOptions: two or more comma-separated language codes, such as en-US,es-US');
   }
 
+  const protection = contextString(node, 'databaseDeletionProtection') ?? 'false';
+  if (protection !== 'true' && protection !== 'false') throw new Error("context databaseDeletionProtection: 'true' or 'false'");
+
+  const transcribeStreamQuota = Number(contextString(node, 'transcribeStreamQuota') ?? 25);
+  if (!Number.isInteger(transcribeStreamQuota) || transcribeStreamQuota < 2) {
+    throw new Error('context transcribeStreamQuota: the account\'s concurrent Transcribe streams, a whole number of at least 2');
+  }
+
   return {
     snapshotRetentionDays: retention,
     snapshotSchedule,
@@ -64,5 +79,7 @@ export const readStackSettings = (node: Node): StackSettings => {
     jwtAudience,
     transcribeLanguage,
     transcribeLanguageOptions,
+    databaseDeletionProtection: protection === 'true',
+    transcribeStreamQuota,
   };
 };

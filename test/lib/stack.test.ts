@@ -273,7 +273,6 @@ describe('InterviewOpsStack', () => {
         Engine: 'aurora-postgresql',
         EnableHttpEndpoint: true,
         StorageEncrypted: true,
-        DeletionProtection: true,
         DatabaseName: 'interview_ops',
         ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: Match.anyValue() },
       });
