@@ -1,0 +1,127 @@
+/**
+ * One twin Lambda execution environment: started by twin/lambda/runtime.ts in the function's asset folder
+ * (LAMBDA_TASK_ROOT) with the environment Lambda sets. It loads the handler named by _HANDLER once (the
+ * init phase of a cold start), says so, and then serves invocations one at a time over the IPC channel,
+ * as the Lambda Node.js runtime serves them from its Runtime API.
+ *
+ * Messages, parent → child: {type:'invoke', requestId, payload (JSON text), deadlineMs (epoch ms),
+ * invokedFunctionArn}. Child → parent: {type:'ready'} | {type:'init-error', errorType, errorMessage} |
+ * {type:'result', requestId, payload (JSON text)} | {type:'error', requestId, errorType, errorMessage, trace}.
+ *
+ * Plain JavaScript on purpose: it runs in a bare `node` (no tsx), next to code esbuild bundled.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+
+const send = (message) =>
+  new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send(message, undefined, undefined, () => resolve());
+  });
+
+// The parent went away: nothing will ever invoke this environment again.
+process.on('disconnect', () => process.exit(0));
+
+let currentRequestId;
+
+// The Lambda Node.js runtime patches console so each line carries the time, the request id and a level.
+const patchConsole = () => {
+  const write = (level, stream) => (...args) => {
+    const text = format(...args).replace(/\n/g, '\r');
+    stream.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${text}\n`);
+  };
+  console.log = write('INFO', process.stdout);
+  console.info = write('INFO', process.stdout);
+  console.debug = write('DEBUG', process.stdout);
+  console.trace = write('TRACE', process.stdout);
+  console.warn = write('WARN', process.stderr);
+  console.error = write('ERROR', process.stderr);
+};
+
+const errorShape = (error) => {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name || 'Error',
+      errorMessage: error.message,
+      trace: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+    };
+  }
+  // Lambda names a thrown non-Error after its type: throw 'x' → {errorType: 'string', errorMessage: 'x'}.
+  return { errorType: typeof error, errorMessage: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error), trace: [] };
+};
+
+/** 'dir/index.handler' → the module dir/index(.js|.mjs|.cjs) and its export `handler`, as Lambda resolves it. */
+const loadHandler = async () => {
+  const spec = process.env._HANDLER ?? '';
+  const root = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
+  const dot = spec.lastIndexOf('.');
+  if (dot <= 0) throw Object.assign(new Error(`Bad handler ${spec}`), { name: 'Runtime.MalformedHandlerName' });
+  const modulePath = spec.slice(0, dot);
+  const exportName = spec.slice(dot + 1);
+  const file = ['.js', '.mjs', '.cjs'].map((ext) => join(root, modulePath + ext)).find((candidate) => existsSync(candidate));
+  if (!file) {
+    throw Object.assign(new Error(`Error: Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
+  }
+  let loaded;
+  try {
+    loaded = await import(pathToFileURL(file).href);
+  } catch (error) {
+    if (error instanceof SyntaxError) throw Object.assign(new Error(`${error.name}: ${error.message}`), { name: 'Runtime.UserCodeSyntaxError' });
+    if (error?.code === 'ERR_MODULE_NOT_FOUND') throw Object.assign(new Error(`Error: ${error.message}`), { name: 'Runtime.ImportModuleError' });
+    throw error;
+  }
+  const handler = loaded[exportName] ?? loaded.default?.[exportName];
+  if (typeof handler !== 'function') {
+    throw Object.assign(new Error(`${modulePath}.${exportName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  }
+  return handler;
+};
+
+const contextFor = (message) => {
+  const env = process.env;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    invokedFunctionArn: message.invokedFunctionArn,
+    awsRequestId: message.requestId,
+    getRemainingTimeInMillis: () => Math.max(0, message.deadlineMs - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+};
+
+const main = async () => {
+  patchConsole();
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (error) {
+    console.error(`Init error: ${error?.stack ?? error}`);
+    await send({ type: 'init-error', ...errorShape(error) });
+    process.exit(1);
+  }
+  process.on('message', async (message) => {
+    if (message?.type !== 'invoke') return;
+    currentRequestId = message.requestId;
+    let reply;
+    try {
+      const result = await handler(JSON.parse(message.payload), contextFor(message));
+      // Lambda serializes the result as JSON; undefined travels as null.
+      reply = { type: 'result', requestId: message.requestId, payload: JSON.stringify(result === undefined ? null : result) };
+    } catch (error) {
+      reply = { type: 'error', requestId: message.requestId, ...errorShape(error) };
+      console.error(`Invoke Error \t${JSON.stringify({ errorType: reply.errorType, errorMessage: reply.errorMessage, stack: reply.trace })}`);
+    }
+    await send(reply);
+  });
+  await send({ type: 'ready' });
+};
+
+await main();
