@@ -1,0 +1,425 @@
+/**
+ * The Data API twin (twin/data-api) through the real @aws-sdk/client-rds-data over HTTP, configured only
+ * by the environment, on a real PostgreSQL 15.
+ */
+import {
+  AccessDeniedException,
+  BadRequestException,
+  BatchExecuteStatementCommand,
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  DatabaseErrorException,
+  DatabaseResumingException,
+  ExecuteStatementCommand,
+  RDSDataClient,
+  RollbackTransactionCommand,
+  StatementTimeoutException,
+  type ExecuteStatementCommandInput,
+} from '@aws-sdk/client-rds-data';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MESSAGES } from '../../twin/data-api/errors';
+import { startDataApi, type Check, type DataApi, type DataApiLimits, type Gate } from '../../twin/data-api/server';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+
+const TARGET = {
+  resourceArn: 'arn:aws:rds:us-east-1:123456789012:cluster:interview-ops',
+  secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:interview-ops-abc123',
+  database: 'interview_ops',
+};
+
+interface RecordingGate extends Gate {
+  asked: { service: string; path: string; checks: Check[] }[];
+}
+
+const allowAll = (): RecordingGate => {
+  const asked: RecordingGate['asked'] = [];
+  return {
+    asked,
+    async authorize(service, request, checks) {
+      asked.push({ service, path: request.path, checks });
+      return { allowed: true, principal: 'test-role' };
+    },
+  };
+};
+
+const denyAll = (): RecordingGate => {
+  const asked: RecordingGate['asked'] = [];
+  return {
+    asked,
+    async authorize(service, request, checks) {
+      asked.push({ service, path: request.path, checks });
+      return {
+        allowed: false,
+        status: 403,
+        code: 'AccessDeniedException',
+        message: `User: arn:aws:sts::123456789012:assumed-role/test-role/fn is not authorized to perform: ${checks[0]!.action} on resource: ${checks[0]!.resource}`,
+      };
+    },
+  };
+};
+
+interface Database {
+  server: PostgresServer;
+  url: string;
+  stop(): Promise<void>;
+}
+
+const startDatabase = async (): Promise<Database> => {
+  const server = await startPostgresServer();
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${TARGET.database}`);
+  await admin.end();
+  return { server, url: server.url.replace(/\/postgres$/, `/${TARGET.database}`), stop: () => server.stop() };
+};
+
+const startTwin = (database: Database, gate: Gate, limits?: Partial<DataApiLimits>): Promise<DataApi> =>
+  startDataApi({
+    databaseUrl: database.url,
+    gate,
+    clusterArn: TARGET.resourceArn,
+    secretArn: TARGET.secretArn,
+    database: TARGET.database,
+    ...(limits ? { limits } : {}),
+  });
+
+/** What the SDK's default chain reads from the environment, as on a Lambda pointed at the twin. */
+const pointSdkAt = (url: string) => {
+  process.env.AWS_ENDPOINT_URL_RDS_DATA = url;
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDTWINTEST';
+  process.env.AWS_SECRET_ACCESS_KEY = 'twin-secret';
+  delete process.env.AWS_PROFILE;
+};
+
+let database: Database;
+let api: DataApi;
+let gate: RecordingGate;
+let client: RDSDataClient;
+
+const execute = (input: Omit<ExecuteStatementCommandInput, 'resourceArn' | 'secretArn' | 'database'>, on = client) =>
+  on.send(new ExecuteStatementCommand({ ...TARGET, ...input }));
+const begin = (on = client) => on.send(new BeginTransactionCommand(TARGET)).then((output) => output.transactionId!);
+const commit = (transactionId: string, on = client) =>
+  on.send(new CommitTransactionCommand({ resourceArn: TARGET.resourceArn, secretArn: TARGET.secretArn, transactionId }));
+const rollback = (transactionId: string, on = client) =>
+  on.send(new RollbackTransactionCommand({ resourceArn: TARGET.resourceArn, secretArn: TARGET.secretArn, transactionId }));
+const failureOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (error: unknown) => error as Error & { $metadata?: { httpStatusCode?: number } },
+  );
+
+beforeAll(async () => {
+  database = await startDatabase();
+  gate = allowAll();
+  api = await startTwin(database, gate);
+  pointSdkAt(api.url);
+  client = new RDSDataClient({});
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await api?.close();
+  await database?.stop();
+});
+
+describe('Data API twin: statements', () => {
+  it('is reached through AWS_ENDPOINT_URL_RDS_DATA alone, and asks the gate for the action and the secret', async () => {
+    const before = api.calls();
+    const output = await execute({ sql: 'SELECT 1 AS one' });
+    expect(output.records).toEqual([[{ longValue: 1 }]]);
+    expect(api.calls()).toBe(before + 1);
+    expect(gate.asked.at(-1)).toEqual({
+      service: 'rds-data',
+      path: '/Execute',
+      checks: [
+        { action: 'rds-data:ExecuteStatement', resource: TARGET.resourceArn },
+        { action: 'secretsmanager:GetSecretValue', resource: TARGET.secretArn },
+      ],
+    });
+  });
+
+  it('round-trips every type the project uses as typed Fields with PostgreSQL type names', async () => {
+    await execute({
+      sql: `CREATE TABLE typed (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n integer, big bigint, t text NOT NULL,
+            doc jsonb, at timestamptz, flag boolean, missing text)`,
+    });
+    const inserted = await execute({
+      sql: 'INSERT INTO typed (n, big, t, doc, at, flag, missing) VALUES (:n, :big, :t, CAST(:doc AS jsonb), CAST(:at AS timestamptz), :flag, :missing)',
+      parameters: [
+        { name: 'n', value: { longValue: -7 } },
+        { name: 'big', value: { longValue: 4_294_967_296_000 } },
+        { name: 't', value: { stringValue: 'héllo 🌍' } },
+        { name: 'doc', value: { stringValue: '{"a": [1, "two", null]}' } },
+        { name: 'at', value: { stringValue: '2024-03-01T12:34:56.789+02:00' } },
+        { name: 'flag', value: { booleanValue: true } },
+        { name: 'missing', value: { isNull: true } },
+      ],
+    });
+    expect(inserted).toMatchObject({ numberOfRecordsUpdated: 1, generatedFields: [] });
+    expect(inserted.records).toBeUndefined();
+
+    const output = await execute({ sql: 'SELECT id, n, big, t, doc, at, flag, missing FROM typed', includeResultMetadata: true });
+    expect(output.records).toEqual([
+      [
+        { longValue: 1 },
+        { longValue: -7 },
+        { longValue: 4_294_967_296_000 },
+        { stringValue: 'héllo 🌍' },
+        { stringValue: '{"a": [1, "two", null]}' },
+        { stringValue: '2024-03-01 10:34:56.789' },
+        { booleanValue: true },
+        { isNull: true },
+      ],
+    ]);
+    expect(output.numberOfRecordsUpdated).toBe(0);
+    expect(output.columnMetadata?.map((column) => [column.label, column.typeName])).toEqual([
+      ['id', 'int8'],
+      ['n', 'int4'],
+      ['big', 'int8'],
+      ['t', 'text'],
+      ['doc', 'jsonb'],
+      ['at', 'timestamptz'],
+      ['flag', 'bool'],
+      ['missing', 'text'],
+    ]);
+    expect(output.columnMetadata?.[0]).toMatchObject({ tableName: 'typed', isAutoIncrement: true, nullable: 0, type: -5 });
+    expect(output.columnMetadata?.[3]).toMatchObject({ nullable: 0, isCaseSensitive: true });
+    expect(output.columnMetadata?.[1]).toMatchObject({ nullable: 1, isAutoIncrement: false });
+  });
+
+  it('binds a stringValue as varchar, as AWS does: a jsonb column needs a cast or a typeHint', async () => {
+    await execute({ sql: 'CREATE TABLE hinted (doc jsonb, id uuid, day date, amount numeric(10, 2))' });
+    const failure = await failureOf(
+      execute({ sql: 'INSERT INTO hinted (doc) VALUES (:doc)', parameters: [{ name: 'doc', value: { stringValue: '{}' } }] }),
+    );
+    expect(failure).toBeInstanceOf(DatabaseErrorException);
+    expect(failure.message).toMatch(/^ERROR: column "doc" is of type jsonb but expression is of type character varying[\s\S]*; SQLState: 42804$/);
+    await execute({
+      sql: 'INSERT INTO hinted (doc, id, day, amount) VALUES (:doc, :id, :day, :amount)',
+      parameters: [
+        { name: 'doc', value: { stringValue: '{"k": 1}' }, typeHint: 'JSON' },
+        { name: 'id', value: { stringValue: '6f1c0f4e-8a31-4c41-9d5e-1f2a3b4c5d6e' }, typeHint: 'UUID' },
+        { name: 'day', value: { stringValue: '2024-02-29' }, typeHint: 'DATE' },
+        { name: 'amount', value: { stringValue: '12.5' }, typeHint: 'DECIMAL' },
+      ],
+    });
+    const output = await execute({ sql: 'SELECT doc, id, day, amount FROM hinted', includeResultMetadata: true });
+    expect(output.records).toEqual([
+      [{ stringValue: '{"k": 1}' }, { stringValue: '6f1c0f4e-8a31-4c41-9d5e-1f2a3b4c5d6e' }, { stringValue: '2024-02-29' }, { stringValue: '12.50' }],
+    ]);
+    expect(output.columnMetadata?.map((column) => column.typeName)).toEqual(['jsonb', 'uuid', 'date', 'numeric']);
+    expect(output.columnMetadata?.[3]).toMatchObject({ precision: 10, scale: 2 });
+  });
+
+  it('gives formatRecordsAs JSON as one formattedRecords string, without records or metadata', async () => {
+    const output = await execute({
+      sql: `SELECT 1 AS n, CAST(9000000000 AS bigint) AS big, 'x' AS t, true AS flag, NULL AS nothing,
+                   CAST('{"a":1}' AS jsonb) AS doc, CAST('2024-01-02 03:04:05+00' AS timestamptz) AS at, CAST(1.50 AS numeric) AS price`,
+      formatRecordsAs: 'JSON',
+      includeResultMetadata: true,
+    });
+    expect(output.records).toBeUndefined();
+    expect(output.columnMetadata).toBeUndefined();
+    expect(JSON.parse(output.formattedRecords!)).toEqual([
+      { n: 1, big: 9_000_000_000, t: 'x', flag: true, nothing: null, doc: '{"a": 1}', at: '2024-01-02 03:04:05', price: '1.50' },
+    ]);
+  });
+
+  it('counts updated records and refuses parameters the statement does not use', async () => {
+    await execute({ sql: 'CREATE TABLE counted (n integer)' });
+    await execute({ sql: 'INSERT INTO counted SELECT generate_series(1, 5)' });
+    const updated = await execute({ sql: 'UPDATE counted SET n = n + 1 WHERE n > :low', parameters: [{ name: 'low', value: { longValue: 2 } }] });
+    expect(updated.numberOfRecordsUpdated).toBe(3);
+    const failure = await failureOf(execute({ sql: 'SELECT 1', parameters: [{ name: 'extra', value: { longValue: 1 } }] }));
+    expect(failure).toBeInstanceOf(BadRequestException);
+  });
+
+  it('reports a SQL error as DatabaseErrorException with the PostgreSQL message and SQLState', async () => {
+    await execute({ sql: 'CREATE TABLE unique_names (name text PRIMARY KEY)' });
+    await execute({ sql: `INSERT INTO unique_names VALUES ('a')` });
+    const failure = await failureOf(execute({ sql: `INSERT INTO unique_names VALUES ('a')` }));
+    expect(failure).toBeInstanceOf(DatabaseErrorException);
+    expect(failure.$metadata?.httpStatusCode).toBe(400);
+    expect(failure.message).toBe(
+      'ERROR: duplicate key value violates unique constraint "unique_names_pkey"\n  Detail: Key (name)=(a) already exists.; SQLState: 23505',
+    );
+  });
+
+  it('runs BatchExecuteStatement once per parameter set, all or nothing', async () => {
+    await execute({ sql: 'CREATE TABLE batched (n integer PRIMARY KEY)' });
+    const sets = [1, 2, 3].map((n) => [{ name: 'n', value: { longValue: n } }]);
+    const output = await client.send(new BatchExecuteStatementCommand({ ...TARGET, sql: 'INSERT INTO batched VALUES (:n)', parameterSets: sets }));
+    expect(output.updateResults).toHaveLength(3);
+    const failing = [[{ name: 'n', value: { longValue: 4 } }], [{ name: 'n', value: { longValue: 1 } }]];
+    const failure = await failureOf(client.send(new BatchExecuteStatementCommand({ ...TARGET, sql: 'INSERT INTO batched VALUES (:n)', parameterSets: failing })));
+    expect(failure).toBeInstanceOf(DatabaseErrorException);
+    const rows = await execute({ sql: 'SELECT n FROM batched ORDER BY n' });
+    expect(rows.records).toEqual([[{ longValue: 1 }], [{ longValue: 2 }], [{ longValue: 3 }]]);
+  });
+});
+
+describe('Data API twin: transactions', () => {
+  it('keeps a transaction’s writes to itself until CommitTransaction', async () => {
+    await execute({ sql: 'CREATE TABLE tx_commit (name text)' });
+    const id = await begin();
+    await execute({ sql: `INSERT INTO tx_commit VALUES ('inside')`, transactionId: id });
+    expect((await execute({ sql: 'SELECT name FROM tx_commit', transactionId: id })).records).toEqual([[{ stringValue: 'inside' }]]);
+    expect((await execute({ sql: 'SELECT name FROM tx_commit' })).records).toEqual([]);
+    expect(await commit(id)).toMatchObject({ transactionStatus: 'Transaction Committed' });
+    expect((await execute({ sql: 'SELECT name FROM tx_commit' })).records).toEqual([[{ stringValue: 'inside' }]]);
+  });
+
+  it('discards a transaction’s writes on RollbackTransaction, and forgets its id', async () => {
+    await execute({ sql: 'CREATE TABLE tx_rollback (name text)' });
+    const id = await begin();
+    await execute({ sql: `INSERT INTO tx_rollback VALUES ('gone')`, transactionId: id });
+    expect(await rollback(id)).toMatchObject({ transactionStatus: 'Rollback Complete' });
+    expect((await execute({ sql: 'SELECT name FROM tx_rollback' })).records).toEqual([]);
+    const failure = await failureOf(commit(id));
+    expect(failure).toBeInstanceOf(BadRequestException);
+    expect(failure.message).toBe(MESSAGES.transactionNotFound(id));
+  });
+
+  it('answers an unknown transaction id with BadRequestException "Transaction … is not found"', async () => {
+    const failure = await failureOf(execute({ sql: 'SELECT 1', transactionId: 'not-a-transaction' }));
+    expect(failure).toBeInstanceOf(BadRequestException);
+    expect(failure.message).toBe('Transaction not-a-transaction is not found');
+  });
+
+  it('ends a transaction whose statement fails, rolled back', async () => {
+    await execute({ sql: 'CREATE TABLE tx_failed (name text PRIMARY KEY)' });
+    const id = await begin();
+    await execute({ sql: `INSERT INTO tx_failed VALUES ('first')`, transactionId: id });
+    expect(await failureOf(execute({ sql: `INSERT INTO tx_failed VALUES ('first')`, transactionId: id }))).toBeInstanceOf(DatabaseErrorException);
+    expect((await failureOf(commit(id))).message).toBe(MESSAGES.transactionNotFound(id));
+    expect((await execute({ sql: 'SELECT name FROM tx_failed' })).records).toEqual([]);
+  });
+});
+
+describe('Data API twin: documented limits', () => {
+  it('refuses a row over 64 KB with BadRequestException, and serves one under it', async () => {
+    const under = await execute({ sql: `SELECT repeat('x', 60000) AS big` });
+    expect(under.records?.[0]?.[0]?.stringValue).toHaveLength(60000);
+    const failure = await failureOf(execute({ sql: `SELECT repeat('x', 70000) AS big` }));
+    expect(failure).toBeInstanceOf(BadRequestException);
+    expect(failure.message).toBe(MESSAGES.ROW_TOO_LARGE);
+  });
+
+  it('refuses a response over 1 MiB with BadRequestException, and serves one under it', async () => {
+    const under = await execute({ sql: `SELECT repeat('x', 60000) AS part FROM generate_series(1, 17)` });
+    expect(under.records).toHaveLength(17);
+    const failure = await failureOf(execute({ sql: `SELECT repeat('x', 60000) AS part FROM generate_series(1, 18)` }));
+    expect(failure).toBeInstanceOf(BadRequestException);
+    expect(failure.message).toBe('Database returned more than the allowed response size limit');
+  });
+
+  it('refuses a request over 4 MiB before running it', async () => {
+    await execute({ sql: 'CREATE TABLE big_requests (body text)' });
+    const failure = await failureOf(
+      execute({ sql: 'INSERT INTO big_requests VALUES (:body)', parameters: [{ name: 'body', value: { stringValue: 'y'.repeat(4 * 1024 * 1024) } }] }),
+    );
+    expect(failure).toBeInstanceOf(BadRequestException);
+    expect(failure.message).toBe(MESSAGES.REQUEST_TOO_LARGE);
+    expect((await execute({ sql: 'SELECT count(*) AS n FROM big_requests' })).records).toEqual([[{ longValue: 0 }]]);
+  });
+});
+
+describe('Data API twin: refusals', () => {
+  it('answers every call with DatabaseResumingException while resuming, and serves again after', async () => {
+    api.setResuming(true);
+    try {
+      const failure = await failureOf(execute({ sql: 'SELECT 1' }));
+      expect(failure).toBeInstanceOf(DatabaseResumingException);
+      expect(failure.name).toBe('DatabaseResumingException');
+      expect(await failureOf(begin())).toBeInstanceOf(DatabaseResumingException);
+    } finally {
+      api.setResuming(false);
+    }
+    expect((await execute({ sql: 'SELECT 2 AS two' })).records).toEqual([[{ longValue: 2 }]]);
+  });
+
+  it('answers 403 AccessDeniedException when the gate denies, and runs nothing', async () => {
+    const deny = denyAll();
+    const denying = await startTwin(database, deny);
+    const denied = new RDSDataClient({ endpoint: denying.url });
+    try {
+      const failure = await failureOf(execute({ sql: 'CREATE TABLE never_made (n integer)' }, denied));
+      expect(failure).toBeInstanceOf(AccessDeniedException);
+      expect(failure.$metadata?.httpStatusCode).toBe(403);
+      expect(failure.message).toContain('is not authorized to perform: rds-data:ExecuteStatement');
+      expect(deny.asked).toHaveLength(1);
+      expect(denying.calls()).toBe(0);
+      const exists = await execute({ sql: `SELECT to_regclass('never_made') IS NOT NULL AS made` });
+      expect(exists.records).toEqual([[{ booleanValue: false }]]);
+    } finally {
+      denied.destroy();
+      await denying.close();
+    }
+  });
+
+  it('refuses another cluster, another secret and another database with BadRequestException', async () => {
+    const wrongCluster = await failureOf(client.send(new ExecuteStatementCommand({ ...TARGET, resourceArn: `${TARGET.resourceArn}-other`, sql: 'SELECT 1' })));
+    expect(wrongCluster).toBeInstanceOf(BadRequestException);
+    expect(wrongCluster.message).toBe(MESSAGES.endpointNotEnabled(`${TARGET.resourceArn}-other`));
+    const wrongSecret = await failureOf(client.send(new ExecuteStatementCommand({ ...TARGET, secretArn: `${TARGET.secretArn}-other`, sql: 'SELECT 1' })));
+    expect(wrongSecret).toBeInstanceOf(BadRequestException);
+    const wrongDatabase = await failureOf(client.send(new ExecuteStatementCommand({ ...TARGET, database: 'postgres', sql: 'SELECT 1' })));
+    expect(wrongDatabase).toBeInstanceOf(BadRequestException);
+    expect(wrongDatabase.message).toBe('FATAL: database "postgres" does not exist');
+  });
+
+  it('answers a path that names no operation with 404 UnknownOperationException', async () => {
+    const response = await fetch(`${api.url}/ExecuteEverything`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
+  });
+});
+
+describe('Data API twin: time limits (shortened)', () => {
+  let quick: DataApi;
+  let quickClient: RDSDataClient;
+  beforeAll(async () => {
+    quick = await startTwin(database, allowAll(), { statementTimeoutMs: 500, transactionIdleMs: 300 });
+    quickClient = new RDSDataClient({ endpoint: quick.url });
+  });
+  afterAll(async () => {
+    quickClient?.destroy();
+    await quick?.close();
+  });
+
+  it('answers a statement past its timeout with StatementTimeoutException and cancels it in the database', async () => {
+    const failure = await failureOf(execute({ sql: `SELECT pg_sleep(30) AS slept, 'twin-timeout-probe' AS tag` }, quickClient));
+    expect(failure).toBeInstanceOf(StatementTimeoutException);
+    expect((failure as StatementTimeoutException).dbConnectionId).toEqual(expect.any(Number));
+    const watcher = new pg.Client({ connectionString: database.url });
+    await watcher.connect();
+    try {
+      await expect
+        .poll(
+          async () =>
+            (await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-timeout-probe%' AND state = 'active' AND pid <> pg_backend_pid()`))
+              .rows[0].n,
+          { timeout: 10_000, interval: 100 },
+        )
+        .toBe(0);
+    } finally {
+      await watcher.end();
+    }
+  });
+
+  it('rolls back and forgets a transaction left idle past its expiry', async () => {
+    await execute({ sql: 'CREATE TABLE tx_idle (name text)' }, quickClient);
+    const id = await begin(quickClient);
+    await execute({ sql: `INSERT INTO tx_idle VALUES ('abandoned')`, transactionId: id }, quickClient);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const failure = await failureOf(execute({ sql: 'SELECT 1', transactionId: id }, quickClient));
+    expect(failure).toBeInstanceOf(BadRequestException);
+    expect(failure.message).toBe(MESSAGES.transactionNotFound(id));
+    expect((await execute({ sql: 'SELECT name FROM tx_idle' }, quickClient)).records).toEqual([]);
+  });
+});

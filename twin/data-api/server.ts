@@ -1,0 +1,565 @@
+/**
+ * The RDS Data API, played on this machine over a real PostgreSQL: an HTTP server speaking the service's
+ * restJson1 protocol (POST /Execute, /BeginTransaction, /CommitTransaction, /RollbackTransaction,
+ * /BatchExecute), so `new RDSDataClient({})` with AWS_ENDPOINT_URL_RDS_DATA pointing here works
+ * unchanged (the SDK's serviceId is "RDS Data", and @smithy/core/endpoints reads
+ * AWS_ENDPOINT_URL_<SERVICE ID IN UPPER CASE, SPACES AS _>, then AWS_ENDPOINT_URL).
+ *
+ * What it holds to, as AWS documents it (the @aws-sdk/client-rds-data doc comments and the Aurora
+ * User Guide's Data API pages):
+ * - every call is authorized by the Gate (rds-data:<Action> on the cluster, secretsmanager:GetSecretValue
+ *   on the secret), and refused with 403 AccessDeniedException;
+ * - a response over 1 MiB and a row over 64 KB are refused with BadRequestException. Both are measured on
+ *   the JSON this server would send, the stricter reading of "If the call returns more than 1 MiB of
+ *   response data, the call is terminated" (BatchExecuteStatementCommand.d.ts): what passes here passes there;
+ * - a request over 4 MiB (body and headers) is refused before anything runs;
+ * - a statement is given 45 s, then cancelled (unless continueAfterTimeout) and answered with
+ *   StatementTimeoutException;
+ * - a transaction lives on its own connection and expires after 3 minutes without a call, rolled back;
+ *   an error inside it (SQL error, timeout, size refusal) ends it too, as the troubleshooting page lists
+ *   ("Transaction has been aborted due to an error from a previous call");
+ * - SQL errors are DatabaseErrorException with PostgreSQL's message in the form the service gives it
+ *   ("ERROR: ...\n  Detail: ...; SQLState: 23505");
+ * - setResuming(true) answers every call with DatabaseResumingException, as a cluster waking from 0 ACU.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type {
+  BatchExecuteStatementRequest,
+  BeginTransactionRequest,
+  CommitTransactionRequest,
+  ExecuteStatementRequest,
+  ExecuteStatementResponse,
+  Field,
+  RollbackTransactionRequest,
+} from '@aws-sdk/client-rds-data';
+import pg from 'pg';
+import { DataApiError, MESSAGES, type DataApiErrorName } from './errors';
+import { bindParameters, columnMetadata, toField, toJsonValue, type ColumnSource, type ResultOptions } from './values';
+
+// The Gate of docs/twin.md (twin/iam/gate.ts); restated here so this folder builds on its own. A Gate
+// from twin/iam/gate.ts satisfies it structurally.
+export interface SignedRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+export interface Check {
+  action: string;
+  resource: string;
+  context?: Record<string, string | string[]>;
+}
+export type GateAnswer =
+  | { allowed: true; principal: string }
+  | { allowed: false; status: 403; code: 'AccessDenied' | 'AccessDeniedException' | 'InvalidSignatureException' | 'UnrecognizedClientException'; message: string };
+export interface Gate {
+  authorize(service: 's3' | 'rds-data' | 'transcribe', request: SignedRequest, checks: Check[]): Promise<GateAnswer>;
+}
+
+export interface DataApiLimits {
+  /** Largest response body, in bytes (1 MiB). */
+  responseBytes: number;
+  /** Largest row, in bytes of its JSON (64 KB). */
+  rowBytes: number;
+  /** Largest request, body and headers, in bytes (4 MiB). */
+  requestBytes: number;
+  /** Time a statement may run (45 s). */
+  statementTimeoutMs: number;
+  /** Time a transaction may go without a call before it is rolled back and forgotten (3 minutes). */
+  transactionIdleMs: number;
+}
+
+export const DEFAULT_LIMITS: DataApiLimits = {
+  responseBytes: 1024 * 1024,
+  rowBytes: 64 * 1024,
+  requestBytes: 4 * 1024 * 1024,
+  statementTimeoutMs: 45_000,
+  transactionIdleMs: 3 * 60_000,
+};
+
+export interface DataApiOptions {
+  /** PostgreSQL connection string; the database in it is the one `database` names. */
+  databaseUrl: string;
+  gate: Gate;
+  clusterArn: string;
+  secretArn: string;
+  database: string;
+  limits?: Partial<DataApiLimits>;
+  /** Loopback port to listen on; 0 (default) picks a free one. */
+  port?: number;
+}
+
+export interface DataApi {
+  url: string;
+  close(): Promise<void>;
+  /** Calls the Gate allowed, of every operation. */
+  calls(): number;
+  /** While on, every call is answered with DatabaseResumingException. */
+  setResuming(on: boolean): void;
+}
+
+type Operation = 'ExecuteStatement' | 'BeginTransaction' | 'CommitTransaction' | 'RollbackTransaction' | 'BatchExecuteStatement' | 'ExecuteSql';
+
+/** The operations' HTTP bindings, from the Smithy model in @aws-sdk/client-rds-data (all POST). */
+const ROUTES: Record<string, Operation> = {
+  '/Execute': 'ExecuteStatement',
+  '/BeginTransaction': 'BeginTransaction',
+  '/CommitTransaction': 'CommitTransaction',
+  '/RollbackTransaction': 'RollbackTransaction',
+  '/BatchExecute': 'BatchExecuteStatement',
+  '/ExecuteSql': 'ExecuteSql',
+};
+
+interface Transaction {
+  id: string;
+  client: pg.Client;
+  pid: number;
+  busy: number;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** Type names for the OIDs every result uses; others are read from pg_type once. */
+const KNOWN_TYPE_NAMES: Record<number, string> = {
+  16: 'bool', 17: 'bytea', 18: 'char', 19: 'name', 20: 'int8', 21: 'int2', 23: 'int4', 25: 'text', 26: 'oid', 114: 'json',
+  700: 'float4', 701: 'float8', 1042: 'bpchar', 1043: 'varchar', 1082: 'date', 1083: 'time', 1114: 'timestamp',
+  1184: 'timestamptz', 1186: 'interval', 1266: 'timetz', 1700: 'numeric', 2950: 'uuid', 3802: 'jsonb',
+  1000: '_bool', 1005: '_int2', 1007: '_int4', 1016: '_int8', 1009: '_text', 1015: '_varchar', 1021: '_float4', 1022: '_float8',
+};
+
+/** Every column arrives as PostgreSQL's text; values.ts types it. */
+const rawText = (value: string) => value;
+const RAW_TYPES = { getTypeParser: () => rawText };
+
+const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres';
+
+export const startDataApi = async (options: DataApiOptions): Promise<DataApi> => {
+  const limits: DataApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, options: SESSION_OPTIONS, max: 10, types: RAW_TYPES });
+  // An idle pooled connection that the server drops must not crash the process.
+  pool.on('error', () => undefined);
+  const transactions = new Map<string, Transaction>();
+  const typeNames = new Map<number, string>(Object.entries(KNOWN_TYPE_NAMES).map(([oid, name]) => [Number(oid), name]));
+  const tableColumns = new Map<number, Map<number, ColumnSource & { name: string }>>();
+  let callCount = 0;
+  let resuming = false;
+  const clusterName = options.clusterArn.split(':').at(-1) ?? options.clusterArn;
+
+  // ------------------------------------------------------------------------------- transactions
+
+  const armIdleTimer = (tx: Transaction) => {
+    clearTimeout(tx.idleTimer);
+    if (tx.busy > 0) return;
+    tx.idleTimer = setTimeout(() => void endTransaction(tx, 'ROLLBACK').catch(() => undefined), limits.transactionIdleMs);
+    tx.idleTimer.unref();
+  };
+
+  /** Forgets the transaction at once (later calls find no such id), then ends it on its connection. */
+  const endTransaction = async (tx: Transaction, command: 'COMMIT' | 'ROLLBACK') => {
+    if (transactions.get(tx.id) !== tx) return;
+    transactions.delete(tx.id);
+    clearTimeout(tx.idleTimer);
+    try {
+      await tx.client.query(command);
+    } finally {
+      await tx.client.end().catch(() => undefined);
+    }
+  };
+
+  /** Runs work against a known transaction, holding its idle timer while it runs. */
+  const withTransaction = async <T>(id: string, work: (tx: Transaction) => Promise<T>): Promise<T> => {
+    const tx = transactions.get(id);
+    if (!tx) throw new DataApiError('BadRequestException', MESSAGES.transactionNotFound(id));
+    tx.busy++;
+    clearTimeout(tx.idleTimer);
+    try {
+      return await work(tx);
+    } catch (error) {
+      // An error ends the transaction (rolled back), except one refused before it reached the database.
+      if (error instanceof DataApiError && error.extra.endsTransaction) await endTransaction(tx, 'ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      tx.busy--;
+      if (transactions.get(tx.id) === tx) armIdleTimer(tx);
+    }
+  };
+
+  // ---------------------------------------------------------------------------------- statements
+
+  const cancel = async (pid: number) => {
+    await pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  };
+
+  /**
+   * One statement on one connection, within the statement timeout. On timeout the backend is cancelled
+   * (unless continueAfterTimeout) and the call answers StatementTimeoutException.
+   */
+  const runOnConnection = async (
+    client: pg.ClientBase,
+    pid: number,
+    bound: { text: string; values: unknown[]; types: number[] },
+    continueAfterTimeout: boolean,
+  ): Promise<pg.QueryArrayResult<(string | null)[]>> => {
+    // pg sends Query.types as the Parse message's parameter types and asks the same object for row
+    // parsers (pg/lib/query.js prepare(), pg/lib/result.js): an array of OIDs that also has getTypeParser.
+    const types = Object.assign([...bound.types], RAW_TYPES);
+    const running = client.query<(string | null)[]>({ text: bound.text, values: bound.values, rowMode: 'array', types } as unknown as pg.QueryArrayConfig);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (!continueAfterTimeout) void cancel(pid);
+        reject(new DataApiError('StatementTimeoutException', MESSAGES.STATEMENT_TIMEOUT, { dbConnectionId: pid, endsTransaction: !continueAfterTimeout }));
+      }, limits.statementTimeoutMs);
+    });
+    running.catch(() => undefined);
+    try {
+      return (await Promise.race([running, timedOut])) as unknown as pg.QueryArrayResult<(string | null)[]>;
+    } catch (error) {
+      throw toDataApiError(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const namesOf = async (client: pg.ClientBase, oids: number[]) => {
+    const unknown = [...new Set(oids.filter((oid) => !typeNames.has(oid)))];
+    if (unknown.length > 0) {
+      const { rows } = await client.query<{ oid: string; typname: string }>('SELECT oid, typname FROM pg_type WHERE oid = ANY($1::oid[])', [unknown]);
+      for (const row of rows) typeNames.set(Number(row.oid), row.typname);
+    }
+    return oids.map((oid) => typeNames.get(oid) ?? 'unknown');
+  };
+
+  const sourcesOf = async (client: pg.ClientBase, fields: pg.FieldDef[]) => {
+    const tables = [...new Set(fields.map((field) => field.tableID).filter((id) => id !== 0 && !tableColumns.has(id)))];
+    if (tables.length > 0) {
+      // Connections parse nothing (RAW_TYPES): every value here is PostgreSQL's text.
+      const { rows } = await client.query<{ relid: string; attnum: string; attname: string; relname: string; nspname: string; attnotnull: string; auto: string }>(
+        `SELECT c.oid AS relid, a.attnum, a.attname, c.relname, n.nspname, a.attnotnull,
+                (a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false)) AS auto
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
+           LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+          WHERE c.oid = ANY($1::oid[]) AND a.attnum > 0`,
+        [tables],
+      );
+      for (const id of tables) tableColumns.set(id, new Map());
+      for (const row of rows) {
+        tableColumns.get(Number(row.relid))?.set(Number(row.attnum), {
+          name: row.attname,
+          tableName: row.relname,
+          schemaName: row.nspname,
+          notNull: row.attnotnull === 't',
+          autoIncrement: row.auto === 't',
+        });
+      }
+    }
+    return fields.map((field) => tableColumns.get(field.tableID)?.get(field.columnID));
+  };
+
+  const executeOn = async (client: pg.ClientBase, pid: number, input: ExecuteStatementRequest): Promise<ExecuteStatementResponse> => {
+    const bound = bindParameters(input.sql ?? '', input.parameters);
+    const result = await runOnConnection(client, pid, bound, input.continueAfterTimeout === true);
+    if (/^(CREATE|ALTER|DROP)/.test(result.command ?? '')) tableColumns.clear();
+    const fields = result.fields ?? [];
+    if (fields.length === 0) return { numberOfRecordsUpdated: result.rowCount ?? 0, generatedFields: [] };
+    const resultOptions: ResultOptions = input.resultSetOptions ?? {};
+    const oids = fields.map((field) => field.dataTypeID);
+    let total = 0;
+    const account = (row: unknown) => {
+      const bytes = Buffer.byteLength(wire(row));
+      if (bytes > limits.rowBytes) throw new DataApiError('BadRequestException', MESSAGES.ROW_TOO_LARGE, { endsTransaction: true });
+      total += bytes;
+      if (total > limits.responseBytes) throw new DataApiError('BadRequestException', MESSAGES.RESPONSE_TOO_LARGE, { endsTransaction: true });
+    };
+    if (input.formatRecordsAs === 'JSON') {
+      const labels = fields.map((field) => field.name);
+      const objects = result.rows.map((row) => {
+        const object: Record<string, unknown> = {};
+        row.forEach((text, index) => {
+          object[labels[index]!] = toJsonValue(text, oids[index]!, resultOptions);
+        });
+        account(object);
+        return object;
+      });
+      return { formattedRecords: JSON.stringify(objects), numberOfRecordsUpdated: 0 };
+    }
+    const records: Field[][] = result.rows.map((row) => {
+      const record = row.map((text, index) => toField(text, oids[index]!, resultOptions));
+      account(record);
+      return record;
+    });
+    const response: ExecuteStatementResponse = { records, numberOfRecordsUpdated: 0 };
+    if (input.includeResultMetadata) {
+      const [names, sources] = [await namesOf(client, oids), await sourcesOf(client, fields)];
+      response.columnMetadata = fields.map((field, index) => columnMetadata(field, names[index]!, sources[index]));
+    }
+    return response;
+  };
+
+  /** A pooled connection for a call outside a transaction; released when its statement really ends. */
+  const withPooled = async <T>(work: (client: pg.PoolClient, pid: number) => Promise<T>, settle: (client: pg.PoolClient) => Promise<void>) => {
+    const client = await pool.connect().catch((error: unknown) => {
+      throw toDataApiError(error);
+    });
+    const pid = await backendPid(client);
+    try {
+      return await work(client, pid);
+    } finally {
+      // A statement left running past its timeout (continueAfterTimeout) still owns the connection.
+      void settle(client).finally(() => client.release());
+    }
+  };
+
+  const executeStatement = async (input: ExecuteStatementRequest): Promise<ExecuteStatementResponse> => {
+    if (!input.sql) throw new DataApiError('BadRequestException', 'sql is required');
+    if (input.transactionId) return withTransaction(input.transactionId, (tx) => executeOn(tx.client, tx.pid, input));
+    return withPooled(
+      (client, pid) => executeOn(client, pid, input),
+      (client) => client.query('SELECT 1').then(() => undefined, () => undefined),
+    );
+  };
+
+  const batchExecute = async (input: BatchExecuteStatementRequest) => {
+    if (!input.sql) throw new DataApiError('BadRequestException', 'sql is required');
+    const sets = input.parameterSets ?? [];
+    const runAll = async (client: pg.ClientBase, pid: number) => {
+      for (const parameters of sets) await runOnConnection(client, pid, bindParameters(input.sql!, parameters), false);
+      return { updateResults: sets.map(() => ({ generatedFields: [] })) };
+    };
+    if (input.transactionId) return withTransaction(input.transactionId, (tx) => runAll(tx.client, tx.pid));
+    // Without a transaction the whole batch commits or fails together, as one JDBC batch in autocommit does.
+    return withPooled(
+      async (client, pid) => {
+        await client.query('BEGIN');
+        try {
+          const result = await runAll(client, pid);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      },
+      async () => undefined,
+    );
+  };
+
+  const beginTransaction = async (_input: BeginTransactionRequest) => {
+    const client = new pg.Client({ connectionString: options.databaseUrl, options: SESSION_OPTIONS, types: RAW_TYPES });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const pid = await backendPid(client);
+      await client.query('BEGIN');
+      // Opaque, about the length of the service's ids (184 characters of base64).
+      const tx: Transaction = { id: randomBytes(138).toString('base64'), client, pid, busy: 0 };
+      transactions.set(tx.id, tx);
+      armIdleTimer(tx);
+      return { transactionId: tx.id };
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw toDataApiError(error);
+    }
+  };
+
+  const finishTransaction = async (id: string | undefined, command: 'COMMIT' | 'ROLLBACK') => {
+    if (!id) throw new DataApiError('BadRequestException', 'transactionId is required');
+    const tx = transactions.get(id);
+    if (!tx) throw new DataApiError('BadRequestException', MESSAGES.transactionNotFound(id));
+    try {
+      await endTransaction(tx, command);
+    } catch (error) {
+      throw toDataApiError(error);
+    }
+    return { transactionStatus: command === 'COMMIT' ? 'Transaction Committed' : 'Rollback Complete' };
+  };
+
+  // ------------------------------------------------------------------------------------- HTTP
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const requestId = randomUUID();
+    try {
+      const url = new URL(request.url ?? '/', 'http://twin');
+      const operation = request.method === 'POST' ? ROUTES[url.pathname] : undefined;
+      if (!operation) {
+        await drain(request);
+        throw new DataApiError('UnknownOperationException', `No operation for ${request.method} ${url.pathname}`);
+      }
+      const body = await readBody(request, limits.requestBytes);
+      const input = parseInput(body);
+      const resourceArn = String(input.resourceArn ?? input.dbClusterOrInstanceArn ?? '');
+      const secretArn = String(input.secretArn ?? input.awsSecretStoreArn ?? '');
+      if (!resourceArn) throw new DataApiError('BadRequestException', 'resourceArn is required');
+      if (!secretArn) throw new DataApiError('BadRequestException', 'secretArn is required');
+
+      const headers: SignedRequest['headers'] = { ...request.headers };
+      // The SDK signs the payload's hash without sending it; hand it to the Gate, which sees no body.
+      headers['x-amz-content-sha256'] ??= createHash('sha256').update(body).digest('hex');
+      const answer = await options.gate.authorize('rds-data', { method: request.method ?? 'POST', path: url.pathname, query: url.search.replace(/^\?/, ''), headers }, [
+        { action: `rds-data:${operation}`, resource: resourceArn },
+        { action: 'secretsmanager:GetSecretValue', resource: secretArn },
+      ]);
+      if (!answer.allowed) throw new DataApiError(answer.code === 'AccessDenied' ? 'AccessDeniedException' : answer.code, answer.message);
+      callCount++;
+
+      if (resourceArn !== options.clusterArn) throw new DataApiError('BadRequestException', MESSAGES.endpointNotEnabled(resourceArn));
+      if (secretArn !== options.secretArn) throw new DataApiError('BadRequestException', MESSAGES.secretNotFound(secretArn));
+      if (resuming) throw new DataApiError('DatabaseResumingException', MESSAGES.resuming(clusterName));
+      if (typeof input.database === 'string' && input.database !== '' && input.database !== options.database) {
+        throw new DataApiError('BadRequestException', MESSAGES.databaseNotFound(input.database));
+      }
+
+      let output: unknown;
+      switch (operation) {
+        case 'ExecuteStatement':
+          output = await executeStatement(input as unknown as ExecuteStatementRequest);
+          break;
+        case 'BatchExecuteStatement':
+          output = await batchExecute(input as unknown as BatchExecuteStatementRequest);
+          break;
+        case 'BeginTransaction':
+          output = await beginTransaction(input as unknown as BeginTransactionRequest);
+          break;
+        case 'CommitTransaction':
+          output = await finishTransaction((input as unknown as CommitTransactionRequest).transactionId, 'COMMIT');
+          break;
+        case 'RollbackTransaction':
+          output = await finishTransaction((input as unknown as RollbackTransactionRequest).transactionId, 'ROLLBACK');
+          break;
+        case 'ExecuteSql':
+          throw new DataApiError('BadRequestException', MESSAGES.EXECUTE_SQL_DEPRECATED);
+      }
+      const text = wire(output);
+      if (Buffer.byteLength(text) > limits.responseBytes) throw new DataApiError('BadRequestException', MESSAGES.RESPONSE_TOO_LARGE);
+      send(response, 200, text, { 'x-amzn-requestid': requestId });
+    } catch (error) {
+      const failure = error instanceof DataApiError ? error : toDataApiError(error);
+      const { endsTransaction: _internal, ...extra } = failure.extra;
+      send(response, failure.status, JSON.stringify({ message: failure.message, ...extra }), {
+        'x-amzn-requestid': requestId,
+        'x-amzn-errortype': failure.type,
+      });
+    }
+  };
+
+  const server = createServer((request, response) => void handle(request, response));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls: () => callCount,
+    setResuming(on: boolean) {
+      resuming = on;
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.all([...transactions.values()].map((tx) => endTransaction(tx, 'ROLLBACK').catch(() => undefined)));
+      await pool.end().catch(() => undefined);
+    },
+  };
+};
+
+// ------------------------------------------------------------------------------------------ helpers
+
+const backendPid = async (client: pg.ClientBase): Promise<number> => {
+  const { rows } = await client.query<{ pid: string }>('SELECT pg_backend_pid() AS pid');
+  return Number(rows[0]!.pid);
+};
+
+/** JSON for the wire: byte arrays (blobValue) as base64, as restJson1 carries blobs. */
+export const wire = (value: unknown): string =>
+  JSON.stringify(value, (_key, item: unknown) => {
+    const buffer = item as { type?: string; data?: number[] } | null;
+    return buffer && typeof buffer === 'object' && buffer.type === 'Buffer' && Array.isArray(buffer.data) ? Buffer.from(buffer.data).toString('base64') : item;
+  });
+
+const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string>) => {
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  response.end(body);
+};
+
+const drain = (request: IncomingMessage) =>
+  new Promise<void>((resolve) => {
+    request.resume();
+    request.on('end', resolve);
+    request.on('error', () => resolve());
+  });
+
+/** The body, refused past the request limit, which AWS counts with the headers. */
+const readBody = async (request: IncomingMessage, limit: number): Promise<Buffer> => {
+  const headerBytes = request.rawHeaders.reduce((sum, part) => sum + Buffer.byteLength(part) + 2, 0);
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (headerBytes + declared > limit) {
+    await drain(request);
+    throw new DataApiError('BadRequestException', MESSAGES.REQUEST_TOO_LARGE);
+  }
+  const chunks: Buffer[] = [];
+  let size = headerBytes;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      await drain(request);
+      throw new DataApiError('BadRequestException', MESSAGES.REQUEST_TOO_LARGE);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+};
+
+const parseInput = (body: Buffer): Record<string, unknown> => {
+  if (body.length === 0) return {};
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new DataApiError('BadRequestException', 'The request body is not a JSON object');
+};
+
+interface PgError {
+  severity?: string;
+  code?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  position?: string;
+  where?: string;
+}
+
+/**
+ * A PostgreSQL error as the Data API reports it: PgJDBC's ServerErrorMessage text and the SQLState,
+ * e.g. "ERROR: duplicate key value violates unique constraint \"t_pkey\"\n  Detail: Key (id)=(1) already
+ * exists.; SQLState: 23505" (as quoted from the live service in cloud-utils/aurora-data-api#53 and
+ * cloud-utils/sqlalchemy-aurora-data-api#46).
+ */
+export const toDataApiError = (error: unknown): DataApiError => {
+  if (error instanceof DataApiError) return error;
+  const pgError = error as PgError;
+  if (pgError && typeof pgError === 'object' && pgError.severity && pgError.code) {
+    const text = [
+      `${pgError.severity}: ${pgError.message}`,
+      pgError.detail ? `\n  Detail: ${pgError.detail}` : '',
+      pgError.hint ? `\n  Hint: ${pgError.hint}` : '',
+      pgError.position ? `\n  Position: ${pgError.position}` : '',
+      pgError.where ? `\n  Where: ${pgError.where}` : '',
+      `; SQLState: ${pgError.code}`,
+    ].join('');
+    return new DataApiError('DatabaseErrorException', text, { endsTransaction: true });
+  }
+  const code = (error as { code?: string } | null)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01') {
+    return new DataApiError('DatabaseUnavailableException', 'The writer instance in the DB cluster isn\'t available.', { endsTransaction: true });
+  }
+  return new DataApiError('InternalServerErrorException', 'An internal error occurred.', { endsTransaction: true });
+};
+
+export type { DataApiErrorName };
