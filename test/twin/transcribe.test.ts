@@ -18,6 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsTranscribeTranscriber } from '../../functions/adapters/transcriber/aws-transcribe';
 import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
+import { pocketsphinxRecognizer, type SpeechRecognizer } from '../../twin/transcribe/recognizer';
 import { startTranscribeStreaming, type GateAnswer, type SignedRequest, type TranscribeGate, type TranscribeStreamingServer } from '../../twin/transcribe/server';
 import { POCKETSPHINX_TEST_DATA, realWav } from '../support/audio-fixtures';
 
@@ -84,6 +85,16 @@ const pronounced = (finals: Timed[]) =>
 
 const wordsOf = (finals: Timed[]) => pronounced(finals).map((item) => item.Content!.toLowerCase());
 
+/** How many of `expected` appear in `actual`, each occurrence used once. */
+const sharedWords = (expected: string[], actual: string[]) => {
+  const left = [...actual];
+  return expected.filter((word) => {
+    const at = left.indexOf(word);
+    if (at >= 0) left.splice(at, 1);
+    return at >= 0;
+  }).length;
+};
+
 const rejection = async (promise: Promise<unknown>) => {
   try {
     await promise;
@@ -93,6 +104,8 @@ const rejection = async (promise: Promise<unknown>) => {
   throw new Error('expected a rejection');
 };
 
+/** One warm pocketsphinx shared by the servers each test starts; the real-time server starts its own (the default). */
+let shared: SpeechRecognizer;
 let realTime: TranscribeStreamingServer;
 let fast: TranscribeStreamingServer;
 let referenceWords: string[];
@@ -106,11 +119,16 @@ beforeAll(async () => {
   await reference.close();
   referenceWords = transcription.words.map((word) => word.word);
   clipSeconds = pcmOf(realWav(CLIP)).length / 2 / SAMPLE_RATE;
-  [realTime, fast] = await Promise.all([startTranscribeStreaming({ gate: allowAll }), startTranscribeStreaming({ gate: allowAll, pace: FAST_PACE })]);
+  shared = pocketsphinxRecognizer();
+  [realTime, fast] = await Promise.all([
+    startTranscribeStreaming({ gate: allowAll }),
+    startTranscribeStreaming({ gate: allowAll, pace: FAST_PACE, recognizer: shared }),
+  ]);
 });
 
 afterAll(async () => {
   await Promise.all([realTime?.close(), fast?.close()]);
+  await shared?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -158,9 +176,40 @@ describe('Transcribe Streaming twin', () => {
     // FLAC is lossless: the same samples, the same words. Opus is lossy: most of the words.
     expect(wordsOf(fromFlac.finals)).toEqual(referenceWords);
     const opusWords = wordsOf(fromOpus.finals);
-    const shared = referenceWords.filter((word) => opusWords.includes(word));
-    expect(shared.length).toBeGreaterThanOrEqual(Math.ceil(referenceWords.length * 0.6));
+    expect(sharedWords(referenceWords, opusWords)).toBeGreaterThanOrEqual(Math.ceil(referenceWords.length * 0.6));
     for (const { result, at } of fromOpus.finals) expect(at - fromOpus.startedAt).toBeGreaterThanOrEqual((result.EndTime! * 1000) / FAST_PACE);
+  });
+
+  it('closes a final result at each pause, with times counted from the start of the stream', async () => {
+    const second = 'librivox/sense_and_sensibility_01_austen_64kb-0930.wav';
+    const pause = 1.5;
+    // A quiet room rather than digital silence: low noise from a fixed seed.
+    const gap = Buffer.alloc(SAMPLE_RATE * pause * 2);
+    let seed = 7;
+    for (let at = 0; at < gap.length; at += 2) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      gap.writeInt16LE((seed % 9) - 4, at);
+    }
+    const audio = Buffer.concat([pcmOf(realWav(CLIP)), gap, pcmOf(realWav(second))]);
+    const client = clientFor(fast);
+    const { finals, startedAt } = await stream(client, chunked(audio, PCM_EVENT_BYTES));
+    client.destroy();
+
+    expect(finals).toHaveLength(2);
+    const [first, last] = finals.map(({ result }) => result);
+    expect(first!.EndTime!).toBeGreaterThan(clipSeconds);
+    expect(first!.EndTime!).toBeLessThan(clipSeconds + pause);
+    expect(last!.StartTime!).toBe(first!.EndTime!);
+    expect(last!.EndTime!).toBeCloseTo(audio.length / 2 / SAMPLE_RATE, 2);
+    expect(new Set(finals.map(({ result }) => result.ResultId)).size).toBe(2);
+    const [firstWords, lastWords] = finals.map((timed) => wordsOf([timed]));
+    // Each utterance is recognized on its own with its pause, which moves pocketsphinx off a few of the clip's words.
+    expect(sharedWords(referenceWords, firstWords!)).toBeGreaterThanOrEqual(Math.ceil(referenceWords.length * 0.6));
+    const secondSaid = 'he might even have been made amiable himself'.split(' ');
+    expect(sharedWords(secondSaid, lastWords!)).toBeGreaterThanOrEqual(5);
+    const secondItems = pronounced([finals[1]!]);
+    expect(secondItems[0]!.StartTime!).toBeGreaterThan(clipSeconds + pause - 0.5);
+    for (const { result, at } of finals) expect(at - startedAt).toBeGreaterThanOrEqual((result.EndTime! * 1000) / FAST_PACE);
   });
 
   it('answers an empty stream with a transcript that has no results', async () => {
@@ -185,8 +234,76 @@ describe('Transcribe Streaming twin', () => {
     expect(badEncoding.message).toContain("Value 'mp3' at 'mediaEncoding' failed to satisfy constraint");
   });
 
+  it('identifies the language among the options given, on the response and on each result', async () => {
+    const client = clientFor(fast);
+    const { finals, headers } = await stream(client, chunked(pcmOf(realWav(SHORT_CLIP)), PCM_EVENT_BYTES), {
+      LanguageCode: undefined,
+      IdentifyLanguage: true,
+      LanguageOptions: 'es-US,en-US',
+    });
+    client.destroy();
+    expect(headers).toMatchObject({ IdentifyLanguage: true, LanguageOptions: 'es-US,en-US' });
+    expect(finals.length).toBeGreaterThan(0);
+    for (const { result } of finals) {
+      expect(result.LanguageCode).toBe('en-US');
+      expect(result.LanguageIdentification?.map((entry) => entry.LanguageCode).sort()).toEqual(['en-US', 'es-US']);
+    }
+  });
+
+  it('ends a stream that sends no audio for the idle timeout with BadRequestException, freeing its slot', async () => {
+    const idle = await startTranscribeStreaming({ gate: allowAll, idleTimeoutSeconds: 0.3, pace: FAST_PACE, recognizer: shared });
+    const client = clientFor(idle);
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    async function* stalls(): AsyncIterable<AudioStream> {
+      yield { AudioEvent: { AudioChunk: new Uint8Array(PCM_EVENT_BYTES) } };
+      await stopped;
+    }
+    try {
+      const error = await rejection(stream(client, stalls()));
+      expect(error.name).toBe('BadRequestException');
+      expect(error.message).toBe('Your request timed out because no new audio was received for 0.3 seconds.');
+      expect(idle.activeStreams()).toBe(0);
+      expect(idle.calls()[0]).toMatchObject({ status: 200, error: 'BadRequestException', done: false });
+    } finally {
+      stop();
+      client.destroy();
+      await idle.close();
+    }
+  });
+
+  it('frees the slot of a stream the client abandons', async () => {
+    const server = await startTranscribeStreaming({ gate: allowAll, pace: FAST_PACE, recognizer: shared });
+    const client = clientFor(server);
+    const abort = new AbortController();
+    async function* endless(): AsyncIterable<AudioStream> {
+      for (;;) {
+        yield { AudioEvent: { AudioChunk: new Uint8Array(PCM_EVENT_BYTES) } };
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    try {
+      const response = await client.send(
+        new StartStreamTranscriptionCommand({ LanguageCode: 'en-US', MediaEncoding: 'pcm', MediaSampleRateHertz: SAMPLE_RATE, AudioStream: endless() }),
+        { abortSignal: abort.signal },
+      );
+      expect(response.TranscriptResultStream).toBeDefined();
+      expect(server.activeStreams()).toBe(1);
+      abort.abort();
+      client.destroy();
+      while (server.activeStreams() > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(server.calls()[0]!.audioBytes).toBeGreaterThan(0);
+      expect(server.calls()[0]!.done).toBe(false);
+    } finally {
+      client.destroy();
+      await server.close();
+    }
+  });
+
   it('refuses the stream over the quota with LimitExceededException and takes new ones once streams end', async () => {
-    const limited = await startTranscribeStreaming({ gate: allowAll, maxConcurrentStreams: 2, pace: FAST_PACE });
+    const limited = await startTranscribeStreaming({ gate: allowAll, maxConcurrentStreams: 2, pace: FAST_PACE, recognizer: shared });
     const client = clientFor(limited);
     try {
       let release!: () => void;
@@ -236,7 +353,9 @@ describe('Transcribe Streaming twin', () => {
       expect(seen[0]).toMatchObject({ service: 'transcribe', request: { method: 'POST', path: '/stream-transcription' } });
       expect(seen[0]!.actions).toEqual(['transcribe:StartStreamTranscription *']);
       expect(String(seen[0]!.request.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDTWINTEST\/\d{8}\/us-east-1\/transcribe\/aws4_request/);
-      expect(seen[0]!.request.headers.host).toBe(new URL(denied.url).host);
+      // HTTP/2: the SDK signs :authority where HTTP/1.1 signs host, and the gate must see it to verify.
+      expect(String(seen[0]!.request.headers.authorization)).toContain('SignedHeaders=:authority;');
+      expect(seen[0]!.request.headers[':authority']).toBe(new URL(denied.url).host);
       expect(denied.activeStreams()).toBe(0);
     } finally {
       client.destroy();

@@ -387,8 +387,9 @@ export const startTranscribeStreaming = async (options: TranscribeStreamingOptio
       refuse(404, 'UnknownOperationException', `No operation at ${method} ${path}`);
       return;
     }
+    // Over HTTP/2 the SDK signs the :authority pseudo-header in place of host: it stays in what the gate sees.
     const signed: SignedRequest['headers'] = {};
-    for (const [name, value] of Object.entries(headers)) if (!name.startsWith(':')) signed[name] = value;
+    for (const [name, value] of Object.entries(headers)) if (!name.startsWith(':') || name === ':authority') signed[name] = value;
     signed.host ??= single(headers[':authority']);
     const answer = await gate.authorize('transcribe', { method, path, query, headers: signed }, [
       { action: 'transcribe:StartStreamTranscription', resource: '*' },
