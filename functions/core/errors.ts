@@ -1,6 +1,7 @@
 /**
- * Domain errors. Core code throws these; the HTTP layer maps each kind to a status.
- * `detail` is what a caller may see: it must never carry SQL, stack traces or server paths.
+ * Domain errors. Core code throws these, adapters translate their own failures into them, and the HTTP
+ * layer maps each kind to a status. `detail` is what a caller may see: never SQL, stack traces or server
+ * paths; the original failure travels as `cause`, for the logs.
  */
 export type DomainErrorKind =
   | 'invalid_input'
@@ -15,19 +16,24 @@ export class DomainError extends Error {
     readonly kind: DomainErrorKind,
     message: string,
     readonly detail: string = message,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'DomainError';
   }
 }
 
-export const invalidInput = (message: string, detail?: string) => new DomainError('invalid_input', message, detail);
-export const notFound = (message: string, detail?: string) => new DomainError('not_found', message, detail);
-export const conflict = (message: string, detail?: string) => new DomainError('conflict', message, detail);
-export const tooLarge = (message: string, detail?: string) => new DomainError('too_large', message, detail);
-export const unsupportedMediaType = (message: string, detail?: string) =>
-  new DomainError('unsupported_media_type', message, detail);
-export const dependencyUnavailable = (message: string, detail?: string) =>
-  new DomainError('dependency_unavailable', message, detail);
+export const invalidInput = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('invalid_input', message, detail, options);
+export const notFound = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('not_found', message, detail, options);
+export const conflict = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('conflict', message, detail, options);
+export const tooLarge = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('too_large', message, detail, options);
+export const unsupportedMediaType = (message: string, detail?: string, options?: ErrorOptions) =>
+  new DomainError('unsupported_media_type', message, detail, options);
+export const dependencyUnavailable = (message: string, detail?: string, options?: ErrorOptions) =>
+  new DomainError('dependency_unavailable', message, detail, options);
+
+/** What an adapter throws when its database, store or service is down or unreachable: the request was not wrong. */
+export const unreachableDependency = (cause: unknown) =>
+  dependencyUnavailable('Service unavailable', 'A dependency is unavailable; try again shortly', { cause });
 
 export const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgSql } from '../../functions/adapters/sql/pg';
 import { snapshotIdFromKey } from '../../functions/core/keys';
-import { isDependencyFailure } from '../../functions/http/error-mapping';
+import { isDomainError } from '../../functions/core/errors';
 import { routeId, routes } from '../../functions/routes';
 import { toneWav } from '../support/audio-fixtures';
 import { request } from '../support/http';
@@ -22,6 +22,9 @@ import { postgresOutage, type PostgresOutage } from './support/postgres-outage';
 import { sendRaw } from './support/raw-http';
 import { wellFormedRequest, type KnownIds } from './support/route-requests';
 import { expectSafeAnswer } from './support/safe-answer';
+
+/** The pg adapter's own translation of a database outage: a core dependency_unavailable error, answered 503. */
+const isDependencyFailure = (error: unknown) => isDomainError(error) && error.kind === 'dependency_unavailable';
 
 /** Handlers that cannot answer without the database: each must say 503 while it is gone. */
 const NEEDS_DATABASE = new Set(['health', 'create-session', 'get-session', 'upload-audio-chunk', 'record-code-history', 'record-execution-result', 'process-chunk']);

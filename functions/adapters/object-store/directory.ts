@@ -21,6 +21,7 @@ import {
   type StoredObjectWithMetadata,
 } from '../../core/ports/object-store';
 import { BoundedMap } from './bounded-map';
+import { errorCodeOf, failureTranslator } from '../unreachable';
 import { DirectoryListings, type ListedFile } from './directory-listings';
 import { sharedPerTurn } from './shared-per-turn';
 
@@ -31,6 +32,9 @@ const META_DIR = '.meta';
 const TMP_DIR = '.tmp';
 /** Keys S3 would accept that could still escape or alias a path: no empty, dot or dot-dot segments, no backslash or NUL. */
 const SAFE_KEY = /^(?!.*(?:^|\/)\.{0,2}(?:\/|$))[^\\\0]+$/;
+/** A full disk is the store being unavailable, as S3 failing would be, not a fault of the request. */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+const translateDiskFailure = failureTranslator((error) => DISK_FULL_CODES.has(errorCodeOf(error)));
 
 /** An object's description, with the file size and time it was read at. */
 interface CachedMetadata {
@@ -112,7 +116,7 @@ export class DirectoryObjectStore implements ObjectStore {
       if (published) await rm(target, { force: true });
       await rm(temporary, { force: true });
       if (metadataTemporary) await rm(metadataTemporary, { force: true });
-      throw error;
+      return translateDiskFailure(error);
     }
     this.metadataCache.delete(key);
     const object = this.describe(key)!;

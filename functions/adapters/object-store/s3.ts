@@ -25,6 +25,7 @@ import {
   type StoredObject,
   type StoredObjectWithMetadata,
 } from '../../core/ports/object-store';
+import { translateAwsFailure } from '../aws-failures';
 
 /** S3's own ceiling for one ListObjectsV2 page and one DeleteObjects request. */
 const MAX_KEYS = 1000;
@@ -40,7 +41,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<StoredObject> {
-    const write = () => this.client.send(new PutObjectCommand({ ...this.writeParams(key, options), Body: body }));
+    const write = () => this.client.send(new PutObjectCommand({ ...this.writeParams(key, options), Body: body })).catch(translateAwsFailure);
     await this.createOrReplace(key, write, write);
     return this.describeWritten(key);
   }
@@ -51,13 +52,13 @@ export class S3ObjectStore implements ObjectStore {
       // IfNoneMatch travels on the single PUT or on CompleteMultipartUpload, whichever lib-storage ends with.
       params: { ...this.writeParams(key, options), Body: Readable.from(asBuffers(body)) },
     });
-    await this.createOrReplace(key, () => upload.done());
+    await this.createOrReplace(key, () => upload.done().catch(translateAwsFailure));
     return this.describeWritten(key);
   }
 
   async get(key: string) {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })).catch(translateAwsFailure);
       const body = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
       const object: StoredObjectWithMetadata = {
         key,
@@ -69,13 +70,13 @@ export class S3ObjectStore implements ObjectStore {
       return { body, object };
     } catch (error) {
       if (isMissing(error)) return null;
-      throw error;
+      return translateAwsFailure(error);
     }
   }
 
   async head(key: string): Promise<StoredObjectWithMetadata | null> {
     try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })).catch(translateAwsFailure);
       return {
         key,
         size: response.ContentLength ?? 0,
@@ -85,7 +86,7 @@ export class S3ObjectStore implements ObjectStore {
       };
     } catch (error) {
       if (isMissing(error)) return null;
-      throw error;
+      return translateAwsFailure(error);
     }
   }
 
@@ -101,7 +102,7 @@ export class S3ObjectStore implements ObjectStore {
             ? { StartAfter: options.startAfter }
             : {}),
       }),
-    );
+    ).catch(translateAwsFailure);
     const objects = (response.Contents ?? []).map((entry) => ({
       key: entry.Key!,
       size: entry.Size ?? 0,
@@ -118,7 +119,7 @@ export class S3ObjectStore implements ObjectStore {
           Bucket: this.bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),
-      );
+      ).catch(translateAwsFailure);
       // DeleteObjects answers 200 even when some keys failed; those are listed in Errors.
       const failed = response.Errors ?? [];
       if (failed.length > 0) {
@@ -128,7 +129,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async ping(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket })).catch(translateAwsFailure);
   }
 
   private writeParams(key: string, options: PutOptions) {

@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { DRIVER_TIMEOUT_MESSAGES, type Sql, type SqlParams, type SqlRow, type SqlRunner } from '../../core/ports/sql';
+import type { Sql, SqlParams, SqlRow, SqlRunner } from '../../core/ports/sql';
 import { toPositional } from './named-parameters';
+import { DRIVER_TIMEOUT_MESSAGES, translatePostgresFailure } from './postgres-failures';
 import { PG_TYPE, pgTimestampToIso, transactionPreamble } from './postgres-dialect';
 
 const typeParsers: Record<number, (text: string) => unknown> = {
@@ -45,10 +46,11 @@ export const openPgSql = async (connectionString: string, options: PgSqlOptions 
   });
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  const pooled = runnerOver(pool);
   return {
-    ...runnerOver(pool),
+    query: <Row extends SqlRow>(sql: string, params?: SqlParams) => pooled.query<Row>(sql, params).catch(translatePostgresFailure),
     async transaction(work, options = {}) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch(translatePostgresFailure);
       // So does a checked-out one, between statements (a snapshot streaming its file when the server
       // stops): keep the error, let the next statement fail, and discard the client rather than pool it.
       let lost: Error | undefined;
@@ -66,7 +68,7 @@ export const openPgSql = async (connectionString: string, options: PgSqlOptions 
         // for a ROLLBACK that would time out too.
         if (!lost && error instanceof Error && DRIVER_TIMEOUT_MESSAGES.test(error.message)) lost = error;
         if (!lost) await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        return translatePostgresFailure(error);
       } finally {
         client.off('error', onLost);
         client.release(lost);

@@ -2,6 +2,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Sql, SqlParams, SqlRow, SqlRunner } from '../../core/ports/sql';
 import { toPositional } from './named-parameters';
 import { PG_TYPE, pgTimestampToIso, transactionPreamble } from './postgres-dialect';
+import { translatePostgresFailure } from './postgres-failures';
 
 const parsers = {
   [PG_TYPE.INT8]: (text: string) => text,
@@ -23,14 +24,17 @@ const runnerOver = (target: Queryable): SqlRunner => ({
 export const openPgliteSql = async (dataDir?: string): Promise<Sql> => {
   const db = await PGlite.create({ dataDir, parsers });
   await db.exec(`SET TIME ZONE 'UTC'`);
+  const direct = runnerOver(db);
   return {
-    ...runnerOver(db),
+    query: <Row extends SqlRow>(sql: string, params?: SqlParams) => direct.query<Row>(sql, params).catch(translatePostgresFailure),
     transaction: (work, options = {}) =>
-      db.transaction(async (tx) => {
-        const preamble = transactionPreamble(options);
-        if (preamble) await tx.query(preamble);
-        return work(runnerOver(tx));
-      }),
+      db
+        .transaction(async (tx) => {
+          const preamble = transactionPreamble(options);
+          if (preamble) await tx.query(preamble);
+          return work(runnerOver(tx));
+        })
+        .catch(translatePostgresFailure),
     close: () => db.close(),
   };
 };

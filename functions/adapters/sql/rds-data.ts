@@ -20,6 +20,7 @@ import {
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import type { Sql, SqlParams, SqlRow, SqlRunner, TransactionOptions } from '../../core/ports/sql';
+import { translateAwsFailure } from '../aws-failures';
 import { parameterNames } from './named-parameters';
 import { pgTimestampToIso, transactionPreamble } from './postgres-dialect';
 
@@ -47,7 +48,7 @@ export const openRdsDataSql = (client: RDSDataClient, target: RdsDataTarget): Sq
   return {
     ...runner(),
     async transaction<T>(work: (tx: SqlRunner) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-      const { transactionId } = await client.send(new BeginTransactionCommand(target));
+      const { transactionId } = await client.send(new BeginTransactionCommand(target)).catch(translateAwsFailure);
       if (!transactionId) throw new Error('the RDS Data API returned no transaction id');
       const tx = runner(transactionId);
       try {
@@ -61,7 +62,7 @@ export const openRdsDataSql = (client: RDSDataClient, target: RdsDataTarget): Sq
         await client
           .send(new RollbackTransactionCommand({ resourceArn: target.resourceArn, secretArn: target.secretArn, transactionId }))
           .catch(() => undefined);
-        throw error;
+        return translateAwsFailure(error);
       }
     },
     // Nothing to release: every call is its own HTTPS request.
@@ -91,7 +92,7 @@ const execute = async <Row extends SqlRow>(
     return readRows<Row>(response);
   } catch (error) {
     if (isResponseTooLarge(error)) throw new ResultTooLargeError();
-    throw error;
+    return translateAwsFailure(error);
   }
 };
 

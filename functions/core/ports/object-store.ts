@@ -1,6 +1,8 @@
 /**
  * The object store port: S3 on AWS, a directory locally. Keys follow functions/core/keys.ts.
  */
+import { DomainError } from '../errors';
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -53,9 +55,10 @@ export interface ObjectStore {
   ping(): Promise<void>;
 }
 
-export class ObjectAlreadyExistsError extends Error {
+/** A conflict core can tell apart: a create-if-absent put onto a key that exists. */
+export class ObjectAlreadyExistsError extends DomainError {
   constructor(readonly key: string) {
-    super(`object already exists: ${key}`);
+    super('conflict', 'Already exists', 'The object already exists');
     this.name = 'ObjectAlreadyExistsError';
   }
 }

@@ -4,7 +4,8 @@
  * - rows come back as plain objects with normalized values:
  *   bigint and numeric as decimal strings, timestamptz as ISO 8601 UTC strings ("...Z"),
  *   json/jsonb as parsed values, null as null;
- * - transactions are explicit and scoped to a callback.
+ * - transactions are explicit and scoped to a callback;
+ * - a database that is down or unreachable fails as a core dependency_unavailable error.
  */
 export type SqlParam = string | number | boolean | null;
 export type SqlParams = Readonly<Record<string, SqlParam>>;
@@ -24,11 +25,3 @@ export interface Sql extends SqlRunner {
   transaction<T>(work: (tx: SqlRunner) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
-
-/**
- * How the database drivers word it when they give up: node-postgres when it waited too long for a
- * connection or a statement, and node-postgres or PGlite when the connection is gone. The pg adapter
- * discards a connection whose statement timed out; the API answers 503 for either (http/error-mapping.ts).
- */
-export const DRIVER_TIMEOUT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout/i;
-export const DRIVER_LOST_CONNECTION_MESSAGES = /Connection terminated|PGlite is closed|Client has encountered a connection error/i;
