@@ -65,19 +65,20 @@ const stream = async (
   client: TranscribeStreamingClient,
   audio: AsyncIterable<AudioStream>,
   input: Partial<StartStreamTranscriptionCommandInput> = {},
-): Promise<{ finals: Timed[]; events: number; startedAt: number; endedAt: number; headers: Record<string, unknown> }> => {
+): Promise<{ finals: Timed[]; partials: Timed[]; events: number; startedAt: number; endedAt: number; headers: Record<string, unknown> }> => {
   const startedAt = performance.now();
   const response = await client.send(
     new StartStreamTranscriptionCommand({ LanguageCode: 'en-US', MediaEncoding: 'pcm', MediaSampleRateHertz: SAMPLE_RATE, AudioStream: audio, ...input }),
   );
   const finals: Timed[] = [];
+  const partials: Timed[] = [];
   let events = 0;
   for await (const event of response.TranscriptResultStream!) {
     events++;
-    for (const result of event.TranscriptEvent?.Transcript?.Results ?? []) if (!result.IsPartial) finals.push({ result, at: performance.now() });
+    for (const result of event.TranscriptEvent?.Transcript?.Results ?? []) (result.IsPartial ? partials : finals).push({ result, at: performance.now() });
   }
   const { TranscriptResultStream: _, $metadata: __, ...headers } = response;
-  return { finals, events, startedAt, endedAt: performance.now(), headers };
+  return { finals, partials, events, startedAt, endedAt: performance.now(), headers };
 };
 
 const pronounced = (finals: Timed[]) =>
@@ -136,7 +137,7 @@ describe('Transcribe Streaming twin', () => {
   it('transcribes 16 kHz PCM sent in 100 ms events into final results, no faster than the audio plays', async () => {
     expect(referenceWords.length).toBeGreaterThan(3);
     const client = clientFor(realTime);
-    const { finals, startedAt, headers } = await stream(client, chunked(pcmOf(realWav(CLIP)), PCM_EVENT_BYTES));
+    const { finals, partials, startedAt, headers } = await stream(client, chunked(pcmOf(realWav(CLIP)), PCM_EVENT_BYTES));
     client.destroy();
 
     expect(finals.length).toBeGreaterThan(0);
@@ -156,8 +157,18 @@ describe('Transcribe Streaming twin', () => {
     const alternative = finals[0]!.result.Alternatives![0]!;
     expect(alternative.Transcript).toMatch(/^[A-Z].*\.$/);
     expect(alternative.Items!.at(-1)).toMatchObject({ Type: 'punctuation', Content: '.' });
+    // A partial result comes first, under the final's ResultId, with the first of its words.
+    expect(partials.length).toBeGreaterThan(0);
+    for (const partial of partials) {
+      const final = finals.find(({ result }) => result.ResultId === partial.result.ResultId)!;
+      expect(final).toBeDefined();
+      expect(partial.at).toBeLessThanOrEqual(final.at);
+      const partialWords = wordsOf([partial]);
+      expect(partialWords.length).toBeGreaterThan(0);
+      expect(wordsOf([final]).slice(0, partialWords.length)).toEqual(partialWords);
+    }
     // Pacing: every result comes no sooner than its audio would have played, the last not before the clip's length.
-    for (const { result, at } of finals) expect(at - startedAt).toBeGreaterThanOrEqual(result.EndTime! * 1000);
+    for (const { result, at } of [...partials, ...finals]) expect(at - startedAt).toBeGreaterThanOrEqual(result.EndTime! * 1000);
     expect(finals.at(-1)!.result.EndTime!).toBeCloseTo(clipSeconds, 2);
     expect(finals.at(-1)!.at - startedAt).toBeGreaterThanOrEqual(clipSeconds * 1000);
   });

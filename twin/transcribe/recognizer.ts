@@ -126,3 +126,22 @@ export const finalResult = (
     ...(language.identified ? { LanguageIdentification: language.identified } : {}),
   };
 };
+
+/**
+ * A partial result as the service sends them before a final: the same ResultId, IsPartial true, the first
+ * half of the words without the closing punctuation, ending where its last word ends. The service sends
+ * several as an utterance grows; one is enough to hold clients to reading IsPartial. Undefined for a
+ * one-word result.
+ */
+export const partialOf = (final: TranscribeResult): TranscribeResult | undefined => {
+  const alternative = final.Alternatives[0]!;
+  const words = alternative.Items.filter((item) => item.Type === 'pronunciation');
+  if (words.length < 2) return undefined;
+  const items = words.slice(0, Math.ceil(words.length / 2)).map((item) => ({ ...item }));
+  return {
+    ...final,
+    EndTime: items[items.length - 1]!.EndTime,
+    IsPartial: true,
+    Alternatives: [{ Transcript: items.map((item) => item.Content).join(' '), Items: items }],
+  };
+};

@@ -15,7 +15,9 @@
  *   results is sent at once (the service sends such events while it has nothing to say; the SDK's
  *   send() resolves on the first event). An empty stream ends with that one event and no results.
  * - Final results (IsPartial false) per utterance, cut at pauses; words, times and confidences from
- *   pocketsphinx; capitalized and punctuated as the service does. No partial results are sent.
+ *   pocketsphinx; capitalized and punctuated as the service does. Each final is preceded by one partial
+ *   result (same ResultId, the first half of its words): the recognizer runs once per utterance, so the
+ *   partial is not earlier news, only the shape a client must filter.
  * - Pacing: a result for audio ending at t seconds is written no earlier than t / pace seconds after the
  *   stream's first audio arrived, and the response ends no earlier than the whole audio's length / pace.
  *   Audio sent faster than real time is buffered, not refused (the service buffers too): the results
@@ -24,7 +26,7 @@
  *   the stream. Audio that does not decode: a BadRequestException event. Recognizer failure: an
  *   InternalFailureException event.
  *
- * Not played: partial results and their stabilization, speaker labels, channel identification (audio
+ * Not played: growing partial results and their stabilization, speaker labels, channel identification (audio
  * is read as mono), vocabularies and filters, redaction, the chained event signatures (not verified),
  * languages other than US English (any valid code is accepted; the words are pocketsphinx's English).
  */
@@ -36,7 +38,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LanguageCode } from '@aws-sdk/client-transcribe-streaming';
 import { createDecoder, MEDIA_ENCODINGS, type AudioDecoder, type MediaEncoding } from './decoder';
 import { encodeEvent, encodeException, EventStreamError, MessageSplitter, readInboundMessage } from './event-stream';
-import { finalResult, pocketsphinxRecognizer, type SpeechRecognizer, type TranscribeResult } from './recognizer';
+import { finalResult, partialOf, pocketsphinxRecognizer, type SpeechRecognizer, type TranscribeResult } from './recognizer';
 import { Segmenter, type Segment, type SegmenterOptions } from './segmenter';
 
 /** The slice of twin/iam/gate.ts's Gate (docs/twin.md) this server uses. */
@@ -294,6 +296,12 @@ class TranscriptionStream {
       } catch {
         this.fail('InternalFailureException', 'An internal error occurred while transcribing your audio. Try your request again.');
         return;
+      }
+      const partial = result && partialOf(result);
+      if (partial) {
+        await this.notBefore(partial.EndTime);
+        if (this.finished) return;
+        this.stream.write(encodeEvent('TranscriptEvent', { Transcript: { Results: [partial] } }));
       }
       await this.notBefore(segment.end);
       if (!result || this.finished) return;
