@@ -250,6 +250,37 @@ describe('Data API twin: statements', () => {
     );
   });
 
+  it('gives bytea as blobValue and one-dimensional arrays as arrayValue, and binds a blobValue as bytea', async () => {
+    const output = await execute({
+      sql: `SELECT :blob AS blob, ARRAY[1, 2, NULL]::int4[] AS ints, ARRAY['a', 'b']::text[] AS texts, ARRAY[true, false] AS flags,
+                   ARRAY[1.5, 2.5]::float8[] AS floats`,
+      parameters: [{ name: 'blob', value: { blobValue: new Uint8Array([0, 1, 254, 255]) } }],
+      includeResultMetadata: true,
+    });
+    const [blob, ints, texts, flags, floats] = output.records![0]!;
+    expect([...(blob!.blobValue ?? [])]).toEqual([0, 1, 254, 255]);
+    expect(ints).toEqual({ arrayValue: { longValues: [1, 2, null] } });
+    expect(texts).toEqual({ arrayValue: { stringValues: ['a', 'b'] } });
+    expect(flags).toEqual({ arrayValue: { booleanValues: [true, false] } });
+    expect(floats).toEqual({ arrayValue: { doubleValues: [1.5, 2.5] } });
+    expect(output.columnMetadata?.map((column) => column.typeName)).toEqual(['bytea', '_int4', '_text', '_bool', '_float8']);
+  });
+
+  it('starts every call outside a transaction clean: no SET or BEGIN carries over to the next', async () => {
+    await execute({ sql: `SET TIME ZONE 'America/New_York'` });
+    expect((await execute({ sql: 'SHOW TimeZone' })).records).toEqual([[{ stringValue: 'UTC' }]]);
+    await execute({ sql: 'CREATE TABLE after_begin (n integer)' });
+    await execute({ sql: 'BEGIN' });
+    await execute({ sql: 'INSERT INTO after_begin VALUES (1)' });
+    const outside = new pg.Client({ connectionString: database.url });
+    await outside.connect();
+    try {
+      expect((await outside.query('SELECT n FROM after_begin')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await outside.end();
+    }
+  });
+
   it('runs BatchExecuteStatement once per parameter set, all or nothing', async () => {
     await execute({ sql: 'CREATE TABLE batched (n integer PRIMARY KEY)' });
     const sets = [1, 2, 3].map((n) => [{ name: 'n', value: { longValue: n } }]);
@@ -316,6 +347,27 @@ describe('Data API twin: documented limits', () => {
     const failure = await failureOf(execute({ sql: `SELECT repeat('x', 60000) AS part FROM generate_series(1, 18)` }));
     expect(failure).toBeInstanceOf(BadRequestException);
     expect(failure.message).toBe('Database returned more than the allowed response size limit');
+  });
+
+  it('stops a result past 1 MiB in the database instead of reading it whole', async () => {
+    const failure = await failureOf(
+      execute({ sql: `SELECT repeat('z', 1000) AS part, 'twin-huge-probe' AS tag FROM generate_series(1, 5000000)` }),
+    );
+    expect(failure.message).toBe(MESSAGES.RESPONSE_TOO_LARGE);
+    const watcher = new pg.Client({ connectionString: database.url });
+    await watcher.connect();
+    try {
+      await expect
+        .poll(
+          async () =>
+            (await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-huge-probe%' AND state = 'active' AND pid <> pg_backend_pid()`))
+              .rows[0].n,
+          { timeout: 10_000, interval: 100 },
+        )
+        .toBe(0);
+    } finally {
+      await watcher.end();
+    }
   });
 
   it('refuses a request over 4 MiB before running it', async () => {
@@ -409,6 +461,29 @@ describe('Data API twin: time limits (shortened)', () => {
         .toBe(0);
     } finally {
       await watcher.end();
+    }
+  });
+
+  it('ends a transaction at its maximum lifetime even while it is in use', async () => {
+    const shortLived = await startTwin(database, allowAll(), { transactionMaxMs: 400 });
+    const shortClient = new RDSDataClient({ endpoint: shortLived.url });
+    try {
+      const id = await begin(shortClient);
+      await expect
+        .poll(
+          async () => {
+            const outcome = await execute({ sql: 'SELECT 1 AS one', transactionId: id }, shortClient).then(
+              () => 'alive',
+              (error: Error) => error.message,
+            );
+            return outcome;
+          },
+          { timeout: 10_000, interval: 100 },
+        )
+        .toBe(MESSAGES.transactionNotFound(id));
+    } finally {
+      shortClient.destroy();
+      await shortLived.close();
     }
   });
 

@@ -69,6 +69,8 @@ export interface DataApiLimits {
   statementTimeoutMs: number;
   /** Time a transaction may go without a call before it is rolled back and forgotten (3 minutes). */
   transactionIdleMs: number;
+  /** Time a transaction may live at all (24 hours, BeginTransactionCommand.d.ts). */
+  transactionMaxMs: number;
 }
 
 export const DEFAULT_LIMITS: DataApiLimits = {
@@ -77,6 +79,7 @@ export const DEFAULT_LIMITS: DataApiLimits = {
   requestBytes: 4 * 1024 * 1024,
   statementTimeoutMs: 45_000,
   transactionIdleMs: 3 * 60_000,
+  transactionMaxMs: 24 * 60 * 60_000,
 };
 
 export interface DataApiOptions {
@@ -112,12 +115,21 @@ const ROUTES: Record<string, Operation> = {
   '/ExecuteSql': 'ExecuteSql',
 };
 
+interface PooledState {
+  cancelled: boolean;
+  command: string;
+}
+
+/** Statements whose effect outlives them on the connection; the connection is closed after one. */
+const SESSION_COMMANDS = /^(SET|RESET|BEGIN|START|LISTEN|PREPARE|DECLARE|LOCK)\b/;
+
 interface Transaction {
   id: string;
   client: pg.Client;
   pid: number;
   busy: number;
   idleTimer?: NodeJS.Timeout;
+  lifeTimer?: NodeJS.Timeout;
 }
 
 /** Type names for the OIDs every result uses; others are read from pg_type once. */
@@ -160,6 +172,7 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
     if (transactions.get(tx.id) !== tx) return;
     transactions.delete(tx.id);
     clearTimeout(tx.idleTimer);
+    clearTimeout(tx.lifeTimer);
     try {
       await tx.client.query(command);
     } finally {
@@ -187,40 +200,82 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
 
   // ---------------------------------------------------------------------------------- statements
 
+  /** Cancels what a backend runs, from a connection of its own (the pool may be full of long statements). */
   const cancel = async (pid: number) => {
-    await pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    const canceller = new pg.Client({ connectionString: options.databaseUrl });
+    canceller.on('error', () => undefined);
+    try {
+      await canceller.connect();
+      await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch {
+      // the statement is over or the server is gone: nothing to cancel
+    } finally {
+      await canceller.end().catch(() => undefined);
+    }
   };
 
   /**
-   * One statement on one connection, within the statement timeout. On timeout the backend is cancelled
-   * (unless continueAfterTimeout) and the call answers StatementTimeoutException.
+   * One statement on one connection, within the statement timeout, rows handed to `onRow` as they
+   * arrive (pg keeps none when a 'row' listener is set, so a refused result is never held whole). If
+   * `onRow` throws (a size limit), or the timeout passes, the backend is cancelled and the call fails
+   * with that error; a timeout with continueAfterTimeout leaves the statement running. `cancelled` is
+   * set when a cancel was sent: the connection may then see it late and must not be reused.
    */
-  const runOnConnection = async (
+  const runOnConnection = (
     client: pg.ClientBase,
     pid: number,
     bound: { text: string; values: unknown[]; types: number[] },
     continueAfterTimeout: boolean,
-  ): Promise<pg.QueryArrayResult<(string | null)[]>> => {
-    // pg sends Query.types as the Parse message's parameter types and asks the same object for row
-    // parsers (pg/lib/query.js prepare(), pg/lib/result.js): an array of OIDs that also has getTypeParser.
-    const types = Object.assign([...bound.types], RAW_TYPES);
-    const running = client.query<(string | null)[]>({ text: bound.text, values: bound.values, rowMode: 'array', types } as unknown as pg.QueryArrayConfig);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        if (!continueAfterTimeout) void cancel(pid);
-        reject(new DataApiError('StatementTimeoutException', MESSAGES.STATEMENT_TIMEOUT, { dbConnectionId: pid, endsTransaction: !continueAfterTimeout }));
+    onRow: (row: (string | null)[], fields: pg.FieldDef[]) => void,
+    state: { cancelled: boolean } = { cancelled: false },
+  ): Promise<{ command: string; rowCount: number; fields: pg.FieldDef[] }> =>
+    new Promise((resolve, reject) => {
+      let failure: DataApiError | undefined;
+      let settled = false;
+      const fail = (error: DataApiError, cancelIt: boolean) => {
+        if (failure) return;
+        failure = error;
+        if (cancelIt) {
+          state.cancelled = true;
+          void cancel(pid);
+        }
+        finish();
+      };
+      const finish = (result?: { command: string; rowCount: number; fields: pg.FieldDef[] }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (failure) reject(failure);
+        else resolve(result!);
+      };
+      const timer = setTimeout(() => {
+        fail(
+          new DataApiError('StatementTimeoutException', MESSAGES.STATEMENT_TIMEOUT, { dbConnectionId: pid, endsTransaction: !continueAfterTimeout }),
+          !continueAfterTimeout,
+        );
       }, limits.statementTimeoutMs);
+      // pg sends Query.types as the Parse message's parameter types and asks the same object for row
+      // parsers (pg/lib/query.js prepare(), pg/lib/result.js): an array of OIDs that also has getTypeParser.
+      const types = Object.assign([...bound.types], RAW_TYPES);
+      const query = new pg.Query({ text: bound.text, values: bound.values, rowMode: 'array', types } as unknown as pg.QueryConfig);
+      let fields: pg.FieldDef[] = [];
+      query.on('row', (row: (string | null)[], result?: pg.ResultBuilder) => {
+        if (failure) return;
+        fields = result?.fields ?? fields;
+        try {
+          onRow(row, fields);
+        } catch (error) {
+          fail(toDataApiError(error), true);
+        }
+      });
+      query.on('error', (error: Error) => {
+        fail(toDataApiError(error), false);
+      });
+      query.on('end', (result: pg.ResultBuilder) => {
+        finish({ command: result.command ?? '', rowCount: result.rowCount ?? 0, fields: result.fields ?? fields });
+      });
+      client.query(query);
     });
-    running.catch(() => undefined);
-    try {
-      return (await Promise.race([running, timedOut])) as unknown as pg.QueryArrayResult<(string | null)[]>;
-    } catch (error) {
-      throw toDataApiError(error);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 
   const namesOf = async (client: pg.ClientBase, oids: number[]) => {
     const unknown = [...new Set(oids.filter((oid) => !typeNames.has(oid)))];
@@ -257,92 +312,109 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
     return fields.map((field) => tableColumns.get(field.tableID)?.get(field.columnID));
   };
 
-  const executeOn = async (client: pg.ClientBase, pid: number, input: ExecuteStatementRequest): Promise<ExecuteStatementResponse> => {
+  const executeOn = async (
+    client: pg.ClientBase,
+    pid: number,
+    input: ExecuteStatementRequest,
+    state?: { cancelled: boolean },
+  ): Promise<ExecuteStatementResponse & { command: string }> => {
     const bound = bindParameters(input.sql ?? '', input.parameters);
-    const result = await runOnConnection(client, pid, bound, input.continueAfterTimeout === true);
-    if (/^(CREATE|ALTER|DROP)/.test(result.command ?? '')) tableColumns.clear();
-    const fields = result.fields ?? [];
-    if (fields.length === 0) return { numberOfRecordsUpdated: result.rowCount ?? 0, generatedFields: [] };
     const resultOptions: ResultOptions = input.resultSetOptions ?? {};
-    const oids = fields.map((field) => field.dataTypeID);
+    const asJson = input.formatRecordsAs === 'JSON';
+    const records: unknown[] = [];
     let total = 0;
-    const account = (row: unknown) => {
-      const bytes = Buffer.byteLength(wire(row));
+    const onRow = (row: (string | null)[], fields: pg.FieldDef[]) => {
+      let record: unknown;
+      if (asJson) {
+        const object: Record<string, unknown> = {};
+        row.forEach((text, index) => {
+          object[fields[index]!.name] = toJsonValue(text, fields[index]!.dataTypeID, resultOptions);
+        });
+        record = object;
+      } else {
+        record = row.map((text, index) => toField(text, fields[index]!.dataTypeID, resultOptions));
+      }
+      const bytes = Buffer.byteLength(wire(record));
       if (bytes > limits.rowBytes) throw new DataApiError('BadRequestException', MESSAGES.ROW_TOO_LARGE, { endsTransaction: true });
       total += bytes;
       if (total > limits.responseBytes) throw new DataApiError('BadRequestException', MESSAGES.RESPONSE_TOO_LARGE, { endsTransaction: true });
+      records.push(record);
     };
-    if (input.formatRecordsAs === 'JSON') {
-      const labels = fields.map((field) => field.name);
-      const objects = result.rows.map((row) => {
-        const object: Record<string, unknown> = {};
-        row.forEach((text, index) => {
-          object[labels[index]!] = toJsonValue(text, oids[index]!, resultOptions);
-        });
-        account(object);
-        return object;
-      });
-      return { formattedRecords: JSON.stringify(objects), numberOfRecordsUpdated: 0 };
-    }
-    const records: Field[][] = result.rows.map((row) => {
-      const record = row.map((text, index) => toField(text, oids[index]!, resultOptions));
-      account(record);
-      return record;
-    });
-    const response: ExecuteStatementResponse = { records, numberOfRecordsUpdated: 0 };
+    const result = await runOnConnection(client, pid, bound, input.continueAfterTimeout === true, onRow, state);
+    const { command, fields } = result;
+    if (/^(CREATE|ALTER|DROP)/.test(command)) tableColumns.clear();
+    if (fields.length === 0) return { command, numberOfRecordsUpdated: result.rowCount, generatedFields: [] };
+    if (asJson) return { command, formattedRecords: JSON.stringify(records), numberOfRecordsUpdated: 0 };
+    const response: ExecuteStatementResponse & { command: string } = { command, records: records as Field[][], numberOfRecordsUpdated: 0 };
     if (input.includeResultMetadata) {
+      const oids = fields.map((field) => field.dataTypeID);
       const [names, sources] = [await namesOf(client, oids), await sourcesOf(client, fields)];
       response.columnMetadata = fields.map((field, index) => columnMetadata(field, names[index]!, sources[index]));
     }
     return response;
   };
 
-  /** A pooled connection for a call outside a transaction; released when its statement really ends. */
-  const withPooled = async <T>(work: (client: pg.PoolClient, pid: number) => Promise<T>, settle: (client: pg.PoolClient) => Promise<void>) => {
+  const pids = new WeakMap<pg.ClientBase, number>();
+
+  /**
+   * A pooled connection for a call outside a transaction. It goes back to the pool once its statement
+   * has really ended (continueAfterTimeout leaves one running), and is closed instead when a cancel was
+   * sent to it, or when the call left session state behind (BEGIN, SET...): every call starts clean.
+   */
+  const withPooled = async <T>(work: (client: pg.PoolClient, pid: number, state: PooledState) => Promise<T>) => {
     const client = await pool.connect().catch((error: unknown) => {
       throw toDataApiError(error);
     });
-    const pid = await backendPid(client);
+    const state: PooledState = { cancelled: false, command: '' };
     try {
-      return await work(client, pid);
+      let pid = pids.get(client);
+      if (pid === undefined) {
+        pid = await backendPid(client);
+        pids.set(client, pid);
+      }
+      return await work(client, pid, state);
     } finally {
-      // A statement left running past its timeout (continueAfterTimeout) still owns the connection.
-      void settle(client).finally(() => client.release());
+      void client.query('SELECT 1').then(
+        () => client.release(state.cancelled || client.getTransactionStatus() !== 'I' || SESSION_COMMANDS.test(state.command)),
+        (error: Error) => client.release(error),
+      );
     }
   };
 
   const executeStatement = async (input: ExecuteStatementRequest): Promise<ExecuteStatementResponse> => {
     if (!input.sql) throw new DataApiError('BadRequestException', 'sql is required');
-    if (input.transactionId) return withTransaction(input.transactionId, (tx) => executeOn(tx.client, tx.pid, input));
-    return withPooled(
-      (client, pid) => executeOn(client, pid, input),
-      (client) => client.query('SELECT 1').then(() => undefined, () => undefined),
-    );
+    if (input.transactionId) {
+      const { command: _command, ...response } = await withTransaction(input.transactionId, (tx) => executeOn(tx.client, tx.pid, input));
+      return response;
+    }
+    return withPooled(async (client, pid, state) => {
+      const { command, ...response } = await executeOn(client, pid, input, state);
+      state.command = command;
+      return response;
+    });
   };
 
   const batchExecute = async (input: BatchExecuteStatementRequest) => {
     if (!input.sql) throw new DataApiError('BadRequestException', 'sql is required');
     const sets = input.parameterSets ?? [];
-    const runAll = async (client: pg.ClientBase, pid: number) => {
-      for (const parameters of sets) await runOnConnection(client, pid, bindParameters(input.sql!, parameters), false);
+    const ignoreRows = () => undefined;
+    const runAll = async (client: pg.ClientBase, pid: number, state?: PooledState) => {
+      for (const parameters of sets) await runOnConnection(client, pid, bindParameters(input.sql!, parameters), false, ignoreRows, state);
       return { updateResults: sets.map(() => ({ generatedFields: [] })) };
     };
     if (input.transactionId) return withTransaction(input.transactionId, (tx) => runAll(tx.client, tx.pid));
     // Without a transaction the whole batch commits or fails together, as one JDBC batch in autocommit does.
-    return withPooled(
-      async (client, pid) => {
-        await client.query('BEGIN');
-        try {
-          const result = await runAll(client, pid);
-          await client.query('COMMIT');
-          return result;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      },
-      async () => undefined,
-    );
+    return withPooled(async (client, pid, state) => {
+      await client.query('BEGIN');
+      try {
+        const result = await runAll(client, pid, state);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   };
 
   const beginTransaction = async (_input: BeginTransactionRequest) => {
@@ -356,6 +428,8 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       const tx: Transaction = { id: randomBytes(138).toString('base64'), client, pid, busy: 0 };
       transactions.set(tx.id, tx);
       armIdleTimer(tx);
+      tx.lifeTimer = setTimeout(() => void endTransaction(tx, 'ROLLBACK').catch(() => undefined), limits.transactionMaxMs);
+      tx.lifeTimer.unref();
       return { transactionId: tx.id };
     } catch (error) {
       await client.end().catch(() => undefined);

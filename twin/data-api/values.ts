@@ -82,7 +82,11 @@ const parameterValue = ({ name, value, typeHint }: SqlParameter): { value: unkno
   if (value.booleanValue !== undefined) return { value: value.booleanValue ? 'true' : 'false', type: OID.BOOL };
   if (value.longValue !== undefined) return { value: String(value.longValue), type: OID.INT8 };
   if (value.doubleValue !== undefined) return { value: String(value.doubleValue), type: OID.FLOAT8 };
-  if (value.blobValue !== undefined) return { value: Buffer.from(value.blobValue), type: OID.BYTEA };
+  // On the wire a blob is base64 text (restJson1); the SDK's type says Uint8Array.
+  if (value.blobValue !== undefined) {
+    const blob: unknown = value.blobValue;
+    return { value: typeof blob === 'string' ? Buffer.from(blob, 'base64') : Buffer.from(value.blobValue), type: OID.BYTEA };
+  }
   if (value.arrayValue !== undefined) throw new DataApiError('BadRequestException', 'Array parameters are not supported.');
   throw new DataApiError('BadRequestException', `Parameter ${name} has no value`);
 };
