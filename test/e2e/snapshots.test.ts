@@ -1,16 +1,21 @@
 /**
- * The snapshot routes over real HTTP against the real `npm start` entry point (PGlite and the directory
- * store), then a restart of the same data directory with the local scheduler running every second.
+ * The snapshot routes over real HTTP against the target: the real `npm start` entry point (PGlite and the
+ * directory store) or, with TARGET=twin, the twin of what `cdk deploy` ships. A restart of the same data
+ * directory with the local scheduler running every second is test/local/snapshots-restart.test.ts.
  */
-import { readFile, writeFile, mkdir, access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
-import { newDataDir, removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { LEAK_PATTERNS, errorShape, type ApiResponse } from '../support/http';
+import { keyOf, startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
 
-let stack: StackProcess | undefined;
-let dataDir: string;
-const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack!.url, method, path, init);
+let target: Target | undefined;
+const call: Target['request'] = (method, path, init) => target!.request(method, path, init);
+
+/** The stored snapshot file a file_path names; fails the test when it is absent. */
+const fileAt = async (filePath: string) => {
+  const bytes = await target!.readObject(filePath);
+  expect(bytes, filePath).toBeDefined();
+  return bytes!.toString('utf8');
+};
 
 const expectRefusal = (response: ApiResponse, status: number) => {
   expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
@@ -20,14 +25,12 @@ const expectRefusal = (response: ApiResponse, status: number) => {
 const ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 beforeAll(async () => {
-  dataDir = await newDataDir('snapshots-e2e');
-  // An hour between scheduled runs: the routes are tested on their own first.
-  stack = await startStackProcess({ dataDir, env: { SNAPSHOT_INTERVAL_SECONDS: '3600' } });
-});
+  // An hour between scheduled runs: the routes are tested on their own.
+  target = await startTarget({ snapshotIntervalSeconds: 3600 });
+}, TARGET_START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await stack?.stop();
-  if (dataDir) await removeDataDir(dataDir);
+  await target?.stop();
 });
 
 describe('before any snapshot', () => {
@@ -67,14 +70,14 @@ describe('taking and reading snapshots', () => {
     expect(triggered.timestamp).toMatch(ISO_SECOND);
     expect(Date.parse(triggered.timestamp) / 1000).toBe(Number(triggered.snapshot_id.slice('snapshot_'.length)));
     const compact = triggered.timestamp.replace(/[-:]/g, '').replace('T', '_').replace('Z', '');
-    expect(triggered.file_path).toBe(`snapshots/snapshot_${compact}.json`);
+    expect(keyOf(triggered.file_path)).toBe(`snapshots/snapshot_${compact}.json`);
     expect(triggered.data.sessions).toEqual([
       { session_id: 'snap-1', candidate: 'Ada', interviewer: null, metadata: { level: 3 }, created_at: expect.stringMatching(/Z$/) },
     ]);
     expect(triggered.data.code_history).toHaveLength(1);
     expect(triggered.data.execution_results).toHaveLength(1);
     expect(triggered.data.audio_chunks).toEqual([]);
-    const file = await readFile(join(dataDir, triggered.file_path), 'utf8');
+    const file = await fileAt(triggered.file_path);
     expect(triggered.metadata).toEqual({
       total_sessions: 1,
       total_audio_chunks: 0,
@@ -103,7 +106,7 @@ describe('taking and reading snapshots', () => {
     const created = responses.filter((response) => response.status === 201).map((response) => response.json.data);
     expect(created.length).toBeGreaterThanOrEqual(1);
     for (const snapshot of created) {
-      const file = JSON.parse(await readFile(join(dataDir, snapshot.file_path), 'utf8'));
+      const file = JSON.parse(await fileAt(snapshot.file_path));
       expect(file.snapshot_id).toBe(snapshot.snapshot_id);
       expect(file.data).toEqual(snapshot.data);
     }
@@ -131,31 +134,5 @@ describe('taking and reading snapshots', () => {
     expect(second.json.data.snapshots.map((snapshot: any) => snapshot.snapshot_id)).toEqual([ids[1]]);
     expect(second.json.data.snapshots[0].is_latest).toBe(false);
     expect(second.json.data.total_count).toBe(total_count);
-  });
-});
-
-describe('after a restart, with the scheduler running every second', () => {
-  it('keeps every snapshot, takes new ones on schedule and removes the expired', async () => {
-    const before = (await call('GET', '/sandbox_snapshots')).json.data;
-    await stack!.stop();
-    // A snapshot from 2020, long past the 7-day retention: the scheduler's cleanup must remove it.
-    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
-    const expired = join(dataDir, 'snapshots', 'snapshot_20200101_000000.json');
-    await writeFile(expired, '{}');
-
-    stack = await startStackProcess({ dataDir, env: { SNAPSHOT_INTERVAL_SECONDS: '1' } });
-    for (const snapshot of before.snapshots) {
-      const again = await call('GET', `/sandbox_snapshot/${snapshot.snapshot_id}`);
-      expect(again.status).toBe(200);
-      expect(again.json.data.metadata.snapshot_size_bytes).toBe(snapshot.file_size);
-    }
-    await expect
-      .poll(async () => (await call('GET', '/sandbox_snapshots')).json.data.total_count, { timeout: 20_000, interval: 500 })
-      .toBeGreaterThan(before.total_count);
-    await expect.poll(() => access(expired).then(() => 'present', () => 'removed'), { timeout: 20_000, interval: 500 }).toBe('removed');
-    const latest = await call('GET', '/sandbox_snapshot');
-    expect(latest.json.data.snapshot_id > before.snapshots[0].snapshot_id).toBe(true);
-    // Log lines travel through the process's stdout and can trail what the API already shows.
-    await expect.poll(() => stack!.logs.some((entry) => entry.message === 'Snapshot taken')).toBe(true);
   });
 });

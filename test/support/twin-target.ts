@@ -1,0 +1,104 @@
+/**
+ * The twin as an end-to-end target: the synthesized stack run in this test process (twin/main.ts),
+ * called as a client calls API Gateway, with SigV4-signed requests.
+ */
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { inject } from 'vitest';
+import { startTwin, type Twin } from '../../twin/main';
+import { synthToTemp } from '../twin/synth';
+import type { ApiResponse } from './http';
+import { keyOf, type Target, type TargetOptions } from './target';
+
+export interface TwinTarget extends Target {
+  kind: 'twin';
+  twin: Twin;
+}
+
+/** Long enough that no scheduled snapshot lands inside a test unless the test asks for a schedule. */
+const NO_SCHEDULE_SECONDS = 24 * 3600;
+
+const parsedLogLine = (line: string): Record<string, unknown> | undefined => {
+  const start = line.indexOf('{');
+  if (start === -1) return undefined;
+  try {
+    const entry: unknown = JSON.parse(line.slice(start));
+    return entry && typeof entry === 'object' && !Array.isArray(entry) ? (entry as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const toBuffer = async (body: RequestInit['body']): Promise<Buffer> => {
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  if (typeof body === 'string') return Buffer.from(body);
+  return Buffer.from(await new Response(body).arrayBuffer());
+};
+
+export const startTwinTarget = async (options: TargetOptions = {}): Promise<TwinTarget> => {
+  const cdkOutDir = inject('twinCdkOut') ?? (await synthToTemp()).dir;
+  const logs: Record<string, unknown>[] = [];
+  const twin = await startTwin({
+    cdkOutDir,
+    scheduleSeconds: options.snapshotIntervalSeconds ?? NO_SCHEDULE_SECONDS,
+    retryDelaySeconds: 2,
+    log: (line) => {
+      const entry = parsedLogLine(line);
+      if (entry) logs.push(entry);
+      if (process.env.TWIN_LOG) process.stderr.write(`${line}\n`);
+    },
+  });
+  const signer = new SignatureV4({ service: 'execute-api', region: twin.region, credentials: twin.credentials, sha256: Hash.bind(null, 'sha256') });
+
+  const send = async <T>(method: string, path: string, init: Parameters<Target['request']>[2] = {}): Promise<ApiResponse<T>> => {
+    const url = new URL(path, twin.url);
+    const headers: Record<string, string> = { host: url.host, ...init.headers };
+    let body = await toBuffer(init.body);
+    if (init.json !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = Buffer.from(JSON.stringify(init.json));
+    }
+    const signed = await signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...headers, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
+      body,
+    });
+    const response = await fetch(url, { method, headers: signed.headers, ...(body.length ? { body } : {}) });
+    const text = await response.text();
+    let json: T = undefined as T;
+    try {
+      json = JSON.parse(text) as T;
+    } catch {
+      // left undefined: the assertion on `json` will say so
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  };
+
+  const readKey = async (key: string): Promise<Buffer | undefined> => {
+    try {
+      const object = await twin.s3.adminClient().send(new GetObjectCommand({ Bucket: twin.bucket, Key: key }));
+      return Buffer.from(await object.Body!.transformToByteArray());
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  };
+
+  return {
+    kind: 'twin',
+    url: twin.url,
+    twin,
+    logs,
+    request: send,
+    readKey,
+    readObject: (filePath) => readKey(keyOf(filePath, 'twin')),
+    stop: () => twin.stop(),
+  };
+};
