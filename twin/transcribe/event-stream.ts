@@ -111,7 +111,7 @@ export const encodeException = (exceptionType: string, message: string): Uint8Ar
     body: Buffer.from(JSON.stringify({ Message: message }), 'utf8'),
   });
 
-/** Used by tests and unsigned clients: an AudioEvent as the SDK encodes it before signing. */
+/** An AudioEvent as the SDK encodes it before signing (what unsigned clients send; the tests use it). */
 export const encodeAudioEvent = (chunk: Uint8Array): Uint8Array =>
   codec.encode({
     headers: {
