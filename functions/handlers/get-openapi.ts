@@ -1,11 +1,15 @@
-import { apiHandler } from '../http/api-handler';
+/**
+ * GET /openapi.json: the document itself, outside the envelope, as tools expect. It needs no database
+ * or store, so it is a plain handler rather than an apiHandler, whose bundle would carry their clients.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { buildOpenApiDocument } from '../http/openapi';
 
-let document: ReturnType<typeof buildOpenApiDocument> | undefined;
+// Built once per container: the routes and schemas cannot change while it runs.
+let body: string | undefined;
 
-export const handler = apiHandler({
-  message: 'OpenAPI document',
-  envelope: false,
-  // Built once per container: the routes and schemas cannot change while it runs.
-  run: () => (document ??= buildOpenApiDocument()),
+export const handler = async (): Promise<APIGatewayProxyStructuredResultV2> => ({
+  statusCode: 200,
+  headers: { 'content-type': 'application/json; charset=utf-8' },
+  body: (body ??= JSON.stringify(buildOpenApiDocument())),
 });

@@ -1,9 +1,9 @@
 import { getSession } from '../core/sessions';
 import { apiHandler } from '../http/api-handler';
-import { SessionPath } from '../http/schemas';
+import { requestSchemas } from '../http/request-schemas';
 
 export const handler = apiHandler({
-  params: SessionPath,
+  ...requestSchemas['get-session'],
   message: 'Session found',
   run: ({ params }, deps) => getSession(deps, params.session_id),
 });

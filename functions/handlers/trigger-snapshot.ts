@@ -1,9 +1,10 @@
 import { triggerSnapshot } from '../core/snapshots/trigger-snapshot';
 import { apiHandler } from '../http/api-handler';
+import { requestSchemas } from '../http/request-schemas';
 import { snapshotMessage } from '../http/snapshot-messages';
 
 export const handler = apiHandler({
-  status: 201,
+  ...requestSchemas['trigger-snapshot'],
   message: snapshotMessage('Snapshot created successfully'),
   run: (_request, deps) => triggerSnapshot(deps),
 });

@@ -1,11 +1,9 @@
 import { ingestAudioChunk } from '../core/audio-chunks';
 import { apiHandler } from '../http/api-handler';
-import { SessionPath } from '../http/schemas';
+import { requestSchemas } from '../http/request-schemas';
 
 export const handler = apiHandler({
-  params: SessionPath,
-  body: 'raw',
-  status: 201,
+  ...requestSchemas['upload-audio-chunk'],
   message: 'Audio chunk stored',
   run: async ({ params, body }, deps) => {
     const chunk = await ingestAudioChunk(deps, { sessionId: params.session_id, contentType: body.contentType, bytes: body.bytes });

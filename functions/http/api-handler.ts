@@ -30,22 +30,10 @@ export interface RouteSpec<P extends z.ZodMiniType, Q extends z.ZodMiniType, B e
   /** Status on success; 200 unless given. */
   status?: number;
   message: string | ((result: R) => string);
-  /** False answers with the result itself as the JSON body (documents meant for tools, like OpenAPI). */
-  envelope?: false;
   run(request: { params: z.output<P>; query: z.output<Q>; body: BodyOf<B> }, deps: Dependencies): Promise<R>;
 }
 
-/** What a route declares about its requests, kept on the handler so the OpenAPI document is built from it. */
-export interface RequestSchemas {
-  params?: z.ZodMiniType;
-  query?: z.ZodMiniType;
-  body?: z.ZodMiniType | 'raw';
-  status: number;
-}
-
-export type ApiHandler = ((event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) & {
-  requestSchemas: RequestSchemas;
-};
+export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const emptyObject = z.object({});
 
@@ -145,15 +133,7 @@ export const apiHandler = <P extends z.ZodMiniType = typeof emptyObject, Q exten
       ) as BodyOf<B>;
       const result = await spec.run({ params, query, body }, await dependencies());
       const message = typeof spec.message === 'function' ? spec.message(result) : spec.message;
-      return spec.envelope === false
-        ? { statusCode: spec.status ?? 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(result) }
-        : successResponse(spec.status ?? 200, message, result);
+      return successResponse(spec.status ?? 200, message, result);
     });
-  const requestSchemas: RequestSchemas = {
-    ...(spec.params ? { params: spec.params } : {}),
-    ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body } : {}),
-    status: spec.status ?? 200,
-  };
-  return Object.assign(handler as unknown as ApiHandler, { requestSchemas });
+  return handler as unknown as ApiHandler;
 };

@@ -1,12 +1,11 @@
 /**
- * The OpenAPI 3.1 document, generated from the route table and the zod schemas each handler validates
+ * The OpenAPI 3.1 document, generated from the route table and the zod schemas the handlers validate
  * with (zod's own JSON Schema output is draft 2020-12, which OpenAPI 3.1 uses as is). Nothing here is
  * written by hand, so the document cannot drift from what the handlers accept.
  */
 import * as z from '../validation';
-import { loadHandler } from '../handler-modules';
 import { routes as routeTable, type RouteDefinition } from '../routes';
-import type { ApiHandler, RequestSchemas } from './api-handler';
+import { requestSchemas, type RequestSchemas } from './request-schemas';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -50,19 +49,20 @@ const operationOf = (route: RouteDefinition, schemas: RequestSchemas) => {
     parameters: [...parametersOf(schemas.params, 'path'), ...parametersOf(schemas.query, 'query')],
     ...(requestBody ? { requestBody } : {}),
     responses: {
-      [String(schemas.status)]: envelopeRef('SuccessEnvelope'),
+      [String(schemas.status ?? 200)]: envelopeRef('SuccessEnvelope'),
       '4XX': envelopeRef('ErrorEnvelope'),
       '5XX': envelopeRef('ErrorEnvelope'),
     },
   };
 };
 
-export const buildOpenApiDocument = async (routes: readonly RouteDefinition[] = routeTable) => {
+export const buildOpenApiDocument = (routes: readonly RouteDefinition[] = routeTable) => {
+  const schemasOf: Readonly<Record<string, RequestSchemas>> = requestSchemas;
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const handler = (await loadHandler(route.handler)) as unknown as Partial<ApiHandler>;
-    if (!handler.requestSchemas) throw new Error(`functions/handlers/${route.handler}.ts is not built with apiHandler`);
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOf(route, handler.requestSchemas);
+    const schemas = schemasOf[route.handler];
+    if (!schemas) throw new Error(`functions/http/request-schemas.ts has no schemas for ${route.handler}`);
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOf(route, schemas);
   }
   return {
     openapi: '3.1.0',

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import * as z from '../../../functions/validation';
-import type { RequestSchemas } from '../../../functions/http/api-handler';
+import type { RequestSchemas } from '../../../functions/http/request-schemas';
 import type { RouteDefinition } from '../../../functions/routes';
 import { flacHeader, oggOpusHeader, toneWav } from '../../support/audio-fixtures';
 

@@ -1,0 +1,82 @@
+/**
+ * What every API route accepts, by handler name: its handler validates requests with these schemas and
+ * the OpenAPI document is built from them, so neither needs the other loaded.
+ */
+import * as z from '../validation';
+import { ChunkId, RowId, SessionId, SnapshotId } from '../core/identifiers';
+import type { routes } from '../routes';
+
+export interface RequestSchemas {
+  params?: z.ZodMiniType;
+  query?: z.ZodMiniType;
+  /** 'raw': the body is passed through as bytes (audio uploads). */
+  body?: z.ZodMiniType | 'raw';
+  /** Status on success; 200 unless given. */
+  status?: number;
+}
+
+const SessionPath = z.object({ session_id: SessionId });
+
+/** Free-form JSON kept with a row; bounded so a row stays well under the RDS Data API's 64 KB limit. */
+const Metadata = z
+  .record(z.string(), z.unknown())
+  .check(z.refine((value) => Buffer.byteLength(JSON.stringify(value)) <= 8192, 'metadata must serialize to at most 8 KiB of JSON'));
+
+/** A text field bounded by its UTF-8 size, which is what the database and the Data API count. */
+const boundedText = (maxBytes: number) =>
+  z.string().check(z.refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`));
+
+export const MAX_SNAPSHOTS_PER_PAGE = 1000;
+
+export const requestSchemas = {
+  health: {},
+  'get-openapi': {},
+  'create-session': {
+    body: z.strictObject({
+      session_id: z.optional(SessionId),
+      candidate: z.optional(z.nullable(z.string().check(z.maxLength(256)))),
+      interviewer: z.optional(z.nullable(z.string().check(z.maxLength(256)))),
+      metadata: z.optional(Metadata),
+    }),
+    status: 201,
+  },
+  'get-session': { params: SessionPath },
+  'upload-audio-chunk': { params: SessionPath, body: 'raw', status: 201 },
+  'record-code-history': {
+    params: SessionPath,
+    body: z.strictObject({
+      code: boundedText(48 * 1024),
+      language: z.string().check(z.minLength(1), z.maxLength(64)),
+      metadata: z.optional(Metadata),
+    }),
+    status: 201,
+  },
+  'record-execution-result': {
+    params: SessionPath,
+    body: z.strictObject({
+      code_history_id: z.optional(z.nullable(RowId)),
+      stdout: z._default(boundedText(24 * 1024), ''),
+      stderr: z._default(boundedText(24 * 1024), ''),
+      exit_code: z.int().check(z.minimum(-2147483648), z.maximum(2147483647)),
+      duration_ms: z.optional(z.nullable(z.number().check(z.nonnegative(), z.maximum(86_400_000)))),
+      metadata: z.optional(Metadata),
+    }),
+    status: 201,
+  },
+  'get-latest-snapshot': {},
+  'get-snapshot': { params: z.object({ snapshot_id: SnapshotId }) },
+  'list-snapshots': {
+    query: z.strictObject({
+      limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_SNAPSHOTS_PER_PAGE)), MAX_SNAPSHOTS_PER_PAGE),
+      cursor: z.optional(SnapshotId),
+    }),
+  },
+  'trigger-snapshot': { status: 201 },
+  'process-chunk': {
+    params: z.object({ chunk_id: ChunkId }),
+    /** Without session_id the chunk's own row names the session. */
+    query: z.object({ session_id: z.optional(SessionId) }),
+  },
+  'get-transcript': { params: z.object({ session_id: SessionId, chunk_id: ChunkId }) },
+  'list-transcripts': { params: SessionPath },
+} as const satisfies Record<(typeof routes)[number]['handler'], RequestSchemas>;
