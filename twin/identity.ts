@@ -64,13 +64,14 @@ export const CALLER_CREDENTIALS: TwinCredentials = (() => {
 })();
 
 /** The caller's identity policy: it may invoke any route of the twin's APIs (execute-api:Invoke), nothing else. */
-export const callerPolicy = (apiId = '*') => ({
+export const callerPolicy = (apiId?: string) => ({
   Version: '2012-10-17',
   Statement: [
     {
       Effect: 'Allow',
       Action: 'execute-api:Invoke',
-      Resource: `arn:${TWIN_PARTITION}:execute-api:${TWIN_REGION}:${TWIN_ACCOUNT}:${apiId}/*`,
+      // `*/*` would do on AWS, but iam-simulate cannot match a wildcard API id followed by a path.
+      Resource: `arn:${TWIN_PARTITION}:execute-api:${TWIN_REGION}:${TWIN_ACCOUNT}:${apiId ? `${apiId}/*` : '*'}`,
     },
   ],
 });
