@@ -185,7 +185,7 @@ export const verifySigV4 = (request: SigV4Request, options: SigV4Options): SigV4
   }
 
   const signedHeaders = signedHeadersText.split(';');
-  if (!signedHeaders.includes('host')) return { ok: false, failure: 'malformed', reason: 'host must be a signed header', accessKeyId };
+  if (!signedHeaders.includes('host') && !signedHeaders.includes(':authority')) return { ok: false, failure: 'malformed', reason: 'host (or :authority over HTTP/2) must be a signed header', accessKeyId };
   const canonicalHeaders: string[] = [];
   for (const name of signedHeaders) {
     const value = headerValue(request.headers, name);
