@@ -247,7 +247,7 @@ describe('hand-written functions', () => {
     expect(await runtime.invoke({ big: true })).toMatchObject({ ok: false, errorType: 'Function.ResponseSizeTooLarge' });
   });
 
-  it('forwards the output lines of the function, prefixed by the log sink', async () => {
+  it('forwards the output lines of the function to the log sink, prefixed with its name', async () => {
     const lines: string[] = [];
     const runtime = await runtimeOf(`export const handler = async () => { console.log('hello from', 'the function'); return 1; };`, {
       log: (line) => lines.push(line),
@@ -256,7 +256,8 @@ describe('hand-written functions', () => {
     // The line travels on the child's stdout pipe, the result on its IPC channel: wait for the pipe.
     for (let i = 0; i < 100 && !lines.some((line) => line.includes('hello from')); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(lines.some((line) => line.includes(answer.requestId) && line.includes('INFO\thello from the function'))).toBe(true);
-    expect(lines).toContain(`START RequestId: ${answer.requestId} Version: $LATEST`);
+    expect(lines).toContain(`[hand-written] START RequestId: ${answer.requestId} Version: $LATEST`);
+    expect(lines.every((line) => line.startsWith('[hand-written] '))).toBe(true);
   });
 
   it('reports an init failure with the runtime error type', async () => {

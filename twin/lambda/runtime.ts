@@ -57,7 +57,7 @@ export interface FunctionRuntimeOptions {
   functionArn?: string;
   /** Defaults to /aws/lambda/<name>. */
   logGroupName?: string;
-  /** Where the environments' output lines and the START/END/REPORT lines go; default: stderr, prefixed. */
+  /** Where the environments' output lines and the START/END/REPORT lines go, each prefixed `[name] `; default: stderr. */
   log?: (line: string) => void;
   /** The Lambda runtime name reported in AWS_EXECUTION_ENV (template Runtime). */
   runtime?: string;
@@ -122,14 +122,15 @@ interface Environment {
   initReported: boolean;
 }
 
-const defaultLog = (name: string) => (line: string) => process.stderr.write(`[${name}] ${line}\n`);
+const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
 
 export const createFunctionRuntime = (options: FunctionRuntimeOptions): FunctionRuntime => {
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
   const functionArn = options.functionArn ?? `arn:aws:lambda:${region}:${accountId}:function:${options.name}`;
   const logGroupName = options.logGroupName ?? `/aws/lambda/${options.name}`;
-  const log = options.log ?? defaultLog(options.name);
+  const sink = options.log ?? stderrLine;
+  const log = (line: string) => sink(`[${options.name}] ${line}`);
   const limit = options.reservedConcurrency ?? options.accountConcurrency ?? 1000;
   const timeoutMs = Math.round(options.timeoutSeconds * 1000);
 
