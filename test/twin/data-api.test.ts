@@ -19,6 +19,9 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../../twin/data-api/errors';
+import { createGate } from '../../twin/iam/gate';
+import { credentialsOfRole, TWIN_ACCOUNT } from '../../twin/identity';
+import { templateFromJson } from '../../twin/template';
 import { startDataApi, type Check, type DataApi, type DataApiLimits, type Gate } from '../../twin/data-api/server';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
 
@@ -53,6 +56,7 @@ const denyAll = (): RecordingGate => {
         allowed: false,
         status: 403,
         code: 'AccessDeniedException',
+        reason: 'policy',
         message: `User: arn:aws:sts::123456789012:assumed-role/test-role/fn is not authorized to perform: ${checks[0]!.action} on resource: ${checks[0]!.resource}`,
       };
     },
@@ -496,5 +500,76 @@ describe('Data API twin: time limits (shortened)', () => {
     expect(failure).toBeInstanceOf(BadRequestException);
     expect(failure.message).toBe(MESSAGES.transactionNotFound(id));
     expect((await execute({ sql: 'SELECT name FROM tx_idle' }, quickClient)).records).toEqual([]);
+  });
+});
+
+describe('Data API twin behind the real IAM gate (SigV4 over the body, iam-simulate)', () => {
+  const cluster = `arn:aws:rds:us-east-1:${TWIN_ACCOUNT}:cluster:interview-ops`;
+  const secret = `arn:aws:secretsmanager:us-east-1:${TWIN_ACCOUNT}:secret:interview-ops-abc123`;
+  const target = { resourceArn: cluster, secretArn: secret, database: TARGET.database };
+  const role = (name: string, statements: unknown[]) => ({
+    [name]: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }] },
+      },
+    },
+    [`${name}DefaultPolicy`]: {
+      Type: 'AWS::IAM::Policy',
+      Properties: { PolicyName: `${name}DefaultPolicy`, Roles: [{ Ref: name }], PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+    },
+  });
+  const template = {
+    Resources: {
+      ...role('FullRole1111', [
+        {
+          Action: ['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction', 'rds-data:BatchExecuteStatement'],
+          Effect: 'Allow',
+          Resource: cluster,
+        },
+        { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: secret },
+      ]),
+      ...role('NoSecretRole2222', [{ Action: 'rds-data:ExecuteStatement', Effect: 'Allow', Resource: cluster }]),
+    },
+  };
+  let guarded: DataApi;
+  const refusals: { action?: string }[] = [];
+  const clients: RDSDataClient[] = [];
+  const clientFor = (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) => {
+    const made = new RDSDataClient({ endpoint: guarded.url, region: 'us-east-1', credentials });
+    clients.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    const realGate = createGate({ template: templateFromJson(template, { stackName: 'DataApi' }), log: (line) => refusals.push(JSON.parse(line)) });
+    guarded = await startDataApi({ databaseUrl: database.url, gate: realGate, clusterArn: cluster, secretArn: secret, database: TARGET.database });
+  });
+  afterAll(async () => {
+    for (const made of clients) made.destroy();
+    await guarded?.close();
+  });
+
+  it('serves a role whose policies allow the action on the cluster and GetSecretValue on the secret', async () => {
+    const full = clientFor(credentialsOfRole('FullRole1111'));
+    const output = await full.send(new ExecuteStatementCommand({ ...target, sql: 'SELECT CAST(:n AS integer) AS n', parameters: [{ name: 'n', value: { longValue: 5 } }] }));
+    expect(output.records).toEqual([[{ longValue: 5 }]]);
+    const { transactionId } = await full.send(new BeginTransactionCommand(target));
+    await full.send(new RollbackTransactionCommand({ resourceArn: cluster, secretArn: secret, transactionId: transactionId! }));
+    expect(guarded.calls()).toBe(3);
+  });
+
+  it('refuses with AccessDeniedException a role that may not read the secret', async () => {
+    const failure = await failureOf(clientFor(credentialsOfRole('NoSecretRole2222')).send(new ExecuteStatementCommand({ ...target, sql: 'SELECT 1' })));
+    expect(failure).toBeInstanceOf(AccessDeniedException);
+    expect(failure.$metadata?.httpStatusCode).toBe(403);
+    expect(failure.message).toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('refuses a request signed with the wrong secret key', async () => {
+    const good = credentialsOfRole('FullRole1111');
+    const failure = await failureOf(clientFor({ ...good, secretAccessKey: `${good.secretAccessKey.slice(0, -1)}${good.secretAccessKey.endsWith('X') ? 'Y' : 'X'}` }).send(new ExecuteStatementCommand({ ...target, sql: 'SELECT 1' })));
+    expect(failure.name).toBe('InvalidSignatureException');
+    expect(failure.$metadata?.httpStatusCode).toBe(403);
   });
 });

@@ -22,7 +22,7 @@
  *   ("ERROR: ...\n  Detail: ...; SQLState: 23505");
  * - setResuming(true) answers every call with DatabaseResumingException, as a cluster waking from 0 ACU.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
@@ -35,28 +35,11 @@ import type {
   RollbackTransactionRequest,
 } from '@aws-sdk/client-rds-data';
 import pg from 'pg';
+import type { Check, Gate, GateAnswer, SignedRequest } from '../iam/gate';
 import { DataApiError, MESSAGES, type DataApiErrorName } from './errors';
 import { bindParameters, columnMetadata, toField, toJsonValue, type ColumnSource, type ResultOptions } from './values';
 
-// The Gate of docs/twin.md (twin/iam/gate.ts); restated here so this folder builds on its own. A Gate
-// from twin/iam/gate.ts satisfies it structurally.
-export interface SignedRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-export interface Check {
-  action: string;
-  resource: string;
-  context?: Record<string, string | string[]>;
-}
-export type GateAnswer =
-  | { allowed: true; principal: string }
-  | { allowed: false; status: 403; code: 'AccessDenied' | 'AccessDeniedException' | 'InvalidSignatureException' | 'UnrecognizedClientException'; message: string };
-export interface Gate {
-  authorize(service: 's3' | 'rds-data' | 'transcribe', request: SignedRequest, checks: Check[]): Promise<GateAnswer>;
-}
+export type { Check, Gate, GateAnswer, SignedRequest };
 
 export interface DataApiLimits {
   /** Largest response body, in bytes (1 MiB). */
@@ -467,10 +450,17 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       if (!resourceArn) throw new DataApiError('BadRequestException', 'resourceArn is required');
       if (!secretArn) throw new DataApiError('BadRequestException', 'secretArn is required');
 
-      const headers: SignedRequest['headers'] = { ...request.headers };
-      // The SDK signs the payload's hash without sending it; hand it to the Gate, which sees no body.
-      headers['x-amz-content-sha256'] ??= createHash('sha256').update(body).digest('hex');
-      const answer = await options.gate.authorize('rds-data', { method: request.method ?? 'POST', path: url.pathname, query: url.search.replace(/^\?/, ''), headers }, [
+      // The SDK signs the body's hash without sending it (no x-amz-content-sha256): the Gate hashes the body.
+      const raw = request.url ?? '/';
+      const queryAt = raw.indexOf('?');
+      const signed: SignedRequest = {
+        method: request.method ?? 'POST',
+        path: queryAt < 0 ? raw : raw.slice(0, queryAt),
+        query: queryAt < 0 ? '' : raw.slice(queryAt + 1),
+        headers: request.headers,
+        body,
+      };
+      const answer = await options.gate.authorize('rds-data', signed, [
         { action: `rds-data:${operation}`, resource: resourceArn },
         { action: 'secretsmanager:GetSecretValue', resource: secretArn },
       ]);
