@@ -1,0 +1,168 @@
+/**
+ * The twin: the stack `cdk synth` wrote to cdk.out, run on this machine as AWS runs it. Functions run
+ * from their bundles with the template's settings and their own role's credentials; every AWS call they
+ * make reaches a local stand-in behind the IAM gate. See docs/twin.md.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiGateway, type ApiGateway } from './api-gateway';
+import { startDataApi, type DataApi } from './data-api/server';
+import { deployStack, type DeployResult } from './deploy';
+import { startEvents, type TwinEvents } from './events';
+import { createGate, type TwinGate } from './iam/gate';
+import { CALLER_CREDENTIALS, credentialsOfRole, TWIN_ACCOUNT, TWIN_REGION, type TwinCredentials } from './identity';
+import { functionRuntimeOf, type FunctionRuntime, type InvokeResult } from './lambda/runtime';
+import { startPostgresServer, type PostgresServer } from './postgres-server';
+import { startS3, type TwinS3 } from './s3/index';
+import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
+import { startTranscribeStreaming, type TranscribeStreamingServer } from './transcribe/server';
+
+export interface TwinOptions {
+  /** The cloud assembly `cdk synth` wrote. */
+  cdkOutDir: string;
+  /** The API's port; 0 picks a free one. */
+  port?: number;
+  /** Seconds between scheduled events (the template's rate(1 minute) is 60). */
+  scheduleSeconds?: number;
+  /** Seconds before an asynchronous invocation is retried (about 60 on AWS). */
+  retryDelaySeconds?: number;
+  /** Transcribe's concurrent-stream quota (25 by default on AWS). */
+  transcribeStreams?: number;
+  /** Every line the functions and the stand-ins print. */
+  log?: (line: string) => void;
+}
+
+export interface Twin {
+  url: string;
+  template: TwinTemplate;
+  /** Credentials a client signs its API requests with. */
+  credentials: TwinCredentials;
+  region: string;
+  bucket: string;
+  deploy: DeployResult;
+  gate: TwinGate;
+  s3: TwinS3;
+  dataApi: DataApi;
+  transcribe: TranscribeStreamingServer;
+  events: TwinEvents;
+  functions: ReadonlyMap<string, FunctionRuntime>;
+  stop(): Promise<void>;
+}
+
+const DATABASE = 'interview_ops';
+
+/** The bucket, cluster and secret the functions' environment names. */
+const resourcesOf = (template: TwinTemplate) => {
+  const [fn] = Object.values(template.functions()).filter((candidate) => candidate.environment.BUCKET_NAME && candidate.environment.DB_SECRET_ARN);
+  const clusterArn = fn?.environment.DB_CLUSTER_ARN;
+  if (!fn || !clusterArn) throw new Error('no function names the bucket, the database cluster and its secret');
+  return { bucket: fn.environment.BUCKET_NAME!, clusterArn, secretArn: fn.environment.DB_SECRET_ARN!, database: fn.environment.DB_NAME ?? DATABASE };
+};
+
+export const startTwin = async (options: TwinOptions): Promise<Twin> => {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const template = loadTemplate(options.cdkOutDir);
+  const names = resourcesOf(template);
+  const gate = createGate({ template, log });
+  const closers: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const postgres: PostgresServer = await startPostgresServer();
+    closers.push(() => postgres.stop());
+    await postgres.command('psql', ['-d', 'postgres', '-c', `CREATE DATABASE ${names.database}`]);
+    const databaseUrl = postgres.url.replace(/\/postgres$/, `/${names.database}`);
+
+    const [s3, dataApi, transcribe] = await Promise.all([
+      startS3({ gate, bucket: names.bucket }),
+      startDataApi({ databaseUrl, gate, clusterArn: names.clusterArn, secretArn: names.secretArn, database: names.database }),
+      startTranscribeStreaming({ gate, ...(options.transcribeStreams ? { maxConcurrentStreams: options.transcribeStreams } : {}) }),
+    ]);
+    closers.push(() => s3.close(), () => dataApi.close(), () => transcribe.close());
+
+    const functions = new Map<string, FunctionRuntime>();
+    closers.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
+    const runtimeOf = (fn: TwinFunction) =>
+      functionRuntimeOf(fn, {
+        environment: {
+          ...(fn.roleLogicalId ? credentialEnvironment(credentialsOfRole(fn.roleLogicalId)) : {}),
+          AWS_ENDPOINT_URL_S3: s3.url,
+          AWS_ENDPOINT_URL_RDS_DATA: dataApi.url,
+          AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING: transcribe.url,
+        },
+        region: TWIN_REGION,
+        accountId: TWIN_ACCOUNT,
+        log,
+      });
+    const invoke = (logicalId: string, event: unknown, invocationType: 'RequestResponse' | 'Event' = 'RequestResponse'): Promise<InvokeResult> => {
+      const fn = functions.get(logicalId);
+      if (!fn) return Promise.resolve({ ok: false, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${logicalId}`, requestId: '' });
+      return fn.invoke(event, { invocationType });
+    };
+
+    const deploy = await deployStack(template, {
+      async create(logicalId) {
+        const resource = template.resources[logicalId]!;
+        if (resource.Type === 'AWS::Lambda::Function') {
+          const fn = template.functions()[logicalId];
+          if (fn?.assetDir) functions.set(logicalId, runtimeOf(fn));
+        } else if (resource.Type === 'Custom::Trigger') {
+          const handler = template.logicalIdOf(String(resource.Properties.HandlerArn).replace(/:\d+$/, ''));
+          const result = await invoke(handler ?? '', {});
+          if (!result.ok) throw new Error(`${result.errorType}: ${result.errorMessage}`);
+        }
+      },
+    });
+    if (deploy.status !== 'CREATE_COMPLETE') throw new Error(`deploy failed: ${deploy.failure?.logicalId}: ${deploy.failure?.reason}`);
+
+    const queuesDir = await mkdtemp(join(tmpdir(), 'twin-queues-'));
+    closers.push(() => rm(queuesDir, { recursive: true, force: true }));
+    const events = startEvents({
+      template,
+      invokeAsync: (logicalId, event) => invoke(logicalId, event, 'Event'),
+      queuesDir,
+      retryDelaySeconds: options.retryDelaySeconds ?? 60,
+      scheduleSeconds: options.scheduleSeconds ?? 60,
+    });
+    closers.push(() => events.close());
+    s3.onObjectCreated((record) => events.onObjectCreated(record));
+
+    const api: ApiGateway = await startApiGateway({
+      template,
+      invoke: (logicalId, event) => invoke(logicalId, event),
+      authorizeCaller: async (request) => {
+        const answer = await gate.authorize('execute-api', { ...request, body: request.body }, [{ action: request.action, resource: request.resource }]);
+        return answer.allowed ? { allowed: true, accessKey: CALLER_CREDENTIALS.accessKeyId, accountId: TWIN_ACCOUNT } : { allowed: false };
+      },
+      ...(options.port === undefined ? {} : { port: options.port }),
+    });
+    closers.push(() => api.close());
+
+    return {
+      url: api.url,
+      template,
+      credentials: CALLER_CREDENTIALS,
+      region: TWIN_REGION,
+      bucket: names.bucket,
+      deploy,
+      gate,
+      s3,
+      dataApi,
+      transcribe,
+      events,
+      functions,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+};
+
+const credentialEnvironment = (credentials: TwinCredentials): Record<string, string> => ({
+  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+});
