@@ -63,7 +63,7 @@ const template = templateFromJson({
       Properties: {
         ScheduleExpression: 'cron(0 3 * * ? *)',
         State: 'ENABLED',
-        Targets: [{ Arn: arnOf('TickFn'), Id: 'Big', Input: JSON.stringify({ pad: 'x'.repeat(300 * 1024) }), DeadLetterConfig: { Arn: arnOf('Dead') } }],
+        Targets: [{ Arn: arnOf('TickFn'), Id: 'Big', Input: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }), DeadLetterConfig: { Arn: arnOf('Dead') } }],
       },
     },
   },
@@ -249,7 +249,7 @@ describe('twin events', () => {
         expect(calls[0]!.result).toMatchObject({ ok: false, errorType: 'RequestEntityTooLargeException' });
         const [letter] = events.queues.list(template.arn('Dead'));
         expect(letter!.attributes).toMatchObject({ RULE_ARN: template.arn('Oversized'), ERROR_CODE: 'RequestEntityTooLargeException' });
-        expect(JSON.parse(letter!.body).pad).toHaveLength(300 * 1024);
+        expect(JSON.parse(letter!.body).pad).toHaveLength(1024 * 1024);
         expect(() => events.fireRule('Disabled')).toThrow(/no enabled schedule rule/);
       } finally {
         await events.close();

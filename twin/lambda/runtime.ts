@@ -9,7 +9,7 @@
  * An invocation that outlives the function's timeout is answered Sandbox.Timedout and its process is
  * killed (SIGKILL), so the next invocation cold-starts; a process that exits mid-invocation (uncaught
  * exception, process.exit) is Runtime.ExitError. Payload limits: 6 MB each way for synchronous
- * invocations, 256 KB for an asynchronous request.
+ * invocations, 1 MB for an asynchronous request (the Invoke API reference's limits; 256 KB before 2025).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -86,9 +86,13 @@ export interface FunctionRuntime {
   close(): Promise<void>;
 }
 
-/** Lambda's payload limits, in bytes. */
+/**
+ * Lambda's request payload limits, in bytes. The Invoke API reference: "For synchronous invocations, the
+ * maximum payload size is 6 MB. For asynchronous invocations, the maximum payload size is 1 MB" (it was
+ * 256 KB until late 2025; the deprecated InvokeAsync action keeps 256 KB).
+ */
 export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
-export const ASYNC_PAYLOAD_LIMIT = 256 * 1024;
+export const ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
 /** Lambda's response limit, as its error message states it (6 MB plus 100 bytes). */
 export const RESPONSE_PAYLOAD_LIMIT = 6_291_556;
 /** How long an on-demand init may take before Lambda counts the rest against the invocation's timeout. */
