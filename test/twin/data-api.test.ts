@@ -468,6 +468,17 @@ describe('Data API twin: time limits (shortened)', () => {
     }
   });
 
+  it('lets a statement run on past its timeout with continueAfterTimeout, still answering StatementTimeoutException', async () => {
+    await execute({ sql: 'CREATE TABLE continued (n integer)' }, quickClient);
+    const failure = await failureOf(
+      execute({ sql: 'INSERT INTO continued SELECT 1 FROM pg_sleep(1.5)', continueAfterTimeout: true }, quickClient),
+    );
+    expect(failure).toBeInstanceOf(StatementTimeoutException);
+    await expect
+      .poll(async () => (await execute({ sql: 'SELECT count(*) AS n FROM continued' }, quickClient)).records, { timeout: 10_000, interval: 100 })
+      .toEqual([[{ longValue: 1 }]]);
+  });
+
   it('ends a transaction at its maximum lifetime even while it is in use', async () => {
     const shortLived = await startTwin(database, allowAll(), { transactionMaxMs: 400 });
     const shortClient = new RDSDataClient({ endpoint: shortLived.url });

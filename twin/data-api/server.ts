@@ -338,6 +338,8 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
   };
 
   const pids = new WeakMap<pg.ClientBase, number>();
+  /** Backends of pooled connections in use, cancelled on close (a continueAfterTimeout statement may still run). */
+  const busyPids = new Set<number>();
 
   /**
    * A pooled connection for a call outside a transaction. It goes back to the pool once its statement
@@ -349,18 +351,23 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       throw toDataApiError(error);
     });
     const state: PooledState = { cancelled: false, command: '' };
+    let pid: number | undefined;
     try {
-      let pid = pids.get(client);
+      pid = pids.get(client);
       if (pid === undefined) {
         pid = await backendPid(client);
         pids.set(client, pid);
       }
+      busyPids.add(pid);
       return await work(client, pid, state);
     } finally {
-      void client.query('SELECT 1').then(
-        () => client.release(state.cancelled || client.getTransactionStatus() !== 'I' || SESSION_COMMANDS.test(state.command)),
-        (error: Error) => client.release(error),
-      );
+      void client
+        .query('SELECT 1')
+        .then(
+          () => client.release(state.cancelled || client.getTransactionStatus() !== 'I' || SESSION_COMMANDS.test(state.command)),
+          (error: Error) => client.release(error),
+        )
+        .finally(() => pid !== undefined && busyPids.delete(pid));
     }
   };
 
@@ -525,6 +532,8 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      const running = [...busyPids, ...[...transactions.values()].filter((tx) => tx.busy > 0).map((tx) => tx.pid)];
+      await Promise.all(running.map((pid) => cancel(pid)));
       await Promise.all([...transactions.values()].map((tx) => endTransaction(tx, 'ROLLBACK').catch(() => undefined)));
       await pool.end().catch(() => undefined);
     },
