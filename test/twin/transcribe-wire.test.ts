@@ -100,7 +100,7 @@ describe('Transcribe Streaming twin on the wire', () => {
     expect(json(last).Message).toMatch(/audio stream/);
   });
 
-  it('answers a missing sample rate with a 400 naming the field, and an unknown path with a 404', async () => {
+  it('answers a missing sample rate or a session id that is not a UUID with a 400 naming the field, an unknown path with a 404', async () => {
     const { 'x-amzn-transcribe-sample-rate': _, ...withoutRate } = STREAM_HEADERS;
     const missing = await exchange('/stream-transcription', withoutRate, new Uint8Array(0), 1);
     expect(missing.headers[':status']).toBe(400);
@@ -108,6 +108,9 @@ describe('Transcribe Streaming twin on the wire', () => {
     expect(JSON.parse(missing.bytes.toString('utf8')).Message).toBe(
       "1 validation error detected: Value null at 'mediaSampleRateHertz' failed to satisfy constraint: Member must not be null",
     );
+    const badSession = await exchange('/stream-transcription', { ...STREAM_HEADERS, 'x-amzn-transcribe-session-id': 'session-1' }, new Uint8Array(0), 1);
+    expect(badSession.headers[':status']).toBe(400);
+    expect(JSON.parse(badSession.bytes.toString('utf8')).Message).toContain("Value 'session-1' at 'sessionId' failed to satisfy constraint");
     const unknown = await exchange('/medical-stream-transcription', STREAM_HEADERS, new Uint8Array(0), 1);
     expect(unknown.headers[':status']).toBe(404);
   });

@@ -18,6 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsTranscribeTranscriber } from '../../functions/adapters/transcriber/aws-transcribe';
 import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
+import { verifySigV4 } from '../../twin/iam/sigv4';
 import { pocketsphinxRecognizer, type SpeechRecognizer } from '../../twin/transcribe/recognizer';
 import { startTranscribeStreaming, type GateAnswer, type SignedRequest, type TranscribeGate, type TranscribeStreamingServer } from '../../twin/transcribe/server';
 import { POCKETSPHINX_TEST_DATA, realWav } from '../support/audio-fixtures';
@@ -351,7 +352,13 @@ describe('Transcribe Streaming twin', () => {
     const denyAll: TranscribeGate = {
       authorize: async (service, request, checks): Promise<GateAnswer> => {
         seen.push({ service, request, actions: checks.map((check) => `${check.action} ${check.resource}`) });
-        return { allowed: false, status: 403, code: 'AccessDeniedException', message: 'User: test-role is not authorized to perform: transcribe:StartStreamTranscription' };
+        return {
+          allowed: false,
+          status: 403,
+          code: 'AccessDeniedException',
+          message: 'User: test-role is not authorized to perform: transcribe:StartStreamTranscription',
+          reason: 'policy',
+        };
       },
     };
     const denied = await startTranscribeStreaming({ gate: denyAll, recognizer: { recognize: async () => [], close: async () => undefined } });
@@ -371,6 +378,40 @@ describe('Transcribe Streaming twin', () => {
     } finally {
       client.destroy();
       await denied.close();
+    }
+  });
+
+  it("shows the gate a request whose SDK signature twin/iam/sigv4 verifies, and a wrong secret fails it", async () => {
+    const verifying: TranscribeGate = {
+      authorize: async (service, request): Promise<GateAnswer> => {
+        const verdict = verifySigV4(request, {
+          service,
+          region: 'us-east-1',
+          secretOf: (key) => (key === 'AKIDTWINTEST' ? { secretAccessKey: 'twin-test-secret' } : undefined),
+        });
+        return verdict.ok
+          ? { allowed: true, principal: 'signed-role' }
+          : { allowed: false, status: 403, code: 'InvalidSignatureException', message: verdict.reason, reason: verdict.failure };
+      },
+    };
+    const signed = await startTranscribeStreaming({ gate: verifying, pace: FAST_PACE, recognizer: shared });
+    const client = clientFor(signed);
+    const forger = new TranscribeStreamingClient({
+      region: 'us-east-1',
+      endpoint: signed.url,
+      credentials: { accessKeyId: 'AKIDTWINTEST', secretAccessKey: 'not-the-secret' },
+    });
+    try {
+      const { finals } = await stream(client, chunked(pcmOf(realWav(SHORT_CLIP)), PCM_EVENT_BYTES));
+      expect(wordsOf(finals).length).toBeGreaterThan(0);
+      expect(signed.calls()[0]).toMatchObject({ principal: 'signed-role', status: 200 });
+      const forged = await rejection(stream(forger, chunked(pcmOf(realWav(SHORT_CLIP)), PCM_EVENT_BYTES)));
+      expect(forged.name).toBe('InvalidSignatureException');
+      expect(forged.$metadata?.httpStatusCode).toBe(403);
+    } finally {
+      client.destroy();
+      forger.destroy();
+      await signed.close();
     }
   });
 

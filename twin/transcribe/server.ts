@@ -36,29 +36,15 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LanguageCode } from '@aws-sdk/client-transcribe-streaming';
+import type { Check, Gate, GateAnswer, SignedRequest } from '../iam/gate';
 import { createDecoder, MEDIA_ENCODINGS, type AudioDecoder, type MediaEncoding } from './decoder';
 import { encodeEvent, encodeException, EventStreamError, MessageSplitter, readInboundMessage } from './event-stream';
 import { finalResult, partialOf, pocketsphinxRecognizer, type SpeechRecognizer, type TranscribeResult } from './recognizer';
 import { Segmenter, type Segment, type SegmenterOptions } from './segmenter';
 
-/** The slice of twin/iam/gate.ts's Gate (docs/twin.md) this server uses. */
-export interface SignedRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-export interface Check {
-  action: string;
-  resource: string;
-  context?: Record<string, string | string[]>;
-}
-export type GateAnswer =
-  | { allowed: true; principal: string }
-  | { allowed: false; status: 403; code: string; message: string };
-export interface TranscribeGate {
-  authorize(service: 'transcribe', request: SignedRequest, checks: Check[]): Promise<GateAnswer>;
-}
+/** The gate as this server uses it: the twin's IAM gate, or any stand-in with its authorize. */
+export type TranscribeGate = Pick<Gate, 'authorize'>;
+export type { Check, GateAnswer, SignedRequest };
 
 export interface TranscribeStreamingOptions {
   gate: TranscribeGate;
@@ -106,6 +92,7 @@ const DEFAULT_MAX_STREAMS = 25;
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 15;
 const LANGUAGE_CODES = new Set<string>(Object.values(LanguageCode));
 const HEADER = 'x-amzn-transcribe-';
+const SESSION_ID = /^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$/;
 
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
@@ -139,6 +126,10 @@ const validate = (headers: IncomingHttpHeaders): { parameters: StreamParameters 
   if (languageCode !== undefined && !LANGUAGE_CODES.has(languageCode)) {
     problems.push(`Value '${languageCode}' at 'languageCode' failed to satisfy constraint: Member must satisfy enum value set: [${[...LANGUAGE_CODES].join(', ')}]`);
   }
+  const sessionId = single(headers[`${HEADER}session-id`]);
+  if (sessionId !== undefined && !SESSION_ID.test(sessionId)) {
+    problems.push(`Value '${sessionId}' at 'sessionId' failed to satisfy constraint: Member must satisfy regular expression pattern: ${SESSION_ID.source.slice(1, -1)}`);
+  }
   const identify = ['identify-language', 'identify-multiple-languages'].some((name) => single(headers[`${HEADER}${name}`]) === 'true');
   const options = single(headers[`${HEADER}language-options`])
     ?.split(',')
@@ -164,7 +155,7 @@ const validate = (headers: IncomingHttpHeaders): { parameters: StreamParameters 
       sampleRate: rate,
       ...(languageCode !== undefined ? { languageCode } : {}),
       ...(identify ? { languageOptions: options } : {}),
-      sessionId: single(headers[`${HEADER}session-id`]) ?? randomUUID(),
+      sessionId: sessionId ?? randomUUID(),
     },
   };
 };
