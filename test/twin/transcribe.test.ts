@@ -224,6 +224,16 @@ describe('Transcribe Streaming twin', () => {
     for (const { result, at } of finals) expect(at - startedAt).toBeGreaterThanOrEqual((result.EndTime! * 1000) / FAST_PACE);
   });
 
+  it('keeps concurrent streams apart: each gets the words of its own audio', async () => {
+    const clips = ['cards/001.wav', 'cards/005.wav', 'librivox/sense_and_sensibility_01_austen_64kb-0930.wav'];
+    const expected = await Promise.all(clips.map((clip) => shared.recognize(new Int16Array(new Uint8Array(pcmOf(realWav(clip))).buffer), SAMPLE_RATE)));
+    const client = clientFor(fast);
+    const outcomes = await Promise.all(clips.map((clip) => stream(client, chunked(pcmOf(realWav(clip)), PCM_EVENT_BYTES))));
+    client.destroy();
+    expect(outcomes.map(({ finals }) => wordsOf(finals))).toEqual(expected.map((words) => words.map((word) => word.word)));
+    expect(new Set(outcomes.map(({ headers }) => headers.SessionId)).size).toBe(clips.length);
+  });
+
   it('answers an empty stream with a transcript that has no results', async () => {
     const client = clientFor(fast);
     const { finals, events } = await stream(client, chunked(new Uint8Array(0), 1));
