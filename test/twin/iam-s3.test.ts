@@ -159,6 +159,14 @@ describe('twin S3 behind the IAM gate (hand-written template)', () => {
     expect(seen.some((r) => String(r.headers['content-encoding']).includes('aws-chunked'))).toBe(true);
   });
 
+  it('refuses a body whose CRC32 does not match the checksum the client declared (BadDigest)', async () => {
+    const key = 'transcripts/s1/bad-digest.txt';
+    const error = await errorOf(writer.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'twin', ChecksumCRC32: 'AAAAAA==' })));
+    expect(error.name).toBe('BadDigest');
+    expect(error.$metadata?.httpStatusCode).toBe(400);
+    expect((await errorOf(writer.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })))).$metadata?.httpStatusCode).toBe(404);
+  });
+
   it('answers AccessDenied for a key outside the role prefix and logs the refusal', async () => {
     const error = await errorOf(writer.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'snapshots/x.json', Body: '{}' })));
     expect(error.name).toBe('AccessDenied');

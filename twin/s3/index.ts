@@ -285,6 +285,11 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
         throw error;
       }
     }
+    // A checksum sent as a header (the SDK's default for a body of known length) is checked the same way.
+    const headerCrc = req.headers['x-amz-checksum-crc32'];
+    if (typeof headerCrc === 'string' && body.length > 0 && headerCrc !== crc32Base64(body)) {
+      return sendError(res, method, requestId, 400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || DROPPED_HEADERS.has(name) || name.startsWith('x-amz-checksum-')) continue;
