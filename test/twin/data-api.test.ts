@@ -197,26 +197,35 @@ describe('Data API twin: statements', () => {
   });
 
   it('binds a stringValue as varchar, as AWS does: a jsonb column needs a cast or a typeHint', async () => {
-    await execute({ sql: 'CREATE TABLE hinted (doc jsonb, id uuid, day date, amount numeric(10, 2))' });
+    await execute({ sql: 'CREATE TABLE hinted (doc jsonb, id uuid, day date, amount numeric(10, 2), at_time time, stamp timestamp)' });
     const failure = await failureOf(
       execute({ sql: 'INSERT INTO hinted (doc) VALUES (:doc)', parameters: [{ name: 'doc', value: { stringValue: '{}' } }] }),
     );
     expect(failure).toBeInstanceOf(DatabaseErrorException);
     expect(failure.message).toMatch(/^ERROR: column "doc" is of type jsonb but expression is of type character varying[\s\S]*; SQLState: 42804$/);
     await execute({
-      sql: 'INSERT INTO hinted (doc, id, day, amount) VALUES (:doc, :id, :day, :amount)',
+      sql: 'INSERT INTO hinted (doc, id, day, amount, at_time, stamp) VALUES (:doc, :id, :day, :amount, :at_time, :stamp)',
       parameters: [
         { name: 'doc', value: { stringValue: '{"k": 1}' }, typeHint: 'JSON' },
         { name: 'id', value: { stringValue: '6f1c0f4e-8a31-4c41-9d5e-1f2a3b4c5d6e' }, typeHint: 'UUID' },
         { name: 'day', value: { stringValue: '2024-02-29' }, typeHint: 'DATE' },
         { name: 'amount', value: { stringValue: '12.5' }, typeHint: 'DECIMAL' },
+        { name: 'at_time', value: { stringValue: '13:45:30' }, typeHint: 'TIME' },
+        { name: 'stamp', value: { stringValue: '2024-02-29 13:45:30.25' }, typeHint: 'TIMESTAMP' },
       ],
     });
-    const output = await execute({ sql: 'SELECT doc, id, day, amount FROM hinted', includeResultMetadata: true });
+    const output = await execute({ sql: 'SELECT doc, id, day, amount, at_time, stamp FROM hinted', includeResultMetadata: true });
     expect(output.records).toEqual([
-      [{ stringValue: '{"k": 1}' }, { stringValue: '6f1c0f4e-8a31-4c41-9d5e-1f2a3b4c5d6e' }, { stringValue: '2024-02-29' }, { stringValue: '12.50' }],
+      [
+        { stringValue: '{"k": 1}' },
+        { stringValue: '6f1c0f4e-8a31-4c41-9d5e-1f2a3b4c5d6e' },
+        { stringValue: '2024-02-29' },
+        { stringValue: '12.50' },
+        { stringValue: '13:45:30' },
+        { stringValue: '2024-02-29 13:45:30.25' },
+      ],
     ]);
-    expect(output.columnMetadata?.map((column) => column.typeName)).toEqual(['jsonb', 'uuid', 'date', 'numeric']);
+    expect(output.columnMetadata?.map((column) => column.typeName)).toEqual(['jsonb', 'uuid', 'date', 'numeric', 'time', 'timestamp']);
     expect(output.columnMetadata?.[3]).toMatchObject({ precision: 10, scale: 2 });
   });
 
