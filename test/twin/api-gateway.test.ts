@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiGateway, type CallerRequest, startApiGateway } from '../../twin/api-gateway';
-import { createFunctionRuntime, type FunctionRuntime } from '../../twin/lambda/runtime';
-import { templateFromJson } from '../../twin/template';
+import { createFunctionRuntime, type FunctionRuntime, functionRuntimeOf } from '../../twin/lambda/runtime';
+import { loadTemplate, templateFromJson, type TwinTemplate } from '../../twin/template';
+import { synthToTemp } from './synth';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 const bytesOf = (data: SourceData) =>
@@ -284,5 +285,54 @@ describe('twin API Gateway', () => {
     const statuses = answers.map((answer) => answer.status).sort();
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
     expect(answers.find((answer) => answer.status === 429)!.json()).toEqual({ message: 'Too Many Requests' });
+  });
+});
+
+describe('twin API Gateway on a real cdk synth', () => {
+  let synth: Awaited<ReturnType<typeof synthToTemp>>;
+  let real: TwinTemplate;
+  let gateway: ApiGateway;
+  const runtimes = new Map<string, FunctionRuntime>();
+
+  beforeAll(async () => {
+    // TWIN_TEST_CDK_OUT: reuse an assembly already synthesized (while iterating); by default the run's synth.
+    const reuse = process.env.TWIN_TEST_CDK_OUT;
+    synth = reuse ? { dir: reuse, remove: async () => {} } : await synthToTemp();
+    real = loadTemplate(synth.dir);
+    const functions = real.functions();
+    const invoke = (id: string, event: unknown) => {
+      let runtime = runtimes.get(id);
+      if (!runtime) {
+        runtime = functionRuntimeOf(functions[id]!, { log: () => {} });
+        runtimes.set(id, runtime);
+      }
+      return runtime.invoke(event);
+    };
+    gateway = await startApiGateway({ template: real, invoke, authorizeCaller: () => false });
+  }, 180_000);
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([...runtimes.values()].map((runtime) => runtime.close()));
+    await synth?.remove();
+  });
+
+  it('serves every route of the template, each bound to its own function', () => {
+    const routeIds = real.ofType('AWS::ApiGatewayV2::Route');
+    expect(gateway.routes).toHaveLength(routeIds.length);
+    expect(gateway.routes.length).toBeGreaterThanOrEqual(14);
+    const byKey = new Map(gateway.routes.map((route) => [route.routeKey, route]));
+    expect(byKey.get('GET /openapi.json')).toMatchObject({ authorizationType: 'NONE', functionLogicalId: expect.stringMatching(/^GetOpenapiFunction/) });
+    expect(byKey.get('GET /sessions/{session_id}')).toMatchObject({ authorizationType: 'AWS_IAM', functionLogicalId: expect.stringMatching(/^GetSessionFunction/) });
+    expect(new Set(gateway.routes.map((route) => route.functionLogicalId)).size).toBe(gateway.routes.length);
+  });
+
+  it('answers GET /openapi.json from the bundled function, and refuses an unsigned IAM route', async () => {
+    const openapi = await send(gateway.url, { path: '/openapi.json' });
+    expect(openapi.status).toBe(200);
+    expect(openapi.json().openapi).toMatch(/^3\.1/);
+    const refused = await send(gateway.url, { path: '/sessions/session-1' });
+    expect([refused.status, refused.json()]).toEqual([403, { message: 'Forbidden' }]);
+    // Refused at the gateway: the function never ran.
+    expect([...runtimes.keys()].some((id) => id.startsWith('GetSessionFunction'))).toBe(false);
   });
 });
