@@ -515,7 +515,19 @@ describe('Data API twin: time limits (shortened)', () => {
     await execute({ sql: 'CREATE TABLE tx_idle (name text)' }, quickClient);
     const id = await begin(quickClient);
     await execute({ sql: `INSERT INTO tx_idle VALUES ('abandoned')`, transactionId: id }, quickClient);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Wait, without touching the transaction (a call would keep it alive), until no backend holds one open.
+    const watcher = new pg.Client({ connectionString: database.url });
+    await watcher.connect();
+    try {
+      await expect
+        .poll(
+          async () => (await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'`)).rows[0].n,
+          { timeout: 10_000, interval: 100 },
+        )
+        .toBe(0);
+    } finally {
+      await watcher.end();
+    }
     const failure = await failureOf(execute({ sql: 'SELECT 1', transactionId: id }, quickClient));
     expect(failure).toBeInstanceOf(BadRequestException);
     expect(failure.message).toBe(MESSAGES.transactionNotFound(id));
