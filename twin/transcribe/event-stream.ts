@@ -51,11 +51,6 @@ export class MessageSplitter {
     }
     return messages;
   }
-
-  /** Bytes of an incomplete message still held. */
-  get leftover(): number {
-    return this.pendingBytes;
-  }
 }
 
 const headerString = (headers: MessageHeaders, name: string): string | undefined => {

@@ -36,9 +36,10 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LanguageCode } from '@aws-sdk/client-transcribe-streaming';
+import type { Message } from '@smithy/eventstream-codec';
 import type { Check, Gate, GateAnswer, SignedRequest } from '../iam/gate';
 import { createDecoder, MEDIA_ENCODINGS, type AudioDecoder, type MediaEncoding } from './decoder';
-import { encodeEvent, encodeException, EventStreamError, MessageSplitter, readInboundMessage } from './event-stream';
+import { encodeEvent, encodeException, MessageSplitter, readInboundMessage, type InboundEvent } from './event-stream';
 import { finalResult, partialOf, pocketsphinxRecognizer, type SpeechRecognizer, type TranscribeResult } from './recognizer';
 import { Segmenter, type Segment, type SegmenterOptions } from './segmenter';
 
@@ -244,15 +245,15 @@ class TranscriptionStream {
 
   private onBytes(bytes: Buffer): void {
     if (this.audioEnded || this.finished) return;
-    let messages;
+    let messages: Message[];
     try {
       messages = this.splitter.push(bytes);
     } catch (error) {
-      this.fail('BadRequestException', `Could not read the audio stream: ${(error as EventStreamError).message}`);
+      this.fail('BadRequestException', `Could not read the audio stream: ${(error as Error).message}`);
       return;
     }
     for (const message of messages) {
-      let event;
+      let event: InboundEvent;
       try {
         event = readInboundMessage(message);
       } catch (error) {
@@ -281,7 +282,7 @@ class TranscriptionStream {
     words.catch(() => undefined); // awaited in order below
     this.emitted = this.emitted.then(async () => {
       if (this.finished) return;
-      let result;
+      let result: TranscribeResult | undefined;
       try {
         result = finalResult(await words, segment, this.language);
       } catch {
