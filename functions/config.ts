@@ -13,6 +13,8 @@ import type { Sql } from './core/ports/sql';
 import type { Transcriber } from './core/ports/transcriber';
 import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
 import { DirectoryObjectStore } from './adapters/object-store/directory';
+import { s3LocationOf } from './adapters/object-store/s3-location';
+import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
 import { logger } from './logger';
 import { readSettings, type Settings } from './settings';
 
@@ -20,9 +22,6 @@ export interface WiringHooks {
   /** Local stand-in for S3 event notifications. */
   onObjectCreated?: (object: StoredObject) => void;
 }
-
-/** Where an S3 object lives, as `file_path` shows it (the S3 adapter answers the same; test/config.test.ts holds them equal). */
-export const s3LocationOf = (bucket: string) => (key: string) => `s3://${bucket}/${key}`;
 
 // Adapters load on demand, so a Lambda bundle leaves out the local database engines (see lib/bundling.ts).
 // Lambda bundles define INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS (PGlite, node-postgres, pocketsphinx), and
@@ -71,14 +70,11 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
 export const transcriberEngineFor = (settings: Settings): 'pocketsphinx' | 'aws-transcribe' =>
   settings.TRANSCRIBER ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'aws-transcribe' : 'pocketsphinx');
 
-/** What Amazon Transcribe Streaming reads (its adapter says the same; test/config.test.ts holds them equal). */
-export const AWS_TRANSCRIBE_FORMATS = ['wav', 'flac', 'ogg'] as const;
-
 /** Never fails: without pocketsphinx installed the service runs and transcription answers 503 with the fix. */
 const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
   if (transcriberEngineFor(settings) === 'aws-transcribe') {
     const options = settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',').map((code) => code.trim()).filter(Boolean);
-    return deferredTranscriber({ engine: 'aws-transcribe', acceptedFormats: AWS_TRANSCRIBE_FORMATS }, async () => {
+    return deferredTranscriber({ engine: AWS_TRANSCRIBE_ENGINE, acceptedFormats: AWS_TRANSCRIBE_FORMATS }, async () => {
       if (process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE !== 'true') {
         const { AwsTranscribeTranscriber } = await import('./adapters/transcriber/aws-transcribe');
         return new AwsTranscribeTranscriber({

@@ -3,6 +3,8 @@
  * route and one Lambda function per entry from it, so the two cannot drift.
  * `handler` names the module functions/handlers/<handler>.ts, which exports `handler`.
  */
+import { AUDIO_PREFIX } from './core/keys';
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteDefinition {
@@ -90,7 +92,7 @@ export interface EventFunctionDefinition {
 export const eventFunctions: readonly EventFunctionDefinition[] = [
   {
     handler: 'transcribe-audio-chunk',
-    trigger: { kind: 'object-created', prefix: 'audio/' },
+    trigger: { kind: 'object-created', prefix: AUDIO_PREFIX },
     summary: 'Transcribe each inserted audio chunk into transcripts/{session_id}/{session_id}_{chunk_id}.txt',
     timeoutSeconds: 120,
   },

@@ -1,8 +1,11 @@
 /**
  * What each function may touch in the bucket, beyond the Data API that every function gets. Keyed by
  * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
- * so a new route starts with the least and asks for more here.
+ * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
+import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
+import { TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
+
 export interface FunctionNeeds {
   /** Key prefixes it reads (s3:GetObject, which also covers HeadObject). */
   read?: readonly string[];
@@ -21,18 +24,14 @@ export interface FunctionNeeds {
   transcribe?: boolean;
 }
 
-const AUDIO = 'audio/';
-const TRANSCRIPTS = 'transcripts/';
-const SNAPSHOTS = 'snapshots/';
-
-const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS], list: [SNAPSHOTS] };
-const snapshotWriter: FunctionNeeds = { read: [SNAPSHOTS], write: [SNAPSHOTS], list: [SNAPSHOTS], delete: [SNAPSHOTS] };
-const transcriber: FunctionNeeds = { read: [AUDIO], write: [TRANSCRIPTS], transcribe: true };
-const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS], list: [TRANSCRIPTS] };
+const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX] };
+const snapshotWriter: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], write: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX], delete: [SNAPSHOTS_PREFIX] };
+const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: TRANSCRIPTION_WRITES, transcribe: true };
+const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS_PREFIX], list: [TRANSCRIPTS_PREFIX] };
 
 export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   health: { pingBucket: true },
-  'upload-audio-chunk': { write: [AUDIO] },
+  'upload-audio-chunk': { write: [AUDIO_PREFIX] },
   'transcribe-audio-chunk': transcriber,
   'process-chunk': transcriber,
   'get-transcript': transcriptReader,

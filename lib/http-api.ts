@@ -10,7 +10,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../functions/routes';
+import { routeId, type RouteDefinition } from '../functions/routes';
 import type { StackSettings } from './stack-settings';
 import { acknowledgeNag } from './nag';
 
@@ -59,7 +59,7 @@ export class HttpEndpoint extends Construct {
         ...(route.public ? { authorizer: new HttpNoneAuthorizer() } : {}),
       });
       if (route.public && added) {
-        acknowledgeNag(added, 'APIG4', `${route.method} ${route.path} is public by design in functions/routes.ts: it reveals no session data and is throttled with the stage.`);
+        acknowledgeNag(added, 'APIG4', `${routeId(route)} is public by design in functions/routes.ts: it reveals no session data and is throttled with the stage.`);
       }
     }
 

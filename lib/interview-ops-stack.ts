@@ -8,7 +8,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { eventFunctions, ROUTE_TIMEOUT_SECONDS, routes, timeoutSecondsOf, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
+import { eventFunctions, ROUTE_TIMEOUT_SECONDS, routeId, routes, timeoutSecondsOf, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
 import { withMigrationFiles } from './bundling';
 import { Database, DATABASE_NAME } from './database';
 import { EventWiring } from './event-wiring';
@@ -90,7 +90,7 @@ export class InterviewOpsStack extends Stack {
         // The routes the table gives more than a plain call's time transcribe or snapshot on request: they
         // get more memory (and so more CPU) as well.
         const timeoutSeconds = timeoutSecondsOf(route);
-        fn = functionFor(route.handler, `${route.method} ${route.path}: ${route.summary}`.slice(0, 256), {
+        fn = functionFor(route.handler, `${routeId(route)}: ${route.summary}`.slice(0, 256), {
           timeout: Duration.seconds(timeoutSeconds),
           ...(timeoutSeconds > ROUTE_TIMEOUT_SECONDS ? { memorySize: 1024 } : {}),
         });

@@ -5,8 +5,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-
-export const SNAPSHOTS_PREFIX = 'snapshots/';
+import { SNAPSHOTS_PREFIX } from '../functions/core/keys';
 
 export interface StorageProps {
   snapshotRetentionDays: number;

@@ -1,23 +1,11 @@
 /** The wiring module picks adapters from settings alone; no network, no AWS. */
 import { describe, expect, it } from 'vitest';
-import { AwsTranscribeTranscriber } from '../functions/adapters/transcriber/aws-transcribe';
-import { S3Client } from '@aws-sdk/client-s3';
 import { deferredSql } from '../functions/adapters/deferred-ports';
-import { S3ObjectStore } from '../functions/adapters/object-store/s3';
-import { AWS_TRANSCRIBE_FORMATS, runsMigrationsAtStart, s3LocationOf, transcriberEngineFor } from '../functions/config';
+import { runsMigrationsAtStart, transcriberEngineFor } from '../functions/config';
 import type { Sql } from '../functions/core/ports/sql';
 import { readSettings } from '../functions/settings';
 
 describe('wiring', () => {
-  it('declares the formats the Transcribe adapter reads without loading it', () => {
-    expect([...AWS_TRANSCRIBE_FORMATS]).toEqual([...new AwsTranscribeTranscriber({ languageCode: 'en-US' }).acceptedFormats]);
-  });
-
-  it('names S3 locations as the S3 adapter does without loading it', () => {
-    const key = 'snapshots/snapshot_20240101_120000.json';
-    expect(s3LocationOf('bucket-1')(key)).toBe(new S3ObjectStore(new S3Client({ region: 'us-east-1' }), 'bucket-1').locationOf(key));
-  });
-
   it('opens a deferred adapter once, on first use, and again after a failed open', async () => {
     let opens = 0;
     const sql = deferredSql(async () => {

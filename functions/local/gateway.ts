@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
-import { timeoutSecondsOf, type RouteDefinition } from '../routes';
+import { routeId, timeoutSecondsOf, type RouteDefinition } from '../routes';
 import { fromApiGatewayResult, toApiGatewayEvent, type HttpReply } from './api-gateway-event';
 import { loadHandler } from '../handler-modules';
 import { endOfTurnQueue } from './end-of-turn-queue';
@@ -45,7 +45,7 @@ const compile = (route: RouteDefinition): CompiledRoute => {
     route,
     pattern: new RegExp(`^${source}$`),
     names,
-    routeKey: `${route.method} ${route.path}`,
+    routeKey: routeId(route),
     functionName: `interview-ops-${route.handler}`,
     timeoutMs: timeoutSecondsOf(route) * 1000,
   };

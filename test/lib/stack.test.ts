@@ -53,7 +53,7 @@ const objectGrants = (template: Template, handler: string) => {
   const grants: Record<string, string[]> = {};
   for (const statement of statementsOf(template, handler)) {
     for (const resource of resourcesOfStatement(statement)) {
-      const prefix = /"\/([a-z]+\/)\*"/.exec(resource)?.[1];
+      const prefix = /"\/([a-z-]+\/)\*"/.exec(resource)?.[1];
       if (!prefix) continue;
       grants[prefix] = [...(grants[prefix] ?? []), ...actionsOf(statement)].sort();
     }
@@ -156,10 +156,14 @@ describe('InterviewOpsStack', () => {
     it('lets each function touch only the key prefixes it uses', () => {
       // Writers may read what they wrote: the S3 adapter heads an object after writing it.
       expect(objectGrants(template, 'upload-audio-chunk')).toEqual({ 'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'] });
-      expect(objectGrants(template, 'transcribe-audio-chunk')).toEqual({
-        'audio/': ['s3:GetObject'],
-        'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-      });
+      // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
+      for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {
+        expect(objectGrants(template, transcriber), transcriber).toEqual({
+          'audio/': ['s3:GetObject'],
+          'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+          'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        });
+      }
       expect(objectGrants(template, 'get-transcript')).toEqual({ 'transcripts/': ['s3:GetObject'] });
       expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
         'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],

@@ -26,6 +26,7 @@ import {
   type StoredObjectWithMetadata,
 } from '../../core/ports/object-store';
 import { translateAwsFailure } from '../aws-failures';
+import { s3LocationOf } from './s3-location';
 
 /** S3's own ceiling for one ListObjectsV2 page and one DeleteObjects request. */
 const MAX_KEYS = 1000;
@@ -37,7 +38,7 @@ export class S3ObjectStore implements ObjectStore {
   ) {}
 
   locationOf(key: string): string {
-    return `s3://${this.bucket}/${key}`;
+    return s3LocationOf(this.bucket)(key);
   }
 
   async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<StoredObject> {

@@ -14,6 +14,7 @@ import {
   type Result,
   type TranscriptResultStream,
 } from '@aws-sdk/client-transcribe-streaming';
+import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './aws-transcribe-identity';
 import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
 import type { AudioFormat } from '../../core/audio/probe';
 import { dependencyUnavailable, invalidInput } from '../../core/errors';
@@ -49,8 +50,8 @@ const toDomainError = (error: unknown): Error => {
 };
 
 export class AwsTranscribeTranscriber implements Transcriber {
-  readonly engine = 'aws-transcribe';
-  readonly acceptedFormats = ['wav', 'flac', 'ogg'] as const;
+  readonly engine = AWS_TRANSCRIBE_ENGINE;
+  readonly acceptedFormats = AWS_TRANSCRIBE_FORMATS;
   private readonly client: TranscribeStreamingClient;
 
   constructor(private readonly options: AwsTranscribeOptions) {

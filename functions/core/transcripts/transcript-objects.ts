@@ -5,13 +5,16 @@
  * timings) is kept beside it: small values as object metadata on the .txt, the whole record in a JSON
  * sidecar under transcript-details/, mirroring the same layout.
  */
-import { transcriptKeyFor, transcriptPrefixFor } from '../keys';
+import { TRANSCRIPTS_PREFIX, transcriptKeyFor, transcriptPrefixFor } from '../keys';
 import type { WordTiming } from '../ports/transcriber';
 
 export const TRANSCRIPT_DETAILS_PREFIX = 'transcript-details/';
 
 export const transcriptDetailsKeyFor = (sessionId: string, chunkId: string): string =>
   `${TRANSCRIPT_DETAILS_PREFIX}${sessionId}/${sessionId}_${chunkId}.json`;
+
+/** Every prefix a transcription writes under (the text and its sidecar): the transcribing functions' write grants. */
+export const TRANSCRIPTION_WRITES = [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX] as const;
 
 /** The chunk id of a transcript key under the session's prefix; null for anything else found there. */
 export const chunkIdOfTranscriptKey = (sessionId: string, key: string): string | null => {
