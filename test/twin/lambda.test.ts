@@ -210,16 +210,41 @@ describe('hand-written functions', () => {
     expect(await runtime.invoke({})).toMatchObject({ ok: true, result: 2 });
   });
 
-  it('answers Runtime.ExitError when the process dies mid-invocation, and cold-starts after', async () => {
+  it('answers an uncaught exception as the invocation error and an unhandled rejection as Runtime.UnhandledPromiseRejection; both end the environment', async () => {
     const runtime = await runtimeOf(
-      `export const handler = async (event) => { if (event.exit) setImmediate(() => { throw new Error('boom') }); if (event.exit) await new Promise(() => {}); return process.pid; };`,
+      `export const handler = async (event) => {
+        if (event.uncaught) { setImmediate(() => { throw new SyntaxError('boom'); }); await new Promise(() => {}); }
+        if (event.rejected) { Promise.reject(new Error('nobody waits')); await new Promise(() => {}); }
+        return process.pid;
+      };`,
     );
+    const first = await runtime.invoke({});
+    expect(await runtime.invoke({ uncaught: true })).toMatchObject({ ok: false, errorType: 'SyntaxError', errorMessage: 'boom' });
+    const second = await runtime.invoke({});
+    expect((second as any).result).not.toBe((first as any).result);
+    expect(await runtime.invoke({ rejected: true })).toMatchObject({
+      ok: false,
+      errorType: 'Runtime.UnhandledPromiseRejection',
+      errorMessage: 'Error: nobody waits',
+    });
+    const third = await runtime.invoke({});
+    expect((third as any).result).not.toBe((second as any).result);
+    expect(runtime.stats()).toMatchObject({ coldStarts: 3 });
+  });
+
+  it('answers Runtime.ExitError when the handler exits the process, and cold-starts after', async () => {
+    const runtime = await runtimeOf(`export const handler = async (event) => { if (event.exit) process.exit(3); return process.pid; };`);
     const first = await runtime.invoke({});
     const died = await runtime.invoke({ exit: true });
     expect(died).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
-    expect((died as any).errorMessage).toContain('Runtime exited with error: exit status 1');
+    expect((died as any).errorMessage).toBe(`RequestId: ${died.requestId} Error: Runtime exited with error: exit status 3`);
     const after = await runtime.invoke({});
     expect((after as any).result).not.toBe((first as any).result);
+  });
+
+  it('answers Runtime.JSONStringifyError for a result JSON cannot hold', async () => {
+    const runtime = await runtimeOf(`export const handler = async () => { const loop = {}; loop.self = loop; return loop; };`);
+    expect(await runtime.invoke({})).toMatchObject({ ok: false, errorType: 'Runtime.JSONStringifyError', errorMessage: 'Unable to stringify response body' });
   });
 
   it('throttles the call beyond reserved concurrency; async calls wait for an environment', async () => {

@@ -49,7 +49,7 @@ const errorShape = (error) => {
     };
   }
   // Lambda names a thrown non-Error after its type: throw 'x' → {errorType: 'string', errorMessage: 'x'}.
-  return { errorType: typeof error, errorMessage: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error), trace: [] };
+  return { errorType: typeof error, errorMessage: String(error), trace: [] };
 };
 
 /** 'dir/index.handler' → the module dir/index(.js|.mjs|.cjs) and its export `handler`, as Lambda resolves it. */
@@ -97,6 +97,31 @@ const contextFor = (message) => {
   };
 };
 
+/**
+ * What the Lambda Node.js runtime does with an uncaught exception or an unhandled rejection: report it as
+ * the current invocation's error (or as the init error), then exit (129 and 128), so Lambda starts a
+ * fresh environment for the next invocation.
+ */
+let inInvocation = false;
+const failAndExit = async (shape, code) => {
+  // `exiting`: the parent must not hand this environment another invocation.
+  await send(inInvocation ? { type: 'error', requestId: currentRequestId, exiting: true, ...shape } : { type: 'init-error', ...shape });
+  process.exit(code);
+};
+process.on('uncaughtException', (error) => {
+  console.error(`Uncaught Exception\t${JSON.stringify(errorShape(error))}`);
+  void failAndExit(errorShape(error), 129);
+});
+process.on('unhandledRejection', (reason) => {
+  const shape = {
+    errorType: 'Runtime.UnhandledPromiseRejection',
+    errorMessage: reason?.toString?.() ?? String(reason),
+    trace: reason instanceof Error && typeof reason.stack === 'string' ? reason.stack.split('\n') : [],
+  };
+  console.error(`Unhandled Promise Rejection\t${JSON.stringify(shape)}`);
+  void failAndExit(shape, 128);
+});
+
 const main = async () => {
   patchConsole();
   let handler;
@@ -105,20 +130,28 @@ const main = async () => {
   } catch (error) {
     console.error(`Init error: ${error?.stack ?? error}`);
     await send({ type: 'init-error', ...errorShape(error) });
-    process.exit(1);
+    process.exit(129);
   }
   process.on('message', async (message) => {
     if (message?.type !== 'invoke') return;
     currentRequestId = message.requestId;
+    inInvocation = true;
     let reply;
     try {
       const result = await handler(JSON.parse(message.payload), contextFor(message));
-      // Lambda serializes the result as JSON; undefined travels as null.
-      reply = { type: 'result', requestId: message.requestId, payload: JSON.stringify(result === undefined ? null : result) };
+      let payload;
+      try {
+        // Lambda serializes the result as JSON; undefined travels as null.
+        payload = JSON.stringify(result === undefined ? null : result);
+      } catch {
+        throw Object.assign(new Error('Unable to stringify response body'), { name: 'Runtime.JSONStringifyError' });
+      }
+      reply = { type: 'result', requestId: message.requestId, payload };
     } catch (error) {
       reply = { type: 'error', requestId: message.requestId, ...errorShape(error) };
       console.error(`Invoke Error \t${JSON.stringify({ errorType: reply.errorType, errorMessage: reply.errorMessage, stack: reply.trace })}`);
     }
+    inInvocation = false;
     await send(reply);
   });
   await send({ type: 'ready' });

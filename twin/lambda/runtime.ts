@@ -7,8 +7,10 @@
  * invocation is throttled and an asynchronous one waits in Lambda's internal queue.
  *
  * An invocation that outlives the function's timeout is answered Sandbox.Timedout and its process is
- * killed (SIGKILL), so the next invocation cold-starts; a process that exits mid-invocation (uncaught
- * exception, process.exit) is Runtime.ExitError. Payload limits: 6 MB each way for synchronous
+ * killed (SIGKILL), so the next invocation cold-starts. As the Lambda Node.js runtime does, an uncaught
+ * exception is the invocation's error (its name and message) and an unhandled rejection is
+ * Runtime.UnhandledPromiseRejection, and either ends the environment; a process that exits on its own
+ * mid-invocation (process.exit) is Runtime.ExitError. Payload limits: 6 MB each way for synchronous
  * invocations, 1 MB for an asynchronous request (the Invoke API reference's limits; 256 KB before 2025).
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -245,6 +247,8 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
           }
           break;
         case 'error':
+          // The runtime reported an uncaught error and is exiting: this environment serves nothing more.
+          if (message.exiting) discard(environment);
           if (environment.pending?.requestId === message.requestId) {
             settle(environment, {
               ok: false,
