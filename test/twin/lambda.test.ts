@@ -290,4 +290,12 @@ describe('hand-written functions', () => {
     const runtime = await runtimeOf(`export const notTheHandler = 1;`);
     expect(await runtime.invoke({})).toMatchObject({ ok: false, errorType: 'Runtime.HandlerNotFound' });
   });
+
+  it('refuses a callback-style handler on nodejs24.x and runs it on nodejs20.x', async () => {
+    const source = `export const handler = (event, context, callback) => callback(null, 'called back');`;
+    const modern = await runtimeOf(source);
+    expect(await modern.invoke({})).toMatchObject({ ok: false, errorType: 'Runtime.CallbackHandlerDeprecated' });
+    const older = await runtimeOf(source, { runtime: 'nodejs20.x' });
+    expect(await older.invoke({})).toMatchObject({ ok: true, result: 'called back' });
+  });
 });

@@ -76,8 +76,24 @@ const loadHandler = async () => {
   if (typeof handler !== 'function') {
     throw Object.assign(new Error(`${modulePath}.${exportName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
   }
+  // Node.js 24 and later runtimes refuse callback-style handlers (three or more parameters) at init.
+  const runtime = /nodejs(\d+)/.exec(process.env.AWS_EXECUTION_ENV ?? '')?.[1];
+  if (handler.length >= 3 && (runtime === undefined || Number(runtime) >= 24)) {
+    throw Object.assign(new Error(CALLBACK_ERROR), { name: 'Runtime.CallbackHandlerDeprecated' });
+  }
+  if (handler.length >= 3) {
+    // Older runtimes: the callback settles the invocation.
+    return (event, context) =>
+      new Promise((resolve, reject) => {
+        const result = handler(event, context, (error, value) => (error ? reject(error) : resolve(value)));
+        if (result && typeof result.then === 'function') result.then(resolve, reject);
+      });
+  }
   return handler;
 };
+
+const CALLBACK_ERROR =
+  'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
 
 const contextFor = (message) => {
   const env = process.env;
