@@ -7,6 +7,7 @@ import { resolve, join } from 'node:path';
 import { loadMigrations } from '../db/migrations';
 import type { Dependencies } from './core/dependencies';
 import { migrate } from './core/migrations';
+import { longestAudioFor } from './core/transcripts/run-deadline';
 import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
@@ -16,7 +17,11 @@ import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
 import { logger } from './logger';
+import { eventFunctions } from './routes';
 import { readSettings, type Settings } from './settings';
+
+const insertedChunkTimeoutSeconds = (): number =>
+  eventFunctions.find((definition) => definition.trigger.kind === 'object-created')?.timeoutSeconds ?? Infinity;
 
 export interface WiringHooks {
   /** Local stand-in for S3 event notifications. */
@@ -112,7 +117,13 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
     store,
     clock: systemClock,
     logger,
-    audio: { acceptedFormats: transcriber.acceptedFormats, maxBytes: settings.MAX_AUDIO_BYTES },
+    audio: {
+      acceptedFormats: transcriber.acceptedFormats,
+      maxBytes: settings.MAX_AUDIO_BYTES,
+      // No longer than the inserted-chunk function can stream before its timeout, whatever the setting says.
+      maxSeconds: Math.min(settings.MAX_AUDIO_SECONDS, longestAudioFor(insertedChunkTimeoutSeconds())),
+      maxOnDemandSeconds: settings.MAX_ON_DEMAND_AUDIO_SECONDS,
+    },
     transcriber,
     snapshots: {
       retentionDays: settings.SNAPSHOT_RETENTION_DAYS,

@@ -21,6 +21,13 @@ const SettingsSchema = z.object({
   TRANSCRIBE_LANGUAGE_OPTIONS: z.optional(z.string()),
   LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
   MAX_AUDIO_BYTES: z._default(z.coerce.number().check(z.int(), z.positive()), 4 * 1024 * 1024),
+  /**
+   * Longest audio chunk accepted, in seconds. Amazon Transcribe works at about real time, so the
+   * inserted-chunk function's timeout (functions/routes.ts) must exceed this plus TRANSCRIPTION_MARGIN_SECONDS.
+   */
+  MAX_AUDIO_SECONDS: z._default(z.coerce.number().check(z.positive()), 600),
+  /** Longest chunk POST /process_chunk transcribes: its 29 s route timeout, less the run's margin. */
+  MAX_ON_DEMAND_AUDIO_SECONDS: z._default(z.coerce.number().check(z.positive()), 15),
   /** Set by the Lambda runtime; tells AWS wiring from local wiring. */
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
   BUCKET_NAME: z.optional(z.string()),

@@ -6,6 +6,7 @@ import { probeAudio } from './audio/probe';
 import type { Dependencies } from './dependencies';
 import { notFound, tooLarge } from './errors';
 import { audioKeyFor } from './keys';
+import { EFFECTIVE_TRANSCRIPT_STATUS } from './transcripts/status';
 
 export type TranscriptStatus = 'pending' | 'processing' | 'done' | 'failed';
 
@@ -20,11 +21,13 @@ export interface AudioChunk {
   duration: number;
   transcript_status: TranscriptStatus;
   transcript_error: string | null;
+  /** While `processing`: when the run that claimed the chunk reaches its deadline. */
+  transcript_lease_expires_at: string | null;
   created_at: string;
 }
 
-export const AUDIO_CHUNK_COLUMNS =
-  'chunk_id, session_id, content_type, audio_key, size_bytes, sample_rate, channels, duration, transcript_status, transcript_error, created_at';
+export const AUDIO_CHUNK_COLUMNS = `chunk_id, session_id, content_type, audio_key, size_bytes, sample_rate, channels, duration,
+  ${EFFECTIVE_TRANSCRIPT_STATUS} AS transcript_status, transcript_error, transcript_lease_expires_at, created_at`;
 
 export const toAudioChunk = (row: Record<string, unknown>): AudioChunk => ({
   chunk_id: String(row.chunk_id),
@@ -37,8 +40,11 @@ export const toAudioChunk = (row: Record<string, unknown>): AudioChunk => ({
   duration: Number(row.duration),
   transcript_status: row.transcript_status as TranscriptStatus,
   transcript_error: (row.transcript_error as string | null) ?? null,
+  transcript_lease_expires_at: row.transcript_lease_expires_at === null || row.transcript_lease_expires_at === undefined ? null : String(row.transcript_lease_expires_at),
   created_at: String(row.created_at),
 });
+
+const roundSeconds = (seconds: number) => Math.round(seconds * 10) / 10;
 
 export interface AudioUpload {
   sessionId: string;
@@ -54,6 +60,10 @@ export const ingestAudioChunk = async (
     throw tooLarge('Audio chunk too large', `Audio chunks are limited to ${audio.maxBytes} bytes`);
   }
   const probe = probeAudio(upload.bytes, upload.contentType, audio.acceptedFormats);
+  // The inserted-chunk function streams audio at about real time, so its timeout bounds the length it can take.
+  if (audio.maxSeconds !== undefined && probe.duration > audio.maxSeconds) {
+    throw tooLarge('Audio chunk too long', `Audio chunks are limited to ${audio.maxSeconds} seconds; this one holds ${roundSeconds(probe.duration)}`);
+  }
   const [allocated] = await sql.query<{ chunk_id: string }>(
     `SELECT nextval(pg_get_serial_sequence('audio_chunks', 'chunk_id'))::text AS chunk_id
      FROM sessions WHERE session_id = :session_id`,

@@ -29,4 +29,11 @@ export interface AudioSettings {
   acceptedFormats: readonly AudioFormat[];
   /** Largest accepted upload: API Gateway hands Lambda at most 6 MB, base64 grows it by a third. */
   maxBytes: number;
+  /**
+   * Longest accepted upload, in seconds (MAX_AUDIO_SECONDS): the inserted-chunk function streams audio at
+   * about real time, so its timeout must exceed this. Unset: no limit beyond maxBytes.
+   */
+  maxSeconds?: number;
+  /** Longest chunk POST /process_chunk transcribes within its route timeout (MAX_ON_DEMAND_AUDIO_SECONDS). Unset: no limit. */
+  maxOnDemandSeconds?: number;
 }

@@ -9,6 +9,7 @@ import { eventFunctions, routes } from '../routes';
 import type { Settings } from '../settings';
 import { startGateway } from './gateway';
 import { objectNotifications } from './object-notifications';
+import { resumeTranscriptions } from './resume-transcriptions';
 import { startScheduler, type Scheduler } from './scheduler';
 
 export interface LocalStack {
@@ -27,6 +28,7 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
   const dependencies = await built;
   const gateway = await startGateway(routes, settings.PORT, settings.HOST);
   const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);
+  await resumeTranscriptions(dependencies, { ownsDatabase: settings.DATABASE_URL === undefined, notify: (object) => notifications.notify(object) });
   logger.info('Local stack listening', { url: gateway.url, dataDir: settings.DATA_DIR });
   return {
     url: gateway.url,

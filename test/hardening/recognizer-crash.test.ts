@@ -109,8 +109,9 @@ describe('the recognizer killed mid-decode', () => {
     const failed = await pending;
     expectSafeAnswer(failed, { method: 'POST', target: `/process_chunk/${chunkId}`, alsoAllowed: [503] });
     expect(failed.status).toBe(503);
+    // A dead recognizer is a failure a retry may cure: the chunk is left pending, not failed (issue #15).
     const row = await chunkRow(chunkId);
-    expect(row.transcript_status).toBe('failed');
+    expect(row.transcript_status).toBe('pending');
     expect(row.transcript_error).toMatch(/recognizer/i);
 
     const retried = await request(stack.url, 'POST', `/process_chunk/${chunkId}`);

@@ -1,9 +1,11 @@
 /**
  * The recognizer on AWS: Amazon Transcribe Streaming. WAV chunks are sent as what the service reads,
  * 16-bit little-endian mono PCM at the chunk's own sample rate (no resampling: Transcribe takes 8-48 kHz);
- * FLAC and Ogg Opus go as they are. The text is the final results' transcripts; confidence and word
- * timings come from their pronunciation items.
+ * FLAC and Ogg Opus go as they are. Audio is paced at real time after a short burst, as the service
+ * expects of a live stream. The text is the final results' transcripts; confidence and word timings come
+ * from their pronunciation items.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BadRequestException,
   StartStreamTranscriptionCommand,
@@ -26,25 +28,58 @@ export interface AwsTranscribeOptions {
   /** Two or more language codes: Transcribe identifies which one is spoken. */
   identifyLanguageOptions?: readonly string[];
   client?: TranscribeStreamingClient;
+  /** The clock the audio is paced by; tests pass a fake one. */
+  pacer?: Pacer;
 }
 
+/** Milliseconds on a monotonic clock, and a wait on the same clock. */
+export interface Pacer {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realTimePacer: Pacer = { now: () => performance.now(), sleep: (ms) => sleep(ms) };
+
+/**
+ * Audio sent ahead of real time: Transcribe Streaming decodes at about real time, so pre-recorded audio
+ * sent faster piles up in the service and fails the stream. A couple of seconds let results start at once.
+ */
+export const BURST_SECONDS = 2;
+
 /** 100 ms of audio per event: inside the 50-200 ms the service recommends. */
-const PCM_EVENT_SECONDS = 0.1;
-const ENCODED_EVENT_BYTES = 8 * 1024;
+const EVENT_SECONDS = 0.1;
+/** Encoded audio is split by its mean byte rate into about EVENT_SECONDS, within these sizes. */
+const MIN_ENCODED_EVENT_BYTES = 1024;
+const MAX_ENCODED_EVENT_BYTES = 8 * 1024;
 
 const MEDIA_ENCODING: Record<AudioFormat, MediaEncoding> = { wav: 'pcm', flac: 'flac', ogg: 'ogg-opus' };
 
-/** Splits bytes into AudioEvents; lazily, as the SDK pulls them. */
-async function* audioEvents(bytes: Uint8Array, eventBytes: number): AsyncIterable<AudioStream> {
+/**
+ * Splits bytes into AudioEvents, lazily as the SDK pulls them, and holds each back until the audio sent
+ * before it is no more than BURST_SECONDS ahead of the time since the stream started.
+ */
+async function* pacedAudioEvents(bytes: Uint8Array, eventBytes: number, secondsPerByte: number, pacer: Pacer): AsyncIterable<AudioStream> {
+  const started = pacer.now();
   for (let at = 0; at < bytes.length; at += eventBytes) {
+    const aheadMs = (at * secondsPerByte - BURST_SECONDS) * 1000 - (pacer.now() - started);
+    // Under a millisecond ahead is rounding, not a reason to wait.
+    if (aheadMs >= 1) await pacer.sleep(aheadMs);
     yield { AudioEvent: { AudioChunk: bytes.subarray(at, Math.min(bytes.length, at + eventBytes)) } };
   }
 }
 
-/** Transcribe refuses bad audio and bad parameters with BadRequestException; the rest is the service's trouble. */
+/**
+ * Transcribe refuses bad audio and bad parameters with BadRequestException; the rest is the service's
+ * trouble, which a retry may cure: LimitExceededException (the account's concurrent streams are all in
+ * use), InternalFailure, ServiceUnavailable, a dropped connection.
+ */
 const toDomainError = (error: unknown): Error => {
-  if (error instanceof BadRequestException || (error as { name?: string } | null)?.name === 'BadRequestException') {
+  const name = (error as { name?: string } | null)?.name;
+  if (error instanceof BadRequestException || name === 'BadRequestException') {
     return invalidInput('Audio could not be transcribed', 'Amazon Transcribe refused the audio');
+  }
+  if (name === 'LimitExceededException') {
+    return dependencyUnavailable('Speech recognizer busy', 'Amazon Transcribe is at its limit of concurrent streams; try again shortly');
   }
   return dependencyUnavailable('Speech recognizer unavailable', 'Amazon Transcribe did not answer; try again shortly');
 };
@@ -60,6 +95,7 @@ export class AwsTranscribeTranscriber implements Transcriber {
 
   async transcribe(audio: AudioForTranscription): Promise<Transcription> {
     const { bytes, sampleRate, eventBytes, duration } = this.prepare(audio);
+    const secondsPerByte = bytes.length > 0 ? duration / bytes.length : 0;
     const identify = (this.options.identifyLanguageOptions?.length ?? 0) >= 2;
     let stream: AsyncIterable<TranscriptResultStream> | undefined;
     try {
@@ -67,7 +103,7 @@ export class AwsTranscribeTranscriber implements Transcriber {
         new StartStreamTranscriptionCommand({
           MediaEncoding: MEDIA_ENCODING[audio.format],
           MediaSampleRateHertz: sampleRate,
-          AudioStream: audioEvents(bytes, eventBytes),
+          AudioStream: pacedAudioEvents(bytes, eventBytes, secondsPerByte, this.options.pacer ?? realTimePacer),
           ...(identify
             ? { IdentifyLanguage: true, LanguageOptions: this.options.identifyLanguageOptions!.join(',') }
             : { LanguageCode: this.options.languageCode as LanguageCode }),
@@ -101,13 +137,15 @@ export class AwsTranscribeTranscriber implements Transcriber {
   private prepare(audio: AudioForTranscription) {
     if (audio.format === 'wav') {
       const pcm = wavToPcm16Mono(audio.bytes);
-      const eventBytes = Math.max(2, Math.round(pcm.sampleRate * PCM_EVENT_SECONDS) * 2);
+      const eventBytes = Math.max(2, Math.round(pcm.sampleRate * EVENT_SECONDS) * 2);
       return { bytes: int16LittleEndianBytes(pcm.samples), sampleRate: pcm.sampleRate, eventBytes, duration: pcm.duration };
     }
     if (!this.acceptedFormats.includes(audio.format)) {
       throw invalidInput('Unsupported audio format', `Amazon Transcribe reads WAV, FLAC or Ogg Opus, not ${audio.format}`);
     }
-    return { bytes: audio.bytes, sampleRate: audio.sampleRate, eventBytes: ENCODED_EVENT_BYTES, duration: audio.duration };
+    const bytesPerEvent = Math.round((audio.bytes.length / Math.max(audio.duration, EVENT_SECONDS)) * EVENT_SECONDS);
+    const eventBytes = Math.min(MAX_ENCODED_EVENT_BYTES, Math.max(MIN_ENCODED_EVENT_BYTES, bytesPerEvent));
+    return { bytes: audio.bytes, sampleRate: audio.sampleRate, eventBytes, duration: audio.duration };
   }
 
   private toTranscription(finals: Result[], duration: number): Transcription {

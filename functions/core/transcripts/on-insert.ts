@@ -1,25 +1,40 @@
 /**
  * The automatic path: an audio object was created (S3 ObjectCreated on AWS, the directory store's
- * notification locally), so transcribe its chunk. Failures are recorded on the row and logged with the
- * chunk and session ids rather than thrown: the audio stays, and POST /process_chunk retries it.
- * A repeated event for a chunk already done is skipped, as S3 may deliver an event more than once.
+ * notification locally), so transcribe its chunk within the invocation's deadline.
+ * A failure a retry cannot cure (undecodable audio, a missing object, audio too long for the deadline) is
+ * recorded on the row as failed and logged with the ids, not thrown: retrying the event would fail the same
+ * way, and POST /process_chunk can retry it once the cause is fixed. A failure a retry may cure (Transcribe
+ * throttled, the database resuming, the recognizer busy) leaves the chunk pending and is thrown once every
+ * key is handled, so Lambda retries the event and, when its retries run out, sends it to the failure queue.
+ * A repeated event for a chunk already done, or held by a live run, is skipped: S3 may deliver an event twice.
  */
 import { parseAudioKey } from '../keys';
 import { findAudioChunk } from '../audio-chunks';
-import { transcribeStoredChunk, type TranscriberDependencies } from './transcribe-chunk';
+import { claimTranscription, endTranscription, isRetriable } from './status';
+import { fitsBefore, TRANSCRIPTION_MARGIN_SECONDS, type RunDeadline } from './run-deadline';
+import { transcribeClaimedChunk, type TranscriberDependencies } from './transcribe-chunk';
 
 export type InsertOutcome =
   | { key: string; outcome: 'done'; chunk_id: string; session_id: string }
   | { key: string; outcome: 'failed'; chunk_id: string; session_id: string; error: string }
   | { key: string; outcome: 'skipped'; reason: string };
 
-export const transcribeInsertedAudio = async (deps: TranscriberDependencies, keys: readonly string[]): Promise<InsertOutcome[]> => {
+export const transcribeInsertedAudio = async (deps: TranscriberDependencies, keys: readonly string[], run: RunDeadline): Promise<InsertOutcome[]> => {
   const outcomes: InsertOutcome[] = [];
-  for (const key of keys) outcomes.push(await transcribeOne(deps, key));
+  let retriable: unknown;
+  for (const key of keys) {
+    try {
+      outcomes.push(await transcribeOne(deps, key, run));
+    } catch (error) {
+      // The other keys of the event still get their turn; the retry skips the ones done.
+      retriable ??= error;
+    }
+  }
+  if (retriable !== undefined) throw retriable;
   return outcomes;
 };
 
-const transcribeOne = async (deps: TranscriberDependencies, key: string): Promise<InsertOutcome> => {
+const transcribeOne = async (deps: TranscriberDependencies, key: string, run: RunDeadline): Promise<InsertOutcome> => {
   const { logger } = deps;
   const parsed = parseAudioKey(key);
   if (!parsed) {
@@ -35,11 +50,27 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string): Promis
     return { key, outcome: 'skipped', reason: 'already transcribed' };
   }
   const ids = { chunk_id: chunk.chunk_id, session_id: chunk.session_id };
+  const claim = await claimTranscription(deps, chunk.chunk_id, run.deadline - Date.now());
+  if (!claim.claimed) {
+    logger.info('Skipping a chunk another run is transcribing', { ...ids, lease_expires_at: claim.leaseExpiresAt });
+    return { key, outcome: 'skipped', reason: 'being transcribed by another run' };
+  }
+  if (!fitsBefore(chunk, run)) {
+    // Every retry gets the same timeout, so this is final; the upload limit (MAX_AUDIO_SECONDS) should prevent it.
+    const error = `Audio too long: chunk ${chunk.chunk_id} holds ${chunk.duration} s of audio, more than its transcription run can stream before its deadline (${Math.floor((run.deadline - Date.now()) / 1000) - TRANSCRIPTION_MARGIN_SECONDS} s)`;
+    await endTranscription(deps, chunk.chunk_id, claim.attempt, 'failed', error);
+    logger.error('Automatic transcription failed; the audio is too long for the function timeout', { ...ids, duration: chunk.duration });
+    return { key, outcome: 'failed', ...ids, error };
+  }
   try {
-    const transcript = await transcribeStoredChunk(deps, chunk);
+    const transcript = await transcribeClaimedChunk(deps, chunk, claim.attempt);
     logger.info('Transcribed audio chunk', { ...ids, words: transcript.transcript ? transcript.transcript.split(' ').length : 0 });
     return { key, outcome: 'done', ...ids };
   } catch (error) {
+    if (isRetriable(error)) {
+      logger.error('Automatic transcription failed; the chunk stays pending and the event is retried', { ...ids, attempt: claim.attempt, error });
+      throw error;
+    }
     const message = error instanceof Error ? error.message : String(error);
     logger.error('Automatic transcription failed; the audio is kept and POST /process_chunk retries it', { ...ids, error });
     return { key, outcome: 'failed', ...ids, error: message };

@@ -1,27 +1,73 @@
 /**
- * The transcript lifecycle on each audio chunk row: pending (inserted) → processing → done | failed.
- * The row is the record of what happened to a chunk's transcript; the error kept on a failure is one a
- * caller may read (no paths, no SQL), so GET /sessions and retries can show it as is.
+ * The transcript lifecycle on each audio chunk row: pending (inserted) → processing → done | failed, and
+ * processing → pending again when a retry may cure the failure. A run claims the chunk with a lease that
+ * ends at its own deadline, so a row never says 'processing' for a run that has timed out or died: an
+ * expired lease reads as pending and the next delivery or retry takes it over. While a lease is live no
+ * other run starts. The claim's attempt number guards the run's later writes, so a run that outlived its
+ * lease cannot overwrite the status set by the run that took over.
+ * The error kept on a failure is one a caller may read (no paths, no SQL), so reads can show it as is.
  */
-import type { TranscriptStatus } from '../audio-chunks';
 import type { Dependencies } from '../dependencies';
 import { isDomainError } from '../errors';
 
 const MAX_ERROR_LENGTH = 500;
 
-export const setTranscriptStatus = async (
+/**
+ * A row still 'processing' after its lease ended belongs to a run that timed out or died: it reads as
+ * 'pending' (retriable), never as work in progress.
+ */
+export const EFFECTIVE_TRANSCRIPT_STATUS =
+  "CASE WHEN transcript_status = 'processing' AND transcript_lease_expires_at <= now() THEN 'pending' ELSE transcript_status END";
+
+export type Claim = { claimed: true; attempt: number } | { claimed: false; leaseExpiresAt: string | null };
+
+/**
+ * Marks the chunk processing under a lease of `leaseMs`, unless another run holds a live lease on it.
+ * One statement: concurrent claims of one row serialize on its lock, and the loser sees the winner's lease.
+ */
+export const claimTranscription = async ({ sql }: Pick<Dependencies, 'sql'>, chunkId: string, leaseMs: number): Promise<Claim> => {
+  const [claimed] = await sql.query<{ transcript_attempts: number }>(
+    `UPDATE audio_chunks
+     SET transcript_status = 'processing', transcript_attempts = transcript_attempts + 1,
+         transcript_lease_expires_at = now() + CAST(:lease_ms AS integer) * interval '1 millisecond', transcript_updated_at = now()
+     WHERE chunk_id = CAST(:chunk_id AS bigint)
+       AND NOT (transcript_status = 'processing' AND transcript_lease_expires_at > now())
+     RETURNING transcript_attempts`,
+    { chunk_id: chunkId, lease_ms: Math.max(1, Math.floor(leaseMs)) },
+  );
+  if (claimed) return { claimed: true, attempt: Number(claimed.transcript_attempts) };
+  const [held] = await sql.query<{ transcript_lease_expires_at: string | null }>(
+    'SELECT transcript_lease_expires_at FROM audio_chunks WHERE chunk_id = CAST(:chunk_id AS bigint)',
+    { chunk_id: chunkId },
+  );
+  return { claimed: false, leaseExpiresAt: held?.transcript_lease_expires_at ?? null };
+};
+
+/**
+ * Ends the claimed run: done, failed (a retry would fail the same way), or pending again (a retry may
+ * succeed; the error says what went wrong meanwhile). A no-op when another run has since taken the chunk over.
+ */
+export const endTranscription = async (
   { sql }: Pick<Dependencies, 'sql'>,
   chunkId: string,
-  status: TranscriptStatus,
+  attempt: number,
+  status: 'done' | 'failed' | 'pending',
   error: string | null = null,
 ): Promise<void> => {
   await sql.query(
     `UPDATE audio_chunks
-     SET transcript_status = :status, transcript_error = :error, transcript_updated_at = now()
-     WHERE chunk_id = CAST(:chunk_id AS bigint)`,
-    { chunk_id: chunkId, status, error: error === null ? null : error.slice(0, MAX_ERROR_LENGTH) },
+     SET transcript_status = :status, transcript_error = :error, transcript_lease_expires_at = NULL, transcript_updated_at = now()
+     WHERE chunk_id = CAST(:chunk_id AS bigint) AND transcript_attempts = :attempt`,
+    { chunk_id: chunkId, attempt, status, error: error === null ? null : error.slice(0, MAX_ERROR_LENGTH) },
   );
 };
+
+/**
+ * Whether trying again later may succeed: a dependency that was down, throttled or busy. Adapters
+ * translate their services' transient failures (Transcribe's LimitExceededException, Data API throttling,
+ * a resuming database) into dependency_unavailable at their boundary, so the kind alone decides.
+ */
+export const isRetriable = (error: unknown): boolean => isDomainError(error) && error.kind === 'dependency_unavailable';
 
 /** What a failure says on the row: the domain error's public words, or a generic line for anything else. */
 export const failureDescription = (error: unknown): string =>

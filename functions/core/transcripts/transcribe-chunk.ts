@@ -1,21 +1,30 @@
 /**
  * Turns one stored audio chunk into its transcript file:
- * find the chunk → mark it processing → read its audio → recognize → write text and details → mark done.
- * Any failure marks the chunk failed with a readable reason and leaves the audio in place, so the same
- * call (POST /process_chunk) can retry it.
+ * find the chunk → claim it (processing, under a lease that ends at the run's deadline) → read its audio →
+ * recognize → write text and details → mark done.
+ * A failure a retry may cure (a dependency down, throttled or busy) puts the chunk back to pending; any
+ * other marks it failed with a readable reason. Either way the audio stays, so POST /process_chunk (or the
+ * event's redelivery) can retry it.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { audioFormatOf } from '../audio/probe';
 import { findAudioChunk, type AudioChunk } from '../audio-chunks';
 import type { Dependencies } from '../dependencies';
-import { notFound } from '../errors';
-import { failureDescription, setTranscriptStatus } from './status';
+import { conflict, notFound, tooLarge } from '../errors';
+import { claimTranscription, endTranscription, failureDescription, isRetriable } from './status';
 import { transcriptFilenameFor, transcriptKeyFor } from '../keys';
 import { transcriptDetailsKeyFor, type TranscriptDetails } from './transcript-objects';
+import { fitsBefore, secondsLeft, TRANSCRIPTION_MARGIN_SECONDS, type RunDeadline } from './run-deadline';
 
 /** The seed's `data` for POST /process_chunk: the sidecar's fields bar the engine's own, plus where the file lives. */
 export type GeneratedTranscript = { success: true; file_path: string } & Omit<TranscriptDetails, 'engine' | 'words'>;
 
-export type TranscriberDependencies = Pick<Dependencies, 'sql' | 'store' | 'transcriber' | 'logger'>;
+export type TranscriberDependencies = Pick<Dependencies, 'sql' | 'store' | 'transcriber' | 'logger'> & {
+  /** Its maxOnDemandSeconds limits POST /process_chunk. */
+  audio?: Dependencies['audio'];
+};
+
+const roundSeconds = (seconds: number) => Math.round(seconds * 10) / 10;
 
 const roundTo = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -35,13 +44,14 @@ export const findChunkForTranscription = async (
   return chunk;
 };
 
-/** Recognizes an existing chunk and writes its transcript; marks the row on the way. */
-export const transcribeStoredChunk = async (deps: TranscriberDependencies, chunk: AudioChunk): Promise<GeneratedTranscript> => {
+/**
+ * Recognizes a chunk this run has claimed (`attempt`) and writes its transcript; ends the claim on the row
+ * as done, pending (retriable failure) or failed, and rethrows any failure.
+ */
+export const transcribeClaimedChunk = async (deps: TranscriberDependencies, chunk: AudioChunk, attempt: number): Promise<GeneratedTranscript> => {
   const { store, transcriber } = deps;
-  // The row and the audio are independent: fetch while marking.
-  const [, audio] = await Promise.all([setTranscriptStatus(deps, chunk.chunk_id, 'processing'), store.get(chunk.audio_key).catch((error: unknown) => error as Error)]);
   try {
-    if (audio instanceof Error) throw audio;
+    const audio = await store.get(chunk.audio_key);
     if (!audio) {
       throw notFound('Audio not found', `The audio of chunk ${chunk.chunk_id} is no longer stored, so it cannot be transcribed`);
     }
@@ -80,7 +90,7 @@ export const transcribeStoredChunk = async (deps: TranscriberDependencies, chunk
     };
     await Promise.all([
       store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), { contentType: 'application/json' }),
-      setTranscriptStatus(deps, chunk.chunk_id, 'done'),
+      endTranscription(deps, chunk.chunk_id, attempt, 'done'),
     ]);
     return {
       success: true,
@@ -96,15 +106,48 @@ export const transcribeStoredChunk = async (deps: TranscriberDependencies, chunk
       file_size: details.file_size,
     };
   } catch (error) {
-    await setTranscriptStatus(deps, chunk.chunk_id, 'failed', failureDescription(error)).catch((statusError: unknown) =>
-      deps.logger.error('Could not record a failed transcription', { chunk_id: chunk.chunk_id, error: statusError }),
+    // If even this write fails, the lease still ends at the deadline and the row reads as pending then.
+    await endTranscription(deps, chunk.chunk_id, attempt, isRetriable(error) ? 'pending' : 'failed', failureDescription(error)).catch(
+      (statusError: unknown) => deps.logger.error('Could not record a failed transcription', { chunk_id: chunk.chunk_id, error: statusError }),
     );
     throw error;
   }
 };
 
-/** POST /process_chunk/{chunk_id}: (re)generate one chunk's transcript on demand. */
+/** How often a caller waiting for another run's live lease looks again. */
+const LEASE_POLL_MS = 250;
+
+/**
+ * POST /process_chunk/{chunk_id}: (re)generate one chunk's transcript on demand, within the route's
+ * deadline. Audio too long to stream before it is refused (the automatic path, with its longer timeout,
+ * makes that transcript); a chunk another run holds is waited for while the deadline allows, then
+ * transcribed again, so two runs never work on one chunk at once.
+ */
 export const transcribeChunk = async (
   deps: TranscriberDependencies,
-  request: { chunkId: string; sessionId?: string | undefined },
-): Promise<GeneratedTranscript> => transcribeStoredChunk(deps, await findChunkForTranscription(deps, request.chunkId, request.sessionId));
+  request: { chunkId: string; sessionId?: string | undefined } & RunDeadline,
+): Promise<GeneratedTranscript> => {
+  const chunk = await findChunkForTranscription(deps, request.chunkId, request.sessionId);
+  const limit = deps.audio?.maxOnDemandSeconds;
+  if ((limit !== undefined && chunk.duration > limit) || !fitsBefore(chunk, request)) {
+    const most = Math.max(0, Math.min(limit ?? Infinity, Math.floor(secondsLeft(request) - TRANSCRIPTION_MARGIN_SECONDS)));
+    throw tooLarge(
+      'Audio too long to transcribe on demand',
+      `Chunk ${chunk.chunk_id} holds ${roundSeconds(chunk.duration)} s of audio; POST /process_chunk transcribes at most ${most} s within its time limit. ` +
+        `Its transcript is made automatically after upload: GET /transcript/${chunk.session_id}/${chunk.chunk_id}`,
+    );
+  }
+  for (;;) {
+    const claim = await claimTranscription(deps, chunk.chunk_id, request.deadline - Date.now());
+    if (claim.claimed) return transcribeClaimedChunk(deps, chunk, claim.attempt);
+    if (claim.leaseExpiresAt === null) throw notFound('Audio chunk not found', `No audio chunk with id ${chunk.chunk_id}`);
+    if ((request.deadline - Date.now() - LEASE_POLL_MS) / 1000 < chunk.duration + TRANSCRIPTION_MARGIN_SECONDS) {
+      throw conflict(
+        'Transcription in progress',
+        `Chunk ${chunk.chunk_id} is being transcribed by another run (until ${claim.leaseExpiresAt} at the latest); ` +
+          `its transcript follows at GET /transcript/${chunk.session_id}/${chunk.chunk_id}, or try again then`,
+      );
+    }
+    await sleep(LEASE_POLL_MS);
+  }
+};

@@ -6,6 +6,7 @@ import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
 import { listAll } from '../ports/object-store';
 import { transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor } from '../keys';
+import { EFFECTIVE_TRANSCRIPT_STATUS } from './status';
 import { chunkIdOfTranscriptKey } from './transcript-objects';
 
 export interface TranscriptFile {
@@ -45,16 +46,23 @@ export const getTranscriptFile = async (
       exists: true,
     };
   }
-  const [row] = await sql.query<{ transcript_status: string; transcript_error: string | null }>(
-    `SELECT transcript_status, transcript_error FROM audio_chunks
-     WHERE chunk_id = CAST(:chunk_id AS bigint) AND session_id = :session_id`,
+  const [row] = await sql.query<{ transcript_status: string; transcript_error: string | null; lease_expired: boolean }>(
+    `SELECT ${EFFECTIVE_TRANSCRIPT_STATUS} AS transcript_status, transcript_error,
+            (transcript_status = 'processing' AND transcript_lease_expires_at <= now()) AS lease_expired
+     FROM audio_chunks WHERE chunk_id = CAST(:chunk_id AS bigint) AND session_id = :session_id`,
     { chunk_id: chunkId, session_id: sessionId },
   );
+  const retry = `retry with POST /process_chunk/${chunkId}`;
+  // A pending chunk that has been tried says what went wrong and that it is retriable, never "processing".
   const why = !row
     ? `No audio chunk ${chunkId} in session "${sessionId}"`
     : row.transcript_status === 'failed'
       ? `Transcription of chunk ${chunkId} failed (${row.transcript_error ?? 'no reason recorded'}); retry with POST /process_chunk/${chunkId}`
-      : `The transcript of chunk ${chunkId} is ${row.transcript_status}`;
+      : row.lease_expired
+        ? `The transcript of chunk ${chunkId} is pending: the run transcribing it stopped before it finished; ${retry}`
+        : row.transcript_status === 'pending' && row.transcript_error
+          ? `The transcript of chunk ${chunkId} is pending: its last attempt failed (${row.transcript_error}), which a retry may cure; ${retry}`
+          : `The transcript of chunk ${chunkId} is ${row.transcript_status}`;
   throw notFound('Transcript not found', why);
 };
 

@@ -5,6 +5,7 @@
 import { asyncRefusal } from '../../support/refusal';
 import {
   BadRequestException,
+  LimitExceededException,
   ServiceUnavailableException,
   StartStreamTranscriptionCommand,
   TranscribeStreamingClient,
@@ -15,8 +16,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
-import { AwsTranscribeTranscriber } from '../../../functions/adapters/transcriber/aws-transcribe';
-import { flacHeader } from '../../support/audio-fixtures';
+import { AwsTranscribeTranscriber, BURST_SECONDS, type Pacer } from '../../../functions/adapters/transcriber/aws-transcribe';
+import { flacHeader, toneWav } from '../../support/audio-fixtures';
 
 const transcribeMock = mockClient(TranscribeStreamingClient);
 const client = new TranscribeStreamingClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -191,7 +192,73 @@ describe('AwsTranscribeTranscriber', () => {
     expect(transcribeMock.commandCalls(StartStreamTranscriptionCommand)).toHaveLength(0);
   });
 
+  it('maps LimitExceededException (the concurrent-stream quota) to dependency_unavailable, which the caller retries', async () => {
+    transcribeMock.on(StartStreamTranscriptionCommand).rejects(new LimitExceededException({ message: 'too many streams', $metadata: {} }));
+    const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
+    const failure = await asyncRefusal(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
+    expect(failure).toMatchObject({ kind: 'dependency_unavailable', message: 'Speech recognizer busy' });
+    expect(failure.detail).toContain('concurrent streams');
+  });
+
   it('accepts the formats Transcribe streams', () => {
     expect(new AwsTranscribeTranscriber({ languageCode: 'en-US', client }).acceptedFormats).toEqual(['wav', 'flac', 'ogg']);
+  });
+});
+
+/** A clock that moves only when the adapter sleeps on it, so pacing is checked by counting, not timing. */
+const fakePacer = () => {
+  const state = { nowMs: 0, sleeps: 0 };
+  const pacer: Pacer = {
+    now: () => state.nowMs,
+    sleep: async (ms) => {
+      state.sleeps += 1;
+      state.nowMs += ms;
+    },
+  };
+  return { state, pacer };
+};
+
+/** Streams `bytes` and records, for each audio event, the audio seconds sent before it and the clock when it went. */
+const pacedRun = async (audio: Parameters<AwsTranscribeTranscriber['transcribe']>[0], secondsOf: (chunk: Uint8Array) => number) => {
+  const { state, pacer } = fakePacer();
+  const sends: { sentBefore: number; atSeconds: number; seconds: number }[] = [];
+  transcribeMock.on(StartStreamTranscriptionCommand).callsFake(async (input: StartStreamTranscriptionCommandInput) => {
+    let sent = 0;
+    for await (const event of input.AudioStream as AsyncIterable<AudioStream>) {
+      const chunk = event.AudioEvent!.AudioChunk!;
+      sends.push({ sentBefore: sent, atSeconds: state.nowMs / 1000, seconds: secondsOf(chunk) });
+      sent += secondsOf(chunk);
+    }
+    return { TranscriptResultStream: eventsOf() };
+  });
+  await new AwsTranscribeTranscriber({ languageCode: 'en-US', client, pacer }).transcribe(audio);
+  return { sends, state };
+};
+
+describe('AwsTranscribeTranscriber pacing (issue #15, defect 4)', () => {
+  it('sends WAV in 100 ms events, never more than the burst allowance ahead of real time', async () => {
+    const seconds = 12;
+    const { sends, state } = await pacedRun(
+      { bytes: toneWav({ sampleRate: 8000, seconds }), format: 'wav', sampleRate: 8000, channels: 1, duration: seconds },
+      (chunk) => chunk.length / 2 / 8000,
+    );
+    expect(sends).toHaveLength(seconds * 10);
+    for (const send of sends) {
+      expect(send.seconds).toBeCloseTo(0.1, 10);
+      expect(send.sentBefore).toBeLessThanOrEqual(send.atSeconds + BURST_SECONDS + 1e-3);
+    }
+    // The first burst goes at once; the rest waits for the clock, one event at a time.
+    expect(sends.filter((send) => send.atSeconds === 0)).toHaveLength(BURST_SECONDS * 10 + 1);
+    expect(state.sleeps).toBe(sends.length - (BURST_SECONDS * 10 + 1));
+    expect(sends.at(-1)!.atSeconds).toBeCloseTo(seconds - 0.1 - BURST_SECONDS, 6);
+  });
+
+  it('paces encoded audio by its mean byte rate over the probed duration', async () => {
+    const seconds = 30;
+    const flac = Buffer.concat([flacHeader(16000, 1, 16000 * seconds), Buffer.alloc(300_000 - 42, 1)]);
+    const { sends } = await pacedRun({ bytes: flac, format: 'flac', sampleRate: 16000, channels: 1, duration: seconds }, (chunk) => (chunk.length / flac.length) * seconds);
+    expect(sends.length).toBeGreaterThan(100);
+    for (const send of sends) expect(send.sentBefore).toBeLessThanOrEqual(send.atSeconds + BURST_SECONDS + 1e-3);
+    expect(sends.at(-1)!.atSeconds).toBeGreaterThan(seconds - BURST_SECONDS - 0.5);
   });
 });
