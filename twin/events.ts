@@ -117,10 +117,10 @@ export interface EventsOptions {
   log?: (line: string) => void;
 }
 
+/** The parts of an S3 event record (aws-lambda's S3EventRecord) the routing reads; the whole record is delivered. */
 export interface S3EventRecordLike {
   eventName: string;
   s3: { bucket: { name: string }; object: { key: string }; configurationId?: string };
-  [key: string]: unknown;
 }
 
 export interface TwinEvents {
