@@ -2,7 +2,8 @@
  * How each table is read into a snapshot: keyset pages whose row JSON PostgreSQL builds itself, in the
  * shapes the API uses elsewhere (bigint as a decimal string, times as ISO 8601 UTC with milliseconds
  * and "Z", JSON columns as objects). The select list comes from the catalog, so a column a later
- * migration adds is in the next snapshot without a change here.
+ * migration adds is in the next snapshot without a change here. Rows of any size are read within the
+ * RDS Data API's limits: each row's JSON in slices, pages bounded by bytes, keyed on (key, slice).
  */
 import type { SqlRunner } from '../ports/sql';
 
@@ -23,22 +24,41 @@ export const SNAPSHOT_TABLES: readonly SnapshotTable[] = [
   { section: 'execution_results', key: 'id', keyType: 'bigint' },
 ];
 
+/**
+ * What one statement's result may hold on every Sql adapter: the RDS Data API's limits, the tightest.
+ * It refuses a result row over 64 KB and a response over 1 MiB, both counted as the JSON it sends. Kept
+ * here, not in ports/sql.ts, because snapshots are the only reads whose rows and results have no bound.
+ */
+export const SQL_RESULT_LIMITS = { rowBytes: 64 * 1024, resultBytes: 1024 * 1024 } as const;
+
+/** The most a result row's framing takes on the wire beyond its values (the Data API's typed JSON record). */
+export const RESULT_ROW_FRAMING_BYTES = 100;
+
 export interface PageLimits {
-  /** Most rows in a page; pages start smaller and grow to fit `maxBytes` as row sizes become known. */
+  /** Most table rows a page reads; pages start smaller and grow to fit `maxBytes` as row sizes become known. */
   maxRows: number;
   /**
-   * Bytes of row JSON per page; a page may pass it by one row. The RDS Data API cuts a response off
-   * at 1 MiB, and its JSON format escapes each row's text once more, which at worst doubles it.
+   * Budget of a page's result as sent, estimated per result row as twice the UTF-8 bytes of its key and
+   * slice (escaping at most doubles text) plus RESULT_ROW_FRAMING_BYTES; a page may pass it by one result row.
    */
   maxBytes: number;
+  /**
+   * Bytes of a row's JSON (UTF-8) per result row, give or take 3 so as to cut between characters (at
+   * least 4): longer rows come in several slices, joined again here.
+   */
+  sliceBytes: number;
 }
 
 /**
- * Under the Data API's 1 MiB at worst: 352 KiB of row text and one more row of up to 64 KB (it refuses
- * bigger rows), both doubled by escaping, and about 30 bytes of record framing for each of at most
- * 5,000 rows.
+ * Within SQL_RESULT_LIMITS whatever the rows hold. A slice of 16 KiB (+3) is at most 32 KiB (+6) as
+ * sent, half the row limit, leaving room for its key; a page's estimate stops 128 KiB short of 1 MiB,
+ * room for the one result row it may pass by and the response's own framing.
  */
-export const DEFAULT_PAGE_LIMITS: PageLimits = { maxRows: 5000, maxBytes: 352 * 1024 };
+export const DEFAULT_PAGE_LIMITS: PageLimits = {
+  maxRows: 5000,
+  maxBytes: SQL_RESULT_LIMITS.resultBytes - 2 * SQL_RESULT_LIMITS.rowBytes,
+  sliceBytes: SQL_RESULT_LIMITS.rowBytes / 4,
+};
 
 /** Rows in a table's first page, before its row size is known. */
 const FIRST_PAGE_ROWS = 500;
@@ -67,23 +87,40 @@ const jsonValueOf = (column: string, dataType: string): string => {
   }
 };
 
+/** Where a table's next page starts: after a key, or inside the row of that key when a page ended mid-row. */
+export interface PageCursor {
+  key: string;
+  /** Slices of the key's row still to read; 0 when the row was read whole. */
+  slicesLeft: number;
+  /** The slices of that row read so far, when it is still incomplete. */
+  partial: readonly string[];
+}
+
 export interface TablePage {
-  /** Each row as JSON text. */
+  /** Each row completed on this page, as JSON text. */
   rows: string[];
   /** Where the next page starts; null when this page was the table's last. */
-  nextAfter: string | null;
+  nextAfter: PageCursor | null;
 }
 
 export interface TableReader {
   table: SnapshotTable;
-  /** One page of rows after `after` (a key from the previous page, null for the first), each as JSON text. */
-  page(tx: SqlRunner, after: string | null): Promise<TablePage>;
+  /** One page of rows after `after` (the previous page's cursor, null for the first), each as JSON text. */
+  page(tx: SqlRunner, after: PageCursor | null): Promise<TablePage>;
 }
 
 interface CatalogColumn {
   table_name: string;
   column_name: string;
   data_type: string;
+}
+
+interface SliceRow {
+  key_value: string;
+  /** Slices of this row after this one: 0 marks a row's last slice, so no row needs a count of its own. */
+  slices_left: number | string;
+  piece: string;
+  [column: string]: unknown;
 }
 
 /** Reads the column lists of the snapshot tables (inside the snapshot's transaction) and builds a page reader for each. */
@@ -107,40 +144,85 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
       .join(', ');
     const key = quoteIdentifier(table.key);
     const afterKey = table.keyType === 'bigint' ? 'CAST(:after AS bigint)' : ':after';
-    // Up to `max_rows` rows after the last key, cut once `max_bytes` of row JSON is reached. The row
-    // JSON is computed once, in the LIMIT subquery, which PostgreSQL never folds into the outer ones.
-    const pageSql = (first: boolean) =>
-      `SELECT row_json FROM (
-         SELECT key_value, row_json,
-                sum(octet_length(row_json)) OVER (ORDER BY key_value ROWS UNBOUNDED PRECEDING) - octet_length(row_json) AS bytes_before
-         FROM (SELECT t.${key} AS key_value, row_to_json(r)::text AS row_json
-               FROM ${quoteIdentifier(table.section)} AS t, LATERAL (SELECT ${convertedRow}) AS r
-               ${first ? '' : `WHERE t.${key} > ${afterKey}`}
-               ORDER BY t.${key} LIMIT :max_rows) AS page
-       ) AS sized
+    const slice = 'CAST(:slice_bytes AS integer)';
+    // The first character boundary at or after byte `at` of the row's UTF-8 (a continuation byte is
+    // 10xxxxxx), so that every slice is whole characters.
+    const boundaryFrom = (at: string) =>
+      `CASE WHEN ${at} >= whole.row_bytes OR get_byte(whole.utf8, ${at}) & 192 <> 128 THEN ${at}
+            WHEN ${at} + 1 >= whole.row_bytes OR get_byte(whole.utf8, ${at} + 1) & 192 <> 128 THEN ${at} + 1
+            WHEN ${at} + 2 >= whole.row_bytes OR get_byte(whole.utf8, ${at} + 2) & 192 <> 128 THEN ${at} + 2
+            ELSE ${at} + 3 END`;
+    // Up to `max_rows` rows from where the last page stopped, each cut into slices of about
+    // `slice_bytes`, and the slices cut once `max_bytes` is reached. Slices are cut from the UTF-8
+    // bytes, so cutting a row costs one pass over it, where cutting text by characters walks it again
+    // for every slice. Each OFFSET 0 keeps PostgreSQL from folding a subquery into the next: the row
+    // JSON and its bytes are computed once per row, and only the slices, never the whole row once per
+    // slice, go through the sort for the running sum. A row that fits one slice is sent whole. The
+    // slice numbers come from unnest, which the planner takes for about 10 rows where generate_series
+    // over a column counts 1,000: with that estimate PostgreSQL spent seconds JIT-compiling each page.
+    // 'mid-row' resumes inside the row of `after`, skipping the slices already read.
+    const pageSql = (from: 'start' | 'after-row' | 'mid-row') =>
+      `SELECT key_value, slices_left, piece FROM (
+         SELECT key_value, slices_left, piece,
+                sum(cost) OVER (ORDER BY key_value, slices_left DESC ROWS UNBOUNDED PRECEDING) - cost AS bytes_before
+         FROM (
+           SELECT whole.key_value, whole.last_slice - s.slice_no AS slices_left, sliced.piece,
+                  2 * (octet_length(sliced.piece) + octet_length(whole.key_value::text)) + ${RESULT_ROW_FRAMING_BYTES} AS cost
+           FROM (SELECT key_value, row_json, octet_length(row_json) AS row_bytes, (octet_length(row_json) - 1) / ${slice} AS last_slice,
+                        CASE WHEN octet_length(row_json) > ${slice} THEN convert_to(row_json, 'UTF8') END AS utf8
+                 FROM (SELECT t.${key} AS key_value, row_to_json(r)::text AS row_json
+                       FROM ${quoteIdentifier(table.section)} AS t, LATERAL (SELECT ${convertedRow}) AS r
+                       ${from === 'start' ? '' : `WHERE t.${key} ${from === 'mid-row' ? '>=' : '>'} ${afterKey}`}
+                       ORDER BY t.${key} LIMIT :max_rows) AS page
+                 OFFSET 0) AS whole,
+                LATERAL unnest(CASE WHEN whole.last_slice = 0 THEN ARRAY[0] ELSE ARRAY(SELECT generate_series(0, whole.last_slice)) END) AS s(slice_no),
+                LATERAL (SELECT CASE WHEN whole.last_slice = 0 THEN whole.row_json
+                                     ELSE convert_from(substring(whole.utf8 FROM bounds.first + 1 FOR bounds.next - bounds.first), 'UTF8') END AS piece
+                         FROM (SELECT ${boundaryFrom(`s.slice_no * ${slice}`)} AS first,
+                                      ${boundaryFrom(`(s.slice_no + 1) * ${slice}`)} AS next) AS bounds) AS sliced
+           ${from === 'mid-row' ? `WHERE whole.key_value > ${afterKey} OR whole.last_slice - s.slice_no < :slices_left` : ''}
+           OFFSET 0
+         ) AS costed
+       ) AS counted
        WHERE bytes_before < :max_bytes
-       ORDER BY key_value`;
-    const firstPage = pageSql(true);
-    const nextPage = pageSql(false);
+       ORDER BY key_value, slices_left DESC`;
+    const statements = { start: pageSql('start'), 'after-row': pageSql('after-row'), 'mid-row': pageSql('mid-row') };
     let rowsPerPage = Math.min(FIRST_PAGE_ROWS, limits.maxRows);
     return {
       table,
       async page(tx, after) {
-        const found = await tx.query<{ row_json: string }>(after === null ? firstPage : nextPage, {
+        const from = after === null ? 'start' : after.slicesLeft === 0 ? 'after-row' : 'mid-row';
+        const found = await tx.query<SliceRow>(statements[from], {
           max_rows: rowsPerPage,
           max_bytes: limits.maxBytes,
-          ...(after === null ? {} : { after }),
+          slice_bytes: limits.sliceBytes,
+          ...(after === null ? {} : { after: after.key }),
+          ...(from === 'mid-row' ? { slices_left: after!.slicesLeft } : {}),
         });
         const last = found.at(-1);
-        // Only an empty page ends the table: a short one may have been cut by the byte budget.
-        if (!last) return { rows: [], nextAfter: null };
+        if (!last) {
+          // Inside one transaction a row cannot lose its remaining slices; if it did, fail, never write half a row.
+          if (from === 'mid-row') throw new Error(`snapshot row ${after!.key} of ${table.section} ended before its last slice`);
+          // Only an empty page ends the table: a short one may have been cut by the byte budget.
+          return { rows: [], nextAfter: null };
+        }
+        const rows: string[] = [];
+        let partial: string[] = from === 'mid-row' ? [...after!.partial] : [];
         let characters = 0;
-        const rows = found.map((row) => ((characters += row.row_json.length), row.row_json));
-        // The next page's row limit, from this page's row size, so that little JSON is built only to
-        // be cut by the budget; characters for bytes is an estimate, the budget in SQL has the last word.
-        rowsPerPage = Math.max(1, Math.min(limits.maxRows, Math.floor((limits.maxBytes / (characters / rows.length)) * 0.9)));
-        // The key travels inside the row's JSON (a bigint key as a string), so no second column per row.
-        return { rows, nextAfter: String((JSON.parse(last.row_json) as Record<string, unknown>)[table.key]) };
+        for (const { piece, slices_left } of found) {
+          characters += piece.length;
+          partial.push(piece);
+          if (Number(slices_left) === 0) {
+            rows.push(partial.length === 1 ? partial[0]! : partial.join(''));
+            partial = [];
+          }
+        }
+        const rowsTouched = rows.length + (partial.length > 0 ? 1 : 0);
+        // The next page's row limit, from this page's row size, so that little JSON is built only to be
+        // cut by the budget; characters for bytes is an estimate, the budget in SQL has the last word.
+        const perRow = (2 * characters + RESULT_ROW_FRAMING_BYTES * found.length) / rowsTouched;
+        rowsPerPage = Math.max(1, Math.min(limits.maxRows, Math.floor((limits.maxBytes / perRow) * 0.9)));
+        return { rows, nextAfter: { key: String(last.key_value), slicesLeft: Number(last.slices_left), partial } };
       },
     };
   });

@@ -16,7 +16,13 @@ import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
-import { DEFAULT_PAGE_LIMITS, tableReaders } from '../../../functions/core/snapshots/snapshot-tables';
+import {
+  DEFAULT_PAGE_LIMITS,
+  RESULT_ROW_FRAMING_BYTES,
+  SQL_RESULT_LIMITS,
+  tableReaders,
+  type PageCursor,
+} from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import { triggerSnapshot } from '../../../functions/core/snapshots/trigger-snapshot';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
@@ -109,8 +115,9 @@ describe('takeSnapshot', () => {
   it('pages through tables of any size in keyset order without losing or repeating a row', async () => {
     for (let index = 0; index < 30; index += 1) await writeSessionTree(`paged-${String(index).padStart(2, '0')}`);
     const instant = new Date('2030-05-06T08:00:00Z');
-    // Pages of 7 rows, or fewer when 600 bytes of row JSON run out first: both limits are exercised.
-    const outcome = await takeSnapshot(deps(instant), { instant, pageLimits: { maxRows: 7, maxBytes: 600 } });
+    // Pages of 7 rows, or fewer when the byte budget runs out first, and rows in slices of 40 bytes
+    // (the names and tags hold 2-byte characters): every limit is exercised, pages end inside rows.
+    const outcome = await takeSnapshot(deps(instant), { instant, pageLimits: { maxRows: 7, maxBytes: 3000, sliceBytes: 40 } });
     expect(outcome.status).toBe('taken');
     const document = await readDocument('snapshot_1904284800');
     const ids = (await sql.query<{ id: string }>('SELECT id FROM code_history ORDER BY id')).map((row) => row.id);
@@ -120,33 +127,53 @@ describe('takeSnapshot', () => {
     expect(document.metadata.total_sessions).toBe(sessionIds.length);
   });
 
-  it('keeps every page within its byte budget, passing it by one row at most, and under the Data API limit by default', async () => {
-    // Rows of very different sizes, so a row-count limit alone would overshoot.
+  it('keeps every result within its byte budget, passing it by one slice at most, and under the Data API limits by default', async () => {
+    // Rows of very different sizes, some of several slices, with characters of 1 to 4 bytes.
     await createSession({ sql }, { session_id: 'budget-1' });
     for (const size of [10, 5000, 20, 12_000, 30, 3000, 8000, 15]) {
-      await recordCodeHistory({ sql }, 'budget-1', { code: 'x'.repeat(size), language: 'python' });
+      await recordCodeHistory({ sql }, 'budget-1', { code: 'x"é🙂'.repeat(size / 10), language: 'python' });
     }
-    const maxBytes = 10_000;
-    const pages = await sql.transaction(async (tx) => {
-      const reader = (await tableReaders(tx, { maxRows: 50, maxBytes })).find((candidate) => candidate.table.section === 'code_history')!;
-      const seen: string[][] = [];
-      let after: string | null = null;
+    const limits = { maxRows: 50, maxBytes: 10_000, sliceBytes: 1000 };
+    const results: { key_value: string; slices_left: number; piece: string }[][] = [];
+    const rows = await sql.transaction(async (tx) => {
+      // Sees each statement's result as the database returned it, before slices are joined.
+      const recording = {
+        query: async <Row extends Record<string, unknown>>(text: string, params?: Parameters<typeof tx.query>[1]) => {
+          const found = await tx.query<Row>(text, params);
+          if (text.includes('slices_left')) results.push(found as never);
+          return found;
+        },
+      };
+      const reader = (await tableReaders(recording, limits)).find((candidate) => candidate.table.section === 'code_history')!;
+      const seen: string[] = [];
+      let after: PageCursor | null = null;
       do {
-        const page = await reader.page(tx, after);
-        if (page.rows.length > 0) seen.push(page.rows);
+        const page = await reader.page(recording, after);
+        seen.push(...page.rows);
         after = page.nextAfter;
       } while (after !== null);
       return seen;
     });
-    for (const rows of pages) {
-      const sizes = rows.map((row) => Buffer.byteLength(row));
-      const beforeLast = sizes.slice(0, -1).reduce((sum, size) => sum + size, 0);
-      expect(beforeLast).toBeLessThan(maxBytes);
-      for (const row of rows) expect(() => JSON.parse(row)).not.toThrow();
+    const cost = (slice: { key_value: string; piece: string }) =>
+      2 * (Buffer.byteLength(slice.piece) + Buffer.byteLength(slice.key_value)) + RESULT_ROW_FRAMING_BYTES;
+    for (const found of results) {
+      const beforeLast = found.slice(0, -1).reduce((sum, slice) => sum + cost(slice), 0);
+      expect(beforeLast).toBeLessThan(limits.maxBytes);
+      for (const slice of found) expect(Buffer.byteLength(slice.piece)).toBeLessThanOrEqual(limits.sliceBytes + 3);
     }
-    expect(pages.length).toBeGreaterThan(1);
-    // 1 MiB, less the worst case of escaping doubling the text and a last row of 64 KB.
-    expect(2 * (DEFAULT_PAGE_LIMITS.maxBytes + 64 * 1024) + 30 * DEFAULT_PAGE_LIMITS.maxRows).toBeLessThan(1024 * 1024);
+    expect(results.length).toBeGreaterThan(3);
+    expect(results.some((found) => found.at(-1)!.slices_left > 0)).toBe(true);
+    const stored = await sql.query<{ code: string }>(
+      `SELECT code FROM code_history WHERE session_id = 'budget-1' ORDER BY id`,
+    );
+    const read = rows.map((row) => JSON.parse(row) as { session_id: string; code: string }).filter((row) => row.session_id === 'budget-1');
+    expect(read.map((row) => row.code)).toEqual(stored.map((row) => row.code));
+
+    // A slice as sent (its bytes, doubled by escaping at worst, with a session id of 128 characters)
+    // stays under the row limit, and a page passed by one such slice under the response limit.
+    const worstSlice = 2 * (DEFAULT_PAGE_LIMITS.sliceBytes + 3 + 128) + RESULT_ROW_FRAMING_BYTES;
+    expect(worstSlice).toBeLessThan(SQL_RESULT_LIMITS.rowBytes);
+    expect(DEFAULT_PAGE_LIMITS.maxBytes + worstSlice + 4096).toBeLessThan(SQL_RESULT_LIMITS.resultBytes);
   });
 
   it('reads all four tables at one point in time while writers keep inserting', async () => {
@@ -164,7 +191,7 @@ describe('takeSnapshot', () => {
       for (let second = 0; second < 4; second += 1) {
         const instant = new Date(Date.UTC(2030, 4, 6, 9, 0, second));
         const before = written;
-        const outcome = await takeSnapshot(deps(instant), { instant, pageLimits: { maxRows: 5, maxBytes: 100_000 } });
+        const outcome = await takeSnapshot(deps(instant), { instant, pageLimits: { maxRows: 5, maxBytes: 100_000, sliceBytes: 100 } });
         expect(outcome.status).toBe('taken');
         snapshotIds.push(outcome.snapshot_id);
         // The writers made progress while this snapshot was being read, so the test can see a torn read.

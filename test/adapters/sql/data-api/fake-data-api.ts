@@ -4,6 +4,8 @@
  * typed shape: `records` of Field unions and `columnMetadata` with PostgreSQL type names, numbers in
  * longValue/doubleValue, and numeric, timestamp and json values as strings (timestamps in UTC, without
  * offset, as the Data API formats them). One connection, so one transaction at a time, as in PGlite.
+ * It refuses what the service refuses: a record over 64 KB and a response over 1 MiB, both measured on
+ * the JSON the service sends, where text is escaped once more (the stricter reading of "64 KB per row").
  */
 import { randomUUID } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
@@ -34,11 +36,21 @@ const TIMESTAMP_TYPES = new Set([1114, 1184]);
 /** Values the Data API hands over as text: the database's own text form, unparsed. */
 const AS_TEXT = Object.fromEntries([20, 114, 1700, 1114, 1184, 3802].map((oid) => [oid, (text: string) => text]));
 
+/** The Data API's documented limits: a row of the result, and the whole response. */
+export const DATA_API_RECORD_LIMIT_BYTES = 64 * 1024;
+export const DATA_API_RESPONSE_LIMIT_BYTES = 1024 * 1024;
+export const RESPONSE_TOO_LARGE_MESSAGE = 'Database returned more than the allowed response size limit';
+export const RECORD_TOO_LARGE_MESSAGE = 'Database returned a record larger than the allowed 64 KB record size limit';
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
 export interface FakeDataApi {
   client: RDSDataClient;
   target: { resourceArn: string; secretArn: string; database: string };
   /** Every ExecuteStatement input, in order. */
   statements: ExecuteStatementCommandInput[];
+  /** The PostgreSQL behind it, for tests that set up or check data without the Data API's limits. */
+  database: PGlite;
   /** Calls per operation name. */
   calls: () => Record<'ExecuteStatement' | 'BeginTransaction' | 'CommitTransaction' | 'RollbackTransaction', number>;
   stop(): Promise<void>;
@@ -64,11 +76,12 @@ export const startFakeDataApi = async (): Promise<FakeDataApi> => {
   const run = async (input: ExecuteStatementCommandInput) => {
     const values = Object.fromEntries((input.parameters ?? []).map((parameter) => [parameter.name!, paramValue(parameter)]));
     const { text, values: positional } = toPositional(input.sql!, values);
+    let response;
     try {
       const result = await db.query<Record<string, unknown>>(text, positional, { rowMode: 'object' });
       const fields = result.fields;
       if (fields.length === 0) return { numberOfRecordsUpdated: result.affectedRows ?? 0 };
-      return {
+      response = {
         records: result.rows.map((row) => fields.map((field) => toField(row[field.name], field.dataTypeID))),
         ...(input.includeResultMetadata ? { columnMetadata: fields.map((field) => columnOf(field.name, field.dataTypeID)) } : {}),
         numberOfRecordsUpdated: 0,
@@ -76,6 +89,14 @@ export const startFakeDataApi = async (): Promise<FakeDataApi> => {
     } catch (error) {
       throw new BadRequestException({ message: `ERROR: ${(error as Error).message}`, $metadata: { httpStatusCode: 400 } });
     }
+    // Measured on the answer the service would send, after the statement ran.
+    if (response.records.some((record) => jsonBytes(record) > DATA_API_RECORD_LIMIT_BYTES)) {
+      throw new BadRequestException({ message: RECORD_TOO_LARGE_MESSAGE, $metadata: { httpStatusCode: 400 } });
+    }
+    if (jsonBytes(response) > DATA_API_RESPONSE_LIMIT_BYTES) {
+      throw new BadRequestException({ message: RESPONSE_TOO_LARGE_MESSAGE, $metadata: { httpStatusCode: 400 } });
+    }
+    return response;
   };
 
   mock.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
@@ -120,6 +141,7 @@ export const startFakeDataApi = async (): Promise<FakeDataApi> => {
       database: 'interview_ops',
     },
     statements,
+    database: db,
     calls: () => ({
       ExecuteStatement: mock.commandCalls(ExecuteStatementCommand).length,
       BeginTransaction: mock.commandCalls(BeginTransactionCommand).length,

@@ -1,0 +1,163 @@
+/**
+ * Snapshots through the RDS Data API adapter, against the fake that refuses what the service refuses
+ * (a record over 64 KB, a response over 1 MiB), over a real PostgreSQL (PGlite): rows as big as the
+ * input limits allow, and bigger, must not stop a snapshot, and the file must hold exactly the tables.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMigrations } from '../../../db/migrations';
+import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
+import { pgTimestampToIso } from '../../../functions/adapters/sql/postgres-dialect';
+import { openRdsDataSql } from '../../../functions/adapters/sql/rds-data';
+import { snapshotKeyFor } from '../../../functions/core/keys';
+import { migrate } from '../../../functions/core/migrations';
+import type { Logger } from '../../../functions/core/ports/logger';
+import type { Sql } from '../../../functions/core/ports/sql';
+import { createSession } from '../../../functions/core/sessions';
+import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
+import { SNAPSHOT_TABLES, tableReaders, type PageCursor } from '../../../functions/core/snapshots/snapshot-tables';
+import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
+import {
+  DATA_API_RECORD_LIMIT_BYTES,
+  RECORD_TOO_LARGE_MESSAGE,
+  startFakeDataApi,
+  type FakeDataApi,
+} from '../../adapters/sql/data-api/fake-data-api';
+import { newDataDir, removeDataDir } from '../../support/local-stack-process';
+
+const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** `unit` repeated to at most `maxBytes` bytes of UTF-8. */
+const fill = (unit: string, maxBytes: number) => unit.repeat(Math.floor(maxBytes / Buffer.byteLength(unit)));
+
+/** Test-runner output as a terminal shows it: every escape becomes six bytes (`\u001b`) in JSON. */
+const ansiOutput = (label: string, maxBytes: number) =>
+  fill(`\u001b[1m\u001b[31m FAIL \u001b[39m\u001b[22m ${label} › expected \u001b[32m"ok"\u001b[39m got \u001b[31m"no"\u001b[39m\n`, maxBytes);
+
+/** Code that is costly as JSON: quotes, backslashes, control characters and 4-byte characters. */
+const awkwardCode = (maxBytes: number) => fill('print("\\t🙂 naïve € \u0007")\\n\t', maxBytes);
+
+const STDOUT_LIMIT = 24 * 1024; // functions/handlers/record-execution-result.ts
+const CODE_LIMIT = 48 * 1024; // functions/handlers/record-code-history.ts
+
+/** Every row of a snapshot table, read straight from PostgreSQL and given the shapes the snapshot uses. */
+const fullRead = async (api: FakeDataApi, section: string, key: string) => {
+  const result = await api.database.query<Record<string, unknown>>(`SELECT * FROM ${section} ORDER BY ${key}`);
+  return result.rows.map((row) => {
+    const shaped: Record<string, unknown> = {};
+    for (const field of result.fields) {
+      const value = row[field.name];
+      // The fake's PostgreSQL hands timestamps, bigint and json over as text, as the Data API does.
+      if (value === null) shaped[field.name] = null;
+      else if (field.dataTypeID === 1184 || field.dataTypeID === 1114) shaped[field.name] = pgTimestampToIso(String(value));
+      else if (field.dataTypeID === 114 || field.dataTypeID === 3802) shaped[field.name] = JSON.parse(String(value));
+      else shaped[field.name] = value;
+    }
+    return shaped;
+  });
+};
+
+describe('snapshots within the RDS Data API limits', () => {
+  let api: FakeDataApi;
+  let sql: Sql;
+  let dataDir: string;
+  let store: DirectoryObjectStore;
+
+  beforeAll(async () => {
+    api = await startFakeDataApi();
+    sql = openRdsDataSql(api.client, api.target);
+    await migrate(sql, loadMigrations());
+    dataDir = await newDataDir('snapshot-data-api-limits');
+    store = await new DirectoryObjectStore(dataDir).open();
+  });
+  afterAll(async () => {
+    await api?.stop();
+    if (dataDir) await removeDataDir(dataDir);
+  });
+
+  it('has a fake that refuses, as the service does, a record over 64 KB as sent and a response over 1 MiB', async () => {
+    // 40,000 quotes are 40 KB in the database and 80 KB once escaped in the service's JSON.
+    await expect(sql.query(`SELECT repeat('"', 40000) AS quotes`)).rejects.toThrow(RECORD_TOO_LARGE_MESSAGE);
+    await expect(sql.query(`SELECT repeat('x', ${DATA_API_RECORD_LIMIT_BYTES}) AS wide`)).rejects.toThrow(RECORD_TOO_LARGE_MESSAGE);
+    await expect(sql.query(`SELECT repeat('x', 30000) AS x FROM generate_series(1, 40)`)).rejects.toThrow(/1 MiB response limit/);
+    expect(await sql.query(`SELECT repeat('x', 30000) AS x FROM generate_series(1, 30)`)).toHaveLength(30);
+  });
+
+  it('snapshots rows up to the input limits, and beyond, totalling several MiB, to exactly the tables', async () => {
+    // Written straight into PostgreSQL: through the Data API, RETURNING rows this big is refused too
+    // (an ingest matter, not a snapshot one). Metadata is bounded only by the 1 MiB request body, so
+    // this session's row JSON alone is more than one response.
+    const db = api.database;
+    await db.query(`INSERT INTO sessions (session_id, metadata) VALUES ('limits-meta', $1::jsonb)`, [
+      JSON.stringify({ notes: fill('"\\\u001b[0m ', (900 * 1024) / 2) }),
+    ]);
+    await createSession({ sql }, { session_id: 'limits-run', candidate: 'Ada "Countess" Lovelace' });
+    await sql.query(
+      `INSERT INTO audio_chunks (session_id, content_type, audio_key, size_bytes, sample_rate, channels, duration)
+       SELECT 'limits-run', 'audio/wav', 'audio/limits-run/' || n || '.wav', 3200, 16000, 1, 0.1 FROM generate_series(1, 3) AS n`,
+    );
+    for (let index = 0; index < 20; index += 1) {
+      await db.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-run', $1, 'python')`, [awkwardCode(CODE_LIMIT)]);
+    }
+    for (let index = 0; index < 60; index += 1) {
+      await db.query(
+        `INSERT INTO execution_results (session_id, code_history_id, stdout, stderr, exit_code, duration_ms)
+         VALUES ('limits-run', CASE WHEN $1 THEN (SELECT max(id) FROM code_history) END, $2, $3, 1, 12.5)`,
+        [index % 2 === 0, ansiOutput(`test_${index}.py`, STDOUT_LIMIT), ansiOutput(`stderr ${index}`, STDOUT_LIMIT)],
+      );
+    }
+    const [sized] = await sql.query<{ bytes: string }>(
+      `SELECT (SELECT sum(octet_length(row_to_json(e)::text)) FROM execution_results e)
+            + (SELECT sum(octet_length(row_to_json(c)::text)) FROM code_history c) AS bytes`,
+    );
+    expect(Number(sized!.bytes)).toBeGreaterThan(5 * 1024 * 1024);
+
+    const instant = new Date('2031-01-02T03:04:05Z');
+    const outcome = await takeSnapshot({ sql, store, logger: silent }, { instant });
+    expect(outcome.status).toBe('taken');
+    const text = await readFile(join(dataDir, snapshotKeyFor(outcome.snapshot_id)), 'utf8');
+    const document = JSON.parse(text) as SnapshotDocument;
+    for (const table of SNAPSHOT_TABLES) {
+      expect(document.data[table.section], table.section).toEqual(await fullRead(api, table.section, table.key));
+    }
+    expect(document.metadata.snapshot_size_bytes).toBe(Buffer.byteLength(text));
+    expect(document.data.execution_results[0]!.stdout).toBe(ansiOutput('test_0.py', STDOUT_LIMIT));
+  });
+
+  it('reads rows of any size from 0 to 200 KB whole, in order, through the limits', async () => {
+    const units = ['a', '"', '\\', '\u001b', 'é', '€', '🙂', '\n', ' x'];
+    const rowArbitrary = fc.record({
+      unit: fc.array(fc.constantFrom(...units), { minLength: 1, maxLength: 3 }).map((chosen) => chosen.join('')),
+      bytes: fc.integer({ min: 0, max: 200 * 1024 }),
+    });
+    await createSession({ sql }, { session_id: 'limits-random' });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rowArbitrary, { minLength: 1, maxLength: 8 }), async (rows) => {
+        await api.database.query('DELETE FROM code_history');
+        for (const row of rows) {
+          await api.database.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-random', $1, 'text')`, [
+            fill(row.unit, row.bytes),
+          ]);
+        }
+        const read = await sql.transaction(
+          async (tx) => {
+            const reader = (await tableReaders(tx)).find((candidate) => candidate.table.section === 'code_history')!;
+            const seen: unknown[] = [];
+            let after: PageCursor | null = null;
+            do {
+              const page = await reader.page(tx, after);
+              seen.push(...page.rows.map((row) => JSON.parse(row)));
+              after = page.nextAfter;
+            } while (after !== null);
+            return seen;
+          },
+          { isolation: 'repeatable read', readOnly: true },
+        );
+        expect(read).toEqual(await fullRead(api, 'code_history', 'id'));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
