@@ -31,6 +31,8 @@ const ENGINE =
 
 /** Transcription runs at real time on the twin, after a possible cold start: polls wait this long. */
 const POLL = { timeout: 60_000, interval: 250 };
+/** For a test that polls: longer than POLL, so the poll's own message is what a failure shows. */
+const POLLING_TEST = { timeout: 90_000 };
 
 const expectRefusal = (response: ApiResponse, status: number) => {
   expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
@@ -93,7 +95,7 @@ describe('transcript on insert', () => {
     expect(data.file_size).toBe(Buffer.byteLength(text));
   });
 
-  it('keeps confidence, language, duration, time and word timings beside the text', async () => {
+  it('keeps confidence, language, duration, time and word timings beside the text', POLLING_TEST, async () => {
     // The details are written just after the text, which GET /transcript already serves.
     const key = `transcript-details/interview-7/interview-7_${chunkId}.json`;
     await expect.poll(async () => (await target.readKey(key)) !== undefined, POLL).toBe(true);
@@ -112,7 +114,7 @@ describe('transcript on insert', () => {
     expect(details.confidence).toBeLessThanOrEqual(1);
   });
 
-  it('logs the automatic transcription with the chunk and session ids', async () => {
+  it('logs the automatic transcription with the chunk and session ids', POLLING_TEST, async () => {
     // The line is written after the transcript is stored and travels through the process's stdout, so it
     // can arrive after the transcript is already served.
     await expect
