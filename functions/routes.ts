@@ -94,7 +94,8 @@ export const eventFunctions: readonly EventFunctionDefinition[] = [
     handler: 'transcribe-audio-chunk',
     trigger: { kind: 'object-created', prefix: AUDIO_PREFIX },
     summary: 'Transcribe each inserted audio chunk into transcripts/{session_id}/{session_id}_{chunk_id}.txt',
-    timeoutSeconds: 120,
+    // Transcribe streams at about real time: the longest accepted chunk (MAX_AUDIO_SECONDS, 600) plus a margin.
+    timeoutSeconds: 720,
   },
   {
     handler: 'take-scheduled-snapshot',

@@ -41,7 +41,8 @@ export class EventWiring extends Construct {
       case 'object-created': {
         props.function.configureAsyncInvoke({
           retryAttempts: 2,
-          maxEventAge: Duration.hours(1),
+          // A burst held back by reserved concurrency waits in Lambda's queue instead of being dropped.
+          maxEventAge: Duration.hours(6),
           onFailure: new SqsDestination(this.failures),
         });
         props.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(props.function), { prefix: trigger.prefix });

@@ -96,10 +96,21 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
         accountId: TWIN_ACCOUNT,
         log,
       });
-    const invoke = (logicalId: string, event: unknown, invocationType: 'RequestResponse' | 'Event' = 'RequestResponse'): Promise<InvokeResult> => {
+    const roleOf = (logicalId: string) => template.functions()[logicalId]?.roleLogicalId ?? '';
+    // Calls are counted per role, so two invocations of one function at once share their counts.
+    const callsOf = (role: string) => ({ ...gate.counts()[role] });
+    const invoke = async (logicalId: string, event: unknown, invocationType: 'RequestResponse' | 'Event' = 'RequestResponse'): Promise<InvokeResult> => {
       const fn = functions.get(logicalId);
-      if (!fn) return Promise.resolve({ ok: false, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${logicalId}`, requestId: '' });
-      return fn.invoke(event, { invocationType });
+      if (!fn) return { ok: false, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${logicalId}`, requestId: '' };
+      const before = callsOf(roleOf(logicalId));
+      const result = await fn.invoke(event, { invocationType });
+      const calls = Object.fromEntries(
+        Object.entries(callsOf(roleOf(logicalId)))
+          .map(([service, count]) => [service, count - (before[service] ?? 0)])
+          .filter(([, count]) => Number(count) > 0),
+      );
+      log(JSON.stringify({ twin: 'calls', function: logicalId, requestId: result.requestId, calls }));
+      return result;
     };
 
     const deploy = await deployStack(template, {
