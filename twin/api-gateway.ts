@@ -427,7 +427,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
         domainPrefix: host.split('.')[0]!,
         http: {
           method,
-          path: safeDecode(rawPath),
+          path: rawPath,
           protocol: `HTTP/${request.httpVersion}`,
           sourceIp,
           userAgent: headers['user-agent'] ?? '',

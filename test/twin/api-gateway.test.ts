@@ -188,7 +188,7 @@ describe('twin API Gateway', () => {
       requestContext: {
         accountId: '000000000000',
         apiId: gateway.apiId,
-        http: { method: 'GET', path: '/items/abc d', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1' },
+        http: { method: 'GET', path: '/items/abc%20d', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1' },
         routeKey: 'GET /items/{id}',
         stage: '$default',
       },
