@@ -286,6 +286,17 @@ describe('hand-written functions', () => {
     expect(lines.every((line) => line.startsWith('[hand-written] '))).toBe(true);
   });
 
+  it('ends running invocations on close and refuses later ones', async () => {
+    const runtime = await runtimeOf(`export const handler = async () => new Promise(() => {});`);
+    const running = runtime.invoke({});
+    // Wait until the invocation really runs in its environment.
+    for (let i = 0; i < 250 && runtime.stats().invocations === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await runtime.close();
+    expect(await running).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
+    expect(await runtime.invoke({})).toMatchObject({ ok: false, errorType: 'ResourceNotFoundException' });
+    expect(runtime.stats().environments).toBe(0);
+  });
+
   it('reports an init failure with the runtime error type', async () => {
     const runtime = await runtimeOf(`export const notTheHandler = 1;`);
     expect(await runtime.invoke({})).toMatchObject({ ok: false, errorType: 'Runtime.HandlerNotFound' });

@@ -84,7 +84,7 @@ export interface FunctionRuntime {
   readonly functionArn: string;
   invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
   stats(): RuntimeStats;
-  /** Kills every environment; later invocations are refused. */
+  /** Kills every environment (their invocations end as Runtime.ExitError); later ones are ResourceNotFoundException. */
   close(): Promise<void>;
 }
 
@@ -362,6 +362,11 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
       };
     }
     const environment = await acquire(invocationType);
+    if (closed) {
+      // After close() the function is gone, as after the stack's deletion.
+      if (environment) discard(environment);
+      return { ok: false, requestId, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionArn}` };
+    }
     if (!environment) {
       counters.throttles++;
       return { ok: false, requestId, errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.', throttled: true };
