@@ -2,7 +2,7 @@
  * The twin's Lambda runtime: real bundles from a real `cdk synth`, and small hand-written functions,
  * each run in real child processes.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -295,6 +295,24 @@ describe('hand-written functions', () => {
     expect(await running).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
     expect(await runtime.invoke({})).toMatchObject({ ok: false, errorType: 'ResourceNotFoundException' });
     expect(runtime.stats().environments).toBe(0);
+  });
+
+  it('runs a copy of the asset: a package in a node_modules above the asset folder is not found, as on Lambda', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'twin-parent-'));
+    dirs.push(parent);
+    await mkdir(join(parent, 'node_modules', 'left-out'), { recursive: true });
+    await writeFile(join(parent, 'node_modules', 'left-out', 'package.json'), '{"name":"left-out","main":"index.js"}');
+    await writeFile(join(parent, 'node_modules', 'left-out', 'index.js'), 'module.exports = 1;');
+    await mkdir(join(parent, 'asset'));
+    await writeFile(join(parent, 'asset', 'index.mjs'), `import value from 'left-out'; export const handler = async () => ({ value, cwd: process.cwd() });`);
+    const options = { name: 'copy-fn', assetDir: join(parent, 'asset'), handler: 'index.handler', environment: {}, timeoutSeconds: 3, memoryMb: 128, log: quiet };
+    const copied = createFunctionRuntime(options);
+    runtimes.push(copied);
+    expect(await copied.invoke({})).toMatchObject({ ok: false, errorType: 'Runtime.ImportModuleError' });
+    // The same folder run in place finds it: the copy is what makes the difference.
+    const inPlace = createFunctionRuntime({ ...options, copyAsset: false });
+    runtimes.push(inPlace);
+    expect(await inPlace.invoke({})).toMatchObject({ ok: true, result: { value: 1, cwd: join(parent, 'asset') } });
   });
 
   it('reports an init failure with the runtime error type', async () => {

@@ -15,6 +15,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +44,12 @@ export interface FunctionRuntimeOptions {
   name: string;
   /** The function's asset folder in cdk.out. */
   assetDir: string;
+  /**
+   * Run from a copy of the asset in a fresh temporary folder (default true), as Lambda runs the unzipped
+   * package in /var/task: nothing above it, so a module the bundle left out is missing here as on Lambda,
+   * instead of being found in a node_modules above cdk.out.
+   */
+  copyAsset?: boolean;
   /** The template's Handler, e.g. 'index.handler'. */
   handler: string;
   /** The template's Environment.Variables, resolved, plus endpoints and credentials from the orchestrator. */
@@ -140,6 +148,10 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
   const limit = options.reservedConcurrency ?? options.accountConcurrency ?? 1000;
   const timeoutMs = Math.round(options.timeoutSeconds * 1000);
 
+  const copy = options.copyAsset !== false;
+  const taskRoot = copy ? join(mkdtempSync(join(tmpdir(), 'twin-task-')), 'task') : options.assetDir;
+  if (copy) cpSync(options.assetDir, taskRoot, { recursive: true });
+
   const environments = new Set<Environment>();
   const waiting: Array<() => void> = [];
   const counters = { invocations: 0, coldStarts: 0, throttles: 0, timeouts: 0, errors: 0 };
@@ -162,7 +174,7 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
       AWS_EXECUTION_ENV: `AWS_Lambda_${options.runtime ?? 'nodejs24.x'}`,
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      LAMBDA_TASK_ROOT: options.assetDir,
+      LAMBDA_TASK_ROOT: taskRoot,
       _HANDLER: options.handler,
       TZ: ':UTC',
     };
@@ -198,7 +210,7 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
   const spawnEnvironment = (): Environment => {
     counters.coldStarts++;
     const child = fork(BOOTSTRAP, [], {
-      cwd: options.assetDir,
+      cwd: taskRoot,
       env: environmentVariables(),
       // Not the parent's execArgv (test runners, loaders): only what Lambda's bootstrap passes. NODE_OPTIONS
       // from the environment is read by node itself, as on Lambda.
@@ -389,6 +401,7 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
         }),
     );
     await Promise.all(exits);
+    if (copy) rmSync(dirname(taskRoot), { recursive: true, force: true });
   };
 
   return {
