@@ -58,6 +58,8 @@ export interface ApiGatewayOptions {
   accountId?: string;
   /** Upper bound of every integration's timeout (API Gateway: 30 s); tests shorten it. */
   integrationTimeoutMs?: number;
+  /** Receives one line per request in the stage's AccessLogSettings.Format, when the stage has one. */
+  accessLog?: (line: string) => void;
 }
 
 export interface ApiGateway {
@@ -240,7 +242,7 @@ const routesOf = (template: TwinTemplate, apiId: string, integrationTimeoutMs: n
     });
   }
   routes.sort((a, b) => compareRanks(rank(a), rank(b)));
-  return { routes, stageBucket };
+  return { routes, stageBucket, accessLogFormat: stage?.AccessLogSettings?.Format as string | undefined };
 };
 
 // ---- events and answers ---------------------------------------------------------------------------------
@@ -327,6 +329,41 @@ const readBody = (request: IncomingMessage): Promise<Buffer | 'too-large'> =>
     request.on('error', reject);
   });
 
+interface Seen {
+  at: Date;
+  routeKey?: string;
+  caller?: string;
+  user?: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** $context.requestTime: 28/Nov/2026:23:53:26 +0000 */
+const clfTime = (at: Date) =>
+  `${String(at.getUTCDate()).padStart(2, '0')}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}:${at.toISOString().slice(11, 19)} +0000`;
+
+/** The stage's access log format with the $context variables the twin knows filled in; others are '-'. */
+const accessLogLine = (format: string, request: IncomingMessage, requestId: string, seen: Seen, reply: Reply) => {
+  const url = request.url ?? '/';
+  const values: Record<string, string | undefined> = {
+    'identity.sourceIp': (request.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+    'identity.caller': seen.caller,
+    'identity.user': seen.user,
+    'identity.userAgent': request.headers['user-agent'],
+    requestTime: clfTime(seen.at),
+    requestTimeEpoch: String(seen.at.getTime()),
+    httpMethod: request.method,
+    resourcePath: seen.routeKey?.split(' ')[1],
+    routeKey: seen.routeKey,
+    path: url.split('?')[0],
+    protocol: `HTTP/${request.httpVersion}`,
+    status: String(reply.statusCode),
+    responseLength: String(reply.body.length),
+    requestId,
+    stage: '$default',
+  };
+  return format.replace(/\$context\.([A-Za-z.]+)/g, (_match, name: string) => values[name] || '-');
+};
+
 export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGateway> => {
   const { template } = options;
   const region = options.region ?? 'us-east-1';
@@ -335,7 +372,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
   const apiLogicalId = options.apiLogicalId ?? (apis.length === 1 ? apis[0] : undefined);
   if (!apiLogicalId) throw new Error(`expected one AWS::ApiGatewayV2::Api (or apiLogicalId), found ${apis.join(', ') || 'none'}`);
   const apiId = template.physicalId(apiLogicalId);
-  const { routes, stageBucket } = routesOf(template, apiId, options.integrationTimeoutMs ?? MAX_INTEGRATION_TIMEOUT_MS);
+  const { routes, stageBucket, accessLogFormat } = routesOf(template, apiId, options.integrationTimeoutMs ?? MAX_INTEGRATION_TIMEOUT_MS);
 
   const findRoute = (method: string, rawPath: string) => {
     const parts = rawPath.split('/').slice(1);
@@ -348,7 +385,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
     return undefined;
   };
 
-  const handle = async (request: IncomingMessage, requestId: string): Promise<Reply> => {
+  const handle = async (request: IncomingMessage, requestId: string, seen: Seen): Promise<Reply> => {
     const method = (request.method ?? 'GET').toUpperCase();
     const url = request.url ?? '/';
     const q = url.indexOf('?');
@@ -365,6 +402,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
       return message(404, 'Not Found');
     }
     const { route, pathParameters } = found;
+    seen.routeKey = route.routeKey;
     if (route.bucket && !route.bucket.take()) {
       request.resume();
       return message(429, 'Too Many Requests');
@@ -391,6 +429,8 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
       const allowed = typeof answer === 'boolean' ? answer : answer.allowed;
       if (!allowed) return message(403, 'Forbidden');
       const identity: CallerIdentity = typeof answer === 'object' && answer.allowed ? answer : {};
+      seen.caller = identity.callerId ?? identity.accessKey;
+      seen.user = identity.userArn;
       const accessKey = identity.accessKey ?? /Credential=([^/]+)\//.exec(String(authorization ?? decodeURIComponent(rawQueryString)))?.[1];
       iam = {
         accessKey,
@@ -467,7 +507,8 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const requestId = `${randomUUID().replace(/-/g, '').slice(0, 14)}=`;
-    handle(request, requestId)
+    const seen: Seen = { at: new Date() };
+    handle(request, requestId, seen)
       .catch((error: unknown) => {
         process.stderr.write(`[api-gateway] ${error instanceof Error ? error.stack : String(error)}\n`);
         return message(500, 'Internal Server Error');
@@ -478,6 +519,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
         if (reply.cookies.length) headers['set-cookie'] = reply.cookies;
         response.writeHead(reply.statusCode, headers);
         response.end(reply.body);
+        if (options.accessLog && accessLogFormat) options.accessLog(accessLogLine(accessLogFormat, request, requestId, seen, reply));
       });
   });
   await new Promise<void>((resolve, reject) => {

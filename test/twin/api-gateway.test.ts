@@ -50,7 +50,16 @@ const route = (routeKey: string, integrationId: string, authorizationType = 'NON
 const template = templateFromJson({
   Resources: {
     Api: { Type: 'AWS::ApiGatewayV2::Api', Properties: { Name: 'Api', ProtocolType: 'HTTP' } },
-    Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' }, StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 1000 } } },
+    Stage: {
+      Type: 'AWS::ApiGatewayV2::Stage',
+      Properties: {
+        ApiId: { Ref: 'Api' },
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 1000 },
+        AccessLogSettings: { DestinationArn: 'arn:aws:logs:us-east-1:000000000000:log-group:access', Format: '$context.identity.sourceIp $context.identity.caller [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId' },
+      },
+    },
     EchoFn: fn(),
     OtherFn: fn(),
     FailFn: fn(),
@@ -147,6 +156,7 @@ const authorizeCaller = async (request: CallerRequest) => {
 };
 
 describe('twin API Gateway', () => {
+  const accessLines: string[] = [];
   let gateway: ApiGateway;
   let tight: ApiGateway;
   const runtimes = new Map<string, FunctionRuntime>();
@@ -161,7 +171,7 @@ describe('twin API Gateway', () => {
       runtimes.set(id, createFunctionRuntime({ name: id, assetDir, handler: 'index.handler', environment: {}, timeoutSeconds, memoryMb: 128, log: () => {} }));
     }
     const invoke = (id: string, event: unknown) => runtimes.get(id)!.invoke(event);
-    gateway = await startApiGateway({ template, apiLogicalId: 'Api', invoke, authorizeCaller });
+    gateway = await startApiGateway({ template, apiLogicalId: 'Api', invoke, authorizeCaller, accessLog: (line) => accessLines.push(line) });
     tight = await startApiGateway({ template, apiLogicalId: 'Tight', invoke, authorizeCaller });
   });
   afterAll(async () => {
@@ -238,6 +248,11 @@ describe('twin API Gateway', () => {
     expect(event.pathParameters).toEqual({ id: '7' });
     expect(event.requestContext.authorizer.iam).toMatchObject({ accessKey: CREDENTIALS.accessKeyId, accountId: '000000000000', userArn: 'arn:aws:iam::000000000000:user/twin-test' });
     expect(calls.at(-1)).toMatchObject({ action: 'execute-api:Invoke', resource: `arn:aws:execute-api:us-east-1:000000000000:${gateway.apiId}/$default/GET/private/7` });
+    // The stage's access log format, filled in.
+    const requestId = answer.headers['apigw-requestid'];
+    expect(accessLines.find((line) => line.endsWith(` ${requestId}`))).toMatch(
+      new RegExp(`^127\\.0\\.0\\.1 ${CREDENTIALS.accessKeyId} \\[\\d\\d/[A-Z][a-z]{2}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] "GET /private/\\{id\\} HTTP/1\\.1" 200 \\d+ `),
+    );
   });
 
   it('sends text bodies as text and other bodies base64-encoded', async () => {
