@@ -199,6 +199,13 @@ export const cronMatches = (expression: string, at: Date): boolean => {
   );
 };
 
+/**
+ * Lambda did not take the event at all: the Invoke call itself failed (payload too large, throttled, no
+ * such function). A function's own error always carries a trace; these refusals do not.
+ */
+const isRefusal = (result: InvokeResult): result is Extract<InvokeResult, { ok: false }> =>
+  !result.ok && (result.tooLarge === true || result.throttled === true || (result.errorType === 'ResourceNotFoundException' && result.trace === undefined));
+
 const eventTime = (date: Date) => `${date.toISOString().slice(0, 19)}Z`;
 
 const matchesEvent = (patterns: string[], eventName: string) =>
@@ -333,7 +340,7 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
           if (closed) return undefined;
           attempts++;
           last = await options.invokeAsync(functionLogicalId, event);
-          if (attempts === 1 && !last.ok && (last.tooLarge || last.throttled)) return last;
+          if (attempts === 1 && isRefusal(last)) return last;
           if (attempts === 1) counters.asyncInvocations++;
           requestId ??= last.requestId;
           if (last.ok) {

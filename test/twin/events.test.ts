@@ -256,6 +256,29 @@ describe('twin events', () => {
       }
     });
 
+    it('dead-letters at once when the target function does not exist, without retrying', async () => {
+      const attempts: string[] = [];
+      const events = start({
+        invokeAsync: async (id) => {
+          attempts.push(id);
+          return { ok: false, requestId: '', errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${id}` };
+        },
+      });
+      try {
+        const before = events.queues.list(template.arn('Dead')).length;
+        events.fireRule('Tick');
+        await events.settled();
+        // A 4xx other than 429 is not retried by EventBridge, and Lambda never ran anything to retry.
+        expect(attempts).toEqual(['TickFn']);
+        const letters = events.queues.list(template.arn('Dead'));
+        expect(letters).toHaveLength(before + 1);
+        expect(letters.at(-1)!.attributes).toMatchObject({ ERROR_CODE: 'ResourceNotFoundException', TARGET_ARN: template.arn('TickFn') });
+        expect(events.queues.list(template.arn('Failures'))).toHaveLength(0);
+      } finally {
+        await events.close();
+      }
+    });
+
     it('evaluates EventBridge cron expressions in UTC', () => {
       expect(cronMatches('cron(0 3 * * ? *)', new Date('2026-11-29T03:00:00Z'))).toBe(true);
       expect(cronMatches('cron(0 3 * * ? *)', new Date('2026-11-29T03:01:00Z'))).toBe(false);
