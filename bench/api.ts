@@ -42,8 +42,6 @@ const load = async (url: string, connections: number, serverPid: number): Promis
 };
 
 const SERVER_CPU = '1';
-/** Share of its CPU the anchor must use for the throughput ratio to compare the servers rather than the load generator. */
-const ANCHOR_SATURATED = 0.9;
 const LOAD_CPU = '0';
 /** Longer than the whole benchmark: the local scheduler's first tick comes one interval after the start. */
 const SCHEDULE_OFF_SECONDS = 24 * 60 * 60;
@@ -94,14 +92,12 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
           // The comparison holds only while both servers answer the same bytes.
           const answered = await (await fetch(`${stack.url}${path}`)).text();
           if (answered !== bodies[path]) throw new Error(`${path} changed during the runs, so the anchor no longer answers the same body`);
-          // The ratio compares the servers only while the anchor keeps its CPU busy. When the machine slows the
-          // load generator instead (this kind of machine has such spells), the anchor idles, the ratio flatters
-          // ours, and the target is not judged.
+          // Information, not a target: the local stack is a development server (ARCHITECTURE.md). The ratio
+          // flatters ours when the anchor idles, so its CPU load goes in the note.
           const anchorBusy = median(anchor.map(({ result, cpuPerRequest }) => (result.requests.average * cpuPerRequest) / 1e6));
           // Each run's ratio against the anchor run beside it, so a spell that slows both servers cancels out.
           const runRatios = ours.map(({ result }, run) => result.requests.average / anchor[run]!.result.requests.average);
           const route = path.startsWith('/transcript/') ? 'GET /transcript/{session_id}/{chunk_id}' : `GET ${path}`;
-          const saturated = anchorBusy >= ANCHOR_SATURATED;
           results.push(
             compare({
               benchmark: `API ${route}`,
@@ -111,9 +107,6 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
               anchor: median(anchor.map(({ result }) => result.requests.average)),
               anchorName: 'bare node:http from memory',
               ratio: median(runRatios),
-              ...(saturated
-                ? { target: 'ratio >= 0.5', check: ({ ratio }) => ratio !== undefined && ratio >= 0.5 }
-                : { target: `ratio >= 0.5, not judged: the anchor used only ${Math.round(anchorBusy * 100)}% of its CPU` }),
               runs: RUNS,
               note: [
                 placement,

@@ -41,17 +41,6 @@ const queryParameters = (rawQueryString: string): Record<string, string> => {
   return Object.fromEntries(joined);
 };
 
-/** Requests arrive many to the millisecond under load; formatting the time once per millisecond is enough. */
-let formattedAt = -1;
-let formattedTime = '';
-const isoTimeOf = (epochMs: number) => {
-  if (epochMs !== formattedAt) {
-    formattedAt = epochMs;
-    formattedTime = new Date(epochMs).toISOString();
-  }
-  return formattedTime;
-};
-
 export const toApiGatewayEvent = (matched: MatchedRequest): APIGatewayProxyEventV2 => {
   const { request, body } = matched;
   const headers = joinHeaders(request);
@@ -78,7 +67,7 @@ export const toApiGatewayEvent = (matched: MatchedRequest): APIGatewayProxyEvent
       requestId: randomUUID(),
       routeKey: matched.routeKey,
       stage: '$default',
-      time: isoTimeOf(now),
+      time: new Date(now).toISOString(),
       timeEpoch: now,
     },
     isBase64Encoded: false,
@@ -87,10 +76,7 @@ export const toApiGatewayEvent = (matched: MatchedRequest): APIGatewayProxyEvent
   const cookies = request.headers.cookie?.split(/;\s*/).filter(Boolean);
   if (cookies?.length) event.cookies = cookies;
   if (matched.rawQueryString) event.queryStringParameters = queryParameters(matched.rawQueryString);
-  for (const _name in matched.pathParameters) {
-    event.pathParameters = matched.pathParameters;
-    break;
-  }
+  if (Object.keys(matched.pathParameters).length > 0) event.pathParameters = matched.pathParameters;
   if (body.length > 0) {
     const isText = TEXT_MEDIA_TYPE.test(headers['content-type'] ?? '');
     event.body = isText ? body.toString('utf8') : body.toString('base64');
