@@ -304,7 +304,8 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
   const sleeping = new Map<NodeJS.Timeout, () => void>();
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
+    const done = () => inFlight.delete(work);
+    work.then(done, done);
     return work;
   };
   /** A delay that close() ends early (the work then sees `closed` and stops). */
@@ -339,7 +340,10 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
         for (;;) {
           if (closed) return undefined;
           attempts++;
-          last = await options.invokeAsync(functionLogicalId, event);
+          // A failing Invoke call (the orchestrator's own error) counts as a service error of that attempt.
+          last = await options.invokeAsync(functionLogicalId, event).catch(
+            (error: unknown): InvokeResult => ({ ok: false, requestId: '', errorType: 'ServiceException', errorMessage: String(error) }),
+          );
           if (attempts === 1 && isRefusal(last)) return last;
           if (attempts === 1) counters.asyncInvocations++;
           requestId ??= last.requestId;
@@ -456,7 +460,13 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
   const intervals: NodeJS.Timeout[] = [];
   if (options.schedules !== false) {
     for (const rule of rules) {
-      const period = periodOf(rule.expression);
+      let period: number | 'cron';
+      try {
+        period = periodOf(rule.expression);
+      } catch (error) {
+        log(`rule ${rule.logicalId}: ${(error as Error).message}; not scheduled`);
+        continue;
+      }
       if (options.scheduleSeconds !== undefined) {
         intervals.push(setInterval(() => fire(rule), options.scheduleSeconds * 1000));
       } else if (period === 'cron') {
