@@ -340,8 +340,9 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
       void environment.ready.then((ready) => {
         if (environment.pending !== pending) return;
         if (!ready) return; // the exit handler answers (init error or exit)
+        // A warm environment's clock starts now; a cold one's when its init ended (or its grace ran out).
         const readyAt = environment.readyAt ?? Date.now();
-        const deadlineMs = (cold ? Math.min(readyAt, environment.spawnedAt + INIT_GRACE_MS) : readyAt) + timeoutMs;
+        const deadlineMs = (cold ? Math.min(readyAt, environment.spawnedAt + INIT_GRACE_MS) : Date.now()) + timeoutMs;
         if (pending.timer) clearTimeout(pending.timer);
         pending.timer = setTimeout(timeOut, Math.max(0, deadlineMs - Date.now()));
         environment.child.send({ type: 'invoke', requestId, payload, deadlineMs, invokedFunctionArn: functionArn });
