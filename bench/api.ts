@@ -1,13 +1,8 @@
 /**
- * API throughput and latency: GET /transcript/{session_id}/{chunk_id} and GET /sandbox_snapshots through
- * `npm start` (the local gateway turning each request into an API Gateway event for the Lambda handler),
- * under autocannon at 10 and 100 connections, against a bare node:http server answering the same JSON
- * bodies from memory. Both servers run in their own processes; autocannon runs in this one.
- *
- * On a machine with two or more CPUs, autocannon runs on CPU 0 and the servers on CPU 1: sharing cores,
- * the load generator and the server under test took turns on them, and throughput came out in steps
- * (5,000, 10,000 or 20,000 requests a second from one run to the next) rather than by server cost.
- * Each server's CPU time per request is reported beside its throughput.
+ * API throughput and latency of GET /transcript/{session_id}/{chunk_id} and GET /sandbox_snapshots
+ * through `npm start`, under autocannon at 10 and 100 connections, beside a bare node:http server
+ * answering the same bodies from memory. With two or more CPUs, autocannon and the servers are pinned
+ * to different ones, so the figures measure the server rather than the two sharing a core.
  */
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';

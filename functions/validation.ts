@@ -1,6 +1,6 @@
 /**
  * The project's zod: the tree-shakable `zod/mini` API with English messages. The classic `zod` import
- * cannot be tree-shaken and would put about 450 KB into every Lambda bundle; this keeps it near 25 KB.
+ * cannot be tree-shaken and would put all of zod into every Lambda bundle.
  * Import it as a namespace, `import * as z from '../validation'`, never from 'zod' directly: a namespace
  * used only through `z.name` lets esbuild drop every part a bundle does not call.
  */

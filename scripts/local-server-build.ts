@@ -1,12 +1,8 @@
 /**
- * `npm start` runs the local stack built by esbuild, as the Lambda functions are built, not TypeScript
- * compiled module by module by a loader at run time: the same code the way it ships, so a bundling
- * mistake shows up locally first, and less CPU per request than the same code under tsx.
- * Dependencies stay in node_modules (they are resolved from the project, as tsx resolved them), so
- * the local database engines load as before.
- *
- * Every step writes beside its target and renames, so a build running while a stack starts (test
- * files build on their own, two at a time) never lets it read half a file.
+ * `npm start` runs the local stack bundled by esbuild, as the Lambda functions are, so a bundling
+ * mistake shows up locally first. Dependencies stay in node_modules. Every step writes beside its
+ * target and renames, so a stack starting during a build (test files build two at a time) never reads
+ * half a file.
  */
 import { build } from 'esbuild';
 import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';

@@ -4,9 +4,8 @@
  * query strings, broken or oversized JSON and truncated, mislabelled or random audio against the real
  * `npm start` stack. Every answer must be a 2xx or 4xx in the envelope with nothing of the server in it,
  * and afterwards no file outside DATA_DIR may have been read or written, nor any stray file inside it.
- * First, as plain examples, the inputs this suite found answered wrongly: NUL characters and deep
- * nesting that PostgreSQL or JSON.stringify choked on (500s), requests node:http cannot parse (a bare
- * 400 outside the envelope), and refusals sent before the body was read (a reset instead of an answer).
+ * First, as plain examples, the inputs easiest to answer wrongly: NUL characters and deep nesting,
+ * requests node:http cannot parse, and refusals of a body not yet read.
  */
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,13 +1,8 @@
 /**
  * The SQL port over the RDS Data API (Aurora PostgreSQL): HTTPS calls instead of a connection, so a
- * Lambda needs no VPC and holds no pool.
- *
- * Rows are asked for as typed records with column metadata rather than `formatRecordsAs: 'JSON'`:
- * JSON results carry no column types (columnMetadata is blank), so an int8 id cannot be told from an
- * int4 count, a timestamptz from text that looks like one, or jsonb from a text column. AWS documents
- * the JSON form as the larger of the two on the wire, so the typed shape also keeps more rows under
- * the 1 MiB response limit. One limit remains in both shapes: the SDK reads longValue as a JS number,
- * so int8 values past 2^53 lose precision (identity ids never get there).
+ * Lambda needs no VPC and holds no pool. Rows come as typed records, not `formatRecordsAs: 'JSON'`,
+ * whose blank column metadata cannot tell int8 from int4, timestamptz or jsonb from text. The SDK reads
+ * longValue as a JS number, so int8 past 2^53 loses precision (identity ids never get there).
  */
 import {
   BeginTransactionCommand,

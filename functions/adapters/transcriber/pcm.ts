@@ -1,11 +1,8 @@
 /**
- * WAV decoding and conversion to what recognizers read: mono 16-bit PCM at a chosen rate.
- *
- * Resampling is a Kaiser-windowed sinc filter of our own rather than wavefile's `toSampleRate`: its
- * default cubic interpolation with a 16th-order IIR low-pass leaves aliases and a sagging passband in
- * the 4-8 kHz band the acoustic model reads (test/core/audio-pcm.test.ts measures both). Audio that is
- * already 16-bit mono at the target rate is passed through bit for bit, so the recognizer sees exactly
- * the samples it would read from the file itself.
+ * WAV decoding and conversion to what recognizers read: mono 16-bit PCM at a chosen rate. Resampling is
+ * our own Kaiser-windowed sinc filter: wavefile's `toSampleRate` leaves aliases in the 4-8 kHz band the
+ * acoustic model reads (test/adapters/transcriber/pcm.test.ts). Audio already in the target form passes
+ * through bit for bit.
  */
 import { invalidInput } from '../../core/errors';
 import { readWav } from '../../core/audio/probe';
