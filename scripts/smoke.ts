@@ -1,7 +1,8 @@
 /**
  * `npm run smoke -- --url URL`: checks health and every route of a running deployment, local or on AWS,
  * and prints a summary, like the seed's test_endpoints.py. Requests to API Gateway
- * (*.execute-api.<region>.amazonaws.com) are signed with SigV4 from the default AWS credential chain.
+ * (*.execute-api.<region>.amazonaws.com), or any URL with --sign (the twin), are signed with SigV4 from
+ * the default AWS credential chain.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,19 +16,20 @@ const { values: options } = parseArgs({
     url: { type: 'string' },
     audio: { type: 'string' },
     region: { type: 'string' },
+    sign: { type: 'boolean', default: false },
     'transcribe-timeout': { type: 'string', default: '60' },
   },
 });
 if (!options.url) {
-  console.error('usage: npm run smoke -- --url URL [--audio clip.wav] [--region us-east-1]');
+  console.error('usage: npm run smoke -- --url URL [--sign] [--audio clip.wav] [--region us-east-1]');
   process.exit(2);
 }
 const base = new URL(options.url);
 const apiGateway = /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(base.hostname);
-const signer = apiGateway
+const signer = apiGateway || options.sign
   ? new SignatureV4({
       service: 'execute-api',
-      region: options.region ?? apiGateway[1]!,
+      region: options.region ?? apiGateway?.[1] ?? 'us-east-1',
       credentials: defaultProvider(),
       sha256: Hash.bind(null, 'sha256'),
     })
