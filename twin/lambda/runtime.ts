@@ -136,6 +136,18 @@ interface Environment {
   initReported: boolean;
 }
 
+/** Task folders of runtimes not closed yet: removed when the process exits without closing them. */
+const liveTaskFolders = new Set<string>();
+let exitHookInstalled = false;
+const removeOnExit = (folder: string) => {
+  liveTaskFolders.add(folder);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const dir of liveTaskFolders) rmSync(dir, { recursive: true, force: true });
+  });
+};
+
 const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
 
 export const createFunctionRuntime = (options: FunctionRuntimeOptions): FunctionRuntime => {
@@ -150,7 +162,10 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
 
   const copy = options.copyAsset !== false;
   const taskRoot = copy ? join(mkdtempSync(join(tmpdir(), 'twin-task-')), 'task') : options.assetDir;
-  if (copy) cpSync(options.assetDir, taskRoot, { recursive: true });
+  if (copy) {
+    cpSync(options.assetDir, taskRoot, { recursive: true });
+    removeOnExit(dirname(taskRoot));
+  }
 
   const environments = new Set<Environment>();
   const waiting: Array<() => void> = [];
@@ -402,7 +417,10 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
         }),
     );
     await Promise.all(exits);
-    if (copy) rmSync(dirname(taskRoot), { recursive: true, force: true });
+    if (copy) {
+      rmSync(dirname(taskRoot), { recursive: true, force: true });
+      liveTaskFolders.delete(dirname(taskRoot));
+    }
   };
 
   return {
