@@ -179,6 +179,17 @@ describe('hand-written functions', () => {
     expect(runtime.stats()).toMatchObject({ coldStarts: 1, invocations: 2 });
   });
 
+  it('gives a warm environment that sat idle longer than the timeout the whole timeout again', async () => {
+    const runtime = await runtimeOf(`export const handler = async (event, context) => ({ pid: process.pid, remaining: context.getRemainingTimeInMillis() });`, {
+      timeoutSeconds: 1,
+    });
+    const first = await runtime.invoke({});
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const afterIdle = await runtime.invoke({});
+    expect(afterIdle).toMatchObject({ ok: true, result: { pid: (first as any).result.pid } });
+    expect((afterIdle as any).result.remaining).toBeGreaterThan(0);
+  });
+
   it('kills an invocation past its timeout (Sandbox.Timedout); the next call cold-starts', async () => {
     const runtime = await runtimeOf(
       `let calls = 0;
