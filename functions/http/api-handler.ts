@@ -83,6 +83,7 @@ const parseJsonBody = (event: APIGatewayProxyEventV2): unknown => {
 export const MAX_JSON_DEPTH = 64;
 
 /** NUL, and a surrogate without its pair, which jsonb refuses (text would silently turn it into U+FFFD). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character PostgreSQL cannot store.
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const storableText = (text: string): boolean => !UNSTORABLE.test(text);
 const UNSTORABLE_TEXT = '{what} in the body must be valid Unicode without the NUL character (U+0000)';

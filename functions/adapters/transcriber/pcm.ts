@@ -156,7 +156,7 @@ export const toInt16 = (samples: Float64Array): Int16Array => {
   const out = new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
     const scaled = Math.round(samples[i]! * 0x8000);
-    out[i] = scaled > 0x7fff ? 0x7fff : scaled < -0x8000 ? -0x8000 : scaled;
+    out[i] = Math.min(0x7fff, Math.max(-0x8000, scaled));
   }
   return out;
 };

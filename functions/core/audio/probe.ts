@@ -69,8 +69,14 @@ const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
-/** Integer or float PCM that ./pcm.ts can decode, by (format code, bits). */
-const SUPPORTED_WAV_SAMPLES = new Set(['1:16', '1:24', '1:32', '3:32', '3:64']);
+/** Integer or float PCM that the transcribers' decoder (adapters/transcriber/pcm.ts) reads, by (format code, bits). */
+const SUPPORTED_WAV_SAMPLES = new Set([
+  `${WAVE_FORMAT_PCM}:16`,
+  `${WAVE_FORMAT_PCM}:24`,
+  `${WAVE_FORMAT_PCM}:32`,
+  `${WAVE_FORMAT_IEEE_FLOAT}:32`,
+  `${WAVE_FORMAT_IEEE_FLOAT}:64`,
+]);
 
 export interface WavLayout extends HeaderFacts {
   formatCode: number;

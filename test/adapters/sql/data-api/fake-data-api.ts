@@ -76,7 +76,7 @@ export const startFakeDataApi = async (): Promise<FakeDataApi> => {
   const run = async (input: ExecuteStatementCommandInput) => {
     const values = Object.fromEntries((input.parameters ?? []).map((parameter) => [parameter.name!, paramValue(parameter)]));
     const { text, values: positional } = toPositional(input.sql!, values);
-    let response;
+    let response: { records: Field[][]; columnMetadata?: ColumnMetadata[]; numberOfRecordsUpdated: number };
     try {
       const result = await db.query<Record<string, unknown>>(text, positional, { rowMode: 'object' });
       const fields = result.fields;
