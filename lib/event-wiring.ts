@@ -49,8 +49,8 @@ export class EventWiring extends Construct {
         break;
       }
       case 'schedule': {
-        // A retried run lands in the same minute's snapshot (created only if absent), so retries are safe;
-        // an event older than a minute is superseded by the next one and dropped to the queue.
+        // EventBridge's retries cover a failed hand-off to Lambda (throttling, service errors); an event
+        // older than a minute is superseded by the next one and dropped to the queue.
         new Rule(this, 'Schedule', {
           schedule: Schedule.expression(props.snapshotSchedule),
           description: "Takes the scheduled sandbox snapshot",
@@ -62,7 +62,7 @@ export class EventWiring extends Construct {
             }),
           ],
         });
-        // Function-side retries would re-run a minute already retried by EventBridge.
+        // An error inside the run is not retried: it goes to the queue, and the next minute snapshots afresh.
         props.function.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(this.failures) });
         break;
       }
