@@ -7,7 +7,7 @@ import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { inject } from 'vitest';
-import { startTwin, type Twin } from '../../twin/main';
+import { startTwin, type Twin, type TwinOptions } from '../../twin/main';
 import { synthToTemp } from '../twin/synth';
 import type { ApiResponse } from './http';
 import { keyOf, type Target, type TargetOptions } from './target';
@@ -37,23 +37,25 @@ const toBuffer = async (body: RequestInit['body']): Promise<Buffer> => {
   return Buffer.from(await new Response(body).arrayBuffer());
 };
 
-export const startTwinTarget = async (options: TargetOptions = {}): Promise<TwinTarget> => {
+/** `twin` adds settings of the twin itself (stream quota, retry delay) for the tests that exercise them. */
+export const startTwinTarget = async (options: TargetOptions = {}, twin: Partial<Omit<TwinOptions, 'cdkOutDir' | 'log'>> = {}): Promise<TwinTarget> => {
   const cdkOutDir = inject('twinCdkOut') ?? (await synthToTemp()).dir;
   const logs: Record<string, unknown>[] = [];
-  const twin = await startTwin({
+  const started = await startTwin({
     cdkOutDir,
     scheduleSeconds: options.snapshotIntervalSeconds ?? NO_SCHEDULE_SECONDS,
     retryDelaySeconds: 2,
+    ...twin,
     log: (line) => {
       const entry = parsedLogLine(line);
       if (entry) logs.push(entry);
       if (process.env.TWIN_LOG) process.stderr.write(`${line}\n`);
     },
   });
-  const signer = new SignatureV4({ service: 'execute-api', region: twin.region, credentials: twin.credentials, sha256: Hash.bind(null, 'sha256') });
+  const signer = new SignatureV4({ service: 'execute-api', region: started.region, credentials: started.credentials, sha256: Hash.bind(null, 'sha256') });
 
   const send = async <T>(method: string, path: string, init: Parameters<Target['request']>[2] = {}): Promise<ApiResponse<T>> => {
-    const url = new URL(path, twin.url);
+    const url = new URL(path, started.url);
     const headers: Record<string, string> = { host: url.host, ...init.headers };
     let body = await toBuffer(init.body);
     if (init.json !== undefined) {
@@ -83,7 +85,7 @@ export const startTwinTarget = async (options: TargetOptions = {}): Promise<Twin
 
   const readKey = async (key: string): Promise<Buffer | undefined> => {
     try {
-      const object = await twin.s3.adminClient().send(new GetObjectCommand({ Bucket: twin.bucket, Key: key }));
+      const object = await started.s3.adminClient().send(new GetObjectCommand({ Bucket: started.bucket, Key: key }));
       return Buffer.from(await object.Body!.transformToByteArray());
     } catch (error) {
       if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
@@ -93,12 +95,12 @@ export const startTwinTarget = async (options: TargetOptions = {}): Promise<Twin
 
   return {
     kind: 'twin',
-    url: twin.url,
-    twin,
+    url: started.url,
+    twin: started,
     logs,
     request: send,
     readKey,
     readObject: (filePath) => readKey(keyOf(filePath, 'twin')),
-    stop: () => twin.stop(),
+    stop: () => started.stop(),
   };
 };
