@@ -68,6 +68,18 @@ describe('on the twin, with the shipped roles and limits', () => {
     expect(template.ofType('AWS::SQS::Queue').flatMap((queue) => events.queues.list(template.arn(queue)))).toEqual([]);
   }, 240_000);
 
+  it('answers 503 in the envelope while the database resumes from 0 ACU, and serves once it has', async () => {
+    target.twin.dataApi.setResuming(true);
+    try {
+      const resuming = await target.request('GET', '/sessions/twin-defects');
+      expect(resuming.status, resuming.text).toBe(503);
+      expect(resuming.json).toMatchObject({ success: false });
+    } finally {
+      target.twin.dataApi.setResuming(false);
+    }
+    expect((await target.request('GET', '/sessions/twin-defects')).status).toBe(200);
+  });
+
   it('refuses to transcribe on request audio longer than the route can stream in its time, and transcribes it automatically', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'twin-long-'));
     const clips = readFileSync(join(POCKETSPHINX_TEST_DATA, 'librivox', 'fileids'), 'utf8').trim().split('\n').map((id) => join(POCKETSPHINX_TEST_DATA, 'librivox', `${id.trim()}.wav`));
