@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTemplate, templateFromJson, type TwinTemplate } from '../../twin/template';
 import { synthToTemp } from './synth';
+import { eventFunctions } from '../../functions/routes';
 
 describe('loadTemplate on a real synth of this project', () => {
   let synth: Awaited<ReturnType<typeof synthToTemp>>;
@@ -41,7 +42,7 @@ describe('loadTemplate on a real synth of this project', () => {
       expect(fn.environment.BUCKET_NAME).toBe(template.outputs.BucketName);
     }
     const transcribe = functions.find((fn) => fn.logicalId.startsWith('TranscribeAudioChunkFunction'))!;
-    expect(transcribe.timeout).toBe(120);
+    expect(transcribe.timeout).toBe(eventFunctions.find((definition) => definition.handler === 'transcribe-audio-chunk')!.timeoutSeconds);
     expect(transcribe.memory).toBe(1024);
     expect(transcribe.arn).toBe(`arn:aws:lambda:us-east-1:000000000000:function:${transcribe.logicalId}`);
     expect(transcribe.environment.DB_CLUSTER_ARN).toMatch(/^arn:aws:rds:us-east-1:000000000000:cluster:databasecluster[0-9a-f]{8}$/);
