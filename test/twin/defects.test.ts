@@ -3,7 +3,7 @@
  * functions' own IAM roles, the Data API's limits and Transcribe's stream quota and pace.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,7 @@ describe('on the twin, with the shipped roles and limits', () => {
     const long = join(folder, 'long.wav');
     execFileSync('sox', [...clips, ...clips, ...clips, long]);
     const chunkId = await upload(target, 'twin-defects', readFileSync(long));
+    rmSync(folder, { recursive: true, force: true });
 
     const onRequest = await target.request('POST', `/process_chunk/${chunkId}?session_id=twin-defects`);
     expect(onRequest.status, onRequest.text).toBeGreaterThanOrEqual(400);

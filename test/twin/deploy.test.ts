@@ -2,7 +2,7 @@
  * The synthesized stack deployed as CloudFormation deploys it (twin/deploy.ts): the schema migration runs
  * before any code, route, notification or schedule that needs it, and a failed first deploy rolls back.
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,7 @@ describe('a failed first deploy', () => {
     writeFileSync(join(copy, basename(template.templateFile)), JSON.stringify(protectedCopy));
     const guarded = loadTemplate(copy);
     const result = await deployStack(guarded, failingMigration(guarded));
+    rmSync(copy, { recursive: true, force: true });
     expect(result.status).toBe('ROLLBACK_FAILED');
     expect(result.deleteFailures.map((failure) => guarded.resources[failure.logicalId]!.Type)).toEqual(['AWS::RDS::DBCluster']);
   });
