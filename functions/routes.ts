@@ -28,7 +28,8 @@ const LONG_ROUTE_TIMEOUT_SECONDS = 29;
 export const timeoutSecondsOf = (route: RouteDefinition): number => route.timeoutSeconds ?? ROUTE_TIMEOUT_SECONDS;
 
 export const routes = [
-  { method: 'GET', path: '/health', handler: 'health', public: true, summary: 'Check the database and the object store' },
+  { method: 'GET', path: '/health', handler: 'health', public: true, summary: 'Liveness: answers from the function alone, touching no dependency' },
+  { method: 'GET', path: '/health/deep', handler: 'health-deep', summary: 'Check the database and the object store' },
   { method: 'GET', path: '/openapi.json', handler: 'get-openapi', public: true, summary: 'This API as an OpenAPI 3.1 document' },
   { method: 'POST', path: '/sessions', handler: 'create-session', summary: 'Create an interview session' },
   { method: 'GET', path: '/sessions/{session_id}', handler: 'get-session', summary: 'Get a session' },

@@ -1,5 +1,6 @@
 /**
- * What each function may touch in the bucket, beyond the Data API that every function gets. Keyed by
+ * What each function may touch: the bucket prefixes, Transcribe, and the Data API that every function
+ * gets unless it says `database: false`. Keyed by
  * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
  * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
@@ -22,6 +23,8 @@ export interface FunctionNeeds {
   pingBucket?: boolean;
   /** Amazon Transcribe streaming. */
   transcribe?: boolean;
+  /** The Data API on the cluster and read access to its secret; true unless set to false. */
+  database?: boolean;
 }
 
 const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX] };
@@ -30,7 +33,9 @@ const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: TRANSCRIPTION_
 const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS_PREFIX], list: [TRANSCRIPTS_PREFIX] };
 
 export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
-  health: { pingBucket: true },
+  // Liveness answers from the function alone; the deep check probes the database and the bucket.
+  health: { database: false },
+  'health-deep': { pingBucket: true },
   'upload-audio-chunk': { write: [AUDIO_PREFIX] },
   'transcribe-audio-chunk': transcriber,
   'process-chunk': transcriber,
@@ -44,6 +49,9 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
 };
 
 export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};
+
+/** Whether a function calls the Data API: every one unless its needs say `database: false`. */
+export const usesDatabase = (needs: FunctionNeeds): boolean => needs.database !== false;
 
 /** Whether a function touches the bucket at all. */
 export const usesBucket = (needs: FunctionNeeds): boolean =>

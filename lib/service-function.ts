@@ -10,7 +10,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { adapterDefinesFor, bundlingOptions, FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './bundling';
-import type { FunctionNeeds } from './function-needs';
+import { usesDatabase, type FunctionNeeds } from './function-needs';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { acknowledgeNag } from './nag';
@@ -62,7 +62,7 @@ export class ServiceFunction extends Construct {
       bundling: bundlingOptions({ define: adapterDefinesFor(props.needs), ...props.bundling }),
     });
 
-    props.cluster.grantDataApiAccess(role);
+    if (usesDatabase(props.needs)) props.cluster.grantDataApiAccess(role);
     grantBucketNeeds(role, props.bucket, props.needs);
     if (props.needs.transcribe) {
       // Amazon Transcribe streaming has no resource-level permissions: '*' is the only resource it accepts.

@@ -106,6 +106,11 @@ let snapshotId = '';
 console.log(`interview-ops smoke check against ${base.origin}${signer ? ' (SigV4)' : ''}\n`);
 await check('GET /health', async () => {
   const body = expectStatus(await send('GET', '/health'), 200, 'health');
+  if (body.data?.status !== 'ok') throw new Error(`health: expected status ok, got ${JSON.stringify(body.data)}`);
+  return 'live';
+});
+await check('GET /health/deep', async () => {
+  const body = expectStatus(await send('GET', '/health/deep'), 200, 'deep health');
   return JSON.stringify(body.data.checks);
 });
 await check('GET /openapi.json', async () => {

@@ -30,6 +30,7 @@ export const MAX_SNAPSHOTS_PER_PAGE = 1000;
 
 export const requestSchemas = {
   health: {},
+  'health-deep': {},
   'get-openapi': {},
   'create-session': {
     body: z.strictObject({

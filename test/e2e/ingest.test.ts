@@ -27,8 +27,16 @@ afterAll(async () => {
 });
 
 describe('GET /health', () => {
-  it('checks the database and the store', async () => {
+  it('answers liveness from the function alone, naming no dependency', async () => {
     const response = await call('GET', '/health');
+    expect(response.status).toBe(200);
+    expect(response.json).toEqual({ success: true, message: 'Service is healthy', data: { status: 'ok' } });
+  });
+});
+
+describe('GET /health/deep', () => {
+  it('checks the database and the store', async () => {
+    const response = await call('GET', '/health/deep');
     expect(response.status).toBe(200);
     expect(response.json).toEqual({
       success: true,

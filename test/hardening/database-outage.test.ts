@@ -1,6 +1,6 @@
 /**
  * The database goes away and comes back: `npm start` on a real PostgreSQL server (DATABASE_URL) that is
- * stopped (a clean shutdown, then a crash) and started again on the same port. While it is down /health
+ * stopped (a clean shutdown, then a crash) and started again on the same port. While it is down /health/deep
  * is a 503 naming the database, every route answers in the envelope (503 where it needs the database,
  * never a 500, never a hang) and nothing is written; once it is back the same process serves again
  * without a restart, its data intact, and the scheduler's snapshots resume.
@@ -27,7 +27,7 @@ import { expectSafeAnswer } from './support/safe-answer';
 const isDependencyFailure = (error: unknown) => isDomainError(error) && error.kind === 'dependency_unavailable';
 
 /** Handlers that cannot answer without the database: each must say 503 while it is gone. */
-const NEEDS_DATABASE = new Set(['health', 'create-session', 'get-session', 'upload-audio-chunk', 'record-code-history', 'record-execution-result', 'process-chunk']);
+const NEEDS_DATABASE = new Set(['health-deep', 'create-session', 'get-session', 'upload-audio-chunk', 'record-code-history', 'record-execution-result', 'process-chunk']);
 
 let postgres: PostgresServer;
 let outage: PostgresOutage;
@@ -47,7 +47,7 @@ const waitForHealth = async (): Promise<number> => {
   const deadline = Date.now() + 60_000;
   let status = 0;
   while (Date.now() < deadline) {
-    status = (await call('GET', '/health')).status;
+    status = (await call('GET', '/health/deep')).status;
     if (status === 200) return status;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -79,13 +79,13 @@ describe.each([
   ['a clean shutdown', 'fast'],
   ['a crash', 'immediate'],
 ] as const)('the database goes away in %s', (_name, mode) => {
-  it('makes /health a 503 naming the database, and every route answer in the envelope without a 500', async () => {
-    expect((await call('GET', '/health')).status).toBe(200);
+  it('makes /health/deep a 503 naming the database, and every route answer in the envelope without a 500', async () => {
+    expect((await call('GET', '/health/deep')).status).toBe(200);
     await outage.stop(mode);
     const audioBefore = await objectsUnder('audio');
     const snapshotsBefore = await objectsUnder('snapshots');
 
-    const health = await call('GET', '/health');
+    const health = await call('GET', '/health/deep');
     expect(health.status).toBe(503);
     expect(health.json).toEqual({ success: false, message: 'Service unhealthy', error: 'Unavailable: database' });
 

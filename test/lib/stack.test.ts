@@ -89,8 +89,8 @@ describe('InterviewOpsStack', () => {
       }
     });
 
-    it('serves the seven seed routes with IAM authorization, and /health without', () => {
-      for (const key of SEED_ROUTES) {
+    it('serves the seven seed routes and /health/deep with IAM authorization, and /health without', () => {
+      for (const key of [...SEED_ROUTES, 'GET /health/deep']) {
         template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'AWS_IAM' });
       }
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health', AuthorizationType: 'NONE' });
@@ -199,8 +199,14 @@ describe('InterviewOpsStack', () => {
       expect(transcribes('take-scheduled-snapshot')).toBe(false);
     });
 
-    it('gives every function the Data API on the cluster and read access to its secret', () => {
-      for (const handler of ['health', 'create-session', 'take-scheduled-snapshot', 'migrate-database']) {
+    it('gives the public liveness check no Data API, no secret and no bucket', () => {
+      const actions = statementsOf(template, 'health').flatMap(actionsOf);
+      expect(actions.length).toBeGreaterThan(0);
+      expect(actions.filter((action) => !action.startsWith('logs:'))).toEqual([]);
+    });
+
+    it('gives every other function the Data API on the cluster and read access to its secret', () => {
+      for (const handler of ['health-deep', 'create-session', 'take-scheduled-snapshot', 'migrate-database']) {
         const actions = statementsOf(template, handler).flatMap(actionsOf);
         expect(actions).toEqual(expect.arrayContaining(['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction', 'secretsmanager:GetSecretValue']));
       }

@@ -1,4 +1,4 @@
-/** /health and every route answer 503 in the envelope when the database is gone. */
+/** /health/deep and every route that needs it answer 503 in the envelope when the database is gone; /health stays live. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +21,16 @@ afterAll(async () => {
 });
 
 describe('a database that has gone away', () => {
-  it('turns /health into a 503 naming the database, and requests into 503s, never 500s', async () => {
-    expect((await request(stack.url, 'GET', '/health')).status).toBe(200);
+  it('turns /health/deep into a 503 naming the database, and requests into 503s, never 500s', async () => {
+    expect((await request(stack.url, 'GET', '/health/deep')).status).toBe(200);
     await stack.dependencies.sql.close();
 
-    const health = await request(stack.url, 'GET', '/health');
+    // Liveness touches no dependency: the function still answers.
+    const live = await request(stack.url, 'GET', '/health');
+    expect(live.status).toBe(200);
+    expect(live.json).toEqual({ success: true, message: 'Service is healthy', data: { status: 'ok' } });
+
+    const health = await request(stack.url, 'GET', '/health/deep');
     expect(health.status).toBe(503);
     expect(health.json).toEqual({ success: false, message: 'Service unhealthy', error: 'Unavailable: database' });
 

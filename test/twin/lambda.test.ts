@@ -96,8 +96,8 @@ describe('bundles from a real cdk synth', () => {
     expect(runtime.stats()).toMatchObject({ invocations: 2, coldStarts: 1, environments: 1 });
   });
 
-  it('runs health with no service behind its endpoints: the envelope of a 503, not a crash', async () => {
-    const runtime = functionRuntimeOf(functionNamed('HealthFunction'), {
+  it('runs the deep health check with no service behind its endpoints: the envelope of a 503, not a crash', async () => {
+    const runtime = functionRuntimeOf(functionNamed('HealthDeepFunction'), {
       log: quiet,
       environment: {
         // Nothing listens on port 9: every AWS call is refused at once.
@@ -109,7 +109,7 @@ describe('bundles from a real cdk synth', () => {
       },
     });
     runtimes.push(runtime);
-    const answer = await runtime.invoke(apiEvent('GET', '/health'));
+    const answer = await runtime.invoke(apiEvent('GET', '/health/deep'));
     expect(answer.ok).toBe(true);
     const result = (answer as { result: any }).result;
     expect(result.statusCode).toBe(503);
