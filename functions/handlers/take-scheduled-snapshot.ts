@@ -9,6 +9,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { dependencies } from '../config';
 import { runScheduledSnapshot, type ScheduledSnapshotReport } from '../core/snapshots/scheduled-snapshot';
 import { logger } from '../logger';
+import { emitMetrics, recordSnapshotFailed, recordSnapshotTaken } from '../observability';
 
 /** The instant the event was scheduled for; the invocation time when an event carries none. */
 export const scheduledInstantOf = (event: Pick<ScheduledEvent, 'time'>, now: Date): Date => {
@@ -18,7 +19,16 @@ export const scheduledInstantOf = (event: Pick<ScheduledEvent, 'time'>, now: Dat
 
 export const handler = middy<ScheduledEvent, ScheduledSnapshotReport, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(emitMetrics())
   .handler(async (event) => {
-    const deps = await dependencies();
-    return runScheduledSnapshot(deps, scheduledInstantOf(event, deps.clock.now()));
+    const started = Date.now();
+    try {
+      const deps = await dependencies();
+      const report = await runScheduledSnapshot(deps, scheduledInstantOf(event, deps.clock.now()));
+      if (report.snapshot.status === 'taken') recordSnapshotTaken(report.snapshot.metadata, Date.now() - started);
+      return report;
+    } catch (error) {
+      recordSnapshotFailed();
+      throw error;
+    }
   });

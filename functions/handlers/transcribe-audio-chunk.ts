@@ -11,6 +11,7 @@ import type { Context, S3Event } from 'aws-lambda';
 import { dependencies } from '../config';
 import { transcribeInsertedAudio, type InsertOutcome } from '../core/transcripts/on-insert';
 import { logger } from '../logger';
+import { emitMetrics, recordInsertOutcomes } from '../observability';
 
 /** S3 event keys are URL-encoded with "+" for spaces; null when the encoding is broken. */
 export const objectKeyOf = (encoded: string): string | null => {
@@ -23,13 +24,18 @@ export const objectKeyOf = (encoded: string): string | null => {
 
 const transcribeNewAudio = async (event: S3Event, context: Context): Promise<{ outcomes: InsertOutcome[] }> => {
   const deadline = Date.now() + context.getRemainingTimeInMillis();
-  const keys = (event.Records ?? [])
+  const records = (event.Records ?? [])
     .filter((record) => record.eventName?.startsWith('ObjectCreated:'))
-    .map((record) => objectKeyOf(record.s3.object.key))
-    .filter((key): key is string => key !== null);
-  return { outcomes: await transcribeInsertedAudio(await dependencies(), keys, { deadline }) };
+    .map((record) => ({ key: objectKeyOf(record.s3.object.key), created: Date.parse(record.eventTime) }))
+    .filter((record): record is { key: string; created: number } => record.key !== null);
+  const outcomes = await transcribeInsertedAudio(await dependencies(), records.map((record) => record.key), { deadline });
+  // Lag: from S3's record of the upload to the transcript written (a retried event counts the retries' wait too).
+  const createdAt = new Map(records.filter((record) => Number.isFinite(record.created)).map((record) => [record.key, record.created]));
+  recordInsertOutcomes(outcomes, createdAt, Date.now());
+  return { outcomes };
 };
 
 export const handler = middy<S3Event, { outcomes: InsertOutcome[] }>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(emitMetrics())
   .handler(transcribeNewAudio);

@@ -9,6 +9,8 @@ import { dependencies } from '../config';
 import type { Dependencies } from '../core/dependencies';
 import { invalidInput, tooLarge, unsupportedMediaType } from '../core/errors';
 import { logger } from '../logger';
+import { emitMetrics, recordApiOutcome } from '../observability';
+import { routeId, routes } from '../routes';
 import { errorResponse, successResponse } from './envelope';
 import { formatZodError, toPublicError } from './error-mapping';
 
@@ -46,6 +48,9 @@ const logWithLambdaContext: MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProx
     logger.addContext(context);
   },
 };
+
+/** The handler module that serves an API Gateway route key ('GET /sessions/{session_id}'), for its metrics. */
+const handlerByRouteKey = new Map<string, string>(routes.map((route) => [routeId(route), route.handler]));
 
 const validate = <S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.output<S> => {
   const parsed = schema.safeParse(value);
@@ -106,14 +111,23 @@ const checkStorable = (root: unknown): void => {
   }
 };
 
+/** Milliseconds since API Gateway received the request (its timeEpoch); 0 without one. */
+const elapsedSince = (event: APIGatewayProxyEventV2): number => {
+  const received = event.requestContext?.timeEpoch;
+  return typeof received === 'number' ? Math.max(0, Date.now() - received) : 0;
+};
+
 export const apiHandler = <P extends z.ZodMiniType = typeof emptyObject, Q extends z.ZodMiniType = typeof emptyObject, B extends BodySpec = undefined, R = unknown>(
   spec: RouteSpec<P, Q, B, R>,
 ): ApiHandler => {
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(logWithLambdaContext)
+    // Flushes last: after the error below has been turned into an answer and recorded.
+    .use(emitMetrics())
     .use({
       onError: async (request) => {
         const failure = toPublicError(request.error);
+        recordApiOutcome(handlerByRouteKey.get(request.event.routeKey), { ok: false, serverSide: failure.serverSide }, elapsedSince(request.event));
         if (failure.serverSide) logger.error('Request failed', { error: request.error, status: failure.statusCode });
         else logger.info('Request refused', { status: failure.statusCode, reason: failure.error });
         request.response = errorResponse(failure.statusCode, failure.message, failure.error);
@@ -131,6 +145,7 @@ export const apiHandler = <P extends z.ZodMiniType = typeof emptyObject, Q exten
             : undefined
       ) as BodyOf<B>;
       const result = await spec.run({ params, query, body }, await dependencies());
+      recordApiOutcome(handlerByRouteKey.get(event.routeKey), { ok: true, result }, elapsedSince(event));
       const message = typeof spec.message === 'function' ? spec.message(result) : spec.message;
       return successResponse(spec.status ?? 200, message, result);
     });
