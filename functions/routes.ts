@@ -70,6 +70,18 @@ export const routes = [
   },
   { method: 'GET', path: '/transcript/{session_id}/{chunk_id}', handler: 'get-transcript', summary: "Get a chunk's transcript file information" },
   { method: 'GET', path: '/transcripts/{session_id}', handler: 'list-transcripts', summary: "List a session's transcript files" },
+  {
+    method: 'GET',
+    path: '/sessions/{session_id}/transcript',
+    handler: 'get-session-transcript',
+    summary: "A session's whole transcript on one timeline: ?format=json|txt|srt|vtt, optional from_chunk and to_chunk",
+  },
+  {
+    method: 'GET',
+    path: '/search/transcripts',
+    handler: 'search-transcripts',
+    summary: 'Full-text search of transcripts: ?q= (1-200 chars), optional session_id, limit (1-50) and cursor',
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routeId = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;

@@ -5,7 +5,7 @@
  * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
 import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
-import { TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
+import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
 
 export interface FunctionNeeds {
   /** Key prefixes it reads (s3:GetObject, which also covers HeadObject). */
@@ -39,8 +39,9 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'upload-audio-chunk': { write: [AUDIO_PREFIX] },
   'transcribe-audio-chunk': transcriber,
   'process-chunk': transcriber,
-  'get-transcript': transcriptReader,
+  'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX] },
   'list-transcripts': transcriptReader,
+  'get-session-transcript': { read: [TRANSCRIPT_DETAILS_PREFIX] },
   'take-scheduled-snapshot': snapshotWriter,
   'trigger-snapshot': snapshotWriter,
   'get-latest-snapshot': snapshotReader,

@@ -27,6 +27,12 @@ const boundedText = (maxBytes: number) =>
   z.string().check(z.refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`));
 
 export const MAX_SNAPSHOTS_PER_PAGE = 1000;
+export const MAX_SEARCH_QUERY_LENGTH = 200;
+export const MAX_SEARCH_RESULTS = 50;
+
+/** NUL and unpaired surrogates: PostgreSQL refuses them in text, which would be a 500. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character PostgreSQL cannot take.
+const UNSEARCHABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const requestSchemas = {
   health: {},
@@ -80,4 +86,27 @@ export const requestSchemas = {
   },
   'get-transcript': { params: z.object({ session_id: SessionId, chunk_id: ChunkId }) },
   'list-transcripts': { params: SessionPath },
+  'get-session-transcript': {
+    params: SessionPath,
+    query: z.strictObject({
+      format: z._default(z.enum(['json', 'txt', 'srt', 'vtt']), 'json'),
+      /** Inclusive chunk id bounds: pages of a session whose whole transcript is over the response limit. */
+      from_chunk: z.optional(ChunkId),
+      to_chunk: z.optional(ChunkId),
+    }),
+  },
+  'search-transcripts': {
+    query: z.strictObject({
+      q: z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(MAX_SEARCH_QUERY_LENGTH),
+          z.refine((value) => !UNSEARCHABLE.test(value), 'q must be valid Unicode without the NUL character'),
+        ),
+      session_id: z.optional(SessionId),
+      limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_SEARCH_RESULTS)), 20),
+      cursor: z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(10_000))),
+    }),
+  },
 } as const satisfies Record<(typeof routes)[number]['handler'], RequestSchemas>;

@@ -85,7 +85,10 @@ describe('transcript on insert', () => {
     expect(found.status).toBe(200);
     expect(found.json.message).toBe('Transcript file found');
     const data = found.json.data;
-    expect(Object.keys(data).sort()).toEqual(['created_at', 'exists', 'file_path', 'file_size', 'filename', 'modified_at']);
+    // The seed's fields, and what POST /process_chunk answered, read back from the stored files.
+    expect(Object.keys(data).sort()).toEqual(
+      ['confidence', 'created_at', 'duration', 'exists', 'file_path', 'file_size', 'filename', 'language', 'modified_at', 'speaker', 'started_at', 'transcript', 'words'],
+    );
     expect(data).toMatchObject({ filename: `interview-7_${chunkId}.txt`, exists: true });
     expect(keyOf(data.file_path)).toBe(`transcripts/interview-7/interview-7_${chunkId}.txt`);
     expect(data.created_at).toMatch(ISO_UTC);
@@ -93,6 +96,7 @@ describe('transcript on insert', () => {
     const text = await textAt(data.file_path);
     expect(text).toBe(ENGINE.text('five five'));
     expect(data.file_size).toBe(Buffer.byteLength(text));
+    expect(data).toMatchObject({ transcript: text, language: ENGINE.language, duration: 24864 / 16000, speaker: null, started_at: null });
   });
 
   it('keeps confidence, language, duration, time and word timings beside the text', POLLING_TEST, async () => {
@@ -209,7 +213,7 @@ describe('GET /transcripts/{session_id}', () => {
       expect(file.file_size).toBe(Buffer.byteLength(await textAt(file.file_path)));
       expect(file.modified_at).toMatch(ISO_UTC);
       const single = await call('GET', `/transcript/interview-7/${/_(\d+)\.txt$/.exec(file.filename)![1]}`);
-      expect(single.json.data).toEqual({ ...file, exists: true });
+      expect(single.json.data).toMatchObject({ ...file, exists: true });
     }
   });
 

@@ -46,6 +46,8 @@ export const claimTranscription = async ({ sql }: Pick<Dependencies, 'sql'>, chu
 /**
  * Ends the claimed run: done, failed (a retry would fail the same way), or pending again (a retry may
  * succeed; the error says what went wrong meanwhile). A no-op when another run has since taken the chunk over.
+ * `text`, given with done, is what search indexes (migration 006): written in this same statement, so a
+ * chunk is searchable exactly when it is done; other outcomes keep the text of an earlier run.
  */
 export const endTranscription = async (
   { sql }: Pick<Dependencies, 'sql'>,
@@ -53,12 +55,14 @@ export const endTranscription = async (
   attempt: number,
   status: 'done' | 'failed' | 'pending',
   error: string | null = null,
+  text: string | null = null,
 ): Promise<void> => {
   await sql.query(
     `UPDATE audio_chunks
-     SET transcript_status = :status, transcript_error = :error, transcript_lease_expires_at = NULL, transcript_updated_at = now()
+     SET transcript_status = :status, transcript_error = :error, transcript_lease_expires_at = NULL, transcript_updated_at = now(),
+         transcript_text = coalesce(CAST(:text AS text), transcript_text)
      WHERE chunk_id = CAST(:chunk_id AS bigint) AND transcript_attempts = :attempt`,
-    { chunk_id: chunkId, attempt, status, error: error === null ? null : error.slice(0, MAX_ERROR_LENGTH) },
+    { chunk_id: chunkId, attempt, status, error: error === null ? null : error.slice(0, MAX_ERROR_LENGTH), text },
   );
 };
 

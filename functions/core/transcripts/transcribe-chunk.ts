@@ -88,10 +88,9 @@ export const transcribeClaimedChunk = async (deps: TranscriberDependencies, chun
       engine: transcription.engine,
       words: transcription.words,
     };
-    await Promise.all([
-      store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), { contentType: 'application/json' }),
-      endTranscription(deps, chunk.chunk_id, attempt, 'done'),
-    ]);
+    // The sidecar before the row: a chunk marked done always has its details, which the session timeline reads.
+    await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), { contentType: 'application/json' });
+    await endTranscription(deps, chunk.chunk_id, attempt, 'done', null, transcription.text);
     return {
       success: true,
       chunk_id: chunk.chunk_id,

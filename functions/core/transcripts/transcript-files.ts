@@ -7,7 +7,8 @@ import { notFound } from '../errors';
 import { listAll } from '../ports/object-store';
 import { transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor } from '../keys';
 import { EFFECTIVE_TRANSCRIPT_STATUS } from './status';
-import { chunkIdOfTranscriptKey } from './transcript-objects';
+import type { WordTiming } from '../ports/transcriber';
+import { chunkIdOfTranscriptKey, transcriptDetailsKeyFor, type TranscriptDetails } from './transcript-objects';
 
 export interface TranscriptFile {
   filename: string;
@@ -18,8 +19,19 @@ export interface TranscriptFile {
   modified_at: string;
 }
 
+/**
+ * The seed's fields plus what POST /process_chunk answered, read back from the stored transcript and its
+ * details sidecar. `speaker` and `started_at` are null until uploads carry them.
+ */
 export interface TranscriptFileInfo extends TranscriptFile {
   exists: true;
+  transcript: string;
+  confidence: number;
+  language: string;
+  duration: number;
+  speaker: string | null;
+  started_at: string | null;
+  words: WordTiming[];
 }
 
 export interface SessionTranscripts {
@@ -35,7 +47,8 @@ export const getTranscriptFile = async (
   chunkId: string,
 ): Promise<TranscriptFileInfo> => {
   const key = transcriptKeyFor(sessionId, chunkId);
-  const object = await store.head(key);
+  // Two reads at once: the file's own information, and the sidecar with everything else.
+  const [object, sidecar] = await Promise.all([store.head(key), store.get(transcriptDetailsKeyFor(sessionId, chunkId))]);
   if (object) {
     return {
       filename: transcriptFilenameFor(sessionId, chunkId),
@@ -44,6 +57,7 @@ export const getTranscriptFile = async (
       created_at: object.lastModified,
       modified_at: object.lastModified,
       exists: true,
+      ...(await transcriptValues(store, key, object.metadata, sidecar?.body)),
     };
   }
   const [row] = await sql.query<{ transcript_status: string; transcript_error: string | null; lease_expired: boolean }>(
@@ -64,6 +78,43 @@ export const getTranscriptFile = async (
           ? `The transcript of chunk ${chunkId} is pending: its last attempt failed (${row.transcript_error}), which a retry may cure; ${retry}`
           : `The transcript of chunk ${chunkId} is ${row.transcript_status}`;
   throw notFound('Transcript not found', why);
+};
+
+const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
+
+/**
+ * The values POST /process_chunk returned, from the sidecar. The sidecar is written just after the text,
+ * so for that moment the text object and its metadata answer, without word timings.
+ */
+const transcriptValues = async (
+  store: Pick<Dependencies, 'store'>['store'],
+  key: string,
+  metadata: Record<string, string>,
+  sidecar: Uint8Array | undefined,
+): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'speaker' | 'started_at' | 'words'>> => {
+  if (sidecar) {
+    const details = JSON.parse(Buffer.from(sidecar).toString('utf8')) as Partial<TranscriptDetails> & { speaker?: unknown; started_at?: unknown };
+    return {
+      transcript: details.transcript ?? '',
+      confidence: numberOr(details.confidence, 0),
+      language: details.language ?? '',
+      duration: numberOr(details.duration, 0),
+      speaker: stringOrNull(details.speaker),
+      started_at: stringOrNull(details.started_at),
+      words: Array.isArray(details.words) ? details.words : [],
+    };
+  }
+  const text = await store.get(key);
+  return {
+    transcript: text ? Buffer.from(text.body).toString('utf8') : '',
+    confidence: numberOr(Number(metadata.confidence), 0),
+    language: metadata.language ?? '',
+    duration: numberOr(Number(metadata.duration), 0),
+    speaker: null,
+    started_at: null,
+    words: [],
+  };
 };
 
 const byChunkNumber = (a: { chunk: string }, b: { chunk: string }) =>

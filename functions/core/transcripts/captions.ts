@@ -1,0 +1,64 @@
+/**
+ * A session transcript as text: readable lines (txt) and captions (SubRip, WebVTT). Pure: no I/O.
+ * Cue times are the segment's first word's start and last word's end; a cue is at least 1 ms long,
+ * as both formats want an end after the start.
+ */
+import type { Segment } from './timeline';
+
+export interface TranscriptGap {
+  chunk_id: string;
+  status: string;
+  reason: string;
+}
+
+/** `HH:MM:SS` + separator + milliseconds: SRT uses a comma, WebVTT a full stop. */
+export const captionTime = (seconds: number, separator: ',' | '.'): string => {
+  const ms = Math.max(0, Math.round(seconds * 1000));
+  const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}${separator}${pad(ms % 1000, 3)}`;
+};
+
+/** `[HH:MM:SS]`, the second the line starts in. */
+export const clockTime = (seconds: number): string => `[${captionTime(Math.floor(Math.max(0, seconds)), '.').slice(0, 8)}]`;
+
+/** Caption text on one line: no blank line (which ends a cue) and no `-->` (which starts one). */
+const cueText = (text: string) => text.replace(/\s+/g, ' ').replace(/-->/g, '->').trim();
+
+const cueEnd = (segment: Segment) => Math.max(segment.end, segment.start + 0.001);
+
+const speakerPrefix = (segment: Segment) => (segment.speaker ? `${segment.speaker}: ` : '');
+
+export const toSrt = (segments: readonly Segment[]): string =>
+  segments
+    .map(
+      (segment, i) =>
+        `${i + 1}\n${captionTime(segment.start, ',')} --> ${captionTime(cueEnd(segment), ',')}\n${cueText(speakerPrefix(segment) + segment.text)}\n`,
+    )
+    .join('\n');
+
+export const toVtt = (segments: readonly Segment[]): string =>
+  `WEBVTT\n\n${segments
+    .map(
+      (segment) =>
+        `${captionTime(segment.start, '.')} --> ${captionTime(cueEnd(segment), '.')}\n${segment.speaker ? `<v ${cueText(segment.speaker)}>` : ''}${cueText(segment.text)}\n`,
+    )
+    .join('\n')}`;
+
+/** One line per segment, `[00:01:02] text`, and `[chunk 3: pending]` where a chunk has no transcript, in chunk order. */
+export const toText = (chunkOrder: readonly string[], segments: readonly Segment[], gaps: readonly TranscriptGap[]): string => {
+  const gapOf = new Map(gaps.map((gap) => [gap.chunk_id, gap]));
+  const linesOf = new Map<string, string[]>();
+  for (const segment of segments) {
+    const line = `${clockTime(segment.start)} ${speakerPrefix(segment)}${cueText(segment.text)}`;
+    const chunkLines = linesOf.get(segment.chunk_id);
+    if (chunkLines) chunkLines.push(line);
+    else linesOf.set(segment.chunk_id, [line]);
+  }
+  const lines: string[] = [];
+  for (const chunkId of chunkOrder) {
+    const gap = gapOf.get(chunkId);
+    if (gap) lines.push(`[chunk ${chunkId}: ${gap.status}]`);
+    else lines.push(...(linesOf.get(chunkId) ?? []));
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+};
