@@ -11,24 +11,9 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { InsertOutcome } from './core/transcripts/on-insert';
 import type { SnapshotMetadata } from './core/snapshots/snapshot-document';
+import { METRICS_NAMESPACE, METRICS_SERVICE, MetricNames } from './metric-names';
 
-export const METRICS_NAMESPACE = 'InterviewOps';
-/** Powertools adds the service as the one dimension of every metric: {service: METRICS_SERVICE}. */
-export const METRICS_SERVICE = 'interview-ops';
-
-export const MetricNames = {
-  chunksReceived: 'ChunksReceived',
-  audioBytesReceived: 'AudioBytesReceived',
-  audioSecondsReceived: 'AudioSecondsReceived',
-  chunksTranscribed: 'ChunksTranscribed',
-  chunksFailed: 'ChunksFailed',
-  transcriptionLag: 'TranscriptionLag',
-  snapshotsTaken: 'SnapshotsTaken',
-  snapshotsFailed: 'SnapshotsFailed',
-  snapshotRows: 'SnapshotRows',
-  snapshotBytes: 'SnapshotBytes',
-  snapshotDuration: 'SnapshotDuration',
-} as const;
+export { METRICS_NAMESPACE, METRICS_SERVICE, MetricNames };
 
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 

@@ -45,6 +45,8 @@ export class Database extends Construct {
       deletionProtection: props.deletionProtection,
       backup: { retention: Duration.days(7) },
       cloudwatchLogsExports: ['postgresql'],
+      // The exported log group is RDS's own; CDK's log-retention helper gives it the same month as the rest.
+      cloudwatchLogsRetention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
     if (!props.deletionProtection) {

@@ -4,7 +4,7 @@
  * authMode=jwt. The stage throttles and writes an access log line per request.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -26,6 +26,11 @@ export interface HttpEndpointProps {
 
 /** Steady-state and burst requests per second for the whole stage; API Gateway answers 429 beyond them. */
 export const STAGE_THROTTLE = { rateLimit: 50, burstLimit: 100 };
+/**
+ * The public routes' own limit, lower than the stage default (route settings on the stage): anyone may
+ * call them unsigned, so a flood of them is answered 429 sooner and runs fewer invocations.
+ */
+export const PUBLIC_ROUTE_THROTTLE = { rateLimit: 5, burstLimit: 10 };
 
 export class HttpEndpoint extends Construct {
   readonly api: HttpApi;
@@ -51,6 +56,7 @@ export class HttpEndpoint extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
 
+    const publicRouteSettings: Record<string, CfnStage.RouteSettingsProperty> = {};
     for (const { route, function: fn } of props.routes) {
       const [added] = this.api.addRoutes({
         path: route.path,
@@ -59,9 +65,16 @@ export class HttpEndpoint extends Construct {
         ...(route.public ? { authorizer: new HttpNoneAuthorizer() } : {}),
       });
       if (route.public && added) {
-        acknowledgeNag(added, 'APIG4', `${routeId(route)} is public by design in functions/routes.ts: it reveals no session data and is throttled with the stage.`);
+        acknowledgeNag(added, 'APIG4', `${routeId(route)} is public by design in functions/routes.ts: it reveals no session data and has its own, lower throttle.`);
+        publicRouteSettings[routeId(route)] = {
+          throttlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit,
+          throttlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit,
+        };
+        // API Gateway refuses route settings for a route key that does not exist yet.
+        stage.node.addDependency(added);
       }
     }
+    if (Object.keys(publicRouteSettings).length > 0) (stage.node.defaultChild as CfnStage).routeSettings = publicRouteSettings;
 
     this.url = stage.url;
   }

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,8 +15,10 @@ import { Database, DATABASE_NAME } from './database';
 import { EventWiring } from './event-wiring';
 import { needsOf } from './function-needs';
 import { PROJECT_ROOT } from './project-root';
+import { giveHelperFunctionsLogGroups } from './helper-log-groups';
 import { HttpEndpoint } from './http-api';
 import { acknowledgeNag } from './nag';
+import { Observability, type ObservedFunction, type ObservedQueue } from './observability';
 import { ServiceFunction } from './service-function';
 import { readStackSettings } from './stack-settings';
 import { Storage } from './storage';
@@ -65,6 +68,7 @@ export class InterviewOpsStack extends Stack {
     };
     const streams = transcribeStreamShares(settings.transcribeStreamQuota);
     const servingFunctions: NodejsFunction[] = [];
+    const observed: ObservedFunction[] = [];
     const functionFor = (handler: string, description: string, extra: Partial<ConstructorParameters<typeof ServiceFunction>[2]> = {}) => {
       const needs = needsOf(handler);
       const fn = new ServiceFunction(this, constructIdOf(handler), {
@@ -79,6 +83,7 @@ export class InterviewOpsStack extends Stack {
         ...extra,
       }).function;
       servingFunctions.push(fn);
+      observed.push({ handler, function: fn });
       return fn;
     };
 
@@ -100,17 +105,21 @@ export class InterviewOpsStack extends Stack {
     });
     const endpoint = new HttpEndpoint(this, 'Http', { routes: apiRoutes, settings });
 
+    const failureQueues: ObservedQueue[] = [];
+    let snapshotFunction: NodejsFunction | undefined;
     for (const definition of props.eventFunctions ?? eventFunctions) {
       const fn = functionFor(definition.handler, definition.summary.slice(0, 256), {
         timeout: Duration.seconds(definition.timeoutSeconds),
         memorySize: 1024,
       });
-      new EventWiring(this, `${constructIdOf(definition.handler)}Events`, {
+      if (definition.trigger.kind === 'schedule') snapshotFunction = fn;
+      const wiring = new EventWiring(this, `${constructIdOf(definition.handler)}Events`, {
         trigger: definition.trigger,
         function: fn,
         bucket: storage.bucket,
         snapshotSchedule: settings.snapshotSchedule,
       });
+      failureQueues.push({ handler: definition.handler, queue: wiring.failures });
     }
 
     const migrator = functionFor('migrate-database', 'Applies db/migrations through the Data API after each deploy', {
@@ -128,13 +137,32 @@ export class InterviewOpsStack extends Stack {
       timeout: Duration.minutes(10),
     });
 
+    const observability = new Observability(this, 'Observability', {
+      functions: observed,
+      failureQueues,
+      ...(snapshotFunction ? { snapshotFunction } : {}),
+      snapshotStaleMinutes: settings.snapshotStaleMinutes,
+      ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+    });
+
+    new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn, description: 'Every alarm notifies this SNS topic' });
     new CfnOutput(this, 'BucketName', { value: storage.bucket.bucketName });
     new CfnOutput(this, 'ClusterArn', { value: database.cluster.clusterArn });
     new CfnOutput(this, 'ApiUrl', { value: endpoint.url, description: 'Base URL of the API; sign requests with SigV4 unless authMode=jwt' });
+    // Every log group has a retention: ours are made with their functions (service-function.ts), the one RDS
+    // exports to by the cluster's cloudwatchLogsRetention, and CDK's own helpers' here.
+    giveHelperFunctionsLogGroups(this, servingFunctions, RetentionDays.ONE_MONTH);
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
         acknowledgeNag(child, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
           "CDK's own S3 notification handler (a deploy-time custom resource); its role cannot be replaced, and it only writes its logs");
+      }
+      if (child.node.id.startsWith('LogRetention')) {
+        // CDK's log-retention helper, created by the cluster's cloudwatchLogsRetention for the log group RDS makes.
+        acknowledgeNag(child, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          "CDK's own log-retention helper (a deploy-time custom resource); its role cannot be replaced, and the policy only writes its logs");
+        acknowledgeNag(child, 'IAM5[Resource::*]',
+          "CDK's own log-retention helper: logs:PutRetentionPolicy and DeleteRetentionPolicy on *, since the RDS log group's name is only known once RDS creates it");
       }
     }
   }

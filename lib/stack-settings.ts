@@ -26,6 +26,10 @@ export interface StackSettings {
   databaseDeletionProtection: boolean;
   /** Amazon Transcribe's concurrent-stream quota for the account and region; the transcribing functions reserve within it. */
   transcribeStreamQuota: number;
+  /** Where the alarm topic sends email; unset: the topic has no subscription (subscribe to it as you like). */
+  alarmEmail?: string;
+  /** Minutes without a successful scheduled snapshot before the staleness alarm fires. */
+  snapshotStaleMinutes: number;
 }
 
 const contextString = (node: Node, key: string): string | undefined => {
@@ -71,6 +75,14 @@ export const readStackSettings = (node: Node): StackSettings => {
     throw new Error('context transcribeStreamQuota: the account\'s concurrent Transcribe streams, a whole number of at least 2');
   }
 
+  const alarmEmail = contextString(node, 'alarmEmail');
+  if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) throw new Error('context alarmEmail: an email address');
+
+  const snapshotStaleMinutes = Number(contextString(node, 'snapshotStaleMinutes') ?? 5);
+  if (!Number.isInteger(snapshotStaleMinutes) || snapshotStaleMinutes < 2 || snapshotStaleMinutes > 1440) {
+    throw new Error('context snapshotStaleMinutes: a whole number of minutes, from 2 to 1440');
+  }
+
   return {
     snapshotRetentionDays: retention,
     snapshotSchedule,
@@ -81,5 +93,7 @@ export const readStackSettings = (node: Node): StackSettings => {
     transcribeLanguageOptions,
     databaseDeletionProtection: protection === 'true',
     transcribeStreamQuota,
+    ...(alarmEmail ? { alarmEmail } : {}),
+    snapshotStaleMinutes,
   };
 };

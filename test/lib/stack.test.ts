@@ -2,6 +2,8 @@
  * The stack as CloudFormation, synthesized once with the cdk-nag AwsSolutions checks on (a finding
  * fails the synth) and bundling skipped. The bundles themselves are checked in bundle.test.ts.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -9,11 +11,16 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eventFunctions, routeId, routes, timeoutSecondsOf, type RouteDefinition } from '../../functions/routes';
 import { constructIdOf, InterviewOpsStack } from '../../lib/interview-ops-stack';
+import { PROJECT_ROOT } from '../../lib/project-root';
+import { METRICS_NAMESPACE, MetricNames } from '../../functions/metric-names';
 
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
+/** cdk.json's context (its feature flags and settings), as `cdk synth` and `cdk deploy` read it. */
+const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
+
 const synth = (context: Record<string, unknown> = {}, props: ConstructorParameters<typeof InterviewOpsStack>[2] = {}) => {
-  const app = new App({ context: { ...SKIP_BUNDLING, ...context } });
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING, ...context } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new InterviewOpsStack(app, 'InterviewOps', props);
   app.synth();
@@ -135,9 +142,17 @@ describe('InterviewOpsStack', () => {
       }
     });
 
-    it('grants no s3:* and no * action, and * as a resource only to Transcribe streaming', () => {
+    it('grants no s3:* and no * action, and * as a resource only to Transcribe streaming and the log-retention helper', () => {
+      // CDK's log-retention helper (the RDS log export's retention) sets retention on a log group RDS names.
+      const retentionHelper = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).filter(([id]) => id.startsWith('LogRetention'));
+      expect(retentionHelper.flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as any[]).flatMap(actionsOf).sort()).toEqual([
+        'logs:DeleteRetentionPolicy',
+        'logs:PutRetentionPolicy',
+      ]);
       const policies = [
-        ...Object.values(resourcesOf(template, 'AWS::IAM::Policy')).map((policy) => policy.Properties.PolicyDocument),
+        ...Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))
+          .filter(([id]) => !id.startsWith('LogRetention'))
+          .map(([, policy]) => policy.Properties.PolicyDocument),
         ...Object.values(resourcesOf(template, 'AWS::IAM::Role')).flatMap((role) =>
           (role.Properties.Policies ?? []).map((policy: any) => policy.PolicyDocument),
         ),
@@ -335,6 +350,137 @@ describe('InterviewOpsStack', () => {
     it('refuse a JWT mode without issuer and audience, and a bad retention', () => {
       expect(() => synth({ authMode: 'jwt' }, { routes: oneRoute, eventFunctions: [] })).toThrow(/jwtIssuer/);
       expect(() => synth({ snapshotRetentionDays: 0 }, { routes: oneRoute, eventFunctions: [] })).toThrow(/snapshotRetentionDays/);
+    });
+  });
+
+  describe('operations', () => {
+    const alarms = () => Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'));
+    const topicId = () => {
+      const ids = Object.keys(resourcesOf(template, 'AWS::SNS::Topic'));
+      expect(ids).toHaveLength(1);
+      return ids[0]!;
+    };
+    const notifiesTopic = (alarm: Resource) => {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId() }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId() }]);
+    };
+    const handlers = [...new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database'])];
+
+    it('has one alarm topic, TLS only, with no subscription unless alarmEmail is set', () => {
+      topicId();
+      template.resourceCountIs('AWS::SNS::Subscription', 0);
+      const policy = Object.values(resourcesOf(template, 'AWS::SNS::TopicPolicy'))[0]!;
+      expect(policy.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      );
+      const withEmail = synth({ alarmEmail: 'oncall@example.com' }, { routes: [routes[0]], eventFunctions: [] });
+      withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+      expect(() => synth({ alarmEmail: 'not-an-address' }, { routes: [routes[0]], eventFunctions: [] })).toThrow(/alarmEmail/);
+    });
+
+    it('alarms on each failure queue holding one message or more', () => {
+      const queues = Object.keys(resourcesOf(template, 'AWS::SQS::Queue'));
+      expect(queues).toHaveLength(eventFunctions.length);
+      for (const queue of queues) {
+        const alarm = alarms().find((entry) => entry.Properties.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === queue);
+        expect(alarm, queue).toBeDefined();
+        expect(alarm!.Properties).toMatchObject({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+        notifiesTopic(alarm!);
+      }
+    });
+
+    it('keeps failed events 14 days', () => {
+      for (const queue of Object.values(resourcesOf(template, 'AWS::SQS::Queue'))) expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    });
+
+    it("alarms on each function's errors and throttles", () => {
+      for (const handler of handlers) {
+        const fnId = functionIdOf(template, handler);
+        for (const metricName of ['Errors', 'Throttles']) {
+          const alarm = alarms().find(
+            (entry) => entry.Properties.MetricName === metricName && entry.Properties.Dimensions?.[0]?.Value?.Ref === fnId,
+          );
+          expect(alarm, `${handler} ${metricName}`).toBeDefined();
+          expect(alarm!.Properties).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+          notifiesTopic(alarm!);
+        }
+      }
+    });
+
+    const staleAlarm = (custom: Template) => {
+      const found = Object.values(custom.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter((alarm) =>
+        (alarm.Properties.Metrics ?? []).some((metric: any) => metric.Expression === 'invocations - errors'),
+      );
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    };
+
+    it('alarms when no scheduled snapshot succeeded for snapshotStaleMinutes (5 by default), no data counting as stale', () => {
+      const alarm = staleAlarm(template);
+      expect(alarm.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+      const inputs = alarm.Properties.Metrics.filter((metric: any) => metric.MetricStat);
+      expect(inputs.map((metric: any) => metric.MetricStat.Metric.MetricName).sort()).toEqual(['Errors', 'Invocations']);
+      for (const input of inputs) {
+        expect(input.MetricStat.Period).toBe(300);
+        expect(input.MetricStat.Metric.Dimensions[0].Value).toEqual({ Ref: functionIdOf(template, 'take-scheduled-snapshot') });
+      }
+      notifiesTopic(alarm);
+      const custom = synth({ snapshotStaleMinutes: 15 }, { routes: [routes[0]], eventFunctions: eventFunctions.filter((entry) => entry.trigger.kind === 'schedule') });
+      expect(staleAlarm(custom).Properties.Metrics.find((metric: any) => metric.MetricStat).MetricStat.Period).toBe(900);
+      expect(() => synth({ snapshotStaleMinutes: 0 }, { routes: [routes[0]], eventFunctions: [] })).toThrow(/snapshotStaleMinutes/);
+    });
+
+    it('has one dashboard with every function, the queues and the InterviewOps metrics', () => {
+      const dashboards = Object.values(resourcesOf(template, 'AWS::CloudWatch::Dashboard'));
+      expect(dashboards).toHaveLength(1);
+      const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+      for (const handler of handlers) expect(body, handler).toContain(functionIdOf(template, handler));
+      for (const queue of Object.keys(resourcesOf(template, 'AWS::SQS::Queue'))) expect(body).toContain(queue);
+      for (const metric of ['Invocations', 'Errors', 'Duration', 'ApproximateNumberOfMessagesVisible']) expect(body).toContain(metric);
+      for (const metric of Object.values(MetricNames)) expect(body, metric).toContain(`\\"${METRICS_NAMESPACE}\\",\\"${metric}\\",\\"service\\",\\"interview-ops\\"`);
+    });
+
+    it('gives every log group a retention, the RDS export included', () => {
+      const groups = Object.entries(resourcesOf(template, 'AWS::Logs::LogGroup'));
+      expect(groups.length).toBeGreaterThan(handlers.length);
+      for (const [id, group] of groups) expect(group.Properties.RetentionInDays, id).toBeGreaterThan(0);
+      template.hasResourceProperties('Custom::LogRetention', {
+        LogGroupName: { 'Fn::Join': ['', ['/aws/rds/cluster/', { Ref: Match.stringLikeRegexp('^DatabaseCluster') }, '/postgresql']] },
+        RetentionInDays: Match.anyValue(),
+      });
+      // Every function logs to a group the stack makes: its own (LoggingConfig), or one named for it and
+      // created before any custom resource runs. CDK's log-retention helper sets its own group's retention.
+      const named = groups.map(([, group]) => JSON.stringify(group.Properties.LogGroupName ?? ''));
+      for (const [id, fn] of Object.entries(resourcesOf(template, 'AWS::Lambda::Function'))) {
+        if (id.startsWith('LogRetention')) continue;
+        if (fn.Properties.LoggingConfig) continue;
+        expect(named.some((name) => name.includes(`"Ref":"${id}"`)), id).toBe(true);
+      }
+    });
+
+    it('sets the recommended feature flags of the pinned aws-cdk-lib in cdk.json', () => {
+      const recommended = JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/aws-cdk-lib/recommended-feature-flags.json'), 'utf8'));
+      for (const [flag, value] of Object.entries(recommended)) {
+        // The partitions stay ['aws']: the stack is deployed to the commercial partition only.
+        if (flag === '@aws-cdk/core:target-partitions') continue;
+        expect(CDK_JSON_CONTEXT[flag], flag).toEqual(value);
+      }
+    });
+
+    it('throttles the public routes on their own, below the stage default', () => {
+      const stage = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Stage'))[0]!;
+      const publicKeys = routes.filter((route) => 'public' in route && route.public).map(routeId).sort();
+      expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual(publicKeys);
+      for (const key of publicKeys) {
+        const settings = stage.Properties.RouteSettings[key];
+        expect(settings.ThrottlingRateLimit ?? settings.throttlingRateLimit).toBeLessThan(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit);
+        expect(settings.ThrottlingBurstLimit ?? settings.throttlingBurstLimit).toBeLessThan(stage.Properties.DefaultRouteSettings.ThrottlingBurstLimit);
+      }
     });
   });
 
