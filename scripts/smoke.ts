@@ -153,6 +153,16 @@ await check('GET /transcripts/{session_id}', async () => {
   if (body.data.total_count < 1) throw new Error('no transcripts listed');
   return `${body.data.total_count} transcript(s)`;
 });
+await check('GET /sessions/{session_id}/transcript', async () => {
+  const body = expectStatus(await send('GET', `/sessions/${sessionId}/transcript`), 200, 'session transcript');
+  const vtt = await send('GET', `/sessions/${sessionId}/transcript?format=vtt`);
+  if (vtt.status !== 200 || !String(vtt.json).startsWith('WEBVTT')) throw new Error(`session transcript: expected WebVTT, got ${vtt.status}`);
+  return `${body.data.segments.length} segment(s), ${body.data.gaps.length} gap(s)`;
+});
+await check('GET /search/transcripts', async () => {
+  const body = expectStatus(await send('GET', `/search/transcripts?q=smoke&session_id=${sessionId}`), 200, 'search');
+  return `${body.data.results.length} result(s)`;
+});
 await check('POST /sandbox_snapshot/trigger', async () => {
   const reply = await send('POST', '/sandbox_snapshot/trigger');
   const body = expectStatus(reply, reply.status === 201 ? 201 : 200, 'trigger');
