@@ -179,7 +179,10 @@ describe('InterviewOpsStack', () => {
           'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
         });
       }
-      expect(objectGrants(template, 'get-transcript')).toEqual({ 'transcripts/': ['s3:GetObject'] });
+      // Reading a transcript back answers its details too; the session timeline reads the details alone.
+      expect(objectGrants(template, 'get-transcript')).toEqual({ 'transcripts/': ['s3:GetObject'], 'transcript-details/': ['s3:GetObject'] });
+      expect(objectGrants(template, 'get-session-transcript')).toEqual({ 'transcript-details/': ['s3:GetObject'] });
+      expect(objectGrants(template, 'search-transcripts')).toEqual({});
       expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
         'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       });
