@@ -101,7 +101,14 @@ const isWord = (value: unknown): value is WordTiming =>
 const readDetails = async (store: Dependencies['store'], sessionId: string, chunkId: string) => {
   const stored = await store.get(transcriptDetailsKeyFor(sessionId, chunkId));
   if (!stored) return null;
-  const details = JSON.parse(Buffer.from(stored.body).toString('utf8')) as Partial<TranscriptDetails> & { speaker?: unknown };
+  let details: Partial<TranscriptDetails> & { speaker?: unknown };
+  try {
+    details = JSON.parse(Buffer.from(stored.body).toString('utf8'));
+  } catch {
+    // A sidecar that is not JSON is as good as missing: the chunk shows as a gap that says how to rewrite it.
+    return null;
+  }
+  if (typeof details !== 'object' || details === null) return null;
   return {
     transcript: typeof details.transcript === 'string' ? details.transcript : '',
     speaker: typeof details.speaker === 'string' ? details.speaker : null,

@@ -83,6 +83,19 @@ export const getTranscriptFile = async (
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
 const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
 
+type StoredDetails = Partial<TranscriptDetails> & { speaker?: unknown; started_at?: unknown };
+
+/** The sidecar's record; null when absent or unreadable, and the text object answers instead. */
+const parsedSidecar = (sidecar: Uint8Array | undefined): StoredDetails | null => {
+  if (!sidecar) return null;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(sidecar).toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as StoredDetails) : null;
+  } catch {
+    return null;
+  }
+};
+
 /**
  * The values POST /process_chunk returned, from the sidecar. The sidecar is written just after the text,
  * so for that moment the text object and its metadata answer, without word timings.
@@ -93,8 +106,8 @@ const transcriptValues = async (
   metadata: Record<string, string>,
   sidecar: Uint8Array | undefined,
 ): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'speaker' | 'started_at' | 'words'>> => {
-  if (sidecar) {
-    const details = JSON.parse(Buffer.from(sidecar).toString('utf8')) as Partial<TranscriptDetails> & { speaker?: unknown; started_at?: unknown };
+  const details = parsedSidecar(sidecar);
+  if (details) {
     return {
       transcript: details.transcript ?? '',
       confidence: numberOr(details.confidence, 0),

@@ -168,6 +168,26 @@ describe('sessionTranscript', () => {
   });
 });
 
+describe('a sidecar that is not JSON', () => {
+  it('makes its chunk a gap in the timeline, and GET /transcript answers from the text object', async () => {
+    const made = generated[3]!;
+    await store.put(`transcript-details/other/other_${made.chunk_id}.json`, 'not json');
+    const doc = (await sessionTranscript({ sql, store }, { sessionId: 'other', format: 'json' })) as SessionTranscript;
+    expect(doc.segments).toEqual([]);
+    expect(doc.gaps).toEqual([
+      { chunk_id: made.chunk_id, status: 'missing', reason: expect.stringContaining(`POST /process_chunk/${made.chunk_id}`) },
+    ]);
+    const read = await getTranscriptFile({ sql, store }, 'other', made.chunk_id);
+    expect(read).toMatchObject({
+      transcript: 'seven of clubs',
+      confidence: made.confidence,
+      language: 'en',
+      duration: made.duration,
+      words: [],
+    });
+  });
+});
+
 describe('searchTranscripts', () => {
   it('finds a recognized word, ranks the chunk saying it most first, with its offset and a snippet', async () => {
     const found = await searchTranscripts({ sql }, { q: 'clubs', limit: 10 });
