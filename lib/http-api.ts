@@ -56,7 +56,9 @@ export class HttpEndpoint extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
 
-    const publicRouteSettings: Record<string, CfnStage.RouteSettingsProperty> = {};
+    // RouteSettings is a JSON map in CloudFormation: CDK passes it through as written, so the keys are
+    // CloudFormation's own (PascalCase), not CfnStage.RouteSettingsProperty's.
+    const publicRouteSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const { route, function: fn } of props.routes) {
       const [added] = this.api.addRoutes({
         path: route.path,
@@ -67,8 +69,8 @@ export class HttpEndpoint extends Construct {
       if (route.public && added) {
         acknowledgeNag(added, 'APIG4', `${routeId(route)} is public by design in functions/routes.ts: it reveals no session data and has its own, lower throttle.`);
         publicRouteSettings[routeId(route)] = {
-          throttlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit,
-          throttlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit,
+          ThrottlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit,
         };
         // API Gateway refuses route settings for a route key that does not exist yet.
         stage.node.addDependency(added);
