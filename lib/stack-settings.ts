@@ -37,6 +37,14 @@ const contextString = (node: Node, key: string): string | undefined => {
   return value === undefined || value === null || value === '' ? undefined : String(value);
 };
 
+const MINUTES_PER_UNIT: Record<string, number> = { minute: 1, minutes: 1, hour: 60, hours: 60, day: 1440, days: 1440 };
+
+/** The period of a rate(...) schedule in minutes; undefined for cron(...), whose period varies. */
+export const schedulePeriodMinutes = (schedule: string): number | undefined => {
+  const rate = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(schedule);
+  return rate ? Number(rate[1]) * MINUTES_PER_UNIT[rate[2]!]! : undefined;
+};
+
 export const readStackSettings = (node: Node): StackSettings => {
   const retention = Number(contextString(node, 'snapshotRetentionDays') ?? 7);
   if (!Number.isInteger(retention) || retention < 1) throw new Error('context snapshotRetentionDays: a whole number of days, at least 1');
@@ -81,6 +89,11 @@ export const readStackSettings = (node: Node): StackSettings => {
   const snapshotStaleMinutes = Number(contextString(node, 'snapshotStaleMinutes') ?? 5);
   if (!Number.isInteger(snapshotStaleMinutes) || snapshotStaleMinutes < 2 || snapshotStaleMinutes > 1440) {
     throw new Error('context snapshotStaleMinutes: a whole number of minutes, from 2 to 1440');
+  }
+
+  const period = schedulePeriodMinutes(snapshotSchedule);
+  if (period !== undefined && snapshotStaleMinutes <= period) {
+    throw new Error(`context snapshotStaleMinutes (${snapshotStaleMinutes}) must exceed the snapshot schedule's period (${period} minutes), or the staleness alarm fires between runs`);
   }
 
   return {

@@ -325,7 +325,13 @@ describe('InterviewOpsStack', () => {
 
     it('take the retention days, schedule and language from context', () => {
       const custom = synth(
-        { snapshotRetentionDays: 3, snapshotSchedule: 'rate(5 minutes)', transcribeLanguage: 'de-DE', transcribeLanguageOptions: 'de-DE, en-US' },
+        {
+          snapshotRetentionDays: 3,
+          snapshotSchedule: 'rate(5 minutes)',
+          snapshotStaleMinutes: 12,
+          transcribeLanguage: 'de-DE',
+          transcribeLanguageOptions: 'de-DE, en-US',
+        },
         { routes: oneRoute, eventFunctions: eventFunctions.filter((entry) => entry.trigger.kind === 'schedule') },
       );
       custom.hasResourceProperties('AWS::S3::Bucket', {
@@ -436,6 +442,9 @@ describe('InterviewOpsStack', () => {
       const custom = synth({ snapshotStaleMinutes: 15 }, { routes: [routes[0]], eventFunctions: eventFunctions.filter((entry) => entry.trigger.kind === 'schedule') });
       expect(staleAlarm(custom).Properties.Metrics.find((metric: any) => metric.MetricStat).MetricStat.Period).toBe(900);
       expect(() => synth({ snapshotStaleMinutes: 0 }, { routes: [routes[0]], eventFunctions: [] })).toThrow(/snapshotStaleMinutes/);
+      // A window no longer than the schedule's period would alarm between two healthy runs.
+      expect(() => synth({ snapshotSchedule: 'rate(5 minutes)' }, { routes: [routes[0]], eventFunctions: [] })).toThrow(/snapshotStaleMinutes \(5\) must exceed/);
+      expect(() => synth({ snapshotSchedule: 'rate(1 hour)', snapshotStaleMinutes: 90 }, { routes: [routes[0]], eventFunctions: [] })).not.toThrow();
     });
 
     it('has one dashboard with every function, the queues and the InterviewOps metrics', () => {
