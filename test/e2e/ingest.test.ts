@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEAK_PATTERNS, errorShape, type ApiResponse } from '../support/http';
 import { realWav, toneWav } from '../support/audio-fixtures';
 import { startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
+import { PUBLIC_ROUTE_THROTTLE } from '../../lib/http-api';
 
 let target: Target;
 const call: Target['request'] = (method, path, init) => target.request(method, path, init);
@@ -234,5 +235,24 @@ describe('code history and execution results', () => {
       return line;
     });
     expect(refusal).toMatchObject({ status: 400, cold_start: false, function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+});
+
+describe("the public routes' own throttle", () => {
+  it('answers a burst of GET /health with 429 beyond its route limit on the twin, leaving signed routes served', async () => {
+    const statuses = await Promise.all(Array.from({ length: 30 }, async () => (await call('GET', '/health')).status));
+    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+    const served = statuses.filter((status) => status === 200).length;
+    if (target.kind === 'twin') {
+      // The template's RouteSettings for GET /health (lib/http-api.ts PUBLIC_ROUTE_THROTTLE: burst 10, 5/s),
+      // far below the stage's burst of 100; a little refill while the burst is answered.
+      expect(served).toBeGreaterThanOrEqual(PUBLIC_ROUTE_THROTTLE.burstLimit);
+      expect(served).toBeLessThan(statuses.length);
+      expect(served).toBeLessThanOrEqual(PUBLIC_ROUTE_THROTTLE.burstLimit + 5);
+    } else {
+      // npm start is a development server: it throttles nothing.
+      expect(served).toBe(statuses.length);
+    }
+    expect((await call('GET', '/health/deep')).status).toBe(200);
   });
 });
