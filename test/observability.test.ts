@@ -3,6 +3,9 @@
  * else, and the API and event outcomes turned into the metric names lib/observability.ts alarms on.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useDependencies } from '../functions/config';
+import type { Dependencies } from '../functions/core/dependencies';
+import { apiHandler } from '../functions/http/api-handler';
 import { flushMetrics, METRICS_NAMESPACE, MetricNames, metrics, publishesMetrics, recordApiOutcome, recordInsertOutcomes } from '../functions/observability';
 
 const METADATA = { total_sessions: 2, total_audio_chunks: 3, total_code_entries: 4, total_executions: 5, snapshot_size_bytes: 1234 };
@@ -97,5 +100,51 @@ describe('what each outcome records', () => {
     expect(document![MetricNames.chunksTranscribed]).toBe(1);
     expect(document![MetricNames.chunksFailed]).toBe(1);
     expect(document![MetricNames.transcriptionLag]).toBe(3_000);
+  });
+});
+
+describe('the API middleware', () => {
+  const apiEvent = (routeKey: string) =>
+    ({
+      version: '2.0',
+      routeKey,
+      rawPath: '/',
+      rawQueryString: '',
+      headers: {},
+      requestContext: { timeEpoch: Date.now() - 40 },
+      isBase64Encoded: false,
+    }) as any;
+  const context = { functionName: 'fn', awsRequestId: 'request-1', getRemainingTimeInMillis: () => 10_000 } as any;
+
+  it('records the outcome of the route the event names, and flushes after the answer and after an error', async () => {
+    useDependencies(Promise.resolve({} as Dependencies));
+    const upload = apiHandler({ message: 'stored', status: 201, run: async () => ({ size_bytes: 321, duration: 1.5 }) });
+    const trigger = apiHandler({
+      message: 'taken',
+      run: async (): Promise<unknown> => {
+        throw new Error('store down');
+      },
+    });
+    const lines: string[] = [];
+    const log = vi.spyOn((metrics as unknown as { console: Console }).console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    const previous = process.env.AWS_LAMBDA_FUNCTION_NAME;
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'fn';
+    try {
+      expect((await upload(apiEvent('POST /sessions/{session_id}/audio_chunks'), context)).statusCode).toBe(201);
+      expect((await trigger(apiEvent('POST /sandbox_snapshot/trigger'), context)).statusCode).toBe(500);
+      expect((await upload(apiEvent('GET /sessions/{session_id}'), context)).statusCode).toBe(201);
+    } finally {
+      if (previous === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      else process.env.AWS_LAMBDA_FUNCTION_NAME = previous;
+      log.mockRestore();
+    }
+    const documents = lines.map((line) => JSON.parse(line));
+    // The third call's route records nothing, so nothing is printed for it.
+    expect(documents).toHaveLength(2);
+    expect(documents[0]![MetricNames.chunksReceived]).toBe(1);
+    expect(documents[0]![MetricNames.audioBytesReceived]).toBe(321);
+    expect(documents[1]![MetricNames.snapshotsFailed]).toBe(1);
   });
 });

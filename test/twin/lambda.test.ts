@@ -96,6 +96,26 @@ describe('bundles from a real cdk synth', () => {
     expect(runtime.stats()).toMatchObject({ invocations: 2, coldStarts: 1, environments: 1 });
   });
 
+  it('runs the liveness check with no service behind its endpoints: 200, and no AWS call', async () => {
+    const runtime = functionRuntimeOf(functionNamed('HealthFunction'), {
+      log: quiet,
+      environment: {
+        // Nothing listens on port 9: any AWS call would fail, and the check must not make one.
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+        AWS_ENDPOINT_URL_RDS_DATA: 'http://127.0.0.1:9',
+        AWS_ACCESS_KEY_ID: 'ASIATWINTEST0000000',
+        AWS_SECRET_ACCESS_KEY: 'twin-test-secret',
+        AWS_SESSION_TOKEN: 'twin-test-token',
+      },
+    });
+    runtimes.push(runtime);
+    const answer = await runtime.invoke(apiEvent('GET', '/health'));
+    expect(answer.ok).toBe(true);
+    const result = (answer as { result: any }).result;
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ success: true, message: 'Service is healthy', data: { status: 'ok' } });
+  });
+
   it('runs the deep health check with no service behind its endpoints: the envelope of a 503, not a crash', async () => {
     const runtime = functionRuntimeOf(functionNamed('HealthDeepFunction'), {
       log: quiet,
