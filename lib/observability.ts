@@ -4,7 +4,7 @@
  * dashboard of the functions, the queues and the business metrics the handlers emit as EMF
  * (functions/observability.ts). docs/deploy.md "Operating it" says what to do when each fires.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   type Alarm,
   ComparisonOperator,
@@ -74,6 +74,8 @@ export class Observability extends Construct {
     );
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const notify = new SnsAction(this.topic);
+    // Named for the operator who reads them in a notification: <stack>-<handler>-<what>.
+    const nameOf = (what: string) => `${Stack.of(this).stackName}-${what}`;
     const watch = (alarm: Alarm) => {
       alarm.addAlarmAction(notify);
       alarm.addOkAction(notify);
@@ -84,6 +86,7 @@ export class Observability extends Construct {
     for (const { handler, queue } of props.failureQueues) {
       watch(
         queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, `${handler}-FailuresQueued`, {
+          alarmName: nameOf(`${handler}-FailuresQueued`),
           alarmDescription: `${handler}: events failed after their retries and wait in the failure queue for inspection and redrive (docs/deploy.md, Operating it)`,
           threshold: 1,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -96,6 +99,7 @@ export class Observability extends Construct {
     for (const { handler, function: fn } of props.functions) {
       watch(
         fn.metricErrors({ period: FUNCTION_ALARM_PERIOD, statistic: 'Sum' }).createAlarm(this, `${handler}-Errors`, {
+          alarmName: nameOf(`${handler}-Errors`),
           alarmDescription: `${handler}: invocations failed (an unhandled error, a timeout or a crash); see its log group`,
           threshold: 1,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -105,6 +109,7 @@ export class Observability extends Construct {
       );
       watch(
         fn.metricThrottles({ period: FUNCTION_ALARM_PERIOD, statistic: 'Sum' }).createAlarm(this, `${handler}-Throttles`, {
+          alarmName: nameOf(`${handler}-Throttles`),
           alarmDescription: `${handler}: invocations throttled (reserved or account concurrency reached)`,
           threshold: 1,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -129,6 +134,7 @@ export class Observability extends Construct {
       });
       watch(
         successful.createAlarm(this, 'SnapshotStale', {
+          alarmName: nameOf('SnapshotStale'),
           alarmDescription: `No successful scheduled snapshot for ${props.snapshotStaleMinutes} minutes (context snapshotStaleMinutes)`,
           threshold: 1,
           comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,

@@ -393,6 +393,7 @@ describe('InterviewOpsStack', () => {
       for (const queue of queues) {
         const alarm = alarms().find((entry) => entry.Properties.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === queue);
         expect(alarm, queue).toBeDefined();
+        expect(alarm!.Properties.AlarmName).toMatch(/^InterviewOps-[a-z-]+-FailuresQueued$/);
         expect(alarm!.Properties).toMatchObject({
           Namespace: 'AWS/SQS',
           MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -415,6 +416,7 @@ describe('InterviewOpsStack', () => {
             (entry) => entry.Properties.MetricName === metricName && entry.Properties.Dimensions?.[0]?.Value?.Ref === fnId,
           );
           expect(alarm, `${handler} ${metricName}`).toBeDefined();
+          expect(alarm!.Properties.AlarmName).toBe(`InterviewOps-${handler}-${metricName}`);
           expect(alarm!.Properties).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
           notifiesTopic(alarm!);
         }
@@ -431,7 +433,12 @@ describe('InterviewOpsStack', () => {
 
     it('alarms when no scheduled snapshot succeeded for snapshotStaleMinutes (5 by default), no data counting as stale', () => {
       const alarm = staleAlarm(template);
-      expect(alarm.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+      expect(alarm.Properties).toMatchObject({
+        AlarmName: 'InterviewOps-SnapshotStale',
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
       const inputs = alarm.Properties.Metrics.filter((metric: any) => metric.MetricStat);
       expect(inputs.map((metric: any) => metric.MetricStat.Metric.MetricName).sort()).toEqual(['Errors', 'Invocations']);
       for (const input of inputs) {
