@@ -116,6 +116,32 @@ describe('bundles from a real cdk synth', () => {
     expect(JSON.parse(result.body)).toEqual({ success: true, message: 'Service is healthy', data: { status: 'ok' } });
   });
 
+  it('runs the snapshot trigger with its store down: the 503 envelope, and one EMF line counting the failure', async () => {
+    const lines: string[] = [];
+    const runtime = functionRuntimeOf(functionNamed('TriggerSnapshotFunction'), {
+      log: (line) => lines.push(line),
+      environment: {
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+        AWS_ENDPOINT_URL_RDS_DATA: 'http://127.0.0.1:9',
+        AWS_ACCESS_KEY_ID: 'ASIATWINTEST0000000',
+        AWS_SECRET_ACCESS_KEY: 'twin-test-secret',
+        AWS_SESSION_TOKEN: 'twin-test-token',
+      },
+    });
+    runtimes.push(runtime);
+    const answer = await runtime.invoke(apiEvent('POST', '/sandbox_snapshot/trigger'));
+    expect(answer.ok).toBe(true);
+    expect((answer as { result: any }).result.statusCode).toBe(503);
+    // Lambda's log pipeline turns this line into the InterviewOps metrics (functions/observability.ts).
+    const emf = lines.flatMap((line) => {
+      const start = line.indexOf('{"_aws"');
+      return start < 0 ? [] : [JSON.parse(line.slice(start))];
+    });
+    expect(emf).toHaveLength(1);
+    expect(emf[0]._aws.CloudWatchMetrics[0].Namespace).toBe('InterviewOps');
+    expect(emf[0]).toMatchObject({ service: 'interview-ops', SnapshotsFailed: 1 });
+  });
+
   it('runs the deep health check with no service behind its endpoints: the envelope of a 503, not a crash', async () => {
     const runtime = functionRuntimeOf(functionNamed('HealthDeepFunction'), {
       log: quiet,
