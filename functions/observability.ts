@@ -9,8 +9,8 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import type { InsertOutcome } from './core/transcripts/on-insert';
 import type { SnapshotMetadata } from './core/snapshots/snapshot-document';
+import type { InsertOutcome } from './core/transcripts/on-insert';
 import { METRICS_NAMESPACE, METRICS_SERVICE, MetricNames } from './metric-names';
 
 export { METRICS_NAMESPACE, METRICS_SERVICE, MetricNames };
@@ -81,7 +81,11 @@ const metadataOf = (result: unknown): SnapshotMetadata | undefined => {
  * What an API route's answer means for the metrics, by the handler module that served it (the routes
  * that receive audio, transcribe or snapshot on request); every other route records nothing.
  */
-export const recordApiOutcome = (handler: string | undefined, outcome: { ok: true; result: unknown } | { ok: false; serverSide: boolean }, durationMs: number): void => {
+export const recordApiOutcome = (
+  handler: string | undefined,
+  outcome: { ok: true; result: unknown } | { ok: false; serverSide: boolean },
+  durationMs: number,
+): void => {
   switch (handler) {
     case 'upload-audio-chunk':
       if (outcome.ok) recordChunkReceived((outcome.result ?? {}) as { size_bytes?: unknown; duration?: unknown });

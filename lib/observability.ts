@@ -85,14 +85,16 @@ export class Observability extends Construct {
 
     for (const { handler, queue } of props.failureQueues) {
       watch(
-        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, `${handler}-FailuresQueued`, {
-          alarmName: nameOf(`${handler}-FailuresQueued`),
-          alarmDescription: `${handler}: events failed after their retries and wait in the failure queue for inspection and redrive (docs/deploy.md, Operating it)`,
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        queue
+          .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })
+          .createAlarm(this, `${handler}-FailuresQueued`, {
+            alarmName: nameOf(`${handler}-FailuresQueued`),
+            alarmDescription: `${handler}: events failed after their retries and wait in the failure queue for inspection and redrive (docs/deploy.md, Operating it)`,
+            threshold: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
       );
     }
 
@@ -189,10 +191,7 @@ export class Observability extends Construct {
       new GraphWidget({
         title: 'Snapshots',
         width: 8,
-        left: [
-          businessMetric(MetricNames.snapshotsTaken, 'Sum', 'taken'),
-          businessMetric(MetricNames.snapshotsFailed, 'Sum', 'failed'),
-        ],
+        left: [businessMetric(MetricNames.snapshotsTaken, 'Sum', 'taken'), businessMetric(MetricNames.snapshotsFailed, 'Sum', 'failed')],
         right: [
           businessMetric(MetricNames.snapshotDuration, 'Maximum', 'duration max (ms)'),
           businessMetric(MetricNames.snapshotRows, 'Maximum', 'rows'),

@@ -6,7 +6,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useDependencies } from '../functions/config';
 import type { Dependencies } from '../functions/core/dependencies';
 import { apiHandler } from '../functions/http/api-handler';
-import { flushMetrics, METRICS_NAMESPACE, MetricNames, metrics, publishesMetrics, recordApiOutcome, recordInsertOutcomes } from '../functions/observability';
+import {
+  flushMetrics,
+  METRICS_NAMESPACE,
+  MetricNames,
+  metrics,
+  publishesMetrics,
+  recordApiOutcome,
+  recordInsertOutcomes,
+} from '../functions/observability';
 
 const METADATA = { total_sessions: 2, total_audio_chunks: 3, total_code_entries: 4, total_executions: 5, snapshot_size_bytes: 1234 };
 
@@ -56,7 +64,9 @@ describe('publishing', () => {
 
   it('prints nothing outside Lambda, and drops what was recorded', () => {
     expect(publishesMetrics({})).toBe(false);
-    expect(emitted(undefined, () => recordApiOutcome('upload-audio-chunk', { ok: true, result: { size_bytes: 10, duration: 1 } }, 5))).toEqual([]);
+    expect(
+      emitted(undefined, () => recordApiOutcome('upload-audio-chunk', { ok: true, result: { size_bytes: 10, duration: 1 } }, 5)),
+    ).toEqual([]);
     expect(metrics.hasStoredMetrics()).toBe(false);
   });
 
@@ -67,7 +77,9 @@ describe('publishing', () => {
 
 describe('what each outcome records', () => {
   it('counts a received chunk with its bytes and seconds', () => {
-    const [document] = emitted('fn', () => recordApiOutcome('upload-audio-chunk', { ok: true, result: { size_bytes: 64000, duration: 2 } }, 5));
+    const [document] = emitted('fn', () =>
+      recordApiOutcome('upload-audio-chunk', { ok: true, result: { size_bytes: 64000, duration: 2 } }, 5),
+    );
     expect(document![MetricNames.chunksReceived]).toBe(1);
     expect(document![MetricNames.audioBytesReceived]).toBe(64000);
     expect(document![MetricNames.audioSecondsReceived]).toBe(2);
