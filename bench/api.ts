@@ -4,11 +4,12 @@
  * answering the same bodies from memory. With two or more CPUs, autocannon and the servers are pinned
  * to different ones, so the figures measure the server rather than the two sharing a core.
  */
-import autocannon from 'autocannon';
+
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { compare, inAlternatingOrder, median, type Comparison, type Progress } from './support/report';
+import autocannon from 'autocannon';
 import { cpuMicrosecondsOf, pinProcess, startBareServer, startLocalStackProcess } from './support/processes';
+import { type Comparison, compare, inAlternatingOrder, median, type Progress } from './support/report';
 
 /** Pairs of runs, ours beside the anchor's: this machine drifts between fast and slow spells, and five pairs give a median that one odd pair does not move. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -43,8 +44,16 @@ const SCHEDULE_OFF_SECONDS = 24 * 60 * 60;
 
 /** Seeds a session with one transcribed chunk and a handful of snapshots; returns the two paths to load. */
 const seed = async (base: string) => {
-  await json(`${base}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session_id: 'bench-session' }) });
-  const upload = await json(`${base}/sessions/bench-session/audio_chunks`, { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: readFileSync(CLIP) });
+  await json(`${base}/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ session_id: 'bench-session' }),
+  });
+  const upload = await json(`${base}/sessions/bench-session/audio_chunks`, {
+    method: 'POST',
+    headers: { 'content-type': 'audio/wav' },
+    body: readFileSync(CLIP),
+  });
   const chunkId = upload.data.chunk_id as string;
   await json(`${base}/process_chunk/${chunkId}?session_id=bench-session`, { method: 'POST' });
   for (let i = 0; i < 5; i++) {
@@ -66,7 +75,9 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
   const placement = pinned ? `servers on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU}` : 'unpinned';
   try {
     const paths = await seed(stack.url);
-    const bodies = Object.fromEntries(await Promise.all(paths.map(async (path) => [path, await (await fetch(`${stack.url}${path}`)).text()])));
+    const bodies = Object.fromEntries(
+      await Promise.all(paths.map(async (path) => [path, await (await fetch(`${stack.url}${path}`)).text()])),
+    );
     const bare = await startBareServer(bodies);
     const barePid = bare.child.pid!;
     if (pinned) pinProcess(barePid, SERVER_CPU);
@@ -76,7 +87,9 @@ export const runApiBenchmark = async (progress: Progress): Promise<Comparison[]>
           const ours: Load[] = [];
           const anchor: Load[] = [];
           for (let run = 1; run <= RUNS; run++) {
-            progress(`api: ${path.replace(/bench-session\/\d+/, '{session_id}/{chunk_id}')} at ${connections} connections, run ${run}/${RUNS}`);
+            progress(
+              `api: ${path.replace(/bench-session\/\d+/, '{session_id}/{chunk_id}')} at ${connections} connections, run ${run}/${RUNS}`,
+            );
             await inAlternatingOrder(
               run,
               async () => ours.push(await load(`${stack.url}${path}`, connections, stack.pid)),

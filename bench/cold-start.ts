@@ -18,7 +18,7 @@ import { eventFunctions, routes } from '../functions/routes';
 import { adapterDefinesFor, LOCAL_ENGINE_MODULES, REQUIRE_SHIM } from '../lib/bundling';
 import { needsOf } from '../lib/function-needs';
 import { PROJECT_ROOT } from '../lib/project-root';
-import { compare, median, type Comparison, type Progress } from './support/report';
+import { type Comparison, compare, median, type Progress } from './support/report';
 
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 7);
 const SDK = ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'];
@@ -62,8 +62,12 @@ const AWS_ENVIRONMENT = {
 const firstEvent = (handler: string) => {
   const route = routes.find((candidate) => candidate.handler === handler);
   if (route) {
-    const rawPath = route.path.replace(/\{(\w+)\}/g, (_match, name: string) => (name === 'snapshot_id' ? 'snapshot_1704110400' : name === 'chunk_id' ? '1' : 'bench'));
-    const pathParameters = Object.fromEntries([...route.path.matchAll(/\{(\w+)\}/g)].map((match) => [match[1], rawPath.split('/')[route.path.split('/').indexOf(match[0])]]));
+    const rawPath = route.path.replace(/\{(\w+)\}/g, (_match, name: string) =>
+      name === 'snapshot_id' ? 'snapshot_1704110400' : name === 'chunk_id' ? '1' : 'bench',
+    );
+    const pathParameters = Object.fromEntries(
+      [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => [match[1], rawPath.split('/')[route.path.split('/').indexOf(match[0])]]),
+    );
     return {
       version: '2.0',
       routeKey: `${route.method} ${route.path}`,
@@ -78,9 +82,25 @@ const firstEvent = (handler: string) => {
   }
   const definition = eventFunctions.find((candidate) => candidate.handler === handler);
   if (definition?.trigger.kind === 'object-created') {
-    return { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'bench-bucket' }, object: { key: 'audio/bench/1.wav', size: 1 } } }] };
+    return {
+      Records: [
+        {
+          eventSource: 'aws:s3',
+          eventName: 'ObjectCreated:Put',
+          s3: { bucket: { name: 'bench-bucket' }, object: { key: 'audio/bench/1.wav', size: 1 } },
+        },
+      ],
+    };
   }
-  return { version: '0', id: 'bench', 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {}, resources: [] };
+  return {
+    version: '0',
+    id: 'bench',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    time: new Date().toISOString(),
+    detail: {},
+    resources: [],
+  };
 };
 
 /** Milliseconds from the start of the import to the settled answer, in a fresh process. */
@@ -125,7 +145,9 @@ export const runColdStartBenchmark = async (progress: Progress): Promise<Compari
       await bundle(entry, anchorFiles[name]!, false);
     }
     const helloWorld = median(Array.from({ length: RUNS }, () => coldStart(anchorFiles['hello-world']!, {})));
-    const handlers = [...new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database'])];
+    const handlers = [
+      ...new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database']),
+    ];
     const results: Comparison[] = [];
     for (const handler of handlers) {
       progress(`cold start: ${handler}`);

@@ -13,7 +13,7 @@ import { snapshotIdFor, snapshotKeyFor, transcriptKeyFor } from '../functions/co
 import { getLatestSnapshot, listSnapshots } from '../functions/core/snapshots/read-snapshots';
 import { listTranscriptFiles } from '../functions/core/transcripts/transcript-files';
 import { countingObjectStore } from '../test/support/counting-object-store';
-import { compare, type Comparison, type Progress } from './support/report';
+import { type Comparison, compare, type Progress } from './support/report';
 
 const TRANSCRIPTS = 1000;
 
@@ -31,7 +31,8 @@ export const runGrowthBenchmark = async (progress: Progress): Promise<Comparison
   const sql = await openPgliteSql();
   try {
     progress(`growth: writing ${TRANSCRIPTS} transcripts and ${SNAPSHOTS} snapshots in the store layout`);
-    for (let chunk = 1; chunk <= TRANSCRIPTS; chunk++) await writeObject(root, transcriptKeyFor('growth', String(chunk)), `words of chunk ${chunk}`);
+    for (let chunk = 1; chunk <= TRANSCRIPTS; chunk++)
+      await writeObject(root, transcriptKeyFor('growth', String(chunk)), `words of chunk ${chunk}`);
     const now = new Date();
     for (let minute = 0; minute < SNAPSHOTS; minute++) {
       const id = snapshotIdFor(new Date(now.getTime() - minute * 60_000));

@@ -6,12 +6,12 @@
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../lib/project-root';
 import { runApiBenchmark } from './api';
 import { runColdStartBenchmark } from './cold-start';
 import { runGrowthBenchmark } from './growth';
 import { runSnapshotBench } from './snapshot';
-import { machine, markdownTable, type Comparison, type Progress } from './support/report';
-import { PROJECT_ROOT } from '../lib/project-root';
+import { type Comparison, machine, markdownTable, type Progress } from './support/report';
 import { runTranscriptionBench } from './transcription';
 
 const BENCHMARKS: Record<string, (progress: Progress) => Promise<Comparison | Comparison[]>> = {
@@ -25,8 +25,10 @@ const BENCHMARKS: Record<string, (progress: Progress) => Promise<Comparison | Co
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 const selected = Object.entries(BENCHMARKS).filter(([name]) => !only || only.includes(name));
 const started = Date.now();
-const progress = (name: string): Progress => (message) =>
-  console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${name}: ${message}`);
+const progress =
+  (name: string): Progress =>
+  (message) =>
+    console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${name}: ${message}`);
 
 const results: Comparison[] = [];
 const failures: { benchmark: string; error: string }[] = [];
@@ -41,14 +43,23 @@ for (const [name, run] of selected) {
   }
 }
 
-const report = { machine: { ...machine(), loadAverageAtStart: loadBefore }, seconds: Math.round((Date.now() - started) / 1000), results, failures };
+const report = {
+  machine: { ...machine(), loadAverageAtStart: loadBefore },
+  seconds: Math.round((Date.now() - started) / 1000),
+  results,
+  failures,
+};
 // A subset does not replace the full record the README quotes.
 const resultsFile = only ? 'results.partial.json' : 'results.json';
 await writeFile(join(PROJECT_ROOT, 'bench', resultsFile), `${JSON.stringify(report, null, 2)}\n`);
 const { cpu, cores, memoryGiB, node, date } = report.machine;
-console.log(`\ninterview-ops benchmarks, ${date}: ${cpu}, ${cores} cores, ${memoryGiB} GiB, Node ${node}, load average ${loadBefore.toFixed(2)} at start\n`);
+console.log(
+  `\ninterview-ops benchmarks, ${date}: ${cpu}, ${cores} cores, ${memoryGiB} GiB, Node ${node}, load average ${loadBefore.toFixed(2)} at start\n`,
+);
 console.log(markdownTable(results));
 if (failures.length > 0) console.log(`\nFailed: ${failures.map((failure) => `${failure.benchmark} (${failure.error})`).join('; ')}`);
-console.log(`\nWritten to bench/${resultsFile}. Targets missed: ${results.filter((result) => result.met === false).length} of ${results.filter((result) => result.met !== undefined).length}.`);
+console.log(
+  `\nWritten to bench/${resultsFile}. Targets missed: ${results.filter((result) => result.met === false).length} of ${results.filter((result) => result.met !== undefined).length}.`,
+);
 if (!only) await import('../scripts/benchmarks-doc').then((doc) => doc.writeBenchmarksDoc());
 process.exit(failures.length > 0 ? 1 : 0);

@@ -23,8 +23,8 @@ import { migrate } from '../functions/core/migrations';
 import type { Logger } from '../functions/core/ports/logger';
 import type { Sql } from '../functions/core/ports/sql';
 import { takeSnapshot } from '../functions/core/snapshots/take-snapshot';
-import { startPostgresServer, type PostgresServer } from '../test/support/postgres-server';
-import { compare, inAlternatingOrder, markdownTable, median, type Comparison, type Progress } from './support/report';
+import { type PostgresServer, startPostgresServer } from '../test/support/postgres-server';
+import { type Comparison, compare, inAlternatingOrder, markdownTable, median, type Progress } from './support/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ROWS = 200_000;
@@ -183,7 +183,9 @@ export const runSnapshotBench = async (progress: Progress = (message) => console
     progress(`seeding ${RSS_ROWS} rows for the memory run`);
     await seed(sql, RSS_ROWS);
     const rss = await measureRssInChild(server.url, join(work, 'rss-store'));
-    progress(`1,000,000 rows: snapshot ${rss.ms.toFixed(0)} ms, ${(rss.bytes / 2 ** 20).toFixed(0)} MiB file, peak RSS ${(rss.maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
+    progress(
+      `1,000,000 rows: snapshot ${rss.ms.toFixed(0)} ms, ${(rss.bytes / 2 ** 20).toFixed(0)} MiB file, peak RSS ${(rss.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
+    );
     return [
       ...figures,
       compare({
@@ -210,6 +212,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const figures = await runSnapshotBench();
     console.log(JSON.stringify(figures, null, 2));
     console.log(markdownTable(figures));
-    console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')} on ${cpus().length} cores`,
+    );
   }
 }

@@ -11,13 +11,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pcm16ToWav } from '../functions/adapters/transcriber/pcm';
 import { request } from '../test/support/http';
-import { compare, inAlternatingOrder, median, type Comparison, type Progress } from './support/report';
 import { removeDataDir, startStackProcess } from '../test/support/local-stack-process';
+import { type Comparison, compare, inAlternatingOrder, median, type Progress } from './support/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const CLIP_SECONDS = 3;
@@ -41,7 +41,9 @@ const coldContinuous = (path: string) =>
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
     child.once('error', reject);
     child.once('close', (code) =>
-      code === 0 ? resolveRun({ ms: performance.now() - started, text: text.trim().split(/\s+/).join(' ') }) : reject(new Error(`exit ${code}`)),
+      code === 0
+        ? resolveRun({ ms: performance.now() - started, text: text.trim().split(/\s+/).join(' ') })
+        : reject(new Error(`exit ${code}`)),
     );
   });
 
@@ -62,7 +64,10 @@ export const runTranscriptionBench = async (progress: Progress = () => undefined
     await request(stack.url, 'POST', '/sessions', { json: { session_id: 'bench' } });
     const chunkIds: string[] = [];
     for (let chunk = 0; chunk < BURST; chunk++) {
-      const uploaded = await request(stack.url, 'POST', '/sessions/bench/audio_chunks', { body: clip, headers: { 'content-type': 'audio/wav' } });
+      const uploaded = await request(stack.url, 'POST', '/sessions/bench/audio_chunks', {
+        body: clip,
+        headers: { 'content-type': 'audio/wav' },
+      });
       chunkIds.push(String(uploaded.json.data.chunk_id));
     }
     // Let the automatic transcriptions of the uploads finish so they do not share the recognizer with a run.
@@ -87,7 +92,9 @@ export const runTranscriptionBench = async (progress: Progress = () => undefined
       api.push(ours.ms);
       cold.push(theirs.ms);
       texts = { api: ours.text, cold: theirs.text };
-      progress(`run ${run + 1}/${RUNS}: POST /process_chunk ${ours.ms.toFixed(0)} ms, cold pocketsphinx_continuous ${theirs.ms.toFixed(0)} ms`);
+      progress(
+        `run ${run + 1}/${RUNS}: POST /process_chunk ${ours.ms.toFixed(0)} ms, cold pocketsphinx_continuous ${theirs.ms.toFixed(0)} ms`,
+      );
     }
 
     // Chunks per second of each burst.
@@ -105,7 +112,9 @@ export const runTranscriptionBench = async (progress: Progress = () => undefined
     };
     for (let run = 1; run <= BURST_RUNS; run++) {
       await inAlternatingOrder(run, burstOfOurs, burstOfCold);
-      progress(`burst ${run}/${BURST_RUNS}: ${BURST} chunks at once, ours ${burstOurs.at(-1)!.toFixed(2)} chunks/s, cold commands ${burstCold.at(-1)!.toFixed(2)} chunks/s`);
+      progress(
+        `burst ${run}/${BURST_RUNS}: ${BURST} chunks at once, ours ${burstOurs.at(-1)!.toFixed(2)} chunks/s, cold commands ${burstCold.at(-1)!.toFixed(2)} chunks/s`,
+      );
     }
     const burstRatios = burstOurs.map((ours, run) => ours / burstCold[run]!);
 

@@ -3,19 +3,19 @@
  * Dependencies are built on first use and kept for the life of the process (a Lambda container,
  * or the local stack), never at module scope, so importing a handler has no side effects.
  */
-import { resolve, join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadMigrations } from '../db/migrations';
-import type { Dependencies } from './core/dependencies';
-import { migrate } from './core/migrations';
-import { longestAudioFor } from './core/transcripts/run-deadline';
-import { systemClock } from './core/ports/clock';
-import type { ObjectStore, StoredObject } from './core/ports/object-store';
-import type { Sql } from './core/ports/sql';
-import type { Transcriber } from './core/ports/transcriber';
 import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
 import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
+import type { Dependencies } from './core/dependencies';
+import { migrate } from './core/migrations';
+import { systemClock } from './core/ports/clock';
+import type { ObjectStore, StoredObject } from './core/ports/object-store';
+import type { Sql } from './core/ports/sql';
+import type { Transcriber } from './core/ports/transcriber';
+import { longestAudioFor } from './core/transcripts/run-deadline';
 import { logger } from './logger';
 import { eventFunctions } from './routes';
 import { readSettings, type Settings } from './settings';
@@ -78,7 +78,9 @@ export const transcriberEngineFor = (settings: Settings): 'pocketsphinx' | 'aws-
 /** Never fails: without pocketsphinx installed the service runs and transcription answers 503 with the fix. */
 const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
   if (transcriberEngineFor(settings) === 'aws-transcribe') {
-    const options = settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',').map((code) => code.trim()).filter(Boolean);
+    const options = settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',')
+      .map((code) => code.trim())
+      .filter(Boolean);
     return deferredTranscriber({ engine: AWS_TRANSCRIBE_ENGINE, acceptedFormats: AWS_TRANSCRIBE_FORMATS }, async () => {
       if (process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE !== 'true') {
         const { AwsTranscribeTranscriber } = await import('./adapters/transcriber/aws-transcribe');
@@ -96,7 +98,8 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
       import('./adapters/transcriber/pocketsphinx/installation'),
     ]);
     const transcriber = new PocketsphinxTranscriber({ logger, warm: true });
-    if (!transcriber.installed()) logger.warn('Speech recognizer missing: uploads are kept, transcription answers 503', { hint: POCKETSPHINX_INSTALL_HINT });
+    if (!transcriber.installed())
+      logger.warn('Speech recognizer missing: uploads are kept, transcription answers 503', { hint: POCKETSPHINX_INSTALL_HINT });
     return transcriber;
   }
   return notBundled('pocketsphinx');

@@ -28,7 +28,13 @@ const LONG_ROUTE_TIMEOUT_SECONDS = 29;
 export const timeoutSecondsOf = (route: RouteDefinition): number => route.timeoutSeconds ?? ROUTE_TIMEOUT_SECONDS;
 
 export const routes = [
-  { method: 'GET', path: '/health', handler: 'health', public: true, summary: 'Liveness: answers from the function alone, touching no dependency' },
+  {
+    method: 'GET',
+    path: '/health',
+    handler: 'health',
+    public: true,
+    summary: 'Liveness: answers from the function alone, touching no dependency',
+  },
   { method: 'GET', path: '/health/deep', handler: 'health-deep', summary: 'Check the database and the object store' },
   { method: 'GET', path: '/openapi.json', handler: 'get-openapi', public: true, summary: 'This API as an OpenAPI 3.1 document' },
   { method: 'POST', path: '/sessions', handler: 'create-session', summary: 'Create an interview session' },
@@ -68,7 +74,12 @@ export const routes = [
     summary: "Transcribe an audio chunk now (optional ?session_id= must be the chunk's session)",
     timeoutSeconds: LONG_ROUTE_TIMEOUT_SECONDS,
   },
-  { method: 'GET', path: '/transcript/{session_id}/{chunk_id}', handler: 'get-transcript', summary: "Get a chunk's transcript file information" },
+  {
+    method: 'GET',
+    path: '/transcript/{session_id}/{chunk_id}',
+    handler: 'get-transcript',
+    summary: "Get a chunk's transcript file information",
+  },
   { method: 'GET', path: '/transcripts/{session_id}', handler: 'list-transcripts', summary: "List a session's transcript files" },
   {
     method: 'GET',

@@ -4,15 +4,16 @@
  * when no cluster is configured, which on Lambda never happens.
  */
 import { join } from 'node:path';
-import { Runtime, Architecture } from 'aws-cdk-lib/aws-lambda';
-import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { usesBucket, type FunctionNeeds } from './function-needs';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type FunctionNeeds, usesBucket } from './function-needs';
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
 
 /** Some CommonJS dependencies call require() for Node built-ins; an ESM bundle has none without this. */
-export const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+export const REQUIRE_SHIM =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 /** The local database engines: never bundled, and never imported on Lambda (see adapterDefinesFor). */
 export const LOCAL_ENGINE_MODULES = ['@electric-sql/pglite', 'pg', 'pg-native'];

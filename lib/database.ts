@@ -50,10 +50,16 @@ export class Database extends Construct {
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
     if (!props.deletionProtection) {
-      acknowledgeNag(this.cluster, 'RDS10',
-        'Off until the stack is live (context databaseDeletionProtection=true): a protected cluster would make a failed first deploy unable to roll back. Deleting it keeps a final snapshot.');
+      acknowledgeNag(
+        this.cluster,
+        'RDS10',
+        'Off until the stack is live (context databaseDeletionProtection=true): a protected cluster would make a failed first deploy unable to roll back. Deleting it keeps a final snapshot.',
+      );
     }
-    acknowledgeNag(this.cluster.node.findChild('Secret'), 'SMG4',
-      'Rotation needs a rotation Lambda inside the VPC with a route to Secrets Manager; the cluster is reachable only through the Data API with IAM, so the secret never leaves AWS. Rotate with `aws secretsmanager rotate-secret` when required.');
+    acknowledgeNag(
+      this.cluster.node.findChild('Secret'),
+      'SMG4',
+      'Rotation needs a rotation Lambda inside the VPC with a route to Secrets Manager; the cluster is reachable only through the Data API with IAM, so the secret never leaves AWS. Rotate with `aws secretsmanager rotate-secret` when required.',
+    );
   }
 }

@@ -35,7 +35,11 @@ export class EventWiring extends Construct {
   constructor(scope: Construct, id: string, props: EventWiringProps) {
     super(scope, id);
     this.failures = failureQueue(this, 'Failures');
-    acknowledgeNag(this.failures, 'SQS3', 'This queue is itself the dead-letter queue of the asynchronous invocations; nothing consumes it automatically.');
+    acknowledgeNag(
+      this.failures,
+      'SQS3',
+      'This queue is itself the dead-letter queue of the asynchronous invocations; nothing consumes it automatically.',
+    );
     const { trigger } = props;
     switch (trigger.kind) {
       case 'object-created': {
@@ -53,7 +57,7 @@ export class EventWiring extends Construct {
         // older than a minute is superseded by the next one and dropped to the queue.
         new Rule(this, 'Schedule', {
           schedule: Schedule.expression(props.snapshotSchedule),
-          description: "Takes the scheduled sandbox snapshot",
+          description: 'Takes the scheduled sandbox snapshot',
           targets: [
             new LambdaFunction(props.function, {
               deadLetterQueue: this.failures,

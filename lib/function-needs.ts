@@ -28,7 +28,12 @@ export interface FunctionNeeds {
 }
 
 const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX] };
-const snapshotWriter: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], write: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX], delete: [SNAPSHOTS_PREFIX] };
+const snapshotWriter: FunctionNeeds = {
+  read: [SNAPSHOTS_PREFIX],
+  write: [SNAPSHOTS_PREFIX],
+  list: [SNAPSHOTS_PREFIX],
+  delete: [SNAPSHOTS_PREFIX],
+};
 const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: TRANSCRIPTION_WRITES, transcribe: true };
 const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS_PREFIX], list: [TRANSCRIPTS_PREFIX] };
 

@@ -4,15 +4,22 @@
  * authMode=jwt. The stage throttles and writes an access log line per request.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { type CfnStage, HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { routeId, type RouteDefinition } from '../functions/routes';
-import type { StackSettings } from './stack-settings';
+import { type RouteDefinition, routeId } from '../functions/routes';
 import { acknowledgeNag } from './nag';
+import type { StackSettings } from './stack-settings';
 
 export interface ApiRoute {
   route: RouteDefinition;
@@ -67,7 +74,11 @@ export class HttpEndpoint extends Construct {
         ...(route.public ? { authorizer: new HttpNoneAuthorizer() } : {}),
       });
       if (route.public && added) {
-        acknowledgeNag(added, 'APIG4', `${routeId(route)} is public by design in functions/routes.ts: it reveals no session data and has its own, lower throttle.`);
+        acknowledgeNag(
+          added,
+          'APIG4',
+          `${routeId(route)} is public by design in functions/routes.ts: it reveals no session data and has its own, lower throttle.`,
+        );
         publicRouteSettings[routeId(route)] = {
           ThrottlingRateLimit: PUBLIC_ROUTE_THROTTLE.rateLimit,
           ThrottlingBurstLimit: PUBLIC_ROUTE_THROTTLE.burstLimit,

@@ -5,20 +5,28 @@
  */
 import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { eventFunctions, ROUTE_TIMEOUT_SECONDS, routeId, routes, timeoutSecondsOf, type EventFunctionDefinition, type RouteDefinition } from '../functions/routes';
+import {
+  type EventFunctionDefinition,
+  eventFunctions,
+  ROUTE_TIMEOUT_SECONDS,
+  type RouteDefinition,
+  routeId,
+  routes,
+  timeoutSecondsOf,
+} from '../functions/routes';
 import { withMigrationFiles } from './bundling';
-import { Database, DATABASE_NAME } from './database';
+import { DATABASE_NAME, Database } from './database';
 import { EventWiring } from './event-wiring';
 import { needsOf } from './function-needs';
-import { PROJECT_ROOT } from './project-root';
 import { giveHelperFunctionsLogGroups } from './helper-log-groups';
 import { HttpEndpoint } from './http-api';
 import { acknowledgeNag } from './nag';
 import { Observability, type ObservedFunction, type ObservedQueue } from './observability';
+import { PROJECT_ROOT } from './project-root';
 import { ServiceFunction } from './service-function';
 import { readStackSettings } from './stack-settings';
 import { Storage } from './storage';
@@ -62,7 +70,9 @@ export class InterviewOpsStack extends Stack {
       RUN_MIGRATIONS_AT_START: 'false',
       TRANSCRIBER: 'aws-transcribe',
       TRANSCRIBE_LANGUAGE: settings.transcribeLanguage,
-      ...(settings.transcribeLanguageOptions.length > 0 ? { TRANSCRIBE_LANGUAGE_OPTIONS: settings.transcribeLanguageOptions.join(',') } : {}),
+      ...(settings.transcribeLanguageOptions.length > 0
+        ? { TRANSCRIBE_LANGUAGE_OPTIONS: settings.transcribeLanguageOptions.join(',') }
+        : {}),
       SNAPSHOT_RETENTION_DAYS: String(settings.snapshotRetentionDays),
       LOG_LEVEL: 'INFO',
     };
@@ -148,21 +158,33 @@ export class InterviewOpsStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn, description: 'Every alarm notifies this SNS topic' });
     new CfnOutput(this, 'BucketName', { value: storage.bucket.bucketName });
     new CfnOutput(this, 'ClusterArn', { value: database.cluster.clusterArn });
-    new CfnOutput(this, 'ApiUrl', { value: endpoint.url, description: 'Base URL of the API; sign requests with SigV4 unless authMode=jwt' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: endpoint.url,
+      description: 'Base URL of the API; sign requests with SigV4 unless authMode=jwt',
+    });
     // Every log group has a retention: ours are made with their functions (service-function.ts), the one RDS
     // exports to by the cluster's cloudwatchLogsRetention, and CDK's own helpers' here.
     giveHelperFunctionsLogGroups(this, servingFunctions, RetentionDays.ONE_MONTH);
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
-        acknowledgeNag(child, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          "CDK's own S3 notification handler (a deploy-time custom resource); its role cannot be replaced, and it only writes its logs");
+        acknowledgeNag(
+          child,
+          'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          "CDK's own S3 notification handler (a deploy-time custom resource); its role cannot be replaced, and it only writes its logs",
+        );
       }
       if (child.node.id.startsWith('LogRetention')) {
         // CDK's log-retention helper, created by the cluster's cloudwatchLogsRetention for the log group RDS makes.
-        acknowledgeNag(child, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          "CDK's own log-retention helper (a deploy-time custom resource); its role cannot be replaced, and the policy only writes its logs");
-        acknowledgeNag(child, 'IAM5[Resource::*]',
-          "CDK's own log-retention helper: logs:PutRetentionPolicy and DeleteRetentionPolicy on *, since the RDS log group's name is only known once RDS creates it");
+        acknowledgeNag(
+          child,
+          'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          "CDK's own log-retention helper (a deploy-time custom resource); its role cannot be replaced, and the policy only writes its logs",
+        );
+        acknowledgeNag(
+          child,
+          'IAM5[Resource::*]',
+          "CDK's own log-retention helper: logs:PutRetentionPolicy and DeleteRetentionPolicy on *, since the RDS log group's name is only known once RDS creates it",
+        );
       }
     }
   }

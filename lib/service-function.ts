@@ -4,15 +4,14 @@
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
+import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { adapterDefinesFor, bundlingOptions, FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './bundling';
-import { usesDatabase, type FunctionNeeds } from './function-needs';
-import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { type FunctionNeeds, usesDatabase } from './function-needs';
 import { acknowledgeNag } from './nag';
 
 export interface ServiceFunctionProps {
@@ -67,7 +66,11 @@ export class ServiceFunction extends Construct {
     if (props.needs.transcribe) {
       // Amazon Transcribe streaming has no resource-level permissions: '*' is the only resource it accepts.
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['transcribe:StartStreamTranscription'], resources: ['*'] }));
-      acknowledgeNag(role, 'IAM5[Resource::*]', 'transcribe:StartStreamTranscription supports no resource-level permissions; the action is the only one granted on *.');
+      acknowledgeNag(
+        role,
+        'IAM5[Resource::*]',
+        'transcribe:StartStreamTranscription supports no resource-level permissions; the action is the only one granted on *.',
+      );
     }
     acknowledgePrefixWildcards(role, props.bucket, props.needs);
   }
@@ -86,7 +89,8 @@ const grantBucketNeeds = (role: Role, bucket: IBucket, needs: FunctionNeeds) => 
       new PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objectArns(bucket, needs.write) }),
     );
   }
-  if (needs.delete?.length) statements.push(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: objectArns(bucket, needs.delete) }));
+  if (needs.delete?.length)
+    statements.push(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: objectArns(bucket, needs.delete) }));
   if (needs.pingBucket || needs.read?.length || needs.list?.length) {
     // One unconditioned s3:ListBucket: HeadBucket (the health probe) carries no prefix, and without
     // ListBucket S3 answers a read of a missing key with 403 instead of the 404 the adapter maps to
@@ -104,6 +108,10 @@ const acknowledgePrefixWildcards = (role: Role, bucket: IBucket, needs: Function
   const bucketLogicalId = stack.resolve(stack.getLogicalId(cfnBucket)) as string;
   const prefixes = new Set([...(needs.read ?? []), ...(needs.write ?? []), ...(needs.delete ?? [])]);
   for (const prefix of prefixes) {
-    acknowledgeNag(role, `IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`, `Object actions limited to the key prefix ${prefix} that this function owns or reads.`);
+    acknowledgeNag(
+      role,
+      `IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+      `Object actions limited to the key prefix ${prefix} that this function owns or reads.`,
+    );
   }
 };

@@ -50,7 +50,8 @@ export const readStackSettings = (node: Node): StackSettings => {
   if (!Number.isInteger(retention) || retention < 1) throw new Error('context snapshotRetentionDays: a whole number of days, at least 1');
 
   const snapshotSchedule = contextString(node, 'snapshotSchedule') ?? 'rate(1 minute)';
-  if (!/^(rate|cron)\(.+\)$/.test(snapshotSchedule)) throw new Error('context snapshotSchedule: an EventBridge rate(...) or cron(...) expression');
+  if (!/^(rate|cron)\(.+\)$/.test(snapshotSchedule))
+    throw new Error('context snapshotSchedule: an EventBridge rate(...) or cron(...) expression');
 
   const authMode = contextString(node, 'authMode') ?? 'iam';
   if (authMode !== 'iam' && authMode !== 'jwt') throw new Error("context authMode: 'iam' or 'jwt'");
@@ -80,7 +81,7 @@ export const readStackSettings = (node: Node): StackSettings => {
 
   const transcribeStreamQuota = Number(contextString(node, 'transcribeStreamQuota') ?? 25);
   if (!Number.isInteger(transcribeStreamQuota) || transcribeStreamQuota < 2) {
-    throw new Error('context transcribeStreamQuota: the account\'s concurrent Transcribe streams, a whole number of at least 2');
+    throw new Error("context transcribeStreamQuota: the account's concurrent Transcribe streams, a whole number of at least 2");
   }
 
   const alarmEmail = contextString(node, 'alarmEmail');
@@ -93,7 +94,9 @@ export const readStackSettings = (node: Node): StackSettings => {
 
   const period = schedulePeriodMinutes(snapshotSchedule);
   if (period !== undefined && snapshotStaleMinutes <= period) {
-    throw new Error(`context snapshotStaleMinutes (${snapshotStaleMinutes}) must exceed the snapshot schedule's period (${period} minutes), or the staleness alarm fires between runs`);
+    throw new Error(
+      `context snapshotStaleMinutes (${snapshotStaleMinutes}) must exceed the snapshot schedule's period (${period} minutes), or the staleness alarm fires between runs`,
+    );
   }
 
   return {

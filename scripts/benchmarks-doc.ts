@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { markdownTable, type Comparison } from '../bench/support/report';
+import { type Comparison, markdownTable } from '../bench/support/report';
 import { PROJECT_ROOT } from '../lib/project-root';
 
 export const RESULTS_START = '<!-- benchmarks-doc:start -->';
@@ -34,7 +34,9 @@ export const resultsSection = (report: BenchmarkReport): string => {
     '',
     `Targets met: ${judged.filter((row) => row.met).length} of ${judged.length} judged` +
       (notJudged.length > 0 ? `; not judged: ${notJudged.length} (the target column says why).` : '.'),
-    ...(failures.length > 0 ? ['', `Benchmarks that failed: ${failures.map((failure) => `${failure.benchmark} (${failure.error})`).join('; ')}.`] : []),
+    ...(failures.length > 0
+      ? ['', `Benchmarks that failed: ${failures.map((failure) => `${failure.benchmark} (${failure.error})`).join('; ')}.`]
+      : []),
     '',
     markdownTable(results),
   ];

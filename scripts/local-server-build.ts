@@ -4,10 +4,11 @@
  * target and renames, so a stack starting during a build (test files build two at a time) never reads
  * half a file.
  */
-import { build } from 'esbuild';
+
+import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { build } from 'esbuild';
 import { MIGRATIONS_DIR } from '../db/migrations';
 import { PROJECT_ROOT } from '../lib/project-root';
 

@@ -4,7 +4,7 @@
  * (*.execute-api.<region>.amazonaws.com), or any URL with --sign (the twin), are signed with SigV4 from
  * the default AWS credential chain.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
@@ -26,14 +26,15 @@ if (!options.url) {
 }
 const base = new URL(options.url);
 const apiGateway = /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(base.hostname);
-const signer = apiGateway || options.sign
-  ? new SignatureV4({
-      service: 'execute-api',
-      region: options.region ?? apiGateway?.[1] ?? 'us-east-1',
-      credentials: defaultProvider(),
-      sha256: Hash.bind(null, 'sha256'),
-    })
-  : undefined;
+const signer =
+  apiGateway || options.sign
+    ? new SignatureV4({
+        service: 'execute-api',
+        region: options.region ?? apiGateway?.[1] ?? 'us-east-1',
+        credentials: defaultProvider(),
+        sha256: Hash.bind(null, 'sha256'),
+      })
+    : undefined;
 
 interface Reply {
   status: number;
@@ -82,7 +83,8 @@ const check = async (name: string, run: () => Promise<string>) => {
 };
 
 const expectStatus = (reply: Reply, status: number, what: string) => {
-  if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.json).slice(0, 200)}`);
+  if (reply.status !== status)
+    throw new Error(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.json).slice(0, 200)}`);
   const envelopeOk = reply.json?.success === status < 400 && typeof reply.json?.message === 'string';
   if (!envelopeOk) throw new Error(`${what}: the body is not the envelope`);
   return reply.json;
@@ -120,7 +122,11 @@ await check('GET /openapi.json', async () => {
   return `${Object.keys(reply.json.paths ?? {}).length} paths`;
 });
 await check('POST /sessions', async () => {
-  expectStatus(await send('POST', '/sessions', JSON.stringify({ session_id: sessionId, candidate: 'smoke' }), 'application/json'), 201, 'create');
+  expectStatus(
+    await send('POST', '/sessions', JSON.stringify({ session_id: sessionId, candidate: 'smoke' }), 'application/json'),
+    201,
+    'create',
+  );
   return sessionId;
 });
 await check('GET /sessions/{session_id}', async () => {
@@ -133,11 +139,29 @@ await check('POST /sessions/{session_id}/audio_chunks', async () => {
   return `chunk ${chunkId}, ${body.data.duration}s`;
 });
 await check('POST /sessions/{session_id}/code_history', async () => {
-  const body = expectStatus(await send('POST', `/sessions/${sessionId}/code_history`, JSON.stringify({ code: 'print(42)', language: 'python' }), 'application/json'), 201, 'code');
+  const body = expectStatus(
+    await send(
+      'POST',
+      `/sessions/${sessionId}/code_history`,
+      JSON.stringify({ code: 'print(42)', language: 'python' }),
+      'application/json',
+    ),
+    201,
+    'code',
+  );
   return `entry ${body.data.id}`;
 });
 await check('POST /sessions/{session_id}/execution_results', async () => {
-  const body = expectStatus(await send('POST', `/sessions/${sessionId}/execution_results`, JSON.stringify({ stdout: '42\n', stderr: '', exit_code: 0 }), 'application/json'), 201, 'execution');
+  const body = expectStatus(
+    await send(
+      'POST',
+      `/sessions/${sessionId}/execution_results`,
+      JSON.stringify({ stdout: '42\n', stderr: '', exit_code: 0 }),
+      'application/json',
+    ),
+    201,
+    'execution',
+  );
   return `result ${body.data.id}`;
 });
 await check('POST /process_chunk/{chunk_id}', async () => {
@@ -156,7 +180,8 @@ await check('GET /transcripts/{session_id}', async () => {
 await check('GET /sessions/{session_id}/transcript', async () => {
   const body = expectStatus(await send('GET', `/sessions/${sessionId}/transcript`), 200, 'session transcript');
   const vtt = await send('GET', `/sessions/${sessionId}/transcript?format=vtt`);
-  if (vtt.status !== 200 || !String(vtt.json).startsWith('WEBVTT')) throw new Error(`session transcript: expected WebVTT, got ${vtt.status}`);
+  if (vtt.status !== 200 || !String(vtt.json).startsWith('WEBVTT'))
+    throw new Error(`session transcript: expected WebVTT, got ${vtt.status}`);
   return `${body.data.segments.length} segment(s), ${body.data.gaps.length} gap(s)`;
 });
 await check('GET /search/transcripts', async () => {

@@ -11,7 +11,11 @@ describe('wiring', () => {
     const sql = deferredSql(async () => {
       opens += 1;
       if (opens === 1) throw new Error('cluster resuming');
-      return { query: async () => [{ ok: opens }], transaction: async (work) => work({ query: async () => [] }), close: async () => undefined } as Sql;
+      return {
+        query: async () => [{ ok: opens }],
+        transaction: async (work) => work({ query: async () => [] }),
+        close: async () => undefined,
+      } as Sql;
     });
     expect(opens).toBe(0);
     await expect(sql.query('SELECT 1')).rejects.toThrow('cluster resuming');

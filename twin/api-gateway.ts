@@ -223,13 +223,17 @@ const routesOf = (template: TwinTemplate, apiId: string, integrationTimeoutMs: n
     const target = String(properties.Target ?? '');
     const integrationId = template.logicalIdOf(target.replace(/^integrations\//, ''));
     const integration = integrationId ? template.resources[integrationId] : undefined;
-    if (!integration || integration.Type !== 'AWS::ApiGatewayV2::Integration') throw new Error(`route ${properties.RouteKey}: no integration ${target}`);
+    if (!integration || integration.Type !== 'AWS::ApiGatewayV2::Integration')
+      throw new Error(`route ${properties.RouteKey}: no integration ${target}`);
     const ip = integration.Properties;
     if (ip.IntegrationType !== 'AWS_PROXY' || String(ip.PayloadFormatVersion ?? '1.0') !== '2.0') {
-      throw new Error(`route ${properties.RouteKey}: only AWS_PROXY integrations with payload format 2.0 are served (got ${ip.IntegrationType} ${ip.PayloadFormatVersion})`);
+      throw new Error(
+        `route ${properties.RouteKey}: only AWS_PROXY integrations with payload format 2.0 are served (got ${ip.IntegrationType} ${ip.PayloadFormatVersion})`,
+      );
     }
     const functionLogicalId = template.logicalIdOf(functionArnIn(String(ip.IntegrationUri)));
-    if (!functionLogicalId) throw new Error(`route ${properties.RouteKey}: integration ${ip.IntegrationUri} names no function of the template`);
+    if (!functionLogicalId)
+      throw new Error(`route ${properties.RouteKey}: integration ${ip.IntegrationUri} names no function of the template`);
     const routeKey = String(properties.RouteKey);
     const routeSettings = stage?.RouteSettings?.[routeKey];
     routes.push({
@@ -287,7 +291,13 @@ const message = (statusCode: number, text: string): Reply => ({
 /** The 2.0 response rules: an object with statusCode is a response; anything else is a 200 JSON body. */
 export const mapLambdaResult = (result: unknown): Reply => {
   if (result !== null && typeof result === 'object' && !Array.isArray(result) && 'statusCode' in result) {
-    const r = result as { statusCode: unknown; headers?: Record<string, unknown>; cookies?: unknown[]; body?: unknown; isBase64Encoded?: boolean };
+    const r = result as {
+      statusCode: unknown;
+      headers?: Record<string, unknown>;
+      cookies?: unknown[];
+      body?: unknown;
+      isBase64Encoded?: boolean;
+    };
     const statusCode = Number(r.statusCode);
     if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) return message(500, 'Internal Server Error');
     const headers: Record<string, string> = {};
@@ -515,7 +525,11 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
       })
       .then((reply) => {
         if (response.headersSent) return;
-        const headers: Record<string, string | string[]> = { ...reply.headers, 'apigw-requestid': requestId, 'content-length': String(reply.body.length) };
+        const headers: Record<string, string | string[]> = {
+          ...reply.headers,
+          'apigw-requestid': requestId,
+          'content-length': String(reply.body.length),
+        };
         if (reply.cookies.length) headers['set-cookie'] = reply.cookies;
         response.writeHead(reply.statusCode, headers);
         response.end(reply.body);

@@ -80,13 +80,17 @@ export const deletionBlocker = (template: TwinTemplate, logicalId: string): stri
 export const deployStack = async (template: TwinTemplate, hooks: DeployHooks): Promise<DeployResult> => {
   const created: string[] = [];
   for (const wave of creationWaves(template)) {
-    const outcomes = await Promise.allSettled(wave.map(async (id) => {
-      await hooks.create(id);
-      created.push(id);
-    }));
+    const outcomes = await Promise.allSettled(
+      wave.map(async (id) => {
+        await hooks.create(id);
+        created.push(id);
+      }),
+    );
     const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
     if (failed === -1) continue;
-    const reason = String((outcomes[failed] as PromiseRejectedResult).reason?.message ?? (outcomes[failed] as PromiseRejectedResult).reason);
+    const reason = String(
+      (outcomes[failed] as PromiseRejectedResult).reason?.message ?? (outcomes[failed] as PromiseRejectedResult).reason,
+    );
     const deleteFailures: DeployResult['deleteFailures'] = [];
     for (const id of [...created].reverse()) {
       const blocked = deletionBlocker(template, id);

@@ -30,7 +30,14 @@ export interface QueueMessage {
 }
 
 /** The file a queue's messages are appended to: <queuesDir>/<queue name>.jsonl. */
-export const queueFileOf = (queuesDir: string, queueArn: string) => join(queuesDir, `${queueArn.split(':').pop()!.replace(/[^\w.-]/g, '_')}.jsonl`);
+export const queueFileOf = (queuesDir: string, queueArn: string) =>
+  join(
+    queuesDir,
+    `${queueArn
+      .split(':')
+      .pop()!
+      .replace(/[^\w.-]/g, '_')}.jsonl`,
+  );
 
 export class TwinQueues {
   private readonly messages = new Map<string, QueueMessage[]>();
@@ -148,7 +155,15 @@ interface ScheduleRule {
   logicalId: string;
   arn: string;
   expression: string;
-  targets: { id: string; functionLogicalId: string; input?: unknown; maximumRetryAttempts: number; maximumEventAgeSeconds: number; deadLetterArn?: string; arn: string }[];
+  targets: {
+    id: string;
+    functionLogicalId: string;
+    input?: unknown;
+    maximumRetryAttempts: number;
+    maximumEventAgeSeconds: number;
+    deadLetterArn?: string;
+    arn: string;
+  }[];
 }
 
 const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -204,7 +219,10 @@ export const cronMatches = (expression: string, at: Date): boolean => {
  * such function). A function's own error always carries a trace; these refusals do not.
  */
 const isRefusal = (result: InvokeResult): result is Extract<InvokeResult, { ok: false }> =>
-  !result.ok && (result.tooLarge === true || result.throttled === true || (result.errorType === 'ResourceNotFoundException' && result.trace === undefined));
+  !result.ok &&
+  (result.tooLarge === true ||
+    result.throttled === true ||
+    (result.errorType === 'ResourceNotFoundException' && result.trace === undefined));
 
 const eventTime = (date: Date) => `${date.toISOString().slice(0, 19)}Z`;
 
@@ -259,12 +277,26 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
     const functionLogicalId = functionIdOf(functionArn);
     if (!functionLogicalId) return log(`notification of ${bucket} names no function of the template: ${String(functionArn)}`);
     const rule = (name: string) => rules.find((r) => String(r.Name).toLowerCase() === name)?.Value as string | undefined;
-    notifications.push({ bucket, configurationId: config.Id ?? `twin-notification-${index}`, events, prefix: rule('prefix'), suffix: rule('suffix'), functionLogicalId });
+    notifications.push({
+      bucket,
+      configurationId: config.Id ?? `twin-notification-${index}`,
+      events,
+      prefix: rule('prefix'),
+      suffix: rule('suffix'),
+      functionLogicalId,
+    });
   };
   for (const id of template.ofType('Custom::S3BucketNotifications')) {
     const p = template.resources[id]!.Properties;
     asArray(p.NotificationConfiguration?.LambdaFunctionConfigurations).forEach((config: any, index) =>
-      addNotification(String(p.BucketName), index, config, config.LambdaFunctionArn, asArray(config.Events), asArray(config.Filter?.Key?.FilterRules)),
+      addNotification(
+        String(p.BucketName),
+        index,
+        config,
+        config.LambdaFunctionArn,
+        asArray(config.Events),
+        asArray(config.Filter?.Key?.FilterRules),
+      ),
     );
   }
   for (const id of template.ofType('AWS::S3::Bucket')) {
@@ -341,9 +373,11 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
           if (closed) return undefined;
           attempts++;
           // A failing Invoke call (the orchestrator's own error) counts as a service error of that attempt.
-          last = await options.invokeAsync(functionLogicalId, event).catch(
-            (error: unknown): InvokeResult => ({ ok: false, requestId: '', errorType: 'ServiceException', errorMessage: String(error) }),
-          );
+          last = await options
+            .invokeAsync(functionLogicalId, event)
+            .catch(
+              (error: unknown): InvokeResult => ({ ok: false, requestId: '', errorType: 'ServiceException', errorMessage: String(error) }),
+            );
           if (attempts === 1 && isRefusal(last)) return last;
           if (attempts === 1) counters.asyncInvocations++;
           requestId ??= last.requestId;
@@ -380,7 +414,11 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
           requestContext: { requestId: requestId ?? failure.requestId, functionArn, condition, approximateInvokeCount: attempts },
           requestPayload: event,
           responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-          responsePayload: { errorType: failure.errorType, errorMessage: failure.errorMessage, ...(failure.trace ? { trace: failure.trace } : {}) },
+          responsePayload: {
+            errorType: failure.errorType,
+            errorMessage: failure.errorMessage,
+            ...(failure.trace ? { trace: failure.trace } : {}),
+          },
         };
         log(JSON.stringify({ twin: 'async-failure', function: functionLogicalId, condition, attempts, errorType: failure.errorType }));
         if (config.onFailure) sendToDestination(config.onFailure, record);
@@ -400,7 +438,8 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
       delivered.push(target.functionLogicalId);
       void asyncInvoke(target.functionLogicalId, event).then((refusal) => {
         // S3 does not retry a refused delivery: the event is lost, as on AWS.
-        if (refusal) log(JSON.stringify({ twin: 'notification-refused', function: target.functionLogicalId, errorType: refusal.errorType }));
+        if (refusal)
+          log(JSON.stringify({ twin: 'notification-refused', function: target.functionLogicalId, errorType: refusal.errorType }));
       });
     }
     return delivered;

@@ -45,7 +45,11 @@ const keyIdOf = (prefix: string, seed: string) => {
 const derive = (purpose: string, keyId: string) => createHmac('sha256', TWIN_SECRET).update(`${purpose}:${keyId}`).digest('base64');
 
 /** The secret belonging to an access key id: HMAC of the id under the twin secret (40 characters, as AWS's). */
-export const secretOfAccessKey = (accessKeyId: string) => derive('secret', accessKeyId).replace(/[^A-Za-z0-9]/g, '').slice(0, 40).padEnd(40, 'T');
+export const secretOfAccessKey = (accessKeyId: string) =>
+  derive('secret', accessKeyId)
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 40)
+    .padEnd(40, 'T');
 /** The session token of a role key. */
 export const sessionTokenOfAccessKey = (accessKeyId: string) => `TwinSessionToken/${derive('token', accessKeyId)}`;
 

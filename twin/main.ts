@@ -6,14 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApiGateway, type ApiGateway } from './api-gateway';
-import { startDataApi, type DataApi } from './data-api/server';
-import { deployStack, type DeployResult } from './deploy';
+import { type ApiGateway, startApiGateway } from './api-gateway';
+import { type DataApi, startDataApi } from './data-api/server';
+import { type DeployResult, deployStack } from './deploy';
 import { startEvents, type TwinEvents } from './events';
 import { createGate, type TwinGate } from './iam/gate';
 import { CALLER_CREDENTIALS, credentialsOfRole, TWIN_ACCOUNT, TWIN_REGION, type TwinCredentials } from './identity';
-import { functionRuntimeOf, type FunctionRuntime, type InvokeResult } from './lambda/runtime';
-import { startPostgresServer, type PostgresServer } from './postgres-server';
+import { type FunctionRuntime, functionRuntimeOf, type InvokeResult } from './lambda/runtime';
+import { type PostgresServer, startPostgresServer } from './postgres-server';
 import { startS3, type TwinS3 } from './s3/index';
 import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
 import { startTranscribeStreaming, type TranscribeStreamingServer } from './transcribe/server';
@@ -54,10 +54,17 @@ const DATABASE = 'interview_ops';
 
 /** The bucket, cluster and secret the functions' environment names. */
 const resourcesOf = (template: TwinTemplate) => {
-  const [fn] = Object.values(template.functions()).filter((candidate) => candidate.environment.BUCKET_NAME && candidate.environment.DB_SECRET_ARN);
+  const [fn] = Object.values(template.functions()).filter(
+    (candidate) => candidate.environment.BUCKET_NAME && candidate.environment.DB_SECRET_ARN,
+  );
   const clusterArn = fn?.environment.DB_CLUSTER_ARN;
   if (!fn || !clusterArn) throw new Error('no function names the bucket, the database cluster and its secret');
-  return { bucket: fn.environment.BUCKET_NAME!, clusterArn, secretArn: fn.environment.DB_SECRET_ARN!, database: fn.environment.DB_NAME ?? DATABASE };
+  return {
+    bucket: fn.environment.BUCKET_NAME!,
+    clusterArn,
+    secretArn: fn.environment.DB_SECRET_ARN!,
+    database: fn.environment.DB_NAME ?? DATABASE,
+  };
 };
 
 export const startTwin = async (options: TwinOptions): Promise<Twin> => {
@@ -80,7 +87,11 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       startDataApi({ databaseUrl, gate, clusterArn: names.clusterArn, secretArn: names.secretArn, database: names.database }),
       startTranscribeStreaming({ gate, ...(options.transcribeStreams ? { maxConcurrentStreams: options.transcribeStreams } : {}) }),
     ]);
-    closers.push(() => s3.close(), () => dataApi.close(), () => transcribe.close());
+    closers.push(
+      () => s3.close(),
+      () => dataApi.close(),
+      () => transcribe.close(),
+    );
 
     const functions = new Map<string, FunctionRuntime>();
     closers.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
@@ -99,9 +110,14 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
     const roleOf = (logicalId: string) => template.functions()[logicalId]?.roleLogicalId ?? '';
     // Calls are counted per role, so two invocations of one function at once share their counts.
     const callsOf = (role: string) => ({ ...gate.counts()[role] });
-    const invoke = async (logicalId: string, event: unknown, invocationType: 'RequestResponse' | 'Event' = 'RequestResponse'): Promise<InvokeResult> => {
+    const invoke = async (
+      logicalId: string,
+      event: unknown,
+      invocationType: 'RequestResponse' | 'Event' = 'RequestResponse',
+    ): Promise<InvokeResult> => {
       const fn = functions.get(logicalId);
-      if (!fn) return { ok: false, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${logicalId}`, requestId: '' };
+      if (!fn)
+        return { ok: false, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${logicalId}`, requestId: '' };
       const before = callsOf(roleOf(logicalId));
       const result = await fn.invoke(event, { invocationType });
       const calls = Object.fromEntries(
@@ -144,7 +160,9 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       template,
       invoke: (logicalId, event) => invoke(logicalId, event),
       authorizeCaller: async (request) => {
-        const answer = await gate.authorize('execute-api', { ...request, body: request.body }, [{ action: request.action, resource: request.resource }]);
+        const answer = await gate.authorize('execute-api', { ...request, body: request.body }, [
+          { action: request.action, resource: request.resource },
+        ]);
         return answer.allowed ? { allowed: true, accessKey: CALLER_CREDENTIALS.accessKeyId, accountId: TWIN_ACCOUNT } : { allowed: false };
       },
       ...(options.port === undefined ? {} : { port: options.port }),

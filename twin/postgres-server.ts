@@ -3,7 +3,7 @@
  * pg_ctl start, and a connection URL; stop() removes everything. PostgreSQL refuses to run as root, so
  * as root it runs as the `postgres` user.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -49,7 +49,9 @@ export const startPostgresServer = async (options: { settings?: Record<string, s
     await chmod(root, 0o700);
   }
   const as = (tool: string, args: readonly string[]) =>
-    asRoot ? run('runuser', ['-u', user, '--', tool, ...args], { maxBuffer: 64 * 1024 * 1024 }) : run(tool, [...args], { maxBuffer: 64 * 1024 * 1024 });
+    asRoot
+      ? run('runuser', ['-u', user, '--', tool, ...args], { maxBuffer: 64 * 1024 * 1024 })
+      : run(tool, [...args], { maxBuffer: 64 * 1024 * 1024 });
   const port = await freePort();
   await as(join(POSTGRES_BIN, 'initdb'), ['-D', dataDir, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
   const serverOptions = [

@@ -90,7 +90,9 @@ const findStack = (cdkOutDir: string, stackName?: string) => {
   const stacks = Object.entries(manifest.artifacts ?? {}).filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack');
   const chosen = stackName ? stacks.filter(([id, a]) => id === stackName || a.properties?.stackName === stackName) : stacks;
   if (chosen.length !== 1) {
-    throw new Error(`expected one stack${stackName ? ` named ${stackName}` : ''} in ${cdkOutDir}/manifest.json, found ${chosen.map(([id]) => id).join(', ') || 'none'}`);
+    throw new Error(
+      `expected one stack${stackName ? ` named ${stackName}` : ''} in ${cdkOutDir}/manifest.json, found ${chosen.map(([id]) => id).join(', ') || 'none'}`,
+    );
   }
   const [artifactId, artifact] = chosen[0]!;
   return { stackName: artifact.properties?.stackName ?? artifactId, templateFile: join(cdkOutDir, artifact.properties!.templateFile!) };
@@ -99,7 +101,11 @@ const findStack = (cdkOutDir: string, stackName?: string) => {
 export const loadTemplate = (cdkOutDir: string, stackName?: string): TwinTemplate => {
   const dir = resolvePath(cdkOutDir);
   const stack = findStack(dir, stackName);
-  return templateFromJson(JSON.parse(readFileSync(stack.templateFile, 'utf8')), { stackName: stack.stackName, cdkOutDir: dir, templateFile: stack.templateFile });
+  return templateFromJson(JSON.parse(readFileSync(stack.templateFile, 'utf8')), {
+    stackName: stack.stackName,
+    cdkOutDir: dir,
+    templateFile: stack.templateFile,
+  });
 };
 
 /** Builds the twin's view of an already parsed template (tests hand small ones in). */
@@ -184,10 +190,14 @@ export const templateFromJson = (
         value = named(id, 'LogGroupName', path, () => id);
         break;
       case 'AWS::RDS::DBCluster':
-        value = named(id, 'DBClusterIdentifier', path, () => id).toLowerCase().slice(0, 63);
+        value = named(id, 'DBClusterIdentifier', path, () => id)
+          .toLowerCase()
+          .slice(0, 63);
         break;
       case 'AWS::RDS::DBInstance':
-        value = named(id, 'DBInstanceIdentifier', path, () => id).toLowerCase().slice(0, 63);
+        value = named(id, 'DBInstanceIdentifier', path, () => id)
+          .toLowerCase()
+          .slice(0, 63);
         break;
       case 'AWS::RDS::DBSubnetGroup':
         value = named(id, 'DBSubnetGroupName', path, () => id).toLowerCase();
@@ -270,15 +280,20 @@ export const templateFromJson = (
     };
     switch (type) {
       case 'AWS::S3::Bucket':
-        return {
-          Arn: `arn:${TWIN_PARTITION}:s3:::${ref()}`,
-          DomainName: `${ref()}.s3.${TWIN_URL_SUFFIX}`,
-          RegionalDomainName: `${ref()}.s3.${region}.${TWIN_URL_SUFFIX}`,
-          DualStackDomainName: `${ref()}.s3.dualstack.${region}.${TWIN_URL_SUFFIX}`,
-          WebsiteURL: `http://${ref()}.s3-website-${region}.${TWIN_URL_SUFFIX}`,
-        }[attr] ?? generic();
+        return (
+          {
+            Arn: `arn:${TWIN_PARTITION}:s3:::${ref()}`,
+            DomainName: `${ref()}.s3.${TWIN_URL_SUFFIX}`,
+            RegionalDomainName: `${ref()}.s3.${region}.${TWIN_URL_SUFFIX}`,
+            DualStackDomainName: `${ref()}.s3.dualstack.${region}.${TWIN_URL_SUFFIX}`,
+            WebsiteURL: `http://${ref()}.s3-website-${region}.${TWIN_URL_SUFFIX}`,
+          }[attr] ?? generic()
+        );
       case 'AWS::IAM::Role':
-        return { Arn: `arn:${TWIN_PARTITION}:iam::${account}:role/${ref()}`, RoleId: `AROA${hex(`role:${id}`, 17).toUpperCase()}` }[attr] ?? generic();
+        return (
+          { Arn: `arn:${TWIN_PARTITION}:iam::${account}:role/${ref()}`, RoleId: `AROA${hex(`role:${id}`, 17).toUpperCase()}` }[attr] ??
+          generic()
+        );
       case 'AWS::IAM::User':
         return { Arn: `arn:${TWIN_PARTITION}:iam::${account}:user/${ref()}` }[attr] ?? generic();
       case 'AWS::IAM::ManagedPolicy':
@@ -292,25 +307,29 @@ export const templateFromJson = (
       case 'AWS::RDS::DBCluster': {
         const arn = `${arnPrefix('rds')}cluster:${ref()}`;
         return (
-          {
-            Arn: arn,
-            DBClusterArn: arn,
-            'Endpoint.Address': `${ref()}.cluster-twin.${region}.rds.${TWIN_URL_SUFFIX}`,
-            'Endpoint.Port': '5432',
-            'ReadEndpoint.Address': `${ref()}.cluster-ro-twin.${region}.rds.${TWIN_URL_SUFFIX}`,
-            DBClusterResourceId: `cluster-${hex(`cluster:${id}`, 26).toUpperCase()}`,
-          } as Record<string, string>
-        )[attr] ?? generic();
+          (
+            {
+              Arn: arn,
+              DBClusterArn: arn,
+              'Endpoint.Address': `${ref()}.cluster-twin.${region}.rds.${TWIN_URL_SUFFIX}`,
+              'Endpoint.Port': '5432',
+              'ReadEndpoint.Address': `${ref()}.cluster-ro-twin.${region}.rds.${TWIN_URL_SUFFIX}`,
+              DBClusterResourceId: `cluster-${hex(`cluster:${id}`, 26).toUpperCase()}`,
+            } as Record<string, string>
+          )[attr] ?? generic()
+        );
       }
       case 'AWS::RDS::DBInstance':
         return (
-          {
-            Arn: `${arnPrefix('rds')}db:${ref()}`,
-            DBInstanceArn: `${arnPrefix('rds')}db:${ref()}`,
-            'Endpoint.Address': `${ref()}.twin.${region}.rds.${TWIN_URL_SUFFIX}`,
-            'Endpoint.Port': '5432',
-          } as Record<string, string>
-        )[attr] ?? generic();
+          (
+            {
+              Arn: `${arnPrefix('rds')}db:${ref()}`,
+              DBInstanceArn: `${arnPrefix('rds')}db:${ref()}`,
+              'Endpoint.Address': `${ref()}.twin.${region}.rds.${TWIN_URL_SUFFIX}`,
+              'Endpoint.Port': '5432',
+            } as Record<string, string>
+          )[attr] ?? generic()
+        );
       case 'AWS::SecretsManager::Secret':
         return { Id: ref(), Arn: ref() }[attr] ?? generic();
       case 'AWS::SecretsManager::SecretTargetAttachment':
@@ -322,13 +341,24 @@ export const templateFromJson = (
       case 'AWS::Events::Rule':
         return { Arn: `${arnPrefix('events')}rule/${ref()}` }[attr] ?? generic();
       case 'AWS::DynamoDB::Table':
-        return { Arn: `${arnPrefix('dynamodb')}table/${ref()}`, StreamArn: `${arnPrefix('dynamodb')}table/${ref()}/stream/1970-01-01T00:00:00.000` }[attr] ?? generic();
+        return (
+          {
+            Arn: `${arnPrefix('dynamodb')}table/${ref()}`,
+            StreamArn: `${arnPrefix('dynamodb')}table/${ref()}/stream/1970-01-01T00:00:00.000`,
+          }[attr] ?? generic()
+        );
       case 'AWS::ApiGatewayV2::Api':
         return { ApiId: ref(), ApiEndpoint: `https://${ref()}.execute-api.${region}.${TWIN_URL_SUFFIX}` }[attr] ?? generic();
       case 'AWS::EC2::SecurityGroup':
         return { GroupId: ref(), VpcId: prop(id, 'VpcId', path) ?? `vpc-${hex(`vpc-of:${id}`, 17)}` }[attr] ?? generic();
       case 'AWS::EC2::VPC':
-        return { VpcId: ref(), CidrBlock: prop(id, 'CidrBlock', path) ?? '10.0.0.0/16', DefaultSecurityGroup: `sg-${hex(`default-sg:${id}`, 17)}` }[attr] ?? generic();
+        return (
+          {
+            VpcId: ref(),
+            CidrBlock: prop(id, 'CidrBlock', path) ?? '10.0.0.0/16',
+            DefaultSecurityGroup: `sg-${hex(`default-sg:${id}`, 17)}`,
+          }[attr] ?? generic()
+        );
       case 'AWS::EC2::Subnet':
         return { SubnetId: ref(), AvailabilityZone: prop(id, 'AvailabilityZone', path) ?? `${region}a` }[attr] ?? generic();
       case 'AWS::KMS::Key':
@@ -371,7 +401,9 @@ export const templateFromJson = (
           throw new Error(`Ref to unknown ${arg}`);
         }
         case 'Fn::GetAtt': {
-          const [id, attr] = Array.isArray(arg) ? [arg[0], resolveValue(arg[1], path)] : [String(arg).split('.')[0], String(arg).split('.').slice(1).join('.')];
+          const [id, attr] = Array.isArray(arg)
+            ? [arg[0], resolveValue(arg[1], path)]
+            : [String(arg).split('.')[0], String(arg).split('.').slice(1).join('.')];
           return attribute(id, attr, path);
         }
         case 'Fn::Join': {
@@ -465,7 +497,13 @@ export const templateFromJson = (
   const physicalId = (id: string) => (need(id), physicalRef(id, []));
   const arn = (id: string): string => {
     const type = need(id).Type;
-    if (type === 'AWS::SecretsManager::Secret' || type === 'AWS::SecretsManager::SecretTargetAttachment' || type === 'AWS::IAM::ManagedPolicy' || type === 'AWS::SNS::Topic') return physicalId(id);
+    if (
+      type === 'AWS::SecretsManager::Secret' ||
+      type === 'AWS::SecretsManager::SecretTargetAttachment' ||
+      type === 'AWS::IAM::ManagedPolicy' ||
+      type === 'AWS::SNS::Topic'
+    )
+      return physicalId(id);
     if (type === 'AWS::Lambda::Version') return physicalId(id);
     return String(attribute(id, type === 'AWS::RDS::DBCluster' ? 'DBClusterArn' : 'Arn', []));
   };
@@ -537,7 +575,8 @@ export const templateFromJson = (
     }
     for (const managedArn of attachedManaged) {
       const local = logicalIdOf(managedArn);
-      if (local && raw[local].Type === 'AWS::IAM::ManagedPolicy') policies.push({ name: managedArn, policy: resources[local]!.Properties.PolicyDocument });
+      if (local && raw[local].Type === 'AWS::IAM::ManagedPolicy')
+        policies.push({ name: managedArn, policy: resources[local]!.Properties.PolicyDocument });
       else if (KNOWN_MANAGED_POLICIES[managedArn]) policies.push({ name: managedArn, policy: KNOWN_MANAGED_POLICIES[managedArn] });
       else unresolvedManagedPolicyArns.push(managedArn);
     }

@@ -18,7 +18,11 @@ export const startLocalStackProcess = async (env: Record<string, string> = {}) =
 
 /** bench/support/bare-server.ts in its own process, answering `bodies` (path → body) from memory. */
 export const startBareServer = (bodies: Record<string, string>) =>
-  spawnLoggingProcess(['--import', 'tsx', 'bench/support/bare-server.ts'], { BARE_BODIES: JSON.stringify(bodies) }, 'bare server listening');
+  spawnLoggingProcess(
+    ['--import', 'tsx', 'bench/support/bare-server.ts'],
+    { BARE_BODIES: JSON.stringify(bodies) },
+    'bare server listening',
+  );
 
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 

@@ -1,5 +1,5 @@
 /** What every benchmark reports: our figure beside its anchor's, their ratio, and the target it is held to. */
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 
 export interface Comparison {
   benchmark: string;
@@ -44,7 +44,11 @@ export const compare = (
 ): Comparison => {
   const { check, ...rest } = fields;
   const ratio = rest.ratio ?? (rest.anchor !== undefined && rest.anchor !== 0 ? rest.ours / rest.anchor : undefined);
-  return { ...rest, ...(ratio !== undefined ? { ratio } : {}), ...(check ? { met: check({ ours: rest.ours, ...(ratio !== undefined ? { ratio } : {}) }) } : {}) };
+  return {
+    ...rest,
+    ...(ratio !== undefined ? { ratio } : {}),
+    ...(check ? { met: check({ ours: rest.ours, ...(ratio !== undefined ? { ratio } : {}) }) } : {}),
+  };
 };
 
 export const machine = () => ({

@@ -12,6 +12,7 @@ const UNAVAILABLE_NAMES = new Set([
   'DatabaseUnavailableException',
 ]);
 
-export const isAwsServiceUnreachable = (error: Error): boolean => UNAVAILABLE_NAMES.has(error.name) || NETWORK_ERROR_CODES.has(errorCodeOf(error));
+export const isAwsServiceUnreachable = (error: Error): boolean =>
+  UNAVAILABLE_NAMES.has(error.name) || NETWORK_ERROR_CODES.has(errorCodeOf(error));
 
 export const translateAwsFailure = failureTranslator(isAwsServiceUnreachable);

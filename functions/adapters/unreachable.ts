@@ -2,7 +2,14 @@
 import { isDomainError, unreachableDependency } from '../core/errors';
 
 /** Connection-level errno codes: the peer is down or unreachable. */
-export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
 
 export const errorCodeOf = (error: Error): string => String((error as { code?: unknown }).code ?? '');
 

@@ -40,7 +40,10 @@ export const toAudioChunk = (row: Record<string, unknown>): AudioChunk => ({
   duration: Number(row.duration),
   transcript_status: row.transcript_status as TranscriptStatus,
   transcript_error: (row.transcript_error as string | null) ?? null,
-  transcript_lease_expires_at: row.transcript_lease_expires_at === null || row.transcript_lease_expires_at === undefined ? null : String(row.transcript_lease_expires_at),
+  transcript_lease_expires_at:
+    row.transcript_lease_expires_at === null || row.transcript_lease_expires_at === undefined
+      ? null
+      : String(row.transcript_lease_expires_at),
   created_at: String(row.created_at),
 });
 
@@ -62,7 +65,10 @@ export const ingestAudioChunk = async (
   const probe = probeAudio(upload.bytes, upload.contentType, audio.acceptedFormats);
   // The inserted-chunk function streams audio at about real time, so its timeout bounds the length it can take.
   if (audio.maxSeconds !== undefined && probe.duration > audio.maxSeconds) {
-    throw tooLarge('Audio chunk too long', `Audio chunks are limited to ${audio.maxSeconds} seconds; this one holds ${roundSeconds(probe.duration)}`);
+    throw tooLarge(
+      'Audio chunk too long',
+      `Audio chunks are limited to ${audio.maxSeconds} seconds; this one holds ${roundSeconds(probe.duration)}`,
+    );
   }
   const [allocated] = await sql.query<{ chunk_id: string }>(
     `SELECT nextval(pg_get_serial_sequence('audio_chunks', 'chunk_id'))::text AS chunk_id

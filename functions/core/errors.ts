@@ -23,10 +23,13 @@ export class DomainError extends Error {
   }
 }
 
-export const invalidInput = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('invalid_input', message, detail, options);
-export const notFound = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('not_found', message, detail, options);
+export const invalidInput = (message: string, detail?: string, options?: ErrorOptions) =>
+  new DomainError('invalid_input', message, detail, options);
+export const notFound = (message: string, detail?: string, options?: ErrorOptions) =>
+  new DomainError('not_found', message, detail, options);
 export const conflict = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('conflict', message, detail, options);
-export const tooLarge = (message: string, detail?: string, options?: ErrorOptions) => new DomainError('too_large', message, detail, options);
+export const tooLarge = (message: string, detail?: string, options?: ErrorOptions) =>
+  new DomainError('too_large', message, detail, options);
 export const unsupportedMediaType = (message: string, detail?: string, options?: ErrorOptions) =>
   new DomainError('unsupported_media_type', message, detail, options);
 export const dependencyUnavailable = (message: string, detail?: string, options?: ErrorOptions) =>

@@ -16,9 +16,7 @@ export const audioKeyFor = (sessionId: string, chunkId: string, extension: Audio
 const AUDIO_KEY = /^audio\/([^/]+)\/([0-9]+)\.(wav|flac|ogg)$/;
 
 /** Reads session and chunk ids back out of an audio key, e.g. from an S3 ObjectCreated event; null if it is not one. */
-export const parseAudioKey = (
-  key: string,
-): { sessionId: string; chunkId: string; extension: AudioExtension } | null => {
+export const parseAudioKey = (key: string): { sessionId: string; chunkId: string; extension: AudioExtension } | null => {
   const match = AUDIO_KEY.exec(key);
   if (!match) return null;
   const [, sessionId, chunkId, extension] = match as unknown as [string, string, string, AudioExtension];
@@ -62,8 +60,12 @@ export const snapshotIdFromKey = (key: string): string | null => {
   const instant = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   // Reject keys like 20240231 that Date would silently roll over (and years before 1970, which have no id).
   const exact =
-    instant.getUTCFullYear() === y && instant.getUTCMonth() === mo - 1 && instant.getUTCDate() === d &&
-    instant.getUTCHours() === h && instant.getUTCMinutes() === mi && instant.getUTCSeconds() === s;
+    instant.getUTCFullYear() === y &&
+    instant.getUTCMonth() === mo - 1 &&
+    instant.getUTCDate() === d &&
+    instant.getUTCHours() === h &&
+    instant.getUTCMinutes() === mi &&
+    instant.getUTCSeconds() === s;
   if (!exact) return null;
   const id = snapshotIdFor(instant);
   return SNAPSHOT_ID_PATTERN.test(id) ? id : null;

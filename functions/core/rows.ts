@@ -1,11 +1,9 @@
 /** Small helpers that turn SQL rows (as the Sql port normalizes them) into API shapes. */
 
 /** Normalizes a JSON column that a driver may hand back as text. */
-export const jsonValue = <T = unknown>(value: unknown): T =>
-  (typeof value === 'string' ? JSON.parse(value) : value) as T;
+export const jsonValue = <T = unknown>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
-export const nullableNumber = (value: unknown): number | null =>
-  value === null || value === undefined ? null : Number(value);
+export const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 /**
  * A value as a jsonb column hands it back, without reading it back: JSON has no undefined or

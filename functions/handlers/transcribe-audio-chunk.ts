@@ -9,7 +9,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, S3Event } from 'aws-lambda';
 import { dependencies } from '../config';
-import { transcribeInsertedAudio, type InsertOutcome } from '../core/transcripts/on-insert';
+import { type InsertOutcome, transcribeInsertedAudio } from '../core/transcripts/on-insert';
 import { logger } from '../logger';
 import { emitMetrics, recordInsertOutcomes } from '../observability';
 

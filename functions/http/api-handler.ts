@@ -4,13 +4,13 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import * as z from '../validation';
 import { dependencies } from '../config';
 import type { Dependencies } from '../core/dependencies';
 import { invalidInput, tooLarge, unsupportedMediaType } from '../core/errors';
 import { logger } from '../logger';
 import { emitMetrics, recordApiOutcome } from '../observability';
 import { routeId, routes } from '../routes';
+import * as z from '../validation';
 import { errorResponse, successResponse } from './envelope';
 import { formatZodError, toPublicError } from './error-mapping';
 
@@ -62,14 +62,13 @@ const headerOf = (event: APIGatewayProxyEventV2, name: string): string | undefin
   event.headers?.[name] ?? Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
 
 const bodyBytes = (event: APIGatewayProxyEventV2): Buffer =>
-  event.body === undefined || event.body === null
-    ? Buffer.alloc(0)
-    : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  event.body === undefined || event.body === null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
 
 const parseJsonBody = (event: APIGatewayProxyEventV2): unknown => {
   const bytes = bodyBytes(event);
   if (bytes.length === 0) return undefined;
-  if (bytes.length > MAX_JSON_BODY_BYTES) throw tooLarge('Request body too large', `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
+  if (bytes.length > MAX_JSON_BODY_BYTES)
+    throw tooLarge('Request body too large', `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
   const contentType = headerOf(event, 'content-type');
   if (contentType && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
     throw unsupportedMediaType('Unsupported media type', 'Send the body as application/json');
@@ -117,7 +116,12 @@ const elapsedSince = (event: APIGatewayProxyEventV2): number => {
   return typeof received === 'number' ? Math.max(0, Date.now() - received) : 0;
 };
 
-export const apiHandler = <P extends z.ZodMiniType = typeof emptyObject, Q extends z.ZodMiniType = typeof emptyObject, B extends BodySpec = undefined, R = unknown>(
+export const apiHandler = <
+  P extends z.ZodMiniType = typeof emptyObject,
+  Q extends z.ZodMiniType = typeof emptyObject,
+  B extends BodySpec = undefined,
+  R = unknown,
+>(
   spec: RouteSpec<P, Q, B, R>,
 ): ApiHandler => {
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
@@ -127,7 +131,11 @@ export const apiHandler = <P extends z.ZodMiniType = typeof emptyObject, Q exten
     .use({
       onError: async (request) => {
         const failure = toPublicError(request.error);
-        recordApiOutcome(handlerByRouteKey.get(request.event.routeKey), { ok: false, serverSide: failure.serverSide }, elapsedSince(request.event));
+        recordApiOutcome(
+          handlerByRouteKey.get(request.event.routeKey),
+          { ok: false, serverSide: failure.serverSide },
+          elapsedSince(request.event),
+        );
         if (failure.serverSide) logger.error('Request failed', { error: request.error, status: failure.statusCode });
         else logger.info('Request refused', { status: failure.statusCode, reason: failure.error });
         request.response = errorResponse(failure.statusCode, failure.message, failure.error);

@@ -3,8 +3,9 @@
  * their failures into core errors; only a core error's detail and request-validation messages reach
  * callers, and anything else is our fault: logged and answered 500.
  */
+
+import { type DomainErrorKind, isDomainError } from '../core/errors';
 import type * as z from '../validation';
-import { isDomainError, type DomainErrorKind } from '../core/errors';
 
 export interface PublicError {
   statusCode: number;

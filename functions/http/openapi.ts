@@ -3,9 +3,10 @@
  * with (zod's own JSON Schema output is draft 2020-12, which OpenAPI 3.1 uses as is). Nothing here is
  * written by hand, so the document cannot drift from what the handlers accept.
  */
+
+import { type RouteDefinition, routes as routeTable } from '../routes';
 import * as z from '../validation';
-import { routes as routeTable, type RouteDefinition } from '../routes';
-import { requestSchemas, type RequestSchemas } from './request-schemas';
+import { type RequestSchemas, requestSchemas } from './request-schemas';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -38,7 +39,10 @@ const requestBodyOf = (body: RequestSchemas['body']) => {
   return { required: true, content: { 'application/json': { schema: jsonSchemaOf(body) } } };
 };
 
-const envelopeRef = (name: string) => ({ description: name, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } });
+const envelopeRef = (name: string) => ({
+  description: name,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } },
+});
 
 const operationOf = (route: RouteDefinition, schemas: RequestSchemas) => {
   const requestBody = requestBodyOf(schemas.body);
@@ -75,7 +79,12 @@ export const buildOpenApiDocument = (routes: readonly RouteDefinition[] = routeT
     paths,
     components: {
       securitySchemes: {
-        sigv4: { type: 'apiKey', name: 'Authorization', in: 'header', description: 'AWS Signature Version 4 (API Gateway IAM authorization)' },
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS Signature Version 4 (API Gateway IAM authorization)',
+        },
       },
       schemas: {
         SuccessEnvelope: {

@@ -2,9 +2,10 @@
  * What every API route accepts, by handler name: its handler validates requests with these schemas and
  * the OpenAPI document is built from them, so neither needs the other loaded.
  */
-import * as z from '../validation';
+
 import { ChunkId, RowId, SessionId, SnapshotId } from '../core/identifiers';
 import type { routes } from '../routes';
+import * as z from '../validation';
 
 export interface RequestSchemas {
   params?: z.ZodMiniType;
@@ -97,13 +98,11 @@ export const requestSchemas = {
   },
   'search-transcripts': {
     query: z.strictObject({
-      q: z
-        .string()
-        .check(
-          z.minLength(1),
-          z.maxLength(MAX_SEARCH_QUERY_LENGTH),
-          z.refine((value) => !UNSEARCHABLE.test(value), 'q must be valid Unicode without the NUL character'),
-        ),
+      q: z.string().check(
+        z.minLength(1),
+        z.maxLength(MAX_SEARCH_QUERY_LENGTH),
+        z.refine((value) => !UNSEARCHABLE.test(value), 'q must be valid Unicode without the NUL character'),
+      ),
       session_id: z.optional(SessionId),
       limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_SEARCH_RESULTS)), 20),
       cursor: z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(10_000))),

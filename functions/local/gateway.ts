@@ -6,11 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { loadHandler } from '../handler-modules';
 import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
-import { routeId, timeoutSecondsOf, type RouteDefinition } from '../routes';
-import { fromApiGatewayResult, toApiGatewayEvent, type HttpReply } from './api-gateway-event';
-import { loadHandler } from '../handler-modules';
+import { type RouteDefinition, routeId, timeoutSecondsOf } from '../routes';
+import { fromApiGatewayResult, type HttpReply, toApiGatewayEvent } from './api-gateway-event';
 import { localLambdaContext } from './lambda-context';
 
 /** API Gateway HTTP APIs refuse larger payloads before any Lambda runs. */
@@ -59,7 +59,8 @@ const targetOf = (url: string): { rawPath: string; rawQueryString: string } => {
   return { rawPath: parsed.pathname, rawQueryString: parsed.search.slice(1) };
 };
 
-const envelopeReply = (statusCode: number, message: string, error: string): HttpReply => fromApiGatewayResult(errorResponse(statusCode, message, error));
+const envelopeReply = (statusCode: number, message: string, error: string): HttpReply =>
+  fromApiGatewayResult(errorResponse(statusCode, message, error));
 
 const internalError = () => envelopeReply(500, 'Internal server error', 'An unexpected error occurred');
 

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Event } from 'aws-lambda';
 import type { StoredObject } from '../core/ports/object-store';
+import { loadHandler } from '../handler-modules';
 import { logger } from '../logger';
 import type { EventFunctionDefinition } from '../routes';
-import { loadHandler } from '../handler-modules';
 import { localLambdaContext } from './lambda-context';
 
 export const LOCAL_BUCKET = 'local-data-dir';
@@ -29,7 +29,12 @@ export const objectCreatedEvent = (object: StoredObject, bucket = LOCAL_BUCKET):
         configurationId: 'local',
         bucket: { name: bucket, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${bucket}` },
         // S3 URL-encodes keys in events (spaces as "+"); handlers decode them, so do the same here.
-        object: { key: encodeURIComponent(object.key).replace(/%2F/g, '/').replace(/%20/g, '+'), size: object.size, eTag: '', sequencer: Date.now().toString(16) },
+        object: {
+          key: encodeURIComponent(object.key).replace(/%2F/g, '/').replace(/%20/g, '+'),
+          size: object.size,
+          eTag: '',
+          sequencer: Date.now().toString(16),
+        },
       },
     },
   ],

@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
+import { loadHandler } from '../handler-modules';
 import { logger } from '../logger';
 import type { EventFunctionDefinition } from '../routes';
-import { loadHandler } from '../handler-modules';
 import { localLambdaContext } from './lambda-context';
 
 export const scheduledEvent = (time: Date, ruleName: string): ScheduledEvent => ({
@@ -40,7 +40,10 @@ export const startScheduler = (functions: readonly EventFunctionDefinition[], in
     const started = (async () => {
       try {
         const handler = await loadHandler<ScheduledEvent, unknown>(definition.handler);
-        await handler(scheduledEvent(new Date(), `interview-ops-${definition.handler}`), localLambdaContext(`interview-ops-${definition.handler}`, definition.timeoutSeconds * 1000));
+        await handler(
+          scheduledEvent(new Date(), `interview-ops-${definition.handler}`),
+          localLambdaContext(`interview-ops-${definition.handler}`, definition.timeoutSeconds * 1000),
+        );
       } catch (error) {
         logger.error('Scheduled run failed', { handler: definition.handler, error });
       } finally {

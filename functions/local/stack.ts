@@ -10,7 +10,7 @@ import type { Settings } from '../settings';
 import { startGateway } from './gateway';
 import { objectNotifications } from './object-notifications';
 import { resumeTranscriptions } from './resume-transcriptions';
-import { startScheduler, type Scheduler } from './scheduler';
+import { type Scheduler, startScheduler } from './scheduler';
 
 export interface LocalStack {
   url: string;
@@ -28,7 +28,10 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
   const dependencies = await built;
   const gateway = await startGateway(routes, settings.PORT, settings.HOST);
   const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);
-  await resumeTranscriptions(dependencies, { ownsDatabase: settings.DATABASE_URL === undefined, notify: (object) => notifications.notify(object) });
+  await resumeTranscriptions(dependencies, {
+    ownsDatabase: settings.DATABASE_URL === undefined,
+    notify: (object) => notifications.notify(object),
+  });
   logger.info('Local stack listening', { url: gateway.url, dataDir: settings.DATA_DIR });
   return {
     url: gateway.url,

@@ -3,9 +3,9 @@
  * adapters, and it leaves migrations to the deploy-time trigger instead of every cold start.
  */
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDependencies, runsMigrationsAtStart } from '../../functions/config';
 import { readSettings } from '../../functions/settings';
 
@@ -25,7 +25,9 @@ describe('wiring on Lambda', () => {
     s3 = mockClient(S3Client);
     s3.on(HeadBucketCommand).resolves({});
     rds = mockClient(RDSDataClient);
-    rds.on(ExecuteStatementCommand).resolves({ records: [[{ longValue: 1 }]], columnMetadata: [{ name: 'ok', label: 'ok', typeName: 'int4' }] });
+    rds
+      .on(ExecuteStatementCommand)
+      .resolves({ records: [[{ longValue: 1 }]], columnMetadata: [{ name: 'ok', label: 'ok', typeName: 'int4' }] });
   });
   afterAll(() => {
     rds.restore();

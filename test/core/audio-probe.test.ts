@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { probeAudio } from '../../functions/core/audio/probe';
-import { refusal } from '../support/refusal';
 import { flacHeader, oggOpusHeader, realWav, toneWav } from '../support/audio-fixtures';
+import { refusal } from '../support/refusal';
 
 const ALL = ['wav', 'flac', 'ogg'] as const;
 

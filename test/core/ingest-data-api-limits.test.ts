@@ -14,7 +14,7 @@ import { recordExecutionResult } from '../../functions/core/execution-results';
 import { migrate } from '../../functions/core/migrations';
 import type { Sql } from '../../functions/core/ports/sql';
 import { createSession, getSession } from '../../functions/core/sessions';
-import { startFakeDataApi, type FakeDataApi } from '../adapters/sql/data-api/fake-data-api';
+import { type FakeDataApi, startFakeDataApi } from '../adapters/sql/data-api/fake-data-api';
 
 /** `unit` repeated to at most `maxBytes` bytes of UTF-8. */
 const fill = (unit: string, maxBytes: number) => unit.repeat(Math.floor(maxBytes / Buffer.byteLength(unit)));
@@ -110,7 +110,9 @@ describe('ingest within the RDS Data API limits', () => {
 
   it('keeps metadata that grows past 64 KB as jsonb text, on every ingest route and when a session is read', async () => {
     const metadata = expandingMetadata();
-    const stored = await api.database.query<{ chars: number }>('SELECT length(CAST($1 AS jsonb)::text) AS chars', [JSON.stringify(metadata)]);
+    const stored = await api.database.query<{ chars: number }>('SELECT length(CAST($1 AS jsonb)::text) AS chars', [
+      JSON.stringify(metadata),
+    ]);
     expect(stored.rows[0]!.chars).toBeGreaterThan(300 * 1024);
 
     const session = await createSession({ sql }, { session_id: 'big-metadata', metadata });
@@ -132,7 +134,9 @@ describe('ingest within the RDS Data API limits', () => {
     await createSession({ sql }, { session_id: 'sliced', candidate: 'Ada', metadata });
     expect(await getSession({ sql }, 'sliced')).toEqual({ ...(await storedRow(api, 'sessions', 'session_id', 'sliced')) });
     await createSession({ sql }, { session_id: 'short', interviewer: 'Grace' });
-    expect(JSON.stringify(await getSession({ sql }, 'short'))).toBe(JSON.stringify(await storedRow(api, 'sessions', 'session_id', 'short')));
+    expect(JSON.stringify(await getSession({ sql }, 'short'))).toBe(
+      JSON.stringify(await storedRow(api, 'sessions', 'session_id', 'short')),
+    );
   });
 
   it('hands back text as the database keeps it: a lone surrogate is stored as U+FFFD', async () => {
@@ -157,7 +161,13 @@ describe('ingest within the RDS Data API limits', () => {
         expect(JSON.stringify(await getSession({ sql }, id))).toBe(JSON.stringify(created));
         const entry = await recordCodeHistory({ sql }, id, { code: '', language: 'js', metadata: value });
         expect(JSON.stringify(entry)).toBe(JSON.stringify(await storedRow(api, 'code_history', 'id', entry.id)));
-        const result = await recordExecutionResult({ sql }, id, { stdout: '', stderr: '', exit_code: 0, duration_ms: 0.1 + 0.2, metadata: value });
+        const result = await recordExecutionResult({ sql }, id, {
+          stdout: '',
+          stderr: '',
+          exit_code: 0,
+          duration_ms: 0.1 + 0.2,
+          metadata: value,
+        });
         expect(JSON.stringify(result)).toBe(JSON.stringify(await storedRow(api, 'execution_results', 'id', result.id)));
       }),
       { numRuns: 60 },

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
+import { openPgliteSql } from '../../functions/adapters/sql/pglite';
 import { migrate, splitStatements } from '../../functions/core/migrations';
 import type { Sql } from '../../functions/core/ports/sql';
-import { openPgliteSql } from '../../functions/adapters/sql/pglite';
 
 let sql: Sql;
 

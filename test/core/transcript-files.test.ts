@@ -58,7 +58,11 @@ describe('listTranscriptFiles', () => {
     expect(listed.total_count).toBe(1000);
     expect(listed.transcripts).toHaveLength(1000);
     expect(listed.transcripts.slice(0, 3).map((file) => file.filename)).toEqual(['s_1.txt', 's_2.txt', 's_3.txt']);
-    expect(listed.transcripts.at(-1)).toMatchObject({ filename: 's_1000.txt', file_path: 'transcripts/s/s_1000.txt', file_size: 'words of chunk 1000'.length });
+    expect(listed.transcripts.at(-1)).toMatchObject({
+      filename: 's_1000.txt',
+      file_path: 'transcripts/s/s_1000.txt',
+      file_size: 'words of chunk 1000'.length,
+    });
   });
 
   it('takes a second list request for the 1,001st key', async () => {

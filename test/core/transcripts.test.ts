@@ -8,21 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
-import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
 import { DirectoryObjectStore } from '../../functions/adapters/object-store/directory';
 import { openPgliteSql } from '../../functions/adapters/sql/pglite';
-import { ingestAudioChunk } from '../../functions/core/audio-chunks';
+import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
+import { findAudioChunk, ingestAudioChunk } from '../../functions/core/audio-chunks';
+import { type DomainError, dependencyUnavailable } from '../../functions/core/errors';
 import { migrate } from '../../functions/core/migrations';
 import type { LogAttributes, Logger } from '../../functions/core/ports/logger';
 import type { Sql } from '../../functions/core/ports/sql';
 import type { Transcriber } from '../../functions/core/ports/transcriber';
 import { createSession } from '../../functions/core/sessions';
 import { transcribeInsertedAudio } from '../../functions/core/transcripts/on-insert';
-import { transcribeChunk } from '../../functions/core/transcripts/transcribe-chunk';
-import { findAudioChunk } from '../../functions/core/audio-chunks';
-import { dependencyUnavailable, type DomainError } from '../../functions/core/errors';
 import { TRANSCRIPTION_MARGIN_SECONDS } from '../../functions/core/transcripts/run-deadline';
 import { claimTranscription, endTranscription } from '../../functions/core/transcripts/status';
+import { transcribeChunk } from '../../functions/core/transcripts/transcribe-chunk';
 import { getTranscriptFile } from '../../functions/core/transcripts/transcript-files';
 import { realWav } from '../support/audio-fixtures';
 
@@ -67,7 +66,9 @@ beforeAll(async () => {
     acceptedFormats: recognizer.acceptedFormats,
     close: () => recognizer.close(),
     transcribe: async (audio) => {
-      const [row] = await sql.query<{ transcript_status: string }>("SELECT transcript_status FROM audio_chunks ORDER BY transcript_updated_at DESC NULLS LAST LIMIT 1");
+      const [row] = await sql.query<{ transcript_status: string }>(
+        'SELECT transcript_status FROM audio_chunks ORDER BY transcript_updated_at DESC NULLS LAST LIMIT 1',
+      );
       seenDuringTranscription.push(row!.transcript_status);
       return recognizer.transcribe(audio);
     },
@@ -91,7 +92,9 @@ describe('automatic transcription of an inserted chunk', () => {
     audioKey = chunk.audio_key;
     expect((await statusOf(chunkId)).transcript_status).toBe('pending');
 
-    expect(await transcribeInsertedAudio(deps(), [audioKey], run())).toEqual([{ key: audioKey, outcome: 'done', chunk_id: chunkId, session_id: 'core-s' }]);
+    expect(await transcribeInsertedAudio(deps(), [audioKey], run())).toEqual([
+      { key: audioKey, outcome: 'done', chunk_id: chunkId, session_id: 'core-s' },
+    ]);
     expect(seenDuringTranscription.at(-1)).toBe('processing');
     const row = await statusOf(chunkId);
     expect(row).toMatchObject({ transcript_status: 'done', transcript_error: null });
@@ -103,12 +106,18 @@ describe('automatic transcription of an inserted chunk', () => {
 
   it('skips a repeated event for a chunk already done', async () => {
     const calls = seenDuringTranscription.length;
-    expect(await transcribeInsertedAudio(deps(), [audioKey], run())).toEqual([{ key: audioKey, outcome: 'skipped', reason: 'already transcribed' }]);
+    expect(await transcribeInsertedAudio(deps(), [audioKey], run())).toEqual([
+      { key: audioKey, outcome: 'skipped', reason: 'already transcribed' },
+    ]);
     expect(seenDuringTranscription.length).toBe(calls);
   });
 
   it('skips keys that are not audio chunks, or whose chunk row does not match', async () => {
-    const outcomes = await transcribeInsertedAudio(deps(), ['snapshots/snapshot_20240101_000000.json', 'audio/core-s/999999.wav', `audio/other/${chunkId}.wav`], run());
+    const outcomes = await transcribeInsertedAudio(
+      deps(),
+      ['snapshots/snapshot_20240101_000000.json', 'audio/core-s/999999.wav', `audio/other/${chunkId}.wav`],
+      run(),
+    );
     expect(outcomes.map((outcome) => outcome.outcome)).toEqual(['skipped', 'skipped', 'skipped']);
   });
 });
@@ -137,13 +146,21 @@ describe('a failed automatic transcription', () => {
   it('stays retriable: once the audio is back, the on-demand call transcribes it', async () => {
     await store.put(audioKey, audio, { contentType: 'audio/wav' });
     const transcript = await transcribeChunk(deps(), { chunkId, sessionId: 'core-s', ...run() });
-    expect(transcript).toMatchObject({ chunk_id: chunkId, session_id: 'core-s', transcript: 'seven of clubs', language: 'en', success: true });
+    expect(transcript).toMatchObject({
+      chunk_id: chunkId,
+      session_id: 'core-s',
+      transcript: 'seven of clubs',
+      language: 'en',
+      success: true,
+    });
     expect(await statusOf(chunkId)).toMatchObject({ transcript_status: 'done', transcript_error: null });
   });
 
   it('refuses a session that is not the chunk with the same 404 as an unknown chunk', async () => {
     const wrong = await transcribeChunk(deps(), { chunkId, sessionId: 'someone-else', ...run() }).catch((error: Error) => error);
-    const unknown = await transcribeChunk(deps(), { chunkId: '424242', sessionId: 'someone-else', ...run() }).catch((error: Error) => error);
+    const unknown = await transcribeChunk(deps(), { chunkId: '424242', sessionId: 'someone-else', ...run() }).catch(
+      (error: Error) => error,
+    );
     expect(wrong).toMatchObject({ kind: 'not_found', message: 'Audio chunk not found' });
     expect(unknown).toMatchObject({ kind: 'not_found', message: 'Audio chunk not found' });
     expect((await statusOf(chunkId)).transcript_status).toBe('done');
@@ -168,7 +185,12 @@ const scripted = () => {
 
 const leaseOf = async (chunkId: string) =>
   (
-    await sql.query<{ transcript_status: string; transcript_attempts: number; transcript_lease_expires_at: string | null; transcript_error: string | null }>(
+    await sql.query<{
+      transcript_status: string;
+      transcript_attempts: number;
+      transcript_lease_expires_at: string | null;
+      transcript_error: string | null;
+    }>(
       `SELECT transcript_status, transcript_attempts, transcript_lease_expires_at, transcript_error FROM audio_chunks WHERE chunk_id = CAST(:id AS bigint)`,
       { id: chunkId },
     )
@@ -180,15 +202,24 @@ describe('a failure a retry may cure (issue #15, defect 3)', () => {
   it('leaves an inserted chunk pending with the attempt counted, rethrows, and the next delivery finishes it', async () => {
     const chunk = await upload('cards/005.wav');
     const recognizerOf = scripted();
-    recognizerOf.state.failWith = dependencyUnavailable('Speech recognizer busy', 'Amazon Transcribe is at its limit of concurrent streams; try again shortly');
+    recognizerOf.state.failWith = dependencyUnavailable(
+      'Speech recognizer busy',
+      'Amazon Transcribe is at its limit of concurrent streams; try again shortly',
+    );
 
     const failure = await transcribeInsertedAudio(recognizerOf.deps(), [chunk.audio_key], run()).catch((error: unknown) => error);
     expect(failure).toMatchObject({ kind: 'dependency_unavailable' });
-    expect(await leaseOf(chunk.chunk_id)).toMatchObject({ transcript_status: 'pending', transcript_attempts: 1, transcript_lease_expires_at: null });
+    expect(await leaseOf(chunk.chunk_id)).toMatchObject({
+      transcript_status: 'pending',
+      transcript_attempts: 1,
+      transcript_lease_expires_at: null,
+    });
     expect((await leaseOf(chunk.chunk_id)).transcript_error).toContain('concurrent streams');
     const read = await getTranscriptFile({ sql, store }, 'core-s', chunk.chunk_id).catch((error: DomainError) => error);
     expect(read).toMatchObject({ kind: 'not_found' });
-    expect((read as DomainError).detail).toMatch(/pending: its last attempt failed \(.*concurrent streams.*\), which a retry may cure; retry with POST \/process_chunk\//);
+    expect((read as DomainError).detail).toMatch(
+      /pending: its last attempt failed \(.*concurrent streams.*\), which a retry may cure; retry with POST \/process_chunk\//,
+    );
 
     recognizerOf.state.failWith = undefined;
     const [outcome] = await transcribeInsertedAudio(recognizerOf.deps(), [chunk.audio_key], run());
@@ -207,7 +238,9 @@ describe('a failure a retry may cure (issue #15, defect 3)', () => {
         return recognizer.transcribe(audio);
       },
     };
-    await expect(transcribeInsertedAudio({ ...deps(), transcriber: stand }, [busy.audio_key, fine.audio_key], run())).rejects.toMatchObject({ kind: 'dependency_unavailable' });
+    await expect(transcribeInsertedAudio({ ...deps(), transcriber: stand }, [busy.audio_key, fine.audio_key], run())).rejects.toMatchObject(
+      { kind: 'dependency_unavailable' },
+    );
     expect((await leaseOf(busy.chunk_id)).transcript_status).toBe('pending');
     expect((await leaseOf(fine.chunk_id)).transcript_status).toBe('done');
   });
@@ -217,7 +250,9 @@ describe('a failure a retry may cure (issue #15, defect 3)', () => {
     await transcribeInsertedAudio(deps(), [chunk.audio_key], run());
     const recognizerOf = scripted();
     recognizerOf.state.failWith = dependencyUnavailable('Speech recognizer unavailable', 'try again shortly');
-    await expect(transcribeChunk(recognizerOf.deps(), { chunkId: chunk.chunk_id, ...run(29) })).rejects.toMatchObject({ kind: 'dependency_unavailable' });
+    await expect(transcribeChunk(recognizerOf.deps(), { chunkId: chunk.chunk_id, ...run(29) })).rejects.toMatchObject({
+      kind: 'dependency_unavailable',
+    });
     expect((await leaseOf(chunk.chunk_id)).transcript_status).toBe('pending');
   });
 });
@@ -241,7 +276,10 @@ describe('leases (issue #15, defect 7)', () => {
     const dead = await claimTranscription({ sql }, chunk.chunk_id, 60_000);
     if (!dead.claimed) throw new Error('expected a claim');
     // The run that claimed it timed out: its deadline, and so its lease, is in the past.
-    await sql.query("UPDATE audio_chunks SET transcript_lease_expires_at = now() - interval '1 second' WHERE chunk_id = CAST(:id AS bigint)", { id: chunk.chunk_id });
+    await sql.query(
+      "UPDATE audio_chunks SET transcript_lease_expires_at = now() - interval '1 second' WHERE chunk_id = CAST(:id AS bigint)",
+      { id: chunk.chunk_id },
+    );
 
     expect((await findAudioChunk({ sql }, chunk.chunk_id))!.transcript_status).toBe('pending');
     const read = (await getTranscriptFile({ sql, store }, 'core-s', chunk.chunk_id).catch((error: DomainError) => error)) as DomainError;
@@ -260,7 +298,10 @@ describe('leases (issue #15, defect 7)', () => {
     if (!holder.claimed) throw new Error('expected a claim');
     const recognizerOf = scripted();
     let claims = 0;
-    const watched: Sql = { ...sql, query: (text, params) => ((claims += /SET transcript_status = 'processing'/.test(text) ? 1 : 0), sql.query(text, params)) };
+    const watched: Sql = {
+      ...sql,
+      query: (text, params) => ((claims += /SET transcript_status = 'processing'/.test(text) ? 1 : 0), sql.query(text, params)),
+    };
     const onDemand = transcribeChunk({ ...recognizerOf.deps(), sql: watched }, { chunkId: chunk.chunk_id, ...run(29) });
     // It has tried to claim twice (found the lease, waited, looked again) and not started a second run.
     await expect.poll(() => claims, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
@@ -274,7 +315,10 @@ describe('leases (issue #15, defect 7)', () => {
     const chunk = await upload('cards/001.wav');
     await claimTranscription({ sql }, chunk.chunk_id, 60_000);
     const deadline = Date.now() + (chunk.duration + TRANSCRIPTION_MARGIN_SECONDS) * 1000 + 200;
-    await expect(transcribeChunk(deps(), { chunkId: chunk.chunk_id, deadline })).rejects.toMatchObject({ kind: 'conflict', message: 'Transcription in progress' });
+    await expect(transcribeChunk(deps(), { chunkId: chunk.chunk_id, deadline })).rejects.toMatchObject({
+      kind: 'conflict',
+      message: 'Transcription in progress',
+    });
   });
 });
 
@@ -283,7 +327,9 @@ describe('audio longer than a run can stream (issue #15, defect 4)', () => {
     const chunk = await upload('cards/002.wav');
     const recognizerOf = scripted();
     const limited = { ...recognizerOf.deps(), audio: { ...deps().audio, maxOnDemandSeconds: 1 } };
-    const refusal = (await transcribeChunk(limited, { chunkId: chunk.chunk_id, ...run(29) }).catch((error: unknown) => error)) as DomainError;
+    const refusal = (await transcribeChunk(limited, { chunkId: chunk.chunk_id, ...run(29) }).catch(
+      (error: unknown) => error,
+    )) as DomainError;
     expect(refusal).toMatchObject({ kind: 'too_large', message: 'Audio too long to transcribe on demand' });
     expect(refusal.detail).toContain('at most 1 s');
     expect(refusal.detail).toContain(`GET /transcript/core-s/${chunk.chunk_id}`);

@@ -5,10 +5,10 @@
  * directory) is in test/local/ingest-local.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LEAK_PATTERNS, errorShape, type ApiResponse } from '../support/http';
-import { realWav, toneWav } from '../support/audio-fixtures';
-import { startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
 import { PUBLIC_ROUTE_THROTTLE } from '../../lib/http-api';
+import { realWav, toneWav } from '../support/audio-fixtures';
+import { type ApiResponse, errorShape, LEAK_PATTERNS } from '../support/http';
+import { startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
 
 let target: Target;
 const call: Target['request'] = (method, path, init) => target.request(method, path, init);
@@ -63,7 +63,12 @@ describe('sessions', () => {
     });
     expect(created.status).toBe(201);
     expect(created.json.success).toBe(true);
-    expect(created.json.data).toMatchObject({ session_id: 'session-456', candidate: 'Ada', interviewer: 'Grace', metadata: { role: 'backend' } });
+    expect(created.json.data).toMatchObject({
+      session_id: 'session-456',
+      candidate: 'Ada',
+      interviewer: 'Grace',
+      metadata: { role: 'backend' },
+    });
     expect(created.json.data.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
     const fetched = await call('GET', '/sessions/session-456');
@@ -109,13 +114,15 @@ describe('sessions', () => {
   });
 
   it('answers 415 for a body that is not JSON', async () => {
-    expectRefusal(await call('POST', '/sessions', { body: 'session_id=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+    expectRefusal(
+      await call('POST', '/sessions', { body: 'session_id=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      415,
+    );
   });
 
   it('answers 413 for a JSON body over 1 MiB', async () => {
     expectRefusal(await call('POST', '/sessions', { json: { metadata: { blob: 'x'.repeat(1024 * 1024) } } }), 413);
   });
-
 });
 
 describe('POST /sessions/{session_id}/audio_chunks', () => {
@@ -144,7 +151,8 @@ describe('POST /sessions/{session_id}/audio_chunks', () => {
   });
 
   it('answers 404 for an unknown session and stores nothing under any chunk id handed out meanwhile', async () => {
-    const upload = (sessionId: string) => call('POST', `/sessions/${sessionId}/audio_chunks`, { body: toneWav(), headers: { 'content-type': 'audio/wav' } });
+    const upload = (sessionId: string) =>
+      call('POST', `/sessions/${sessionId}/audio_chunks`, { body: toneWav(), headers: { 'content-type': 'audio/wav' } });
     const before = BigInt((await upload('audio-s')).json.data.chunk_id);
     expectRefusal(await upload('ghost'), 404);
     const after = BigInt((await upload('audio-s')).json.data.chunk_id);
@@ -154,8 +162,14 @@ describe('POST /sessions/{session_id}/audio_chunks', () => {
   });
 
   it('answers 415 for another media type', async () => {
-    expectRefusal(await call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'audio/mpeg' } }), 415);
-    expectRefusal(await call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'application/octet-stream' } }), 415);
+    expectRefusal(
+      await call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'audio/mpeg' } }),
+      415,
+    );
+    expectRefusal(
+      await call('POST', '/sessions/audio-s/audio_chunks', { body: toneWav(), headers: { 'content-type': 'application/octet-stream' } }),
+      415,
+    );
   });
 
   it('answers 413 above the stated size limit', async () => {
@@ -184,7 +198,9 @@ describe('code history and execution results', () => {
   });
 
   it('records code with its language', async () => {
-    const response = await call('POST', '/sessions/code-s/code_history', { json: { code: 'print("hi")', language: 'python', metadata: { cursor: 3 } } });
+    const response = await call('POST', '/sessions/code-s/code_history', {
+      json: { code: 'print("hi")', language: 'python', metadata: { cursor: 3 } },
+    });
     expect(response.status).toBe(201);
     expect(response.json.data).toMatchObject({ session_id: 'code-s', code: 'print("hi")', language: 'python', metadata: { cursor: 3 } });
     codeId = response.json.data.id;
@@ -196,7 +212,13 @@ describe('code history and execution results', () => {
       json: { code_history_id: codeId, stdout: 'hi\n', stderr: '', exit_code: 0, duration_ms: 12.5 },
     });
     expect(response.status).toBe(201);
-    expect(response.json.data).toMatchObject({ session_id: 'code-s', code_history_id: codeId, stdout: 'hi\n', exit_code: 0, duration_ms: 12.5 });
+    expect(response.json.data).toMatchObject({
+      session_id: 'code-s',
+      code_history_id: codeId,
+      stdout: 'hi\n',
+      exit_code: 0,
+      duration_ms: 12.5,
+    });
   });
 
   it('records an execution result with no code entry', async () => {
@@ -230,7 +252,9 @@ describe('code history and execution results', () => {
     // The log line travels through the process's stdout, so it can arrive just after the answer.
     const refusal = await vi.waitFor(() => {
       // 'interview-ops-record-execution-result' locally; named after the construct (RecordExecutionResult…) when deployed.
-      const line = target.logs.findLast((entry) => entry.message === 'Request refused' && /record-?execution-?result/i.test(String(entry.function_name)));
+      const line = target.logs.findLast(
+        (entry) => entry.message === 'Request refused' && /record-?execution-?result/i.test(String(entry.function_name)),
+      );
       if (!line) throw new Error('no refusal logged yet');
       return line;
     });

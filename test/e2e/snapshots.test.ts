@@ -4,7 +4,7 @@
  * directory with the local scheduler running every second is test/local/snapshots-restart.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEAK_PATTERNS, errorShape, type ApiResponse } from '../support/http';
+import { type ApiResponse, errorShape, LEAK_PATTERNS } from '../support/http';
 import { keyOf, startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
 
 let target: Target | undefined;
@@ -38,11 +38,22 @@ describe('before any snapshot', () => {
     expectRefusal(await call('GET', '/sandbox_snapshot'), 404);
     const listed = await call('GET', '/sandbox_snapshots');
     expect(listed.status).toBe(200);
-    expect(listed.json).toEqual({ success: true, message: 'Found 0 snapshots', data: { snapshots: [], total_count: 0, next_cursor: null } });
+    expect(listed.json).toEqual({
+      success: true,
+      message: 'Found 0 snapshots',
+      data: { snapshots: [], total_count: 0, next_cursor: null },
+    });
   });
 
   it('refuses malformed ids and query values with 400, unknown ids with 404', async () => {
-    for (const bad of ['snapshot_123', 'snapshot_17041104000', 'snapshot_abcdefghij', '..%2F..%2Fetc', 'SNAPSHOT_1704110400', 'snapshot_1704110400.json']) {
+    for (const bad of [
+      'snapshot_123',
+      'snapshot_17041104000',
+      'snapshot_abcdefghij',
+      '..%2F..%2Fetc',
+      'SNAPSHOT_1704110400',
+      'snapshot_1704110400.json',
+    ]) {
       expectRefusal(await call('GET', `/sandbox_snapshot/${bad}`), 400);
     }
     expectRefusal(await call('GET', '/sandbox_snapshot/snapshot_1704110400'), 404);
@@ -56,9 +67,13 @@ describe('taking and reading snapshots', () => {
   let triggered: any;
 
   it('POST /sandbox_snapshot/trigger takes one with the rows in it', async () => {
-    expect((await call('POST', '/sessions', { json: { session_id: 'snap-1', candidate: 'Ada', metadata: { level: 3 } } })).status).toBe(201);
+    expect((await call('POST', '/sessions', { json: { session_id: 'snap-1', candidate: 'Ada', metadata: { level: 3 } } })).status).toBe(
+      201,
+    );
     expect((await call('POST', '/sessions/snap-1/code_history', { json: { code: 'x = 1', language: 'python' } })).status).toBe(201);
-    expect((await call('POST', '/sessions/snap-1/execution_results', { json: { stdout: 'ok', stderr: '', exit_code: 0 } })).status).toBe(201);
+    expect((await call('POST', '/sessions/snap-1/execution_results', { json: { stdout: 'ok', stderr: '', exit_code: 0 } })).status).toBe(
+      201,
+    );
 
     const response = await call('POST', '/sandbox_snapshot/trigger');
     expect(response.status).toBe(201);

@@ -6,9 +6,9 @@
  * test/local/transcripts-gone-audio.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEAK_PATTERNS, errorShape, type ApiResponse } from '../support/http';
 import { realWav, toneWav } from '../support/audio-fixtures';
-import { keyOf, startTarget, targetKind, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
+import { type ApiResponse, errorShape, LEAK_PATTERNS } from '../support/http';
+import { keyOf, startTarget, TARGET_START_TIMEOUT_MS, type Target, targetKind } from '../support/target';
 
 let target: Target;
 const call: Target['request'] = (method, path, init) => target.request(method, path, init);
@@ -86,9 +86,21 @@ describe('transcript on insert', () => {
     expect(found.json.message).toBe('Transcript file found');
     const data = found.json.data;
     // The seed's fields, and what POST /process_chunk answered, read back from the stored files.
-    expect(Object.keys(data).sort()).toEqual(
-      ['confidence', 'created_at', 'duration', 'exists', 'file_path', 'file_size', 'filename', 'language', 'modified_at', 'speaker', 'started_at', 'transcript', 'words'],
-    );
+    expect(Object.keys(data).sort()).toEqual([
+      'confidence',
+      'created_at',
+      'duration',
+      'exists',
+      'file_path',
+      'file_size',
+      'filename',
+      'language',
+      'modified_at',
+      'speaker',
+      'started_at',
+      'transcript',
+      'words',
+    ]);
     expect(data).toMatchObject({ filename: `interview-7_${chunkId}.txt`, exists: true });
     expect(keyOf(data.file_path)).toBe(`transcripts/interview-7/interview-7_${chunkId}.txt`);
     expect(data.created_at).toMatch(ISO_UTC);
@@ -122,7 +134,13 @@ describe('transcript on insert', () => {
     // The line is written after the transcript is stored and travels through the process's stdout, so it
     // can arrive after the transcript is already served.
     await expect
-      .poll(() => target.logs.some((entry) => entry.message === 'Transcribed audio chunk' && entry.chunk_id === chunkId && entry.session_id === 'interview-7'), POLL)
+      .poll(
+        () =>
+          target.logs.some(
+            (entry) => entry.message === 'Transcribed audio chunk' && entry.chunk_id === chunkId && entry.session_id === 'interview-7',
+          ),
+        POLL,
+      )
       .toBe(true);
   });
 });
@@ -142,7 +160,19 @@ describe('POST /process_chunk/{chunk_id}', () => {
     expect(response.json.message).toBe('Transcript generated successfully');
     const data = response.json.data;
     expect(Object.keys(data).sort()).toEqual(
-      ['chunk_id', 'confidence', 'created_at', 'duration', 'file_path', 'file_size', 'filename', 'language', 'session_id', 'success', 'transcript'].sort(),
+      [
+        'chunk_id',
+        'confidence',
+        'created_at',
+        'duration',
+        'file_path',
+        'file_size',
+        'filename',
+        'language',
+        'session_id',
+        'success',
+        'transcript',
+      ].sort(),
     );
     expect(data).toMatchObject({
       success: true,
@@ -220,7 +250,11 @@ describe('GET /transcripts/{session_id}', () => {
   it('answers an empty list for a session without transcripts, and 404 for an unknown session', async () => {
     const empty = await call('GET', '/transcripts/empty-session');
     expect(empty.status).toBe(200);
-    expect(empty.json).toEqual({ success: true, message: 'Found 0 transcript files', data: { session_id: 'empty-session', transcripts: [], total_count: 0 } });
+    expect(empty.json).toEqual({
+      success: true,
+      message: 'Found 0 transcript files',
+      data: { session_id: 'empty-session', transcripts: [], total_count: 0 },
+    });
     expectRefusal(await call('GET', '/transcripts/no-such-session'), 404);
   });
 });

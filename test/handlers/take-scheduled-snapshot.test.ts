@@ -3,16 +3,16 @@
  * to a real PostgreSQL server (DATABASE_URL) and a data directory: one snapshot per event time, a
  * repeated delivery skipped, and retention applied after the run.
  */
-import { access, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScheduledSnapshotReport } from '../../functions/core/snapshots/scheduled-snapshot';
-import { scheduledEvent } from '../../functions/local/scheduler';
 import { localLambdaContext } from '../../functions/local/lambda-context';
+import { scheduledEvent } from '../../functions/local/scheduler';
 import { eventFunctions } from '../../functions/routes';
 import { newDataDir, removeDataDir } from '../support/local-stack-process';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
 
 let server: PostgresServer;
 let dataDir: string;
@@ -33,7 +33,8 @@ beforeAll(async () => {
   const { handler } = await import('../../functions/handlers/take-scheduled-snapshot');
   const config = await import('../../functions/config');
   const { timeoutSeconds } = eventFunctions.find((definition) => definition.handler === 'take-scheduled-snapshot')!;
-  invoke = (event) => handler(event, localLambdaContext('take-scheduled-snapshot', timeoutSeconds * 1000)) as Promise<ScheduledSnapshotReport>;
+  invoke = (event) =>
+    handler(event, localLambdaContext('take-scheduled-snapshot', timeoutSeconds * 1000)) as Promise<ScheduledSnapshotReport>;
   closeDependencies = async () => (await config.dependencies()).sql.close();
 });
 

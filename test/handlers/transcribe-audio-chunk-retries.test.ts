@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AudioStream,
   BadRequestException,
   LimitExceededException,
   StartStreamTranscriptionCommand,
-  TranscribeStreamingClient,
-  type AudioStream,
   type StartStreamTranscriptionCommandInput,
+  TranscribeStreamingClient,
   type TranscriptResultStream,
 } from '@aws-sdk/client-transcribe-streaming';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -51,7 +51,15 @@ const transcribes = async (input: StartStreamTranscriptionCommandInput) => {
     TranscriptResultStream: eventsOf({
       TranscriptEvent: {
         Transcript: {
-          Results: [{ IsPartial: false, LanguageCode: 'en-US', Alternatives: [{ Transcript: 'Hello.', Items: [{ Content: 'Hello', StartTime: 0, EndTime: 0.4, Type: 'pronunciation', Confidence: 0.9 }] }] }],
+          Results: [
+            {
+              IsPartial: false,
+              LanguageCode: 'en-US',
+              Alternatives: [
+                { Transcript: 'Hello.', Items: [{ Content: 'Hello', StartTime: 0, EndTime: 0.4, Type: 'pronunciation', Confidence: 0.9 }] },
+              ],
+            },
+          ],
         },
       },
     }),
@@ -63,7 +71,11 @@ let sql: Sql;
 let store: DirectoryObjectStore;
 let deps: Dependencies;
 
-const invoke = (key: string) => handler(objectCreatedEvent({ key, size: 1, lastModified: new Date().toISOString() }), localLambdaContext('interview-ops-transcribe-audio-chunk', 120_000));
+const invoke = (key: string) =>
+  handler(
+    objectCreatedEvent({ key, size: 1, lastModified: new Date().toISOString() }),
+    localLambdaContext('interview-ops-transcribe-audio-chunk', 120_000),
+  );
 
 const rowOf = async (chunkId: string) =>
   (
@@ -105,7 +117,10 @@ afterAll(async () => {
 describe('the inserted-chunk handler against Transcribe at its stream quota', () => {
   it('rejects, so Lambda retries; the row is pending, not failed; a second delivery finishes it', async () => {
     const chunk = await upload();
-    transcribeMock.on(StartStreamTranscriptionCommand).rejectsOnce(new LimitExceededException({ message: 'You have reached your limit of concurrent streams', $metadata: {} })).callsFake(transcribes);
+    transcribeMock
+      .on(StartStreamTranscriptionCommand)
+      .rejectsOnce(new LimitExceededException({ message: 'You have reached your limit of concurrent streams', $metadata: {} }))
+      .callsFake(transcribes);
 
     await expect(invoke(chunk.audio_key)).rejects.toMatchObject({ kind: 'dependency_unavailable', message: 'Speech recognizer busy' });
     const afterFirst = await rowOf(chunk.chunk_id);

@@ -6,28 +6,36 @@
  * without a restart, its data intact, and the scheduler's snapshots resume.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgSql } from '../../functions/adapters/sql/pg';
-import { snapshotIdFromKey } from '../../functions/core/keys';
 import { isDomainError } from '../../functions/core/errors';
+import { snapshotIdFromKey } from '../../functions/core/keys';
 import { routeId, routes } from '../../functions/routes';
 import { toneWav } from '../support/audio-fixtures';
 import { request } from '../support/http';
-import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
+import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
+import { type PostgresOutage, postgresOutage } from './support/postgres-outage';
 import { collectJsonLines } from './support/process-logs';
-import { postgresOutage, type PostgresOutage } from './support/postgres-outage';
 import { sendRaw } from './support/raw-http';
-import { wellFormedRequest, type KnownIds } from './support/route-requests';
+import { type KnownIds, wellFormedRequest } from './support/route-requests';
 import { expectSafeAnswer } from './support/safe-answer';
 
 /** The pg adapter's own translation of a database outage: a core dependency_unavailable error, answered 503. */
 const isDependencyFailure = (error: unknown) => isDomainError(error) && error.kind === 'dependency_unavailable';
 
 /** Handlers that cannot answer without the database: each must say 503 while it is gone. */
-const NEEDS_DATABASE = new Set(['health-deep', 'create-session', 'get-session', 'upload-audio-chunk', 'record-code-history', 'record-execution-result', 'process-chunk']);
+const NEEDS_DATABASE = new Set([
+  'health-deep',
+  'create-session',
+  'get-session',
+  'upload-audio-chunk',
+  'record-code-history',
+  'record-execution-result',
+  'process-chunk',
+]);
 
 let postgres: PostgresServer;
 let outage: PostgresOutage;
@@ -37,7 +45,9 @@ let ids: KnownIds;
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
 
 const objectsUnder = async (prefix: string) =>
-  (await readdir(join(stack.dataDir, prefix), { recursive: true, withFileTypes: true }).catch(() => [])).filter((entry) => entry.isFile()).map((entry) => entry.name);
+  (await readdir(join(stack.dataDir, prefix), { recursive: true, withFileTypes: true }).catch(() => []))
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name);
 
 let errorLogs: Record<string, unknown>[] = [];
 const scheduledFailures = () => errorLogs.filter((entry) => entry.message === 'Scheduled run failed');
@@ -61,7 +71,10 @@ beforeAll(async () => {
   stack = await startStackProcess({ env: { DATABASE_URL: postgres.url, SNAPSHOT_INTERVAL_SECONDS: '1' } });
   errorLogs = collectJsonLines(stack.child.stderr!);
   expect((await call('POST', '/sessions', { json: { session_id: 'before-outage', candidate: 'Ada' } })).status).toBe(201);
-  const chunk = await call('POST', '/sessions/before-outage/audio_chunks', { body: toneWav({ seconds: 0.5 }), headers: { 'content-type': 'audio/wav' } });
+  const chunk = await call('POST', '/sessions/before-outage/audio_chunks', {
+    body: toneWav({ seconds: 0.5 }),
+    headers: { 'content-type': 'audio/wav' },
+  });
   expect(chunk.status).toBe(201);
   const snapshot = await call('POST', '/sandbox_snapshot/trigger');
   expect([201, 409]).toContain(snapshot.status);
@@ -118,7 +131,10 @@ describe.each([
     expect(before.json.data.candidate).toBe('Ada');
     const session = `after-${mode}`;
     expect((await call('POST', '/sessions', { json: { session_id: session } })).status).toBe(201);
-    const chunk = await call('POST', `/sessions/${session}/audio_chunks`, { body: toneWav({ seconds: 0.5 }), headers: { 'content-type': 'audio/wav' } });
+    const chunk = await call('POST', `/sessions/${session}/audio_chunks`, {
+      body: toneWav({ seconds: 0.5 }),
+      headers: { 'content-type': 'audio/wav' },
+    });
     expect(chunk.status).toBe(201);
     const processed = await call('POST', `/process_chunk/${chunk.json.data.chunk_id}`);
     expect(processed.status).toBe(200);
@@ -198,7 +214,10 @@ describe('a database that stops answering', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const sql = await openPgSql(`postgres://nobody@127.0.0.1:${(silent.address() as AddressInfo).port}/none`, { connectTimeoutMs: 300 });
     try {
-      const failure = await sql.query('SELECT 1 AS one').then(() => undefined, (error: unknown) => error);
+      const failure = await sql.query('SELECT 1 AS one').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(failure).toBeInstanceOf(Error);
       expect(isDependencyFailure(failure)).toBe(true);
     } finally {
@@ -211,9 +230,17 @@ describe('a database that stops answering', () => {
   it('fails a statement that gets no answer in time as a dependency failure, in and out of a transaction, and serves again after', async () => {
     const sql = await openPgSql(postgres.url, { maxConnections: 2, queryTimeoutMs: 300 });
     try {
-      const outside = await sql.query('SELECT pg_sleep(3)').then(() => undefined, (error: unknown) => error);
+      const outside = await sql.query('SELECT pg_sleep(3)').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(isDependencyFailure(outside)).toBe(true);
-      const inside = await sql.transaction((tx) => tx.query('SELECT pg_sleep(3)')).then(() => undefined, (error: unknown) => error);
+      const inside = await sql
+        .transaction((tx) => tx.query('SELECT pg_sleep(3)'))
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
       expect(isDependencyFailure(inside)).toBe(true);
       expect(await sql.query('SELECT 5 AS five')).toEqual([{ five: 5 }]);
       expect(await sql.transaction((tx) => tx.query('SELECT 6 AS six'))).toEqual([{ six: 6 }]);

@@ -13,8 +13,8 @@ import { openPgSql } from '../../functions/adapters/sql/pg';
 import type { Sql } from '../../functions/core/ports/sql';
 import { toneWav } from '../support/audio-fixtures';
 import { request } from '../support/http';
-import { startStackProcess, type StackProcess } from '../support/local-stack-process';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import { type StackProcess, startStackProcess } from '../support/local-stack-process';
+import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
 import { sendRaw } from './support/raw-http';
 import { expectSafeAnswer } from './support/safe-answer';
 import { canMountSmallDisk, mountSmallDisk, type SmallDisk } from './support/small-disk';
@@ -63,7 +63,12 @@ const settled = async () => {
 };
 
 const upload = () =>
-  sendRaw(stack.url, { method: 'POST', target: `/sessions/${SESSION}/audio_chunks`, headers: { 'content-type': 'audio/wav' }, body: AUDIO });
+  sendRaw(stack.url, {
+    method: 'POST',
+    target: `/sessions/${SESSION}/audio_chunks`,
+    headers: { 'content-type': 'audio/wav' },
+    body: AUDIO,
+  });
 
 beforeAll(async () => {
   if (!mountable) return;
@@ -103,12 +108,21 @@ describe.skipIf(!mountable)('a disk that fills up (tmpfs; needs root)', () => {
         expect(await readFile(join(disk.path, row!.audio_key)), target).toEqual(AUDIO);
       } else {
         expect(response.status, `${target}: ${response.text}`).toBe(503);
-        expect(rows.map((row) => row.chunk_id), target).toEqual(rowsBefore.map((row) => row.chunk_id));
+        expect(
+          rows.map((row) => row.chunk_id),
+          target,
+        ).toEqual(rowsBefore.map((row) => row.chunk_id));
         // The transcripts of earlier chunks may have been written meanwhile; no audio, metadata or temporary file may be.
         const added = (await filesOnDisk()).filter((path) => !filesBefore.includes(path));
-        expect(added.filter((path) => !/^(\.meta\/)?transcript(s|-details)\//.test(path)), target).toEqual([]);
+        expect(
+          added.filter((path) => !/^(\.meta\/)?transcript(s|-details)\//.test(path)),
+          target,
+        ).toEqual([]);
       }
-      expect((await filesOnDisk()).filter((path) => path.startsWith('.tmp/')), target).toEqual([]);
+      expect(
+        (await filesOnDisk()).filter((path) => path.startsWith('.tmp/')),
+        target,
+      ).toEqual([]);
     }
     // The sweep went from refusals to successes.
     expect(outcomes[0]).toBe(503);

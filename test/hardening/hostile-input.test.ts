@@ -17,10 +17,10 @@ import { requestSchemas } from '../../functions/http/request-schemas';
 import { routeId, routes } from '../../functions/routes';
 import { toneWav } from '../support/audio-fixtures';
 import { request } from '../support/http';
-import { startStackProcess, type StackProcess } from '../support/local-stack-process';
-import { plantSentinel, readFileTree, treeChanges, type FileTree } from './support/file-tree';
-import { hostileRequest, type Fixtures } from './support/hostile-requests';
-import { sendRaw, type RawResponse } from './support/raw-http';
+import { type StackProcess, startStackProcess } from '../support/local-stack-process';
+import { type FileTree, plantSentinel, readFileTree, treeChanges } from './support/file-tree';
+import { type Fixtures, hostileRequest } from './support/hostile-requests';
+import { type RawResponse, sendRaw } from './support/raw-http';
 import { expectSafeAnswer } from './support/safe-answer';
 
 /** Generated requests per run, spread evenly over the routes (the issue asks for at least 500). */
@@ -57,7 +57,9 @@ beforeAll(async () => {
     headers: { 'content-type': 'audio/wav' },
   });
   expect(chunk.status).toBe(201);
-  expect((await request(stack.url, 'POST', `/sessions/${sessionId}/code_history`, { json: { code: 'print(1)', language: 'python' } })).status).toBe(201);
+  expect(
+    (await request(stack.url, 'POST', `/sessions/${sessionId}/code_history`, { json: { code: 'print(1)', language: 'python' } })).status,
+  ).toBe(201);
   const snapshot = await request(stack.url, 'POST', '/sandbox_snapshot/trigger');
   expect(snapshot.status).toBe(201);
   expect((await request(stack.url, 'POST', '/sessions', { json: { session_id: 'known' } })).status).toBe(201);
@@ -74,7 +76,12 @@ afterAll(async () => {
 
 const send = async (method: string, target: string, init: { json?: string; headers?: Record<string, string>; body?: Uint8Array } = {}) => {
   const headers = { ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers };
-  const response = await sendRaw(stack.url, { method, target, headers, ...(init.json !== undefined ? { body: Buffer.from(init.json) } : init.body ? { body: init.body } : {}) });
+  const response = await sendRaw(stack.url, {
+    method,
+    target,
+    headers,
+    ...(init.json !== undefined ? { body: Buffer.from(init.json) } : init.body ? { body: init.body } : {}),
+  });
   expectSafeAnswer(response, { method, target });
   return response;
 };
@@ -92,14 +99,30 @@ describe('JSON that PostgreSQL cannot store', () => {
   it('refuses a NUL character in any string or key with a 400, not a database error', async () => {
     expectRefused(await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\u0000b","language":"py"}' }), 400, /NUL/);
     expectRefused(await send('POST', '/sessions', { json: '{"candidate":"\\u0000"}' }), 400, /NUL/);
-    expectRefused(await send('POST', '/sessions/known/execution_results', { json: '{"exit_code":0,"metadata":{"k\\u0000":1}}' }), 400, /NUL/);
-    expectRefused(await send('POST', '/sessions/known/execution_results', { json: '{"exit_code":0,"stdout":"x","metadata":{"a":["\\u0000"]}}' }), 400, /NUL/);
+    expectRefused(
+      await send('POST', '/sessions/known/execution_results', { json: '{"exit_code":0,"metadata":{"k\\u0000":1}}' }),
+      400,
+      /NUL/,
+    );
+    expectRefused(
+      await send('POST', '/sessions/known/execution_results', { json: '{"exit_code":0,"stdout":"x","metadata":{"a":["\\u0000"]}}' }),
+      400,
+      /NUL/,
+    );
   });
 
   it('refuses an unpaired surrogate, which jsonb rejects, and still stores other control characters and paired ones', async () => {
-    expectRefused(await send('POST', '/sessions/no-such-session/code_history', { json: '{"code":"","language":"py","metadata":{"":"\\udfff\\ud800"}}' }), 400, /Unicode/);
+    expectRefused(
+      await send('POST', '/sessions/no-such-session/code_history', {
+        json: '{"code":"","language":"py","metadata":{"":"\\udfff\\ud800"}}',
+      }),
+      400,
+      /Unicode/,
+    );
     expectRefused(await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\ud800b","language":"py"}' }), 400, /Unicode/);
-    const stored = await send('POST', '/sessions/known/code_history', { json: '{"code":"a\\u0001\\t\\ud83d\\ude00b","language":"py","metadata":{"e":"\\ud83d\\ude00"}}' });
+    const stored = await send('POST', '/sessions/known/code_history', {
+      json: '{"code":"a\\u0001\\t\\ud83d\\ude00b","language":"py","metadata":{"e":"\\ud83d\\ude00"}}',
+    });
     expect(stored.status).toBe(201);
     expect(stored.json.data.code).toBe('a\u0001\t\u{1F600}b');
     expect(stored.json.data.metadata).toEqual({ e: '\u{1F600}' });
@@ -113,7 +136,11 @@ describe('deeply nested JSON', () => {
     expectRefused(await send('POST', '/sessions', { json: `{"metadata":${nested(MAX_JSON_DEPTH)}}` }), 400, /nest/);
     // Deep enough that JSON.stringify, which recurses, overflowed the stack: that was a 500.
     expectRefused(await send('POST', '/sessions', { json: `{"metadata":${nested(10_000)}}` }), 400, /nest/);
-    expectRefused(await send('POST', '/sessions/known/code_history', { json: `${'['.repeat(200_000)}${']'.repeat(200_000)}` }), 400, /nest/);
+    expectRefused(
+      await send('POST', '/sessions/known/code_history', { json: `${'['.repeat(200_000)}${']'.repeat(200_000)}` }),
+      400,
+      /nest/,
+    );
   });
 });
 
@@ -146,7 +173,11 @@ describe('path traversal', () => {
       '/sessions/known%00/code_history',
       '/sessions/.pglite',
     ]) {
-      const response = await send(target.startsWith('/sessions/known%00') ? 'POST' : 'GET', target, target.includes('code_history') ? { json: '{}' } : {});
+      const response = await send(
+        target.startsWith('/sessions/known%00') ? 'POST' : 'GET',
+        target,
+        target.includes('code_history') ? { json: '{}' } : {},
+      );
       expect(response.status, target).toBe(400);
     }
   });
@@ -158,7 +189,11 @@ describe.each(routes.map((route) => [routeId(route), route] as const))('%s', (id
       fc.asyncProperty(hostileRequest(route, requestSchemas[route.handler], fixtures), async (hostile) => {
         sent += 1;
         const response = await sendRaw(stack.url, hostile);
-        expectSafeAnswer(response, { method: hostile.method, target: hostile.target, routeId: hostile.method === route.method ? id : undefined });
+        expectSafeAnswer(response, {
+          method: hostile.method,
+          target: hostile.target,
+          routeId: hostile.method === route.method ? id : undefined,
+        });
       }),
       { numRuns: casesPerRoute },
     );
@@ -178,7 +213,8 @@ const isAllowedDirectory = (path: string) =>
   /^(\.meta\/)?snapshots$/.test(path) ||
   path === '.meta' ||
   path === '.tmp';
-const isAllowedFile = (path: string) => isObjectKey(path) || (path.startsWith('.meta/') && path.endsWith('.json') && isObjectKey(path.slice(6, -5)));
+const isAllowedFile = (path: string) =>
+  isObjectKey(path) || (path.startsWith('.meta/') && path.endsWith('.json') && isObjectKey(path.slice(6, -5)));
 
 describe('the file system afterwards', () => {
   it(`sent at least 500 generated requests`, () => {
@@ -196,7 +232,8 @@ describe('the file system afterwards', () => {
     const scratch = [...(await readFileTree(scratchDir)).keys()];
     // The recognizer's own FIFO and PCM files, and the TypeScript loader's compile cache, are the only writers there.
     const strays = scratch.filter(
-      (path) => !/^interview-ops-pocketsphinx-[^/]+(\/(ctl\.fifo|out\.hyp|out\.ctm|u[0-9]+\.raw))?$/.test(path) && !/^tsx-[0-9]+(\/|$)/.test(path),
+      (path) =>
+        !/^interview-ops-pocketsphinx-[^/]+(\/(ctl\.fifo|out\.hyp|out\.ctm|u[0-9]+\.raw))?$/.test(path) && !/^tsx-[0-9]+(\/|$)/.test(path),
     );
     expect(strays, 'files written to TMPDIR').toEqual([]);
 
@@ -205,7 +242,10 @@ describe('the file system afterwards', () => {
       .filter(([path, facts]) => (facts.kind === 'directory' ? !isAllowedDirectory(path) : facts.kind !== 'file' || !isAllowedFile(path)))
       .map(([path]) => path);
     expect(unexpected, 'files under DATA_DIR outside the key layout').toEqual([]);
-    expect([...after.keys()].filter((path) => path.startsWith('.tmp/')), 'temporary files left behind').toEqual([]);
+    expect(
+      [...after.keys()].filter((path) => path.startsWith('.tmp/')),
+      'temporary files left behind',
+    ).toEqual([]);
 
     // Audio and snapshots are written once and never replaced.
     const immutable = [...dataBefore.keys()].filter((path) => /^(audio|snapshots)\//.test(path));

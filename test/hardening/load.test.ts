@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotIdFromKey } from '../../functions/core/keys';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack';
+import { type LocalStack, startLocalStack } from '../../functions/local/stack';
 import { readSettings } from '../../functions/settings';
 import { realWav, toneWav } from '../support/audio-fixtures';
-import { request, type ApiResponse } from '../support/http';
+import { type ApiResponse, request } from '../support/http';
 
 const SESSIONS = 10;
 const UPLOADS = 50;
@@ -30,7 +30,9 @@ const SCHEDULED_RUNS = 5;
  */
 const SPEECH = ['cards/001.wav', 'cards/003.wav'].map((name) => realWav(name));
 const clipFor = (index: number): { clip: Buffer; speech: boolean } =>
-  index < SESSIONS ? { clip: SPEECH[index % SPEECH.length]!, speech: true } : { clip: toneWav({ seconds: 0.2 + (index % 7) * 0.05 }), speech: false };
+  index < SESSIONS
+    ? { clip: SPEECH[index % SPEECH.length]!, speech: true }
+    : { clip: toneWav({ seconds: 0.2 + (index % 7) * 0.05 }), speech: false };
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 let stack: LocalStack;
@@ -41,7 +43,8 @@ const triggerStatuses: number[] = [];
 
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
 
-const count = async (table: string) => Number((await stack.dependencies.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`))[0]!.n);
+const count = async (table: string) =>
+  Number((await stack.dependencies.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`))[0]!.n);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'interview-ops-load-'));
@@ -68,11 +71,15 @@ describe(`${UPLOADS} concurrent uploads across ${SESSIONS} sessions, with snapsh
       );
       if (index % 2 === 0 && index / 2 < CODE_ENTRIES) {
         work.push(
-          call('POST', `/sessions/${session}/code_history`, { json: { code: `print(${index})`, language: 'python' } }).then(async (code) => {
-            expect(code.status).toBe(201);
-            const executed = await call('POST', `/sessions/${session}/execution_results`, { json: { code_history_id: code.json.data.id, stdout: `${index}\n`, exit_code: 0 } });
-            expect(executed.status).toBe(201);
-          }),
+          call('POST', `/sessions/${session}/code_history`, { json: { code: `print(${index})`, language: 'python' } }).then(
+            async (code) => {
+              expect(code.status).toBe(201);
+              const executed = await call('POST', `/sessions/${session}/execution_results`, {
+                json: { code_history_id: code.json.data.id, stdout: `${index}\n`, exit_code: 0 },
+              });
+              expect(executed.status).toBe(201);
+            },
+          ),
         );
       }
     }
@@ -104,19 +111,27 @@ describe(`${UPLOADS} concurrent uploads across ${SESSIONS} sessions, with snapsh
   });
 
   // Fifty recognitions one after another, on two cores shared with other test files.
-  it('loses nothing: exact counts, every chunk with its row, its audio byte for byte and its transcript', { timeout: 240_000 }, async () => {
+  it('loses nothing: exact counts, every chunk with its row, its audio byte for byte and its transcript', {
+    timeout: 240_000,
+  }, async () => {
     await stack.settle();
     expect(await count('sessions')).toBe(SESSIONS);
     expect(await count('audio_chunks')).toBe(UPLOADS);
     expect(await count('code_history')).toBe(CODE_ENTRIES);
     expect(await count('execution_results')).toBe(EXECUTIONS);
 
-    const rows = await stack.dependencies.sql.query<{ chunk_id: string; session_id: string; audio_key: string; size_bytes: number; transcript_status: string }>(
-      'SELECT chunk_id::text AS chunk_id, session_id, audio_key, size_bytes, transcript_status FROM audio_chunks',
-    );
+    const rows = await stack.dependencies.sql.query<{
+      chunk_id: string;
+      session_id: string;
+      audio_key: string;
+      size_bytes: number;
+      transcript_status: string;
+    }>('SELECT chunk_id::text AS chunk_id, session_id, audio_key, size_bytes, transcript_status FROM audio_chunks');
     const audioFiles = (await readdir(join(dataDir, 'audio'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
     expect(audioFiles).toHaveLength(UPLOADS);
-    const transcriptFiles = (await readdir(join(dataDir, 'transcripts'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    const transcriptFiles = (await readdir(join(dataDir, 'transcripts'), { recursive: true, withFileTypes: true })).filter((entry) =>
+      entry.isFile(),
+    );
     expect(transcriptFiles).toHaveLength(UPLOADS);
 
     for (const { session, clip, speech, response } of uploads) {
@@ -144,7 +159,9 @@ describe(`${UPLOADS} concurrent uploads across ${SESSIONS} sessions, with snapsh
       total_code_entries: CODE_ENTRIES,
       total_executions: EXECUTIONS,
     });
-    expect(final.json.data.data.audio_chunks.every((chunk: { transcript_status: string }) => chunk.transcript_status === 'done')).toBe(true);
+    expect(final.json.data.data.audio_chunks.every((chunk: { transcript_status: string }) => chunk.transcript_status === 'done')).toBe(
+      true,
+    );
 
     const finalRows = new Map<string, string>(
       (final.json.data.data.audio_chunks as { chunk_id: string; audio_key: string }[]).map((chunk) => [chunk.chunk_id, chunk.audio_key]),
@@ -172,9 +189,11 @@ describe(`${UPLOADS} concurrent uploads across ${SESSIONS} sessions, with snapsh
       const codeIds = new Set(data.code_history.map((row: { id: string }) => row.id));
       for (const chunk of data.audio_chunks) expect(sessions.has(chunk.session_id), `${name}: chunk ${chunk.chunk_id}`).toBe(true);
       for (const entry of data.code_history) expect(sessions.has(entry.session_id), `${name}: code ${entry.id}`).toBe(true);
-      for (const result of data.execution_results) expect(codeIds.has(result.code_history_id), `${name}: execution ${result.id}`).toBe(true);
+      for (const result of data.execution_results)
+        expect(codeIds.has(result.code_history_id), `${name}: execution ${result.id}`).toBe(true);
       // And every chunk in it is one the database still holds, unchanged.
-      for (const chunk of data.audio_chunks) expect(finalRows.get(chunk.chunk_id), `${name}: chunk ${chunk.chunk_id}`).toBe(chunk.audio_key);
+      for (const chunk of data.audio_chunks)
+        expect(finalRows.get(chunk.chunk_id), `${name}: chunk ${chunk.chunk_id}`).toBe(chunk.audio_key);
     }
   });
 });

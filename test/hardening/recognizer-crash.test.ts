@@ -4,18 +4,19 @@
  * (SIGKILL) once it has opened the chunk's audio. A kill costs one retry on a fresh process; two kills
  * fail the request in the envelope instead of hanging it, and the chunk stays retriable.
  */
-import { readdir, readFile, readlink, mkdtemp, rm } from 'node:fs/promises';
+
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import wavefile from 'wavefile';
 import type { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack';
+import { type LocalStack, startLocalStack } from '../../functions/local/stack';
 import { readSettings } from '../../functions/settings';
 import { POCKETSPHINX_TEST_DATA } from '../support/audio-fixtures';
 import { request } from '../support/http';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
 import { sendRaw } from './support/raw-http';
 import { expectSafeAnswer } from './support/safe-answer';
 
@@ -24,7 +25,9 @@ const SESSION = 'recognizer-crash';
 /** Two LibriVox readings of pocketsphinx-testdata back to back: six seconds of speech, a decode long enough to catch. */
 const longSpeech = (): Buffer => {
   const clips = ['0880', '0930'].map((id) => {
-    const wave = new wavefile.WaveFile(readFileSync(join(POCKETSPHINX_TEST_DATA, `librivox/sense_and_sensibility_01_austen_64kb-${id}.wav`)));
+    const wave = new wavefile.WaveFile(
+      readFileSync(join(POCKETSPHINX_TEST_DATA, `librivox/sense_and_sensibility_01_austen_64kb-${id}.wav`)),
+    );
     return Buffer.from((wave.data as { samples: Uint8Array }).samples);
   });
   const pcm = Buffer.concat(clips);
@@ -63,7 +66,10 @@ const chunkRow = async (chunkId: string) => {
 };
 
 const uploadSpeech = async (): Promise<string> => {
-  const response = await request(stack.url, 'POST', `/sessions/${SESSION}/audio_chunks`, { body: longSpeech(), headers: { 'content-type': 'audio/wav' } });
+  const response = await request(stack.url, 'POST', `/sessions/${SESSION}/audio_chunks`, {
+    body: longSpeech(),
+    headers: { 'content-type': 'audio/wav' },
+  });
   expect(response.status).toBe(201);
   return response.json.data.chunk_id;
 };

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDependencies } from '../../functions/config';
 import { snapshotIdFromKey } from '../../functions/core/keys';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack';
+import { type LocalStack, startLocalStack } from '../../functions/local/stack';
 import { readSettings } from '../../functions/settings';
 import { request } from '../support/http';
-import { connectionReset, failingObjectStore, type FailingObjectStore } from './support/failing-object-store';
+import { connectionReset, type FailingObjectStore, failingObjectStore } from './support/failing-object-store';
 import { sendRaw } from './support/raw-http';
 import { expectSafeAnswer } from './support/safe-answer';
 
@@ -50,7 +50,9 @@ beforeAll(async () => {
   useDependencies(Promise.resolve({ ...stack.dependencies, store }));
   for (let index = 0; index < 5; index += 1) {
     expect((await call('POST', '/sessions', { json: { session_id: `fault-${index}`, metadata: { index } } })).status).toBe(201);
-    expect((await call('POST', `/sessions/fault-${index}/code_history`, { json: { code: `x = ${index}`, language: 'python' } })).status).toBe(201);
+    expect(
+      (await call('POST', `/sessions/fault-${index}/code_history`, { json: { code: `x = ${index}`, language: 'python' } })).status,
+    ).toBe(201);
   }
 });
 
@@ -90,7 +92,12 @@ describe('the store fails in the middle of a scheduled snapshot', () => {
     // Deeper into the document this time: past the sessions, inside the later tables.
     const broken = store.failNextUpload({ prefix: 'snapshots/', afterPieces: 7, error: connectionReset() });
     await stack.scheduler.tick();
-    expect(await Promise.race([broken.then(({ piecesPassed }) => piecesPassed), new Promise((resolve) => setImmediate(() => resolve('no upload broke')))])).toBe(7);
+    expect(
+      await Promise.race([
+        broken.then(({ piecesPassed }) => piecesPassed),
+        new Promise((resolve) => setImmediate(() => resolve('no upload broke'))),
+      ]),
+    ).toBe(7);
     expect(await listDir('snapshots')).toEqual(before);
     expect(await listDir('.tmp')).toEqual([]);
 
@@ -106,7 +113,9 @@ describe('the store fails in the middle of a scheduled snapshot', () => {
     await nextSecond();
     const broken = store.failNextUpload({ prefix: 'snapshots/', afterPieces: 1, error: connectionReset() });
     const failed = await call('POST', '/sandbox_snapshot/trigger');
-    expect(await Promise.race([broken.then(() => 'broke'), new Promise((resolve) => setImmediate(() => resolve('no upload broke')))])).toBe('broke');
+    expect(await Promise.race([broken.then(() => 'broke'), new Promise((resolve) => setImmediate(() => resolve('no upload broke')))])).toBe(
+      'broke',
+    );
     const retried = await call('POST', '/sandbox_snapshot/trigger');
     expect([failed.status, retried.status]).toEqual([503, 201]);
     expect((await expectWholeSnapshots()).length).toBe(before.length + 1);

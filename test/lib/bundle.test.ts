@@ -12,7 +12,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventFunctions, routes } from '../../functions/routes';
-import { usesBucket, needsOf } from '../../lib/function-needs';
+import { needsOf, usesBucket } from '../../lib/function-needs';
 import { constructIdOf, InterviewOpsStack } from '../../lib/interview-ops-stack';
 import { PROJECT_ROOT } from '../../lib/project-root';
 
@@ -30,7 +30,11 @@ describe('function bundles', () => {
     const stack = new InterviewOpsStack(app, 'InterviewOps');
     app.synth();
     const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
-    const handlers = new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database']);
+    const handlers = new Set([
+      ...routes.map((route) => route.handler),
+      ...eventFunctions.map((entry) => entry.handler),
+      'migrate-database',
+    ]);
     for (const handler of handlers) {
       const prefix = `${constructIdOf(handler)}Function`;
       const [, fn] = Object.entries(functions).find(([id]) => id.startsWith(prefix) && id.length === prefix.length + 8)!;
@@ -55,7 +59,10 @@ describe('function bundles', () => {
   it('leaves the local database engines out of the bundles', () => {
     for (const [handler, { dir }] of bundles) {
       const files = readdirSync(dir, { recursive: true }).map(String);
-      expect(files.filter((file) => /pglite|\.wasm$|\.data$/.test(file)), handler).toEqual([]);
+      expect(
+        files.filter((file) => /pglite|\.wasm$|\.data$/.test(file)),
+        handler,
+      ).toEqual([]);
     }
   });
 
@@ -70,7 +77,8 @@ describe('function bundles', () => {
 
   it('bundles the S3 and Amazon Transcribe clients only into the functions whose needs grant them', () => {
     // Operation names survive minification; each client carries its own.
-    const carries = (handler: string, operation: string) => readFileSync(join(bundles.get(handler)!.dir, 'index.mjs'), 'utf8').includes(`"${operation}"`);
+    const carries = (handler: string, operation: string) =>
+      readFileSync(join(bundles.get(handler)!.dir, 'index.mjs'), 'utf8').includes(`"${operation}"`);
     for (const handler of bundles.keys()) {
       const needs = needsOf(handler);
       expect(carries(handler, 'ListObjectsV2'), `${handler} and S3`).toBe(usesBucket(needs));
@@ -84,7 +92,11 @@ describe('function bundles', () => {
   it('ships the migration SQL files beside the migration function', () => {
     const { dir } = bundles.get('migrate-database')!;
     const shipped = readdirSync(join(dir, 'migrations')).sort();
-    expect(shipped).toEqual(readdirSync(join(PROJECT_ROOT, 'db', 'migrations')).filter((name) => name.endsWith('.sql')).sort());
+    expect(shipped).toEqual(
+      readdirSync(join(PROJECT_ROOT, 'db', 'migrations'))
+        .filter((name) => name.endsWith('.sql'))
+        .sort(),
+    );
     expect(existsSync(join(bundles.get('health')!.dir, 'migrations'))).toBe(false);
   });
 });

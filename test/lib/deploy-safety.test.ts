@@ -91,7 +91,9 @@ describe('a failed first deploy', () => {
   });
 
   it('turns deletion protection on with context databaseDeletionProtection=true, for a stack that is live', () => {
-    const [cluster] = Object.values(synth({ databaseDeletionProtection: 'true' })).filter((resource) => resource.Type === 'AWS::RDS::DBCluster');
+    const [cluster] = Object.values(synth({ databaseDeletionProtection: 'true' })).filter(
+      (resource) => resource.Type === 'AWS::RDS::DBCluster',
+    );
     expect(cluster!.Properties.DeletionProtection).toBe(true);
   });
 });

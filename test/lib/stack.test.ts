@@ -9,10 +9,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { eventFunctions, routeId, routes, timeoutSecondsOf, type RouteDefinition } from '../../functions/routes';
+import { METRICS_NAMESPACE, MetricNames } from '../../functions/metric-names';
+import { eventFunctions, type RouteDefinition, routeId, routes, timeoutSecondsOf } from '../../functions/routes';
 import { constructIdOf, InterviewOpsStack } from '../../lib/interview-ops-stack';
 import { PROJECT_ROOT } from '../../lib/project-root';
-import { METRICS_NAMESPACE, MetricNames } from '../../functions/metric-names';
 
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
@@ -41,7 +41,8 @@ const functionIdOf = (template: Template, handler: string) => {
 };
 
 /** The Lambda function resource of a handler. */
-const functionOf = (template: Template, handler: string) => resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
+const functionOf = (template: Template, handler: string) =>
+  resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
 
 /** Every IAM statement attached to the role of a handler's function. */
 const statementsOf = (template: Template, handler: string) => {
@@ -125,7 +126,11 @@ describe('InterviewOpsStack', () => {
 
   describe('the functions', () => {
     it('are ESM bundles on Node.js 22 or newer, one per handler, configured for AWS', () => {
-      const handlers = new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database']);
+      const handlers = new Set([
+        ...routes.map((route) => route.handler),
+        ...eventFunctions.map((entry) => entry.handler),
+        'migrate-database',
+      ]);
       for (const handler of handlers) {
         const fn = resourcesOf(template, 'AWS::Lambda::Function')[functionIdOf(template, handler)]!;
         const major = Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1]);
@@ -145,10 +150,12 @@ describe('InterviewOpsStack', () => {
     it('grants no s3:* and no * action, and * as a resource only to Transcribe streaming and the log-retention helper', () => {
       // CDK's log-retention helper (the RDS log export's retention) sets retention on a log group RDS names.
       const retentionHelper = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).filter(([id]) => id.startsWith('LogRetention'));
-      expect(retentionHelper.flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as any[]).flatMap(actionsOf).sort()).toEqual([
-        'logs:DeleteRetentionPolicy',
-        'logs:PutRetentionPolicy',
-      ]);
+      expect(
+        retentionHelper
+          .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as any[])
+          .flatMap(actionsOf)
+          .sort(),
+      ).toEqual(['logs:DeleteRetentionPolicy', 'logs:PutRetentionPolicy']);
       const policies = [
         ...Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))
           .filter(([id]) => !id.startsWith('LogRetention'))
@@ -170,7 +177,9 @@ describe('InterviewOpsStack', () => {
 
     it('lets each function touch only the key prefixes it uses', () => {
       // Writers may read what they wrote: the S3 adapter heads an object after writing it.
-      expect(objectGrants(template, 'upload-audio-chunk')).toEqual({ 'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'] });
+      expect(objectGrants(template, 'upload-audio-chunk')).toEqual({
+        'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
       for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {
         expect(objectGrants(template, transcriber), transcriber).toEqual({
@@ -180,7 +189,10 @@ describe('InterviewOpsStack', () => {
         });
       }
       // Reading a transcript back answers its details too; the session timeline reads the details alone.
-      expect(objectGrants(template, 'get-transcript')).toEqual({ 'transcripts/': ['s3:GetObject'], 'transcript-details/': ['s3:GetObject'] });
+      expect(objectGrants(template, 'get-transcript')).toEqual({
+        'transcripts/': ['s3:GetObject'],
+        'transcript-details/': ['s3:GetObject'],
+      });
       expect(objectGrants(template, 'get-session-transcript')).toEqual({ 'transcript-details/': ['s3:GetObject'] });
       expect(objectGrants(template, 'search-transcripts')).toEqual({});
       expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
@@ -210,7 +222,8 @@ describe('InterviewOpsStack', () => {
     });
 
     it('gives Transcribe streaming only to the transcription functions', () => {
-      const transcribes = (handler: string) => statementsOf(template, handler).some((s) => actionsOf(s).includes('transcribe:StartStreamTranscription'));
+      const transcribes = (handler: string) =>
+        statementsOf(template, handler).some((s) => actionsOf(s).includes('transcribe:StartStreamTranscription'));
       expect(transcribes('transcribe-audio-chunk')).toBe(true);
       expect(transcribes('process-chunk')).toBe(true);
       expect(transcribes('upload-audio-chunk')).toBe(false);
@@ -226,7 +239,15 @@ describe('InterviewOpsStack', () => {
     it('gives every other function the Data API on the cluster and read access to its secret', () => {
       for (const handler of ['health-deep', 'create-session', 'take-scheduled-snapshot', 'migrate-database']) {
         const actions = statementsOf(template, handler).flatMap(actionsOf);
-        expect(actions).toEqual(expect.arrayContaining(['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction', 'secretsmanager:GetSecretValue']));
+        expect(actions).toEqual(
+          expect.arrayContaining([
+            'rds-data:ExecuteStatement',
+            'rds-data:BeginTransaction',
+            'rds-data:CommitTransaction',
+            'rds-data:RollbackTransaction',
+            'secretsmanager:GetSecretValue',
+          ]),
+        );
       }
     });
   });
@@ -234,14 +255,19 @@ describe('InterviewOpsStack', () => {
   describe('the bucket', () => {
     it('blocks public access, enforces TLS and encrypts', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
         LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshots/' })]) },
       });
       const policies = Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy'));
-      const denyInsecure = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as any[]).filter(
-        (statement) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false',
-      );
+      const denyInsecure = policies
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as any[])
+        .filter((statement) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false');
       expect(denyInsecure.length).toBeGreaterThanOrEqual(2);
     });
 
@@ -273,7 +299,9 @@ describe('InterviewOpsStack', () => {
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: functionIdOf(template, 'transcribe-audio-chunk') },
         MaximumRetryAttempts: 2,
-        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TranscribeAudioChunkEventsFailures'), 'Arn'] } } },
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TranscribeAudioChunkEventsFailures'), 'Arn'] } },
+        },
       });
     });
   });
@@ -339,7 +367,13 @@ describe('InterviewOpsStack', () => {
       });
       custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
       custom.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: Match.objectLike({ TRANSCRIBE_LANGUAGE: 'de-DE', TRANSCRIBE_LANGUAGE_OPTIONS: 'de-DE,en-US', SNAPSHOT_RETENTION_DAYS: '3' }) },
+        Environment: {
+          Variables: Match.objectLike({
+            TRANSCRIBE_LANGUAGE: 'de-DE',
+            TRANSCRIBE_LANGUAGE_OPTIONS: 'de-DE,en-US',
+            SNAPSHOT_RETENTION_DAYS: '3',
+          }),
+        },
       });
     });
 
@@ -373,7 +407,9 @@ describe('InterviewOpsStack', () => {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId() }]);
     };
-    const handlers = [...new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database'])];
+    const handlers = [
+      ...new Set([...routes.map((route) => route.handler), ...eventFunctions.map((entry) => entry.handler), 'migrate-database']),
+    ];
 
     it('has one alarm topic, TLS only, with no subscription unless alarmEmail is set', () => {
       topicId();
@@ -405,7 +441,8 @@ describe('InterviewOpsStack', () => {
     });
 
     it('keeps failed events 14 days', () => {
-      for (const queue of Object.values(resourcesOf(template, 'AWS::SQS::Queue'))) expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      for (const queue of Object.values(resourcesOf(template, 'AWS::SQS::Queue')))
+        expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     });
 
     it("alarms on each function's errors and throttles", () => {
@@ -417,7 +454,11 @@ describe('InterviewOpsStack', () => {
           );
           expect(alarm, `${handler} ${metricName}`).toBeDefined();
           expect(alarm!.Properties.AlarmName).toBe(`InterviewOps-${handler}-${metricName}`);
-          expect(alarm!.Properties).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+          expect(alarm!.Properties).toMatchObject({
+            Namespace: 'AWS/Lambda',
+            Threshold: 1,
+            ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          });
           notifiesTopic(alarm!);
         }
       }
@@ -446,12 +487,19 @@ describe('InterviewOpsStack', () => {
         expect(input.MetricStat.Metric.Dimensions[0].Value).toEqual({ Ref: functionIdOf(template, 'take-scheduled-snapshot') });
       }
       notifiesTopic(alarm);
-      const custom = synth({ snapshotStaleMinutes: 15 }, { routes: [routes[0]], eventFunctions: eventFunctions.filter((entry) => entry.trigger.kind === 'schedule') });
+      const custom = synth(
+        { snapshotStaleMinutes: 15 },
+        { routes: [routes[0]], eventFunctions: eventFunctions.filter((entry) => entry.trigger.kind === 'schedule') },
+      );
       expect(staleAlarm(custom).Properties.Metrics.find((metric: any) => metric.MetricStat).MetricStat.Period).toBe(900);
       expect(() => synth({ snapshotStaleMinutes: 0 }, { routes: [routes[0]], eventFunctions: [] })).toThrow(/snapshotStaleMinutes/);
       // A window no longer than the schedule's period would alarm between two healthy runs.
-      expect(() => synth({ snapshotSchedule: 'rate(5 minutes)' }, { routes: [routes[0]], eventFunctions: [] })).toThrow(/snapshotStaleMinutes \(5\) must exceed/);
-      expect(() => synth({ snapshotSchedule: 'rate(1 hour)', snapshotStaleMinutes: 90 }, { routes: [routes[0]], eventFunctions: [] })).not.toThrow();
+      expect(() => synth({ snapshotSchedule: 'rate(5 minutes)' }, { routes: [routes[0]], eventFunctions: [] })).toThrow(
+        /snapshotStaleMinutes \(5\) must exceed/,
+      );
+      expect(() =>
+        synth({ snapshotSchedule: 'rate(1 hour)', snapshotStaleMinutes: 90 }, { routes: [routes[0]], eventFunctions: [] }),
+      ).not.toThrow();
     });
 
     it('has one dashboard with every function, the queues and the InterviewOps metrics', () => {
@@ -461,7 +509,8 @@ describe('InterviewOpsStack', () => {
       for (const handler of handlers) expect(body, handler).toContain(functionIdOf(template, handler));
       for (const queue of Object.keys(resourcesOf(template, 'AWS::SQS::Queue'))) expect(body).toContain(queue);
       for (const metric of ['Invocations', 'Errors', 'Duration', 'ApproximateNumberOfMessagesVisible']) expect(body).toContain(metric);
-      for (const metric of Object.values(MetricNames)) expect(body, metric).toContain(`\\"${METRICS_NAMESPACE}\\",\\"${metric}\\",\\"service\\",\\"interview-ops\\"`);
+      for (const metric of Object.values(MetricNames))
+        expect(body, metric).toContain(`\\"${METRICS_NAMESPACE}\\",\\"${metric}\\",\\"service\\",\\"interview-ops\\"`);
     });
 
     it('gives every log group a retention, the RDS export included', () => {
@@ -478,7 +527,10 @@ describe('InterviewOpsStack', () => {
       for (const [id, fn] of Object.entries(resourcesOf(template, 'AWS::Lambda::Function'))) {
         if (id.startsWith('LogRetention')) continue;
         if (fn.Properties.LoggingConfig) continue;
-        expect(named.some((name) => name.includes(`"Ref":"${id}"`)), id).toBe(true);
+        expect(
+          named.some((name) => name.includes(`"Ref":"${id}"`)),
+          id,
+        ).toBe(true);
       }
     });
 
@@ -493,7 +545,10 @@ describe('InterviewOpsStack', () => {
 
     it('throttles the public routes on their own, below the stage default', () => {
       const stage = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Stage'))[0]!;
-      const publicKeys = routes.filter((route) => 'public' in route && route.public).map(routeId).sort();
+      const publicKeys = routes
+        .filter((route) => 'public' in route && route.public)
+        .map(routeId)
+        .sort();
       expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual(publicKeys);
       for (const key of publicKeys) {
         const settings = stage.Properties.RouteSettings[key];

@@ -32,7 +32,14 @@ describe('API Gateway v2 events from HTTP requests', () => {
   it('base64-encodes binary bodies and joins repeated query parameters', async () => {
     const audio = Buffer.from([0, 1, 2, 255, 254]);
     const { request, body } = await capture('/x/a%20b?q=1&q=2&s=%2F', { 'content-type': 'audio/wav', 'x-trace': 't' }, audio);
-    const event = toApiGatewayEvent({ request, body, routeKey: 'POST /x/{id}', rawPath: '/x/a%20b', rawQueryString: 'q=1&q=2&s=%2F', pathParameters: { id: 'a b' } });
+    const event = toApiGatewayEvent({
+      request,
+      body,
+      routeKey: 'POST /x/{id}',
+      rawPath: '/x/a%20b',
+      rawQueryString: 'q=1&q=2&s=%2F',
+      pathParameters: { id: 'a b' },
+    });
     expect(event.version).toBe('2.0');
     expect(event.isBase64Encoded).toBe(true);
     expect(Buffer.from(event.body!, 'base64').equals(audio)).toBe(true);
@@ -45,7 +52,14 @@ describe('API Gateway v2 events from HTTP requests', () => {
 
   it('keeps query parameters named like Object.prototype members as plain fields', async () => {
     const { request, body } = await capture('/x?__proto__=a&constructor=b&constructor=c&toString=d', {}, Buffer.alloc(0));
-    const event = toApiGatewayEvent({ request, body, routeKey: 'POST /x', rawPath: '/x', rawQueryString: '__proto__=a&constructor=b&constructor=c&toString=d', pathParameters: {} });
+    const event = toApiGatewayEvent({
+      request,
+      body,
+      routeKey: 'POST /x',
+      rawPath: '/x',
+      rawQueryString: '__proto__=a&constructor=b&constructor=c&toString=d',
+      pathParameters: {},
+    });
     const query = event.queryStringParameters!;
     expect(Object.keys(query)).toEqual(['__proto__', 'constructor', 'toString']);
     expect(Object.getOwnPropertyDescriptor(query, '__proto__')?.value).toBe('a');
@@ -64,7 +78,12 @@ describe('API Gateway v2 events from HTTP requests', () => {
 
 describe('HTTP responses from handler results', () => {
   it('decodes base64 bodies and keeps headers', () => {
-    const reply = fromApiGatewayResult({ statusCode: 201, headers: { 'x-a': 'b' }, body: Buffer.from('hi').toString('base64'), isBase64Encoded: true });
+    const reply = fromApiGatewayResult({
+      statusCode: 201,
+      headers: { 'x-a': 'b' },
+      body: Buffer.from('hi').toString('base64'),
+      isBase64Encoded: true,
+    });
     expect(reply).toEqual({ statusCode: 201, headers: { 'x-a': 'b' }, body: Buffer.from('hi') });
   });
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack';
+import { type LocalStack, startLocalStack } from '../../functions/local/stack';
 import { readSettings } from '../../functions/settings';
 import { LEAK_PATTERNS, request } from '../support/http';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localLambdaContext } from '../../functions/local/lambda-context';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack';
+import { type LocalStack, startLocalStack } from '../../functions/local/stack';
 import { readSettings } from '../../functions/settings';
 import { toneWav } from '../support/audio-fixtures';
 import { request } from '../support/http';
@@ -23,7 +23,10 @@ let dataDir: string;
 
 /** The deadline, in ms, each context was made with for `functionName`. */
 const deadlinesOf = (functionName: string) =>
-  vi.mocked(localLambdaContext).mock.calls.filter(([name]) => name === functionName).map(([, timeoutMs]) => timeoutMs);
+  vi
+    .mocked(localLambdaContext)
+    .mock.calls.filter(([name]) => name === functionName)
+    .map(([, timeoutMs]) => timeoutMs);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'interview-ops-deadlines-'));
@@ -47,7 +50,10 @@ describe('Lambda deadlines in the local stack', () => {
     await stack.scheduler.tick();
     expect(deadlinesOf('interview-ops-take-scheduled-snapshot')).toEqual([55_000]);
     expect((await request(stack.url, 'POST', '/sessions', { json: { session_id: 'deadlines' } })).status).toBe(201);
-    const upload = await request(stack.url, 'POST', '/sessions/deadlines/audio_chunks', { body: toneWav({ seconds: 0.2 }), headers: { 'content-type': 'audio/wav' } });
+    const upload = await request(stack.url, 'POST', '/sessions/deadlines/audio_chunks', {
+      body: toneWav({ seconds: 0.2 }),
+      headers: { 'content-type': 'audio/wav' },
+    });
     expect(upload.status).toBe(201);
     await stack.settle();
     // Locally it also waits in the recognizer's queue (object-notifications.ts): more time, never less.

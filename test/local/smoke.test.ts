@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes';
 import { PROJECT_ROOT } from '../../lib/project-root';
-import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 const run = promisify(execFile);
 
@@ -24,7 +24,10 @@ afterAll(async () => {
 
 describe('npm run smoke', () => {
   it('passes every check against a local stack and says so in its summary', async () => {
-    const { stdout } = await run('npm', ['run', '--silent', 'smoke', '--', '--url', stack.url], { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('npm', ['run', '--silent', 'smoke', '--', '--url', stack.url], {
+      cwd: PROJECT_ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const summary = /^smoke: (\d+) passed, (\d+) failed$/m.exec(stdout);
     expect(summary, stdout).not.toBeNull();
     expect(Number(summary![2]), stdout).toBe(0);

@@ -7,7 +7,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/http';
-import { newDataDir, removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { newDataDir, removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 let stack: StackProcess | undefined;
 let dataDir: string;
@@ -45,7 +45,16 @@ describe('after a restart, with the scheduler running every second', () => {
     await expect
       .poll(async () => (await call('GET', '/sandbox_snapshots')).json.data.total_count, { timeout: 20_000, interval: 500 })
       .toBeGreaterThan(before.total_count);
-    await expect.poll(() => access(expired).then(() => 'present', () => 'removed'), { timeout: 20_000, interval: 500 }).toBe('removed');
+    await expect
+      .poll(
+        () =>
+          access(expired).then(
+            () => 'present',
+            () => 'removed',
+          ),
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe('removed');
     const latest = await call('GET', '/sandbox_snapshot');
     expect(latest.json.data.snapshot_id > before.snapshots[0].snapshot_id).toBe(true);
     // Log lines travel through the process's stdout and can trail what the API already shows.

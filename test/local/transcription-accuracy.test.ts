@@ -16,9 +16,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from '../support/http';
 import { POCKETSPHINX_TEST_DATA } from '../support/audio-fixtures';
-import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { request } from '../support/http';
+import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 const cardsTruth = Object.fromEntries(
   readFileSync(`${POCKETSPHINX_TEST_DATA}/cards/cards.transcription`, 'utf8')
@@ -97,7 +97,10 @@ const prepareAudio = () => {
   const files: { clip: string; variant: string; path: string }[] = [];
   for (const clip of CLIPS) {
     // What a user of the engine gets from the original recording with its own command-line tool.
-    const printed = execFileSync('pocketsphinx_continuous', ['-infile', clip.source], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const printed = execFileSync('pocketsphinx_continuous', ['-infile', clip.source], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     continuousOutput.set(clip.name, words(printed).join(' '));
     const original = join(workDir, `${clip.name}.wav`);
     const input = clip.raw ? ['-t', 'raw', '-r', '16000', '-e', 'signed', '-b', '16', '-c', '1', clip.source] : [clip.source];
@@ -110,7 +113,10 @@ const prepareAudio = () => {
       if (variant === '8 kHz') {
         const upsampled = join(workDir, `${clip.name}-8k-to-16k.wav`);
         execFileSync('sox', [path, '-r', '16000', upsampled], { stdio: 'ignore' });
-        const onSameAudio = execFileSync('pocketsphinx_continuous', ['-infile', upsampled], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const onSameAudio = execFileSync('pocketsphinx_continuous', ['-infile', upsampled], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
         continuousOnNarrowband.set(clip.name, words(onSameAudio).join(' '));
       }
     }

@@ -6,9 +6,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
 import { realWav } from '../support/audio-fixtures';
-import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { type ApiResponse, errorShape, LEAK_PATTERNS, request } from '../support/http';
+import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 let stack: StackProcess;
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);

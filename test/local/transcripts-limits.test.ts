@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realWav } from '../support/audio-fixtures';
-import { LEAK_PATTERNS, errorShape, request, type ApiResponse } from '../support/http';
-import { removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { type ApiResponse, errorShape, LEAK_PATTERNS, request } from '../support/http';
+import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 const SESSION = 'limits';
 let stack: StackProcess;
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
-const upload = (bytes: Uint8Array) => call('POST', `/sessions/${SESSION}/audio_chunks`, { body: bytes, headers: { 'content-type': 'audio/wav' } });
+const upload = (bytes: Uint8Array) =>
+  call('POST', `/sessions/${SESSION}/audio_chunks`, { body: bytes, headers: { 'content-type': 'audio/wav' } });
 
 const expectRefusal = (response: ApiResponse, status: number) => {
   expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
@@ -49,7 +50,9 @@ describe('audio length limits', () => {
     expect(refused.json.error).toContain('at most 2 s');
     expect(refused.json.error).toContain(`GET /transcript/${SESSION}/${chunkId}`);
 
-    await expect.poll(async () => (await call('GET', `/transcript/${SESSION}/${chunkId}`)).status, { timeout: 60_000, interval: 250 }).toBe(200);
+    await expect
+      .poll(async () => (await call('GET', `/transcript/${SESSION}/${chunkId}`)).status, { timeout: 60_000, interval: 250 })
+      .toBe(200);
   });
 
   it('transcribes a chunk within the limit on demand', async () => {

@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { realWav } from '../support/audio-fixtures';
-import { request, type ApiResponse } from '../support/http';
-import { newDataDir, removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { type ApiResponse, request } from '../support/http';
+import { newDataDir, removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 const SESSION = 'crash-interview';
 const CLIPS = ['0870', '0880', '0890', '0920', '0930'].map((id) => realWav(`librivox/sense_and_sensibility_01_austen_64kb-${id}.wav`));
@@ -40,7 +40,9 @@ describe('the local stack killed with chunks in flight', () => {
     expect((await request(stack.url, 'POST', '/sessions', { json: { session_id: SESSION } })).status).toBe(201);
 
     const uploads = await Promise.all(
-      CLIPS.map((clip) => request(stack!.url, 'POST', `/sessions/${SESSION}/audio_chunks`, { body: clip, headers: { 'content-type': 'audio/wav' } })),
+      CLIPS.map((clip) =>
+        request(stack!.url, 'POST', `/sessions/${SESSION}/audio_chunks`, { body: clip, headers: { 'content-type': 'audio/wav' } }),
+      ),
     );
     expect(uploads.map((upload) => upload.status)).toEqual([201, 201, 201, 201, 201]);
     const chunkIds: string[] = uploads.map((upload) => upload.json.data.chunk_id);

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEAK_PATTERNS, request } from '../support/http';
 import { realWav } from '../support/audio-fixtures';
-import { newDataDir, removeDataDir, startStackProcess, type StackProcess } from '../support/local-stack-process';
+import { LEAK_PATTERNS, request } from '../support/http';
+import { newDataDir, removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 let dataDir: string;
 let emptyPath: string;
@@ -72,7 +72,11 @@ describe('without pocketsphinx', () => {
     // The row is marked before the log line is written; give the line a moment to arrive.
     const logged = () =>
       [...stack!.logs, ...errorLogs].some(
-        (entry) => entry.level === 'ERROR' && String(entry.message).startsWith('Automatic transcription failed') && entry.chunk_id === chunkId && entry.session_id === 'no-asr',
+        (entry) =>
+          entry.level === 'ERROR' &&
+          String(entry.message).startsWith('Automatic transcription failed') &&
+          entry.chunk_id === chunkId &&
+          entry.session_id === 'no-asr',
       );
     while (!logged() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(logged()).toBe(true);

@@ -21,7 +21,9 @@ describe('buildLocalServer', () => {
     expect(JSON.parse(await readFile(`${LOCAL_SERVER_ENTRY}.map`, 'utf8')).sources.length).toBeGreaterThan(10);
 
     expect(loadMigrations(join(LOCAL_SERVER_DIR, 'migrations'))).toEqual(loadMigrations());
-    const leftovers = [...(await readdir(LOCAL_SERVER_DIR)), ...(await readdir(join(LOCAL_SERVER_DIR, 'migrations')))].filter((name) => name.startsWith('.'));
+    const leftovers = [...(await readdir(LOCAL_SERVER_DIR)), ...(await readdir(join(LOCAL_SERVER_DIR, 'migrations')))].filter((name) =>
+      name.startsWith('.'),
+    );
     expect(leftovers).toEqual([]);
   });
 });

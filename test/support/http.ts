@@ -38,4 +38,11 @@ export const errorShape = (response: ApiResponse) => ({
 });
 
 /** Text that must never reach a caller: stack frames, SQL, server paths. */
-export const LEAK_PATTERNS = [/\bat .+\(.+:\d+:\d+\)/, /node_modules/, /\/work\//, /\/tmp\//, /\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bDELETE FROM\b|\bUPDATE \w+ SET\b/i, /Error: /];
+export const LEAK_PATTERNS = [
+  /\bat .+\(.+:\d+:\d+\)/,
+  /node_modules/,
+  /\/work\//,
+  /\/tmp\//,
+  /\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bDELETE FROM\b|\bUPDATE \w+ SET\b/i,
+  /Error: /,
+];

@@ -2,7 +2,7 @@
  * Runs the real `npm start` entry point (bin/local.ts, built as npm start builds it) as a child process
  * on a free port with its own data directory, as a user would, and talks to it over HTTP.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,9 +74,7 @@ export const spawnLoggingProcess = async (args: string[], env: Record<string, st
 let built: Promise<string> | undefined;
 const localServer = () => (built ??= buildLocalServer());
 
-export const startStackProcess = async (
-  options: { dataDir?: string; env?: Record<string, string> } = {},
-): Promise<StackProcess> => {
+export const startStackProcess = async (options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<StackProcess> => {
   const dataDir = options.dataDir ?? (await newDataDir());
   const stack = await spawnLoggingProcess(
     [...LOCAL_SERVER_NODE_OPTIONS, await localServer()],

@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { request, type ApiResponse } from './http';
-import { removeDataDir, startStackProcess, type StackProcess } from './local-stack-process';
+import { type ApiResponse, request } from './http';
+import { removeDataDir, type StackProcess, startStackProcess } from './local-stack-process';
 
 export type TargetKind = 'local' | 'twin';
 

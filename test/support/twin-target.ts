@@ -38,7 +38,10 @@ const toBuffer = async (body: RequestInit['body']): Promise<Buffer> => {
 };
 
 /** `twin` adds settings of the twin itself (stream quota, retry delay) for the tests that exercise them. */
-export const startTwinTarget = async (options: TargetOptions = {}, twin: Partial<Omit<TwinOptions, 'cdkOutDir' | 'log'>> = {}): Promise<TwinTarget> => {
+export const startTwinTarget = async (
+  options: TargetOptions = {},
+  twin: Partial<Omit<TwinOptions, 'cdkOutDir' | 'log'>> = {},
+): Promise<TwinTarget> => {
   const cdkOutDir = inject('twinCdkOut') ?? (await synthToTemp()).dir;
   const logs: Record<string, unknown>[] = [];
   const started = await startTwin({
@@ -52,7 +55,12 @@ export const startTwinTarget = async (options: TargetOptions = {}, twin: Partial
       if (process.env.TWIN_LOG) process.stderr.write(`${line}\n`);
     },
   });
-  const signer = new SignatureV4({ service: 'execute-api', region: started.region, credentials: started.credentials, sha256: Hash.bind(null, 'sha256') });
+  const signer = new SignatureV4({
+    service: 'execute-api',
+    region: started.region,
+    credentials: started.credentials,
+    sha256: Hash.bind(null, 'sha256'),
+  });
 
   const send = async <T>(method: string, path: string, init: Parameters<Target['request']>[2] = {}): Promise<ApiResponse<T>> => {
     const url = new URL(path, started.url);

@@ -12,12 +12,16 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiGateway, type CallerRequest, startApiGateway } from '../../twin/api-gateway';
 import { createFunctionRuntime, type FunctionRuntime, functionRuntimeOf } from '../../twin/lambda/runtime';
-import { loadTemplate, templateFromJson, type TwinTemplate } from '../../twin/template';
+import { loadTemplate, type TwinTemplate, templateFromJson } from '../../twin/template';
 import { synthToTemp } from './synth';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 const bytesOf = (data: SourceData) =>
-  typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  typeof data === 'string'
+    ? Buffer.from(data)
+    : ArrayBuffer.isView(data)
+      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      : Buffer.from(data);
 
 class Sha256 {
   private readonly hash;
@@ -37,14 +41,28 @@ const CREDENTIALS = { accessKeyId: 'AKIATWINTESTCALLER00', secretAccessKey: 'twi
 const signer = (credentials = CREDENTIALS) =>
   new SignatureV4({ service: 'execute-api', region: 'us-east-1', credentials, sha256: Sha256, uriEscapePath: true });
 
-const fn = () => ({ Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x', Code: { ZipFile: 'x' } } });
+const fn = () => ({
+  Type: 'AWS::Lambda::Function',
+  Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x', Code: { ZipFile: 'x' } },
+});
 const integration = (fnId: string, api = 'Api', extra: Record<string, unknown> = {}) => ({
   Type: 'AWS::ApiGatewayV2::Integration',
-  Properties: { ApiId: { Ref: api }, IntegrationType: 'AWS_PROXY', IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] }, PayloadFormatVersion: '2.0', ...extra },
+  Properties: {
+    ApiId: { Ref: api },
+    IntegrationType: 'AWS_PROXY',
+    IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    PayloadFormatVersion: '2.0',
+    ...extra,
+  },
 });
 const route = (routeKey: string, integrationId: string, authorizationType = 'NONE', api = 'Api') => ({
   Type: 'AWS::ApiGatewayV2::Route',
-  Properties: { ApiId: { Ref: api }, RouteKey: routeKey, AuthorizationType: authorizationType, Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] } },
+  Properties: {
+    ApiId: { Ref: api },
+    RouteKey: routeKey,
+    AuthorizationType: authorizationType,
+    Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+  },
 });
 
 const template = templateFromJson({
@@ -57,7 +75,11 @@ const template = templateFromJson({
         StageName: '$default',
         AutoDeploy: true,
         DefaultRouteSettings: { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 1000 },
-        AccessLogSettings: { DestinationArn: 'arn:aws:logs:us-east-1:000000000000:log-group:access', Format: '$context.identity.sourceIp $context.identity.caller [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId' },
+        AccessLogSettings: {
+          DestinationArn: 'arn:aws:logs:us-east-1:000000000000:log-group:access',
+          Format:
+            '$context.identity.sourceIp $context.identity.caller [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId',
+        },
       },
     },
     EchoFn: fn(),
@@ -80,7 +102,14 @@ const template = templateFromJson({
     ShortRoute: route('GET /short', 'ShortIntegration'),
     // A second API with a tight throttle.
     Tight: { Type: 'AWS::ApiGatewayV2::Api', Properties: { Name: 'Tight', ProtocolType: 'HTTP' } },
-    TightStage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Tight' }, StageName: '$default', DefaultRouteSettings: { ThrottlingBurstLimit: 3, ThrottlingRateLimit: 0.001 } } },
+    TightStage: {
+      Type: 'AWS::ApiGatewayV2::Stage',
+      Properties: {
+        ApiId: { Ref: 'Tight' },
+        StageName: '$default',
+        DefaultRouteSettings: { ThrottlingBurstLimit: 3, ThrottlingRateLimit: 0.001 },
+      },
+    },
     TightIntegration: integration('EchoFn', 'Tight'),
     TightRoute: route('GET /ping', 'TightIntegration', 'NONE', 'Tight'),
   },
@@ -99,9 +128,15 @@ const SOURCES: Record<string, { code: string; timeoutSeconds: number }> = {
       return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fn: 'echo', event }) };
     };`,
   },
-  OtherFn: { timeoutSeconds: 5, code: `export const handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ fn: 'other', event }) });` },
+  OtherFn: {
+    timeoutSeconds: 5,
+    code: `export const handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ fn: 'other', event }) });`,
+  },
   FailFn: { timeoutSeconds: 5, code: `export const handler = async () => { throw new TypeError('broken'); };` },
-  SlowFn: { timeoutSeconds: 1, code: `export const handler = async (event) => { await new Promise((r) => setTimeout(r, 3000)); return 'late'; };` },
+  SlowFn: {
+    timeoutSeconds: 1,
+    code: `export const handler = async (event) => { await new Promise((r) => setTimeout(r, 3000)); return 'late'; };`,
+  },
 };
 
 interface Answer {
@@ -111,7 +146,10 @@ interface Answer {
   json(): any;
 }
 
-const send = (url: string, options: { method?: string; path: string; headers?: Record<string, string | string[]>; body?: Buffer | string }) =>
+const send = (
+  url: string,
+  options: { method?: string; path: string; headers?: Record<string, string | string[]>; body?: Buffer | string },
+) =>
   new Promise<Answer>((resolve, reject) => {
     const request = httpRequest(`${url}${options.path}`, { method: options.method ?? 'GET', headers: options.headers }, (response) => {
       const chunks: Buffer[] = [];
@@ -130,7 +168,16 @@ const signed = async (url: string, method: string, path: string, body = '', cred
   const { host, hostname, port } = new URL(url);
   const [pathname, search = ''] = path.split('?') as [string, string?];
   const query = Object.fromEntries(new URLSearchParams(search));
-  const request = await signer(credentials).sign({ method, protocol: 'http:', hostname, port: Number(port), path: pathname, query, headers: { host }, body });
+  const request = await signer(credentials).sign({
+    method,
+    protocol: 'http:',
+    hostname,
+    port: Number(port),
+    path: pathname,
+    query,
+    headers: { host },
+    body,
+  });
   return request.headers as Record<string, string>;
 };
 
@@ -139,16 +186,29 @@ const calls: CallerRequest[] = [];
 const authorizeCaller = async (request: CallerRequest) => {
   calls.push(request);
   const authorization = String(request.headers.authorization ?? '');
-  const match = /Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})/.exec(authorization);
+  const match = /Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})/.exec(
+    authorization,
+  );
   if (!match || match[1] !== CREDENTIALS.accessKeyId || match[4] !== 'execute-api') return false;
   const signedHeaders = match[5]!.split(';');
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) headers[name] = String(request.headers[name]);
   const amzDate = String(request.headers['x-amz-date']);
-  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   const [hostname = '', port] = String(request.headers.host).split(':');
   const again = await signer().sign(
-    { method: request.method, protocol: 'http:', hostname, port: Number(port), path: decodeURIComponent(request.path), query: Object.fromEntries(new URLSearchParams(request.query)), headers, body: request.body },
+    {
+      method: request.method,
+      protocol: 'http:',
+      hostname,
+      port: Number(port),
+      path: decodeURIComponent(request.path),
+      query: Object.fromEntries(new URLSearchParams(request.query)),
+      headers,
+      body: request.body,
+    },
     { signingDate },
   );
   if (again.headers.authorization !== authorization) return false;
@@ -168,10 +228,27 @@ describe('twin API Gateway', () => {
       const assetDir = join(dir, id);
       await mkdir(assetDir);
       await writeFile(join(assetDir, 'index.mjs'), code);
-      runtimes.set(id, createFunctionRuntime({ name: id, assetDir, handler: 'index.handler', environment: {}, timeoutSeconds, memoryMb: 128, log: () => {} }));
+      runtimes.set(
+        id,
+        createFunctionRuntime({
+          name: id,
+          assetDir,
+          handler: 'index.handler',
+          environment: {},
+          timeoutSeconds,
+          memoryMb: 128,
+          log: () => {},
+        }),
+      );
     }
     const invoke = (id: string, event: unknown) => runtimes.get(id)!.invoke(event);
-    gateway = await startApiGateway({ template, apiLogicalId: 'Api', invoke, authorizeCaller, accessLog: (line) => accessLines.push(line) });
+    gateway = await startApiGateway({
+      template,
+      apiLogicalId: 'Api',
+      invoke,
+      authorizeCaller,
+      accessLog: (line) => accessLines.push(line),
+    });
     tight = await startApiGateway({ template, apiLogicalId: 'Tight', invoke, authorizeCaller });
   });
   afterAll(async () => {
@@ -182,7 +259,10 @@ describe('twin API Gateway', () => {
   });
 
   it('matches routes with path parameters; a literal route beats a parameter', async () => {
-    const item = await send(gateway.url, { path: '/items/abc%20d?x=1&x=2&y=', headers: { 'X-Multi': ['one', 'two'], cookie: 'c1=a; c2=b' } });
+    const item = await send(gateway.url, {
+      path: '/items/abc%20d?x=1&x=2&y=',
+      headers: { 'X-Multi': ['one', 'two'], cookie: 'c1=a; c2=b' },
+    });
     expect(item.status).toBe(200);
     const { fn, event } = item.json();
     expect(fn).toBe('echo');
@@ -218,7 +298,13 @@ describe('twin API Gateway', () => {
   });
 
   it('answers 404 Not Found for a path or method without a route', async () => {
-    const misses: [string, string][] = [['GET', '/nowhere'], ['POST', '/items/abc'], ['GET', '/items'], ['GET', '/items/a/b'], ['GET', '/files/']];
+    const misses: [string, string][] = [
+      ['GET', '/nowhere'],
+      ['POST', '/items/abc'],
+      ['GET', '/items'],
+      ['GET', '/items/a/b'],
+      ['GET', '/files/'],
+    ];
     for (const [method, path] of misses) {
       const answer = await send(gateway.url, { method, path });
       expect(answer.status, `${method} ${path}`).toBe(404);
@@ -246,21 +332,40 @@ describe('twin API Gateway', () => {
     expect(answer.status).toBe(200);
     const { event } = answer.json();
     expect(event.pathParameters).toEqual({ id: '7' });
-    expect(event.requestContext.authorizer.iam).toMatchObject({ accessKey: CREDENTIALS.accessKeyId, accountId: '000000000000', userArn: 'arn:aws:iam::000000000000:user/twin-test' });
-    expect(calls.at(-1)).toMatchObject({ action: 'execute-api:Invoke', resource: `arn:aws:execute-api:us-east-1:000000000000:${gateway.apiId}/$default/GET/private/7` });
+    expect(event.requestContext.authorizer.iam).toMatchObject({
+      accessKey: CREDENTIALS.accessKeyId,
+      accountId: '000000000000',
+      userArn: 'arn:aws:iam::000000000000:user/twin-test',
+    });
+    expect(calls.at(-1)).toMatchObject({
+      action: 'execute-api:Invoke',
+      resource: `arn:aws:execute-api:us-east-1:000000000000:${gateway.apiId}/$default/GET/private/7`,
+    });
     // The stage's access log format, filled in.
     const requestId = answer.headers['apigw-requestid'];
     expect(accessLines.find((line) => line.endsWith(` ${requestId}`))).toMatch(
-      new RegExp(`^127\\.0\\.0\\.1 ${CREDENTIALS.accessKeyId} \\[\\d\\d/[A-Z][a-z]{2}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] "GET /private/\\{id\\} HTTP/1\\.1" 200 \\d+ `),
+      new RegExp(
+        `^127\\.0\\.0\\.1 ${CREDENTIALS.accessKeyId} \\[\\d\\d/[A-Z][a-z]{2}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] "GET /private/\\{id\\} HTTP/1\\.1" 200 \\d+ `,
+      ),
     );
   });
 
   it('sends text bodies as text and other bodies base64-encoded', async () => {
-    const binary = await send(gateway.url, { method: 'POST', path: '/echo', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 255, 1]) });
+    const binary = await send(gateway.url, {
+      method: 'POST',
+      path: '/echo',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from([0, 255, 1]),
+    });
     expect(binary.json().event).toMatchObject({ body: 'AP8B', isBase64Encoded: true });
     const audio = await send(gateway.url, { method: 'POST', path: '/echo', headers: { 'content-type': 'audio/wav' }, body: 'RIFF' });
     expect(audio.json().event).toMatchObject({ body: Buffer.from('RIFF').toString('base64'), isBase64Encoded: true });
-    const json = await send(gateway.url, { method: 'POST', path: '/echo', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"a":"é"}' });
+    const json = await send(gateway.url, {
+      method: 'POST',
+      path: '/echo',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: '{"a":"é"}',
+    });
     expect(json.json().event).toMatchObject({ body: '{"a":"é"}', isBase64Encoded: false });
   });
 
@@ -289,9 +394,19 @@ describe('twin API Gateway', () => {
   });
 
   it('answers 413 for a body over 10 MB, and for one over Lambda 6 MB request limit', async () => {
-    const huge = await send(gateway.url, { method: 'POST', path: '/echo', headers: { 'content-type': 'text/plain' }, body: Buffer.alloc(10 * 1024 * 1024 + 1, 97) });
+    const huge = await send(gateway.url, {
+      method: 'POST',
+      path: '/echo',
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.alloc(10 * 1024 * 1024 + 1, 97),
+    });
     expect([huge.status, huge.json()]).toEqual([413, { message: 'Request Entity Too Large' }]);
-    const big = await send(gateway.url, { method: 'POST', path: '/echo', headers: { 'content-type': 'text/plain' }, body: Buffer.alloc(7 * 1024 * 1024, 97) });
+    const big = await send(gateway.url, {
+      method: 'POST',
+      path: '/echo',
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.alloc(7 * 1024 * 1024, 97),
+    });
     expect([big.status, big.json()]).toEqual([413, { message: 'Request Entity Too Large' }]);
   });
 
@@ -336,8 +451,14 @@ describe('twin API Gateway on a real cdk synth', () => {
     expect(gateway.routes).toHaveLength(routeIds.length);
     expect(gateway.routes.length).toBeGreaterThanOrEqual(14);
     const byKey = new Map(gateway.routes.map((route) => [route.routeKey, route]));
-    expect(byKey.get('GET /openapi.json')).toMatchObject({ authorizationType: 'NONE', functionLogicalId: expect.stringMatching(/^GetOpenapiFunction/) });
-    expect(byKey.get('GET /sessions/{session_id}')).toMatchObject({ authorizationType: 'AWS_IAM', functionLogicalId: expect.stringMatching(/^GetSessionFunction/) });
+    expect(byKey.get('GET /openapi.json')).toMatchObject({
+      authorizationType: 'NONE',
+      functionLogicalId: expect.stringMatching(/^GetOpenapiFunction/),
+    });
+    expect(byKey.get('GET /sessions/{session_id}')).toMatchObject({
+      authorizationType: 'AWS_IAM',
+      functionLogicalId: expect.stringMatching(/^GetSessionFunction/),
+    });
     expect(new Set(gateway.routes.map((route) => route.functionLogicalId)).size).toBe(gateway.routes.length);
   });
 

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
 import { openRdsDataSql, ResultTooLargeError } from '../../functions/adapters/sql/rds-data';
 import { migrate } from '../../functions/core/migrations';
-import { startDataApi, type DataApi, type Gate } from '../../twin/data-api/server';
+import { type DataApi, type Gate, startDataApi } from '../../twin/data-api/server';
 import { describeSqlContract } from '../adapters/sql/sql.contract';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
 
 const TARGET = {
   resourceArn: 'arn:aws:rds:us-east-1:123456789012:cluster:interview-ops',
@@ -104,7 +104,9 @@ describe('RDS Data API adapter over the Data API twin', () => {
     stack.api.setResuming(true);
     try {
       expect(resumingName(await sql.query('SELECT 1 AS one').catch((error: unknown) => error))).toBe('DatabaseResumingException');
-      expect(resumingName(await sql.transaction((tx) => tx.query('SELECT 1 AS one')).catch((error: unknown) => error))).toBe('DatabaseResumingException');
+      expect(resumingName(await sql.transaction((tx) => tx.query('SELECT 1 AS one')).catch((error: unknown) => error))).toBe(
+        'DatabaseResumingException',
+      );
     } finally {
       stack.api.setResuming(false);
     }

@@ -11,19 +11,19 @@ import {
   DatabaseErrorException,
   DatabaseResumingException,
   ExecuteStatementCommand,
+  type ExecuteStatementCommandInput,
   RDSDataClient,
   RollbackTransactionCommand,
   StatementTimeoutException,
-  type ExecuteStatementCommandInput,
 } from '@aws-sdk/client-rds-data';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../../twin/data-api/errors';
+import { type Check, type DataApi, type DataApiLimits, type Gate, startDataApi } from '../../twin/data-api/server';
 import { createGate } from '../../twin/iam/gate';
 import { credentialsOfRole, TWIN_ACCOUNT } from '../../twin/identity';
 import { templateFromJson } from '../../twin/template';
-import { startDataApi, type Check, type DataApi, type DataApiLimits, type Gate } from '../../twin/data-api/server';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
 
 const TARGET = {
   resourceArn: 'arn:aws:rds:us-east-1:123456789012:cluster:interview-ops',
@@ -202,7 +202,9 @@ describe('Data API twin: statements', () => {
       execute({ sql: 'INSERT INTO hinted (doc) VALUES (:doc)', parameters: [{ name: 'doc', value: { stringValue: '{}' } }] }),
     );
     expect(failure).toBeInstanceOf(DatabaseErrorException);
-    expect(failure.message).toMatch(/^ERROR: column "doc" is of type jsonb but expression is of type character varying[\s\S]*; SQLState: 42804$/);
+    expect(failure.message).toMatch(
+      /^ERROR: column "doc" is of type jsonb but expression is of type character varying[\s\S]*; SQLState: 42804$/,
+    );
     await execute({
       sql: 'INSERT INTO hinted (doc, id, day, amount, at_time, stamp) VALUES (:doc, :id, :day, :amount, :at_time, :stamp)',
       parameters: [
@@ -246,7 +248,10 @@ describe('Data API twin: statements', () => {
   it('counts updated records and refuses parameters the statement does not use', async () => {
     await execute({ sql: 'CREATE TABLE counted (n integer)' });
     await execute({ sql: 'INSERT INTO counted SELECT generate_series(1, 5)' });
-    const updated = await execute({ sql: 'UPDATE counted SET n = n + 1 WHERE n > :low', parameters: [{ name: 'low', value: { longValue: 2 } }] });
+    const updated = await execute({
+      sql: 'UPDATE counted SET n = n + 1 WHERE n > :low',
+      parameters: [{ name: 'low', value: { longValue: 2 } }],
+    });
     expect(updated.numberOfRecordsUpdated).toBe(3);
     const failure = await failureOf(execute({ sql: 'SELECT 1', parameters: [{ name: 'extra', value: { longValue: 1 } }] }));
     expect(failure).toBeInstanceOf(BadRequestException);
@@ -297,10 +302,14 @@ describe('Data API twin: statements', () => {
   it('runs BatchExecuteStatement once per parameter set, all or nothing', async () => {
     await execute({ sql: 'CREATE TABLE batched (n integer PRIMARY KEY)' });
     const sets = [1, 2, 3].map((n) => [{ name: 'n', value: { longValue: n } }]);
-    const output = await client.send(new BatchExecuteStatementCommand({ ...TARGET, sql: 'INSERT INTO batched VALUES (:n)', parameterSets: sets }));
+    const output = await client.send(
+      new BatchExecuteStatementCommand({ ...TARGET, sql: 'INSERT INTO batched VALUES (:n)', parameterSets: sets }),
+    );
     expect(output.updateResults).toHaveLength(3);
     const failing = [[{ name: 'n', value: { longValue: 4 } }], [{ name: 'n', value: { longValue: 1 } }]];
-    const failure = await failureOf(client.send(new BatchExecuteStatementCommand({ ...TARGET, sql: 'INSERT INTO batched VALUES (:n)', parameterSets: failing })));
+    const failure = await failureOf(
+      client.send(new BatchExecuteStatementCommand({ ...TARGET, sql: 'INSERT INTO batched VALUES (:n)', parameterSets: failing })),
+    );
     expect(failure).toBeInstanceOf(DatabaseErrorException);
     const rows = await execute({ sql: 'SELECT n FROM batched ORDER BY n' });
     expect(rows.records).toEqual([[{ longValue: 1 }], [{ longValue: 2 }], [{ longValue: 3 }]]);
@@ -339,7 +348,9 @@ describe('Data API twin: transactions', () => {
     await execute({ sql: 'CREATE TABLE tx_failed (name text PRIMARY KEY)' });
     const id = await begin();
     await execute({ sql: `INSERT INTO tx_failed VALUES ('first')`, transactionId: id });
-    expect(await failureOf(execute({ sql: `INSERT INTO tx_failed VALUES ('first')`, transactionId: id }))).toBeInstanceOf(DatabaseErrorException);
+    expect(await failureOf(execute({ sql: `INSERT INTO tx_failed VALUES ('first')`, transactionId: id }))).toBeInstanceOf(
+      DatabaseErrorException,
+    );
     expect((await failureOf(commit(id))).message).toBe(MESSAGES.transactionNotFound(id));
     expect((await execute({ sql: 'SELECT name FROM tx_failed' })).records).toEqual([]);
   });
@@ -373,8 +384,11 @@ describe('Data API twin: documented limits', () => {
       await expect
         .poll(
           async () =>
-            (await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-huge-probe%' AND state = 'active' AND pid <> pg_backend_pid()`))
-              .rows[0].n,
+            (
+              await watcher.query(
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-huge-probe%' AND state = 'active' AND pid <> pg_backend_pid()`,
+              )
+            ).rows[0].n,
           { timeout: 10_000, interval: 100 },
         )
         .toBe(0);
@@ -386,7 +400,10 @@ describe('Data API twin: documented limits', () => {
   it('refuses a request over 4 MiB before running it', async () => {
     await execute({ sql: 'CREATE TABLE big_requests (body text)' });
     const failure = await failureOf(
-      execute({ sql: 'INSERT INTO big_requests VALUES (:body)', parameters: [{ name: 'body', value: { stringValue: 'y'.repeat(4 * 1024 * 1024) } }] }),
+      execute({
+        sql: 'INSERT INTO big_requests VALUES (:body)',
+        parameters: [{ name: 'body', value: { stringValue: 'y'.repeat(4 * 1024 * 1024) } }],
+      }),
     );
     expect(failure).toBeInstanceOf(BadRequestException);
     expect(failure.message).toBe(MESSAGES.REQUEST_TOO_LARGE);
@@ -428,10 +445,14 @@ describe('Data API twin: refusals', () => {
   });
 
   it('refuses another cluster, another secret and another database with BadRequestException', async () => {
-    const wrongCluster = await failureOf(client.send(new ExecuteStatementCommand({ ...TARGET, resourceArn: `${TARGET.resourceArn}-other`, sql: 'SELECT 1' })));
+    const wrongCluster = await failureOf(
+      client.send(new ExecuteStatementCommand({ ...TARGET, resourceArn: `${TARGET.resourceArn}-other`, sql: 'SELECT 1' })),
+    );
     expect(wrongCluster).toBeInstanceOf(BadRequestException);
     expect(wrongCluster.message).toBe(MESSAGES.endpointNotEnabled(`${TARGET.resourceArn}-other`));
-    const wrongSecret = await failureOf(client.send(new ExecuteStatementCommand({ ...TARGET, secretArn: `${TARGET.secretArn}-other`, sql: 'SELECT 1' })));
+    const wrongSecret = await failureOf(
+      client.send(new ExecuteStatementCommand({ ...TARGET, secretArn: `${TARGET.secretArn}-other`, sql: 'SELECT 1' })),
+    );
     expect(wrongSecret).toBeInstanceOf(BadRequestException);
     const wrongDatabase = await failureOf(client.send(new ExecuteStatementCommand({ ...TARGET, database: 'postgres', sql: 'SELECT 1' })));
     expect(wrongDatabase).toBeInstanceOf(BadRequestException);
@@ -467,8 +488,11 @@ describe('Data API twin: time limits (shortened)', () => {
       await expect
         .poll(
           async () =>
-            (await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-timeout-probe%' AND state = 'active' AND pid <> pg_backend_pid()`))
-              .rows[0].n,
+            (
+              await watcher.query(
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-timeout-probe%' AND state = 'active' AND pid <> pg_backend_pid()`,
+              )
+            ).rows[0].n,
           { timeout: 10_000, interval: 100 },
         )
         .toBe(0);
@@ -484,7 +508,10 @@ describe('Data API twin: time limits (shortened)', () => {
     );
     expect(failure).toBeInstanceOf(StatementTimeoutException);
     await expect
-      .poll(async () => (await execute({ sql: 'SELECT count(*) AS n FROM continued' }, quickClient)).records, { timeout: 10_000, interval: 100 })
+      .poll(async () => (await execute({ sql: 'SELECT count(*) AS n FROM continued' }, quickClient)).records, {
+        timeout: 10_000,
+        interval: 100,
+      })
       .toEqual([[{ longValue: 1 }]]);
   });
 
@@ -521,7 +548,8 @@ describe('Data API twin: time limits (shortened)', () => {
     try {
       await expect
         .poll(
-          async () => (await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'`)).rows[0].n,
+          async () =>
+            (await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'`)).rows[0].n,
           { timeout: 10_000, interval: 100 },
         )
         .toBe(0);
@@ -543,19 +571,32 @@ describe('Data API twin behind the real IAM gate (SigV4 over the body, iam-simul
     [name]: {
       Type: 'AWS::IAM::Role',
       Properties: {
-        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }] },
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+        },
       },
     },
     [`${name}DefaultPolicy`]: {
       Type: 'AWS::IAM::Policy',
-      Properties: { PolicyName: `${name}DefaultPolicy`, Roles: [{ Ref: name }], PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+      Properties: {
+        PolicyName: `${name}DefaultPolicy`,
+        Roles: [{ Ref: name }],
+        PolicyDocument: { Version: '2012-10-17', Statement: statements },
+      },
     },
   });
   const template = {
     Resources: {
       ...role('FullRole1111', [
         {
-          Action: ['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction', 'rds-data:BatchExecuteStatement'],
+          Action: [
+            'rds-data:ExecuteStatement',
+            'rds-data:BeginTransaction',
+            'rds-data:CommitTransaction',
+            'rds-data:RollbackTransaction',
+            'rds-data:BatchExecuteStatement',
+          ],
           Effect: 'Allow',
           Resource: cluster,
         },
@@ -574,8 +615,17 @@ describe('Data API twin behind the real IAM gate (SigV4 over the body, iam-simul
   };
 
   beforeAll(async () => {
-    const realGate = createGate({ template: templateFromJson(template, { stackName: 'DataApi' }), log: (line) => refusals.push(JSON.parse(line)) });
-    guarded = await startDataApi({ databaseUrl: database.url, gate: realGate, clusterArn: cluster, secretArn: secret, database: TARGET.database });
+    const realGate = createGate({
+      template: templateFromJson(template, { stackName: 'DataApi' }),
+      log: (line) => refusals.push(JSON.parse(line)),
+    });
+    guarded = await startDataApi({
+      databaseUrl: database.url,
+      gate: realGate,
+      clusterArn: cluster,
+      secretArn: secret,
+      database: TARGET.database,
+    });
   });
   afterAll(async () => {
     for (const made of clients) made.destroy();
@@ -584,7 +634,13 @@ describe('Data API twin behind the real IAM gate (SigV4 over the body, iam-simul
 
   it('serves a role whose policies allow the action on the cluster and GetSecretValue on the secret', async () => {
     const full = clientFor(credentialsOfRole('FullRole1111'));
-    const output = await full.send(new ExecuteStatementCommand({ ...target, sql: 'SELECT CAST(:n AS integer) AS n', parameters: [{ name: 'n', value: { longValue: 5 } }] }));
+    const output = await full.send(
+      new ExecuteStatementCommand({
+        ...target,
+        sql: 'SELECT CAST(:n AS integer) AS n',
+        parameters: [{ name: 'n', value: { longValue: 5 } }],
+      }),
+    );
     expect(output.records).toEqual([[{ longValue: 5 }]]);
     const { transactionId } = await full.send(new BeginTransactionCommand(target));
     await full.send(new RollbackTransactionCommand({ resourceArn: cluster, secretArn: secret, transactionId: transactionId! }));
@@ -592,7 +648,9 @@ describe('Data API twin behind the real IAM gate (SigV4 over the body, iam-simul
   });
 
   it('refuses with AccessDeniedException a role that may not read the secret', async () => {
-    const failure = await failureOf(clientFor(credentialsOfRole('NoSecretRole2222')).send(new ExecuteStatementCommand({ ...target, sql: 'SELECT 1' })));
+    const failure = await failureOf(
+      clientFor(credentialsOfRole('NoSecretRole2222')).send(new ExecuteStatementCommand({ ...target, sql: 'SELECT 1' })),
+    );
     expect(failure).toBeInstanceOf(AccessDeniedException);
     expect(failure.$metadata?.httpStatusCode).toBe(403);
     expect(failure.message).toContain('secretsmanager:GetSecretValue');
@@ -600,7 +658,11 @@ describe('Data API twin behind the real IAM gate (SigV4 over the body, iam-simul
 
   it('refuses a request signed with the wrong secret key', async () => {
     const good = credentialsOfRole('FullRole1111');
-    const failure = await failureOf(clientFor({ ...good, secretAccessKey: `${good.secretAccessKey.slice(0, -1)}${good.secretAccessKey.endsWith('X') ? 'Y' : 'X'}` }).send(new ExecuteStatementCommand({ ...target, sql: 'SELECT 1' })));
+    const failure = await failureOf(
+      clientFor({ ...good, secretAccessKey: `${good.secretAccessKey.slice(0, -1)}${good.secretAccessKey.endsWith('X') ? 'Y' : 'X'}` }).send(
+        new ExecuteStatementCommand({ ...target, sql: 'SELECT 1' }),
+      ),
+    );
     expect(failure.name).toBe('InvalidSignatureException');
     expect(failure.$metadata?.httpStatusCode).toBe(403);
   });

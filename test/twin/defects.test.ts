@@ -13,12 +13,16 @@ import { startTwinTarget, type TwinTarget } from '../support/twin-target';
 const refusals = (target: TwinTarget) => target.logs.filter((line) => line.twin === 'refused');
 
 const upload = async (target: TwinTarget, sessionId: string, wav: Buffer) => {
-  const response = await target.request('POST', `/sessions/${sessionId}/audio_chunks`, { body: wav, headers: { 'content-type': 'audio/wav' } });
+  const response = await target.request('POST', `/sessions/${sessionId}/audio_chunks`, {
+    body: wav,
+    headers: { 'content-type': 'audio/wav' },
+  });
   expect(response.status, response.text).toBe(201);
   return String(response.json.data.chunk_id);
 };
 
-const transcriptOf = (target: TwinTarget, sessionId: string, chunkId: string) => target.request('GET', `/transcript/${sessionId}/${chunkId}`);
+const transcriptOf = (target: TwinTarget, sessionId: string, chunkId: string) =>
+  target.request('GET', `/transcript/${sessionId}/${chunkId}`);
 
 describe('on the twin, with the shipped roles and limits', () => {
   let target: TwinTarget;
@@ -32,7 +36,9 @@ describe('on the twin, with the shipped roles and limits', () => {
 
   it('transcribes an inserted chunk: the transcribing function may write every key transcription writes', async () => {
     const chunkId = await upload(target, 'twin-defects', realWav('cards/001.wav'));
-    await expect.poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).status, { timeout: 60_000, interval: 1000 }).toBe(200);
+    await expect
+      .poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).status, { timeout: 60_000, interval: 1000 })
+      .toBe(200);
     expect(await target.readKey(`transcript-details/twin-defects/twin-defects_${chunkId}.json`)).toBeDefined();
     expect(refusals(target)).toEqual([]);
   });
@@ -58,7 +64,9 @@ describe('on the twin, with the shipped roles and limits', () => {
     const clips = ['cards/002.wav', 'cards/003.wav', 'cards/004.wav', 'cards/005.wav', 'cards/001.wav'];
     const chunkIds = await Promise.all(clips.map((clip) => upload(target, 'twin-defects', realWav(clip))));
     for (const chunkId of chunkIds) {
-      await expect.poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).status, { timeout: 120_000, interval: 1000 }).toBe(200);
+      await expect
+        .poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).status, { timeout: 120_000, interval: 1000 })
+        .toBe(200);
     }
     const failed = (await Promise.all(chunkIds.map((chunkId) => target.request('GET', `/transcript/twin-defects/${chunkId}`)))).filter(
       (response) => response.status !== 200,
@@ -82,7 +90,10 @@ describe('on the twin, with the shipped roles and limits', () => {
 
   it('refuses to transcribe on request audio longer than the route can stream in its time, and transcribes it automatically', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'twin-long-'));
-    const clips = readFileSync(join(POCKETSPHINX_TEST_DATA, 'librivox', 'fileids'), 'utf8').trim().split('\n').map((id) => join(POCKETSPHINX_TEST_DATA, 'librivox', `${id.trim()}.wav`));
+    const clips = readFileSync(join(POCKETSPHINX_TEST_DATA, 'librivox', 'fileids'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((id) => join(POCKETSPHINX_TEST_DATA, 'librivox', `${id.trim()}.wav`));
     const long = join(folder, 'long.wav');
     execFileSync('sox', [...clips, ...clips, ...clips, long]);
     const chunkId = await upload(target, 'twin-defects', readFileSync(long));
@@ -93,6 +104,8 @@ describe('on the twin, with the shipped roles and limits', () => {
     expect(onRequest.status, onRequest.text).toBeLessThan(500);
     expect(onRequest.json).toMatchObject({ success: false });
 
-    await expect.poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).status, { timeout: 200_000, interval: 2000 }).toBe(200);
+    await expect
+      .poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).status, { timeout: 200_000, interval: 2000 })
+      .toBe(200);
   }, 300_000);
 });

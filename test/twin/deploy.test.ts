@@ -23,7 +23,9 @@ afterAll(() => synth?.remove());
 const migrationOf = (of: TwinTemplate) => of.ofType('Custom::Trigger')[0]!;
 /** Our functions: the ones that reach the database (CDK's own deploy-time helpers do not). */
 const serviceFunctions = (of: TwinTemplate) =>
-  Object.values(of.functions()).filter((fn) => fn.environment.DB_CLUSTER_ARN && !String(of.resources[migrationOf(of)]!.Properties.HandlerArn).includes(`:${fn.name}:`));
+  Object.values(of.functions()).filter(
+    (fn) => fn.environment.DB_CLUSTER_ARN && !String(of.resources[migrationOf(of)]!.Properties.HandlerArn).includes(`:${fn.name}:`),
+  );
 
 describe('deploy order', () => {
   it('creates every function, route, notification and schedule in a wave after the migration', () => {

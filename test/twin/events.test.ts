@@ -11,7 +11,10 @@ import { cronMatches, queueFileOf, startEvents, type TwinEvents, TwinQueues } fr
 import { createFunctionRuntime, type FunctionRuntime, type InvokeResult } from '../../twin/lambda/runtime';
 import { templateFromJson } from '../../twin/template';
 
-const fn = () => ({ Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x', Code: { ZipFile: 'x' } } });
+const fn = () => ({
+  Type: 'AWS::Lambda::Function',
+  Properties: { Handler: 'index.handler', Runtime: 'nodejs24.x', Code: { ZipFile: 'x' } },
+});
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
 const template = templateFromJson({
@@ -28,8 +31,16 @@ const template = templateFromJson({
         BucketName: { Ref: 'Data' },
         NotificationConfiguration: {
           LambdaFunctionConfigurations: [
-            { Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'audio/' }] } }, LambdaFunctionArn: arnOf('AudioFn') },
-            { Events: ['s3:ObjectCreated:Put'], Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: '.txt' }] } }, LambdaFunctionArn: arnOf('TextFn') },
+            {
+              Events: ['s3:ObjectCreated:*'],
+              Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'audio/' }] } },
+              LambdaFunctionArn: arnOf('AudioFn'),
+            },
+            {
+              Events: ['s3:ObjectCreated:Put'],
+              Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: '.txt' }] } },
+              LambdaFunctionArn: arnOf('TextFn'),
+            },
           ],
         },
       },
@@ -46,24 +57,46 @@ const template = templateFromJson({
     },
     TickAsync: {
       Type: 'AWS::Lambda::EventInvokeConfig',
-      Properties: { FunctionName: { Ref: 'TickFn' }, Qualifier: '$LATEST', MaximumRetryAttempts: 0, DestinationConfig: { OnFailure: { Destination: arnOf('Failures') } } },
+      Properties: {
+        FunctionName: { Ref: 'TickFn' },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        DestinationConfig: { OnFailure: { Destination: arnOf('Failures') } },
+      },
     },
     Tick: {
       Type: 'AWS::Events::Rule',
       Properties: {
         ScheduleExpression: 'rate(1 minute)',
         State: 'ENABLED',
-        Targets: [{ Arn: arnOf('TickFn'), Id: 'Target0', RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 }, DeadLetterConfig: { Arn: arnOf('Dead') } }],
+        Targets: [
+          {
+            Arn: arnOf('TickFn'),
+            Id: 'Target0',
+            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
+            DeadLetterConfig: { Arn: arnOf('Dead') },
+          },
+        ],
       },
     },
-    Disabled: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(1 minute)', State: 'DISABLED', Targets: [{ Arn: arnOf('TickFn'), Id: 'T' }] } },
+    Disabled: {
+      Type: 'AWS::Events::Rule',
+      Properties: { ScheduleExpression: 'rate(1 minute)', State: 'DISABLED', Targets: [{ Arn: arnOf('TickFn'), Id: 'T' }] },
+    },
     // Its constant input is over Lambda's asynchronous payload limit: Lambda refuses it, EventBridge dead-letters it.
     Oversized: {
       Type: 'AWS::Events::Rule',
       Properties: {
         ScheduleExpression: 'cron(0 3 * * ? *)',
         State: 'ENABLED',
-        Targets: [{ Arn: arnOf('TickFn'), Id: 'Big', Input: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }), DeadLetterConfig: { Arn: arnOf('Dead') } }],
+        Targets: [
+          {
+            Arn: arnOf('TickFn'),
+            Id: 'Big',
+            Input: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }),
+            DeadLetterConfig: { Arn: arnOf('Dead') },
+          },
+        ],
       },
     },
   },
@@ -86,7 +119,12 @@ const s3Record = (key: string, eventName = 'ObjectCreated:Put', bucket = templat
   awsRegion: 'us-east-1',
   eventTime: new Date().toISOString(),
   eventName,
-  s3: { s3SchemaVersion: '1.0', configurationId: 'twin', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key, size: 4, eTag: 'abc' } },
+  s3: {
+    s3SchemaVersion: '1.0',
+    configurationId: 'twin',
+    bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+    object: { key, size: 4, eTag: 'abc' },
+  },
 });
 
 const waitUntil = async (condition: () => boolean, what: string) => {
@@ -110,7 +148,18 @@ describe('twin events', () => {
       const assetDir = join(dir, id);
       await mkdir(assetDir);
       await writeFile(join(assetDir, 'index.mjs'), code);
-      runtimes.set(id, createFunctionRuntime({ name: id, assetDir, handler: 'index.handler', environment: {}, timeoutSeconds: 5, memoryMb: 128, log: () => {} }));
+      runtimes.set(
+        id,
+        createFunctionRuntime({
+          name: id,
+          assetDir,
+          handler: 'index.handler',
+          environment: {},
+          timeoutSeconds: 5,
+          memoryMb: 128,
+          log: () => {},
+        }),
+      );
     }
   });
   afterAll(async () => {
@@ -119,7 +168,15 @@ describe('twin events', () => {
   });
 
   const start = (options: Partial<Parameters<typeof startEvents>[0]> = {}) =>
-    startEvents({ template, invokeAsync, queuesDir: join(dir, `queues-${Math.random().toString(36).slice(2)}`), retryDelaySeconds: 0.05, schedules: false, log: () => {}, ...options });
+    startEvents({
+      template,
+      invokeAsync,
+      queuesDir: join(dir, `queues-${Math.random().toString(36).slice(2)}`),
+      retryDelaySeconds: 0.05,
+      schedules: false,
+      log: () => {},
+      ...options,
+    });
 
   describe('S3 notifications', () => {
     let events: TwinEvents;

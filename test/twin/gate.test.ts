@@ -46,7 +46,11 @@ const template = templateFromJson({
           Version: '2012-10-17',
           Statement: [
             { Effect: 'Allow', Action: 'rds-data:ExecuteStatement', Resource: { 'Fn::GetAtt': ['Cluster', 'DBClusterArn'] } },
-            { Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Data', 'Arn'] }, '/transcripts/*']] } },
+            {
+              Effect: 'Allow',
+              Action: 's3:PutObject',
+              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Data', 'Arn'] }, '/transcripts/*']] },
+            },
           ],
         },
       },
@@ -71,7 +75,9 @@ describe('the IAM gate', () => {
       const body = Buffer.concat(chunks);
       const [path = '/', query = ''] = (req.url ?? '/').split('?');
       const resource = (JSON.parse(body.toString() || '{}') as { resourceArn?: string }).resourceArn ?? '*';
-      const answer = await gate.authorize('rds-data', { method: req.method!, path, query, headers: req.headers, body }, [{ action: 'rds-data:ExecuteStatement', resource }]);
+      const answer = await gate.authorize('rds-data', { method: req.method!, path, query, headers: req.headers, body }, [
+        { action: 'rds-data:ExecuteStatement', resource },
+      ]);
       answers.push(answer);
       received.push(req.headers);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"numberOfRecordsUpdated":0}');
@@ -87,7 +93,13 @@ describe('the IAM gate', () => {
   const execute = async (credentials: TwinCredentials, resourceArn = CLUSTER) => {
     const client = new RDSDataClient({ endpoint, region: 'us-east-1', credentials });
     clients.push(client);
-    await client.send(new ExecuteStatementCommand({ resourceArn, secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:s-twin00', sql: 'select 1' }));
+    await client.send(
+      new ExecuteStatementCommand({
+        resourceArn,
+        secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:s-twin00',
+        sql: 'select 1',
+      }),
+    );
     return answers.at(-1)!;
   };
 
@@ -106,15 +118,33 @@ describe('the IAM gate', () => {
     expect((answer as { message: string }).message).toBe(
       `User: arn:aws:iam::000000000000:role/FnRole is not authorized to perform: rds-data:ExecuteStatement on resource: ${other} because no identity-based policy allows the rds-data:ExecuteStatement action`,
     );
-    expect(refusals.at(-1)).toMatchObject({ twin: 'refused', service: 'rds-data', principal: 'FnRole', action: 'rds-data:ExecuteStatement', resource: other });
+    expect(refusals.at(-1)).toMatchObject({
+      twin: 'refused',
+      service: 'rds-data',
+      principal: 'FnRole',
+      action: 'rds-data:ExecuteStatement',
+      resource: other,
+    });
     expect(gate.counts().FnRole!['rds-data']).toBe(1);
   });
 
   it('answers InvalidSignatureException for a wrong secret, UnrecognizedClientException for an unknown key or missing token', async () => {
     const role = credentialsOfRole('FnRole');
-    expect(await execute({ ...role, secretAccessKey: 'x'.repeat(40) })).toMatchObject({ allowed: false, code: 'InvalidSignatureException', reason: 'signature-mismatch' });
-    expect(await execute({ accessKeyId: 'AKIANOBODYNOBODY0000', secretAccessKey: 'x'.repeat(40) })).toMatchObject({ allowed: false, code: 'UnrecognizedClientException', reason: 'unknown-key' });
-    expect(await execute({ accessKeyId: role.accessKeyId, secretAccessKey: role.secretAccessKey })).toMatchObject({ allowed: false, code: 'UnrecognizedClientException', reason: 'invalid-token' });
+    expect(await execute({ ...role, secretAccessKey: 'x'.repeat(40) })).toMatchObject({
+      allowed: false,
+      code: 'InvalidSignatureException',
+      reason: 'signature-mismatch',
+    });
+    expect(await execute({ accessKeyId: 'AKIANOBODYNOBODY0000', secretAccessKey: 'x'.repeat(40) })).toMatchObject({
+      allowed: false,
+      code: 'UnrecognizedClientException',
+      reason: 'unknown-key',
+    });
+    expect(await execute({ accessKeyId: role.accessKeyId, secretAccessKey: role.secretAccessKey })).toMatchObject({
+      allowed: false,
+      code: 'UnrecognizedClientException',
+      reason: 'invalid-token',
+    });
     // The caller's key is genuine, but its policy grants the API only.
     expect(await execute(CALLER_CREDENTIALS)).toMatchObject({ allowed: false, code: 'AccessDeniedException', principal: CALLER_NAME });
   });
@@ -135,14 +165,26 @@ describe('the IAM gate', () => {
 
 describe('verifySigV4', () => {
   const credentials = credentialsOfRole('FnRole');
-  const secretOf = (id: string) => (id === credentials.accessKeyId ? { secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken! } : undefined);
+  const secretOf = (id: string) =>
+    id === credentials.accessKeyId ? { secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken! } : undefined;
   const sign = (service: string, path: string, signingDate: Date, body = '{}', applyChecksum = false) =>
     new SignatureV4({ credentials, region: 'us-east-1', service, sha256: Hash.bind(null, 'sha256'), applyChecksum }).sign(
-      { method: 'POST', protocol: 'http:', hostname: 'localhost', path, query: { b: 'x y', a: ['2', '1'] }, headers: { host: 'localhost', 'content-type': 'application/json' }, body },
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: 'localhost',
+        path,
+        query: { b: 'x y', a: ['2', '1'] },
+        headers: { host: 'localhost', 'content-type': 'application/json' },
+        body,
+      },
       { signingDate },
     );
   const verify = (signed: { path: string; headers: Record<string, string> }, service: string, now: Date, body = '{}') =>
-    verifySigV4({ method: 'POST', path: signed.path, query: 'b=x%20y&a=2&a=1', headers: signed.headers, body }, { service, region: 'us-east-1', secretOf, now });
+    verifySigV4(
+      { method: 'POST', path: signed.path, query: 'b=x%20y&a=2&a=1', headers: signed.headers, body },
+      { service, region: 'us-east-1', secretOf, now },
+    );
 
   it('matches the SDK signer on a non-S3 path it double-encodes, with repeated and encoded query values', async () => {
     const now = new Date();
@@ -168,6 +210,8 @@ describe('verifySigV4', () => {
   });
 
   it('reports an unsigned request as unsigned', () => {
-    expect(verifySigV4({ method: 'GET', path: '/', query: '', headers: { host: 'x' } }, { service: 's3', region: 'us-east-1', secretOf })).toMatchObject({ ok: false, failure: 'unsigned' });
+    expect(
+      verifySigV4({ method: 'GET', path: '/', query: '', headers: { host: 'x' } }, { service: 's3', region: 'us-east-1', secretOf }),
+    ).toMatchObject({ ok: false, failure: 'unsigned' });
   });
 });

@@ -41,7 +41,10 @@ const smallTemplate = {
               Condition: { Bool: { 'aws:SecureTransport': 'false' } },
               Effect: 'Deny',
               Principal: { AWS: '*' },
-              Resource: [{ 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] }, '/*']] }],
+              Resource: [
+                { 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] },
+                { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] }, '/*']] },
+              ],
             },
           ],
         },
@@ -50,7 +53,10 @@ const smallTemplate = {
     WriterRoleAAAA1111: {
       Type: 'AWS::IAM::Role',
       Properties: {
-        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }] },
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+        },
       },
     },
     WriterRoleDefaultPolicyBBBB2222: {
@@ -82,7 +88,10 @@ const smallTemplate = {
     ReaderRoleCCCC3333: {
       Type: 'AWS::IAM::Role',
       Properties: {
-        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }] },
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+        },
       },
     },
     ReaderRoleDefaultPolicyDDDD4444: {
@@ -92,7 +101,13 @@ const smallTemplate = {
         Roles: [{ Ref: 'ReaderRoleCCCC3333' }],
         PolicyDocument: {
           Version: '2012-10-17',
-          Statement: [{ Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] }, '/transcripts/*']] } }],
+          Statement: [
+            {
+              Action: 's3:GetObject',
+              Effect: 'Allow',
+              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] }, '/transcripts/*']] },
+            },
+          ],
         },
       },
     },
@@ -148,7 +163,14 @@ describe('twin S3 behind the IAM gate (hand-written template)', () => {
   it('round-trips bytes exactly, for a buffer and for a streamed (aws-chunked) body', async () => {
     const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31 + 7) % 256));
     await writer.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin', Body: bytes }));
-    await writer.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/stream.bin', Body: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), ContentLength: bytes.length }));
+    await writer.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'transcripts/s1/stream.bin',
+        Body: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]),
+        ContentLength: bytes.length,
+      }),
+    );
     for (const key of ['transcripts/s1/buffer.bin', 'transcripts/s1/stream.bin']) {
       const got = await writer.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(bytes), key).toBe(true);
@@ -173,7 +195,13 @@ describe('twin S3 behind the IAM gate (hand-written template)', () => {
     expect(error.message).toBe('Access Denied');
     expect(error.$metadata?.httpStatusCode).toBe(403);
     expect(refusals).toContainEqual(
-      expect.objectContaining({ twin: 'refused', service: 's3', principal: WRITER, action: 's3:PutObject', resource: `arn:aws:s3:::${BUCKET}/snapshots/x.json` }),
+      expect.objectContaining({
+        twin: 'refused',
+        service: 's3',
+        principal: WRITER,
+        action: 's3:PutObject',
+        resource: `arn:aws:s3:::${BUCKET}/snapshots/x.json`,
+      }),
     );
     const readerWrite = await errorOf(reader.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'transcripts/r.txt', Body: 'no' })));
     expect(readerWrite.name).toBe('AccessDenied');
@@ -183,24 +211,43 @@ describe('twin S3 behind the IAM gate (hand-written template)', () => {
     const unsigned = await fetch(`${s3.url}/${BUCKET}/transcripts/s1/buffer.bin`);
     expect(unsigned.status).toBe(403);
     const text = await unsigned.text();
-    expect(text).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code><Message>Access Denied<\/Message><RequestId>[0-9A-F]{16}<\/RequestId><HostId>/);
+    expect(text).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code><Message>Access Denied<\/Message><RequestId>[0-9A-F]{16}<\/RequestId><HostId>/,
+    );
     expect(text).toContain(`<RequestId>${unsigned.headers.get('x-amz-request-id')}</RequestId>`);
 
     const wrongSecret = clientFor(s3.url, { ...credentialsOfRole(WRITER), secretAccessKey: 'not-the-secret-not-the-secret-not-the-se' });
     const unknownKey = clientFor(s3.url, { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'x'.repeat(40) });
-    const noToken = clientFor(s3.url, { accessKeyId: credentialsOfRole(WRITER).accessKeyId, secretAccessKey: credentialsOfRole(WRITER).secretAccessKey });
+    const noToken = clientFor(s3.url, {
+      accessKeyId: credentialsOfRole(WRITER).accessKeyId,
+      secretAccessKey: credentialsOfRole(WRITER).secretAccessKey,
+    });
     clients.push(wrongSecret, unknownKey, noToken);
-    expect((await errorOf(wrongSecret.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe('SignatureDoesNotMatch');
-    expect((await errorOf(unknownKey.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe('InvalidAccessKeyId');
-    expect((await errorOf(noToken.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe('InvalidToken');
+    expect((await errorOf(wrongSecret.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe(
+      'SignatureDoesNotMatch',
+    );
+    expect((await errorOf(unknownKey.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe(
+      'InvalidAccessKeyId',
+    );
+    expect((await errorOf(noToken.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe(
+      'InvalidToken',
+    );
     // The caller's key is valid but its policy only invokes the API.
     const caller = clientFor(s3.url, CALLER_CREDENTIALS);
     clients.push(caller);
-    expect((await errorOf(caller.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe('AccessDenied');
+    expect((await errorOf(caller.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/buffer.bin' })))).name).toBe(
+      'AccessDenied',
+    );
   });
 
   it('verifies presigned (query-form) URLs and refuses expired ones', async () => {
-    const signer = new SignatureV4({ credentials: credentialsOfRole(WRITER), region: 'us-east-1', service: 's3', sha256: Hash.bind(null, 'sha256'), uriEscapePath: false });
+    const signer = new SignatureV4({
+      credentials: credentialsOfRole(WRITER),
+      region: 'us-east-1',
+      service: 's3',
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
     const port = Number(new URL(s3.url).port);
     // As @aws-sdk/s3-request-presigner does: the payload is UNSIGNED-PAYLOAD, and that header stays out of the URL.
     const request = {
@@ -214,7 +261,9 @@ describe('twin S3 behind the IAM gate (hand-written template)', () => {
     };
     const s3Style = { unsignableHeaders: new Set(['x-amz-content-sha256']), unhoistableHeaders: new Set(['x-amz-content-sha256']) };
     const urlOf = (signed: { path: string; query?: Record<string, any> }) =>
-      `${s3.url}${signed.path}?${Object.entries(signed.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&')}`;
+      `${s3.url}${signed.path}?${Object.entries(signed.query ?? {})
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+        .join('&')}`;
     const fresh = await signer.presign(request, { ...s3Style, expiresIn: 300 });
     const ok = await fetch(urlOf(fresh));
     expect(ok.status).toBe(200);
@@ -286,10 +335,15 @@ describe('twin S3 behind the IAM gate (hand-written template)', () => {
   it('DeleteObjects deletes the allowed keys and reports the refused ones as AccessDenied', async () => {
     await s3.adminClient().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'audio/s1/1.wav', Body: 'wav' }));
     const result = await writer.send(
-      new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'transcripts/s1/stream.bin' }, { Key: 'audio/s1/1.wav' }], Quiet: true } }),
+      new DeleteObjectsCommand({
+        Bucket: BUCKET,
+        Delete: { Objects: [{ Key: 'transcripts/s1/stream.bin' }, { Key: 'audio/s1/1.wav' }], Quiet: true },
+      }),
     );
     expect(result.Errors).toEqual([expect.objectContaining({ Key: 'audio/s1/1.wav', Code: 'AccessDenied' })]);
-    expect((await errorOf(writer.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/stream.bin' })))).$metadata?.httpStatusCode).toBe(404);
+    expect(
+      (await errorOf(writer.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'transcripts/s1/stream.bin' })))).$metadata?.httpStatusCode,
+    ).toBe(404);
     const audio = await writer.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'audio/s1/1.wav' }));
     expect(audio.ContentLength).toBe(3);
   });
@@ -334,14 +388,19 @@ describe('the synthesized transcribe role through the twin S3', () => {
 
   it('may write transcripts/ but not snapshots/', async () => {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'transcripts/s1/s1_1.txt', Body: 'hello' }));
-    expect((await errorOf(client.send(new PutObjectCommand({ Bucket: bucket, Key: 'snapshots/snapshot_20260101_000000.json', Body: '{}' })))).name).toBe('AccessDenied');
+    expect(
+      (await errorOf(client.send(new PutObjectCommand({ Bucket: bucket, Key: 'snapshots/snapshot_20260101_000000.json', Body: '{}' }))))
+        .name,
+    ).toBe('AccessDenied');
   });
 
   // DEFECT (fails until fixed): the transcriber writes transcript-details/{session}/{session}_{chunk}.json
   // (ARCHITECTURE.md keys), but lib/function-needs.ts grants it PutObject on transcripts/ only. This test
   // asserts the grant the code needs; it passes once the template grants it.
   it('DEFECT until the grant lands: the transcribe role may s3:PutObject transcript-details/…', async () => {
-    const put = await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'transcript-details/s1/s1_1.json', Body: '{"words":[]}' })).catch((error: Error) => error);
+    const put = await client
+      .send(new PutObjectCommand({ Bucket: bucket, Key: 'transcript-details/s1/s1_1.json', Body: '{"words":[]}' }))
+      .catch((error: Error) => error);
     expect(put instanceof Error ? `${put.name}: ${put.message}` : 'allowed').toBe('allowed');
   });
 });

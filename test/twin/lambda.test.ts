@@ -226,9 +226,12 @@ describe('hand-written functions', () => {
   });
 
   it('gives a warm environment that sat idle longer than the timeout the whole timeout again', async () => {
-    const runtime = await runtimeOf(`export const handler = async (event, context) => ({ pid: process.pid, remaining: context.getRemainingTimeInMillis() });`, {
-      timeoutSeconds: 1,
-    });
+    const runtime = await runtimeOf(
+      `export const handler = async (event, context) => ({ pid: process.pid, remaining: context.getRemainingTimeInMillis() });`,
+      {
+        timeoutSeconds: 1,
+      },
+    );
     const first = await runtime.invoke({});
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const afterIdle = await runtime.invoke({});
@@ -256,7 +259,7 @@ describe('hand-written functions', () => {
     expect(() => process.kill((before as any).result.pid, 0)).toThrow();
   });
 
-  it("answers a thrown error with its name and message; the environment stays warm", async () => {
+  it('answers a thrown error with its name and message; the environment stays warm', async () => {
     const runtime = await runtimeOf(
       `class ValidationProblem extends Error { name = 'ValidationProblem'; }
        let calls = 0;
@@ -301,13 +304,20 @@ describe('hand-written functions', () => {
 
   it('answers Runtime.JSONStringifyError for a result JSON cannot hold', async () => {
     const runtime = await runtimeOf(`export const handler = async () => { const loop = {}; loop.self = loop; return loop; };`);
-    expect(await runtime.invoke({})).toMatchObject({ ok: false, errorType: 'Runtime.JSONStringifyError', errorMessage: 'Unable to stringify response body' });
+    expect(await runtime.invoke({})).toMatchObject({
+      ok: false,
+      errorType: 'Runtime.JSONStringifyError',
+      errorMessage: 'Unable to stringify response body',
+    });
   });
 
   it('throttles the call beyond reserved concurrency; async calls wait for an environment', async () => {
-    const runtime = await runtimeOf(`export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return process.pid; };`, {
-      reservedConcurrency: 2,
-    });
+    const runtime = await runtimeOf(
+      `export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return process.pid; };`,
+      {
+        reservedConcurrency: 2,
+      },
+    );
     const slow = [runtime.invoke({ ms: 1500 }), runtime.invoke({ ms: 1500 })];
     const third = await runtime.invoke({ ms: 0 });
     expect(third).toMatchObject({ ok: false, errorType: 'TooManyRequestsException', throttled: true });
@@ -324,9 +334,15 @@ describe('hand-written functions', () => {
       ok: false,
       errorType: 'RequestEntityTooLargeException',
     });
-    expect(await runtime.invoke({ pad: 'y'.repeat(6 * 1024 * 1024) })).toMatchObject({ ok: false, errorType: 'RequestEntityTooLargeException' });
+    expect(await runtime.invoke({ pad: 'y'.repeat(6 * 1024 * 1024) })).toMatchObject({
+      ok: false,
+      errorType: 'RequestEntityTooLargeException',
+    });
     expect(await runtime.invoke({ pad: 'y'.repeat(1024 * 1024) })).toMatchObject({ ok: true, result: 'small' });
-    expect(await runtime.invoke({ pad: 'y'.repeat(1000 * 1024) }, { invocationType: 'Event' })).toMatchObject({ ok: true, result: 'small' });
+    expect(await runtime.invoke({ pad: 'y'.repeat(1000 * 1024) }, { invocationType: 'Event' })).toMatchObject({
+      ok: true,
+      result: 'small',
+    });
     expect(await runtime.invoke({ big: true })).toMatchObject({ ok: false, errorType: 'Function.ResponseSizeTooLarge' });
   });
 
@@ -337,7 +353,8 @@ describe('hand-written functions', () => {
     });
     const answer = await runtime.invoke({});
     // The line travels on the child's stdout pipe, the result on its IPC channel: wait for the pipe.
-    for (let i = 0; i < 100 && !lines.some((line) => line.includes('hello from')); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 100 && !lines.some((line) => line.includes('hello from')); i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(lines.some((line) => line.includes(answer.requestId) && line.includes('INFO\thello from the function'))).toBe(true);
     expect(lines).toContain(`[hand-written] START RequestId: ${answer.requestId} Version: $LATEST`);
     expect(lines.every((line) => line.startsWith('[hand-written] '))).toBe(true);
@@ -361,8 +378,19 @@ describe('hand-written functions', () => {
     await writeFile(join(parent, 'node_modules', 'left-out', 'package.json'), '{"name":"left-out","main":"index.js"}');
     await writeFile(join(parent, 'node_modules', 'left-out', 'index.js'), 'module.exports = 1;');
     await mkdir(join(parent, 'asset'));
-    await writeFile(join(parent, 'asset', 'index.mjs'), `import value from 'left-out'; export const handler = async () => ({ value, cwd: process.cwd() });`);
-    const options = { name: 'copy-fn', assetDir: join(parent, 'asset'), handler: 'index.handler', environment: {}, timeoutSeconds: 3, memoryMb: 128, log: quiet };
+    await writeFile(
+      join(parent, 'asset', 'index.mjs'),
+      `import value from 'left-out'; export const handler = async () => ({ value, cwd: process.cwd() });`,
+    );
+    const options = {
+      name: 'copy-fn',
+      assetDir: join(parent, 'asset'),
+      handler: 'index.handler',
+      environment: {},
+      timeoutSeconds: 3,
+      memoryMb: 128,
+      log: quiet,
+    };
     const copied = createFunctionRuntime(options);
     runtimes.push(copied);
     expect(await copied.invoke({})).toMatchObject({ ok: false, errorType: 'Runtime.ImportModuleError' });

@@ -24,7 +24,13 @@ describe('npm run smoke --sign against the twin', () => {
     const { accessKeyId, secretAccessKey } = target.twin.credentials;
     const { stdout } = await run('npm', ['run', '--silent', 'smoke', '--', '--url', target.url, '--sign'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: '', AWS_PROFILE: '' },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        AWS_SESSION_TOKEN: '',
+        AWS_PROFILE: '',
+      },
       maxBuffer: 16 * 1024 * 1024,
     });
     const summary = /^smoke: (\d+) passed, (\d+) failed$/m.exec(stdout);

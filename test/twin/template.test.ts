@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTemplate, templateFromJson, type TwinTemplate } from '../../twin/template';
-import { synthToTemp } from './synth';
 import { eventFunctions } from '../../functions/routes';
+import { loadTemplate, type TwinTemplate, templateFromJson } from '../../twin/template';
+import { synthToTemp } from './synth';
 
 describe('loadTemplate on a real synth of this project', () => {
   let synth: Awaited<ReturnType<typeof synthToTemp>>;

@@ -1,6 +1,6 @@
 /** Where the Transcribe twin closes its utterances, on real speech and on sound that never pauses. */
 import { describe, expect, it } from 'vitest';
-import { Segmenter, type Segment } from '../../twin/transcribe/segmenter';
+import { type Segment, Segmenter } from '../../twin/transcribe/segmenter';
 import { realWav } from '../support/audio-fixtures';
 
 const RATE = 16000;

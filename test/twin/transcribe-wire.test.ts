@@ -71,7 +71,12 @@ describe('Transcribe Streaming twin on the wire', () => {
     const events: Uint8Array[] = [];
     for (let at = 0; at < pcm.length; at += 3200) events.push(encodeAudioEvent(pcm.subarray(at, at + 3200)));
     events.push(encodeAudioEvent(new Uint8Array(0)));
-    const { headers, messages } = await exchange('/stream-transcription', { ...STREAM_HEADERS, 'x-amzn-transcribe-session-id': '3f4c1f0e-8f5e-4a8e-9d0b-0a1b2c3d4e5f' }, Buffer.concat(events), 7);
+    const { headers, messages } = await exchange(
+      '/stream-transcription',
+      { ...STREAM_HEADERS, 'x-amzn-transcribe-session-id': '3f4c1f0e-8f5e-4a8e-9d0b-0a1b2c3d4e5f' },
+      Buffer.concat(events),
+      7,
+    );
 
     expect(headers[':status']).toBe(200);
     expect(headers['content-type']).toBe('application/vnd.amazon.eventstream');
@@ -84,7 +89,9 @@ describe('Transcribe Streaming twin on the wire', () => {
       expect(header(message, ':event-type')).toBe('TranscriptEvent');
       expect(header(message, ':content-type')).toBe('application/json');
     }
-    const results = messages.flatMap((message) => json(message).Transcript.Results as { IsPartial: boolean; Alternatives: { Transcript: string }[] }[]);
+    const results = messages.flatMap(
+      (message) => json(message).Transcript.Results as { IsPartial: boolean; Alternatives: { Transcript: string }[] }[],
+    );
     const finals = results.filter((result) => !result.IsPartial);
     expect(finals).toHaveLength(1);
     expect(finals[0]!.Alternatives[0]!.Transcript.toLowerCase()).toContain('clubs');
@@ -108,9 +115,16 @@ describe('Transcribe Streaming twin on the wire', () => {
     expect(JSON.parse(missing.bytes.toString('utf8')).Message).toBe(
       "1 validation error detected: Value null at 'mediaSampleRateHertz' failed to satisfy constraint: Member must not be null",
     );
-    const badSession = await exchange('/stream-transcription', { ...STREAM_HEADERS, 'x-amzn-transcribe-session-id': 'session-1' }, new Uint8Array(0), 1);
+    const badSession = await exchange(
+      '/stream-transcription',
+      { ...STREAM_HEADERS, 'x-amzn-transcribe-session-id': 'session-1' },
+      new Uint8Array(0),
+      1,
+    );
     expect(badSession.headers[':status']).toBe(400);
-    expect(JSON.parse(badSession.bytes.toString('utf8')).Message).toContain("Value 'session-1' at 'sessionId' failed to satisfy constraint");
+    expect(JSON.parse(badSession.bytes.toString('utf8')).Message).toContain(
+      "Value 'session-1' at 'sessionId' failed to satisfy constraint",
+    );
     const unknown = await exchange('/medical-stream-transcription', STREAM_HEADERS, new Uint8Array(0), 1);
     expect(unknown.headers[':status']).toBe(404);
   });

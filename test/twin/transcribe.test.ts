@@ -8,19 +8,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  StartStreamTranscriptionCommand,
-  TranscribeStreamingClient,
   type AudioStream,
   type MediaEncoding,
   type Result,
+  StartStreamTranscriptionCommand,
   type StartStreamTranscriptionCommandInput,
+  TranscribeStreamingClient,
 } from '@aws-sdk/client-transcribe-streaming';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsTranscribeTranscriber } from '../../functions/adapters/transcriber/aws-transcribe';
 import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
 import { verifySigV4 } from '../../twin/iam/sigv4';
 import { pocketsphinxRecognizer, type SpeechRecognizer } from '../../twin/transcribe/recognizer';
-import { startTranscribeStreaming, type GateAnswer, type SignedRequest, type TranscribeGate, type TranscribeStreamingServer } from '../../twin/transcribe/server';
+import {
+  type GateAnswer,
+  type SignedRequest,
+  startTranscribeStreaming,
+  type TranscribeGate,
+  type TranscribeStreamingServer,
+} from '../../twin/transcribe/server';
 import { POCKETSPHINX_TEST_DATA, realWav } from '../support/audio-fixtures';
 
 const CLIP = 'librivox/sense_and_sensibility_01_austen_64kb-0880.wav';
@@ -42,7 +48,8 @@ const pcmOf = (wav: Buffer): Buffer => {
 };
 
 async function* chunked(bytes: Uint8Array, size: number): AsyncIterable<AudioStream> {
-  for (let at = 0; at < bytes.length; at += size) yield { AudioEvent: { AudioChunk: bytes.subarray(at, Math.min(bytes.length, at + size)) } };
+  for (let at = 0; at < bytes.length; at += size)
+    yield { AudioEvent: { AudioChunk: bytes.subarray(at, Math.min(bytes.length, at + size)) } };
 }
 
 const clientFor = (server: { url: string }) =>
@@ -66,17 +73,31 @@ const stream = async (
   client: TranscribeStreamingClient,
   audio: AsyncIterable<AudioStream>,
   input: Partial<StartStreamTranscriptionCommandInput> = {},
-): Promise<{ finals: Timed[]; partials: Timed[]; events: number; startedAt: number; endedAt: number; headers: Record<string, unknown> }> => {
+): Promise<{
+  finals: Timed[];
+  partials: Timed[];
+  events: number;
+  startedAt: number;
+  endedAt: number;
+  headers: Record<string, unknown>;
+}> => {
   const startedAt = performance.now();
   const response = await client.send(
-    new StartStreamTranscriptionCommand({ LanguageCode: 'en-US', MediaEncoding: 'pcm', MediaSampleRateHertz: SAMPLE_RATE, AudioStream: audio, ...input }),
+    new StartStreamTranscriptionCommand({
+      LanguageCode: 'en-US',
+      MediaEncoding: 'pcm',
+      MediaSampleRateHertz: SAMPLE_RATE,
+      AudioStream: audio,
+      ...input,
+    }),
   );
   const finals: Timed[] = [];
   const partials: Timed[] = [];
   let events = 0;
   for await (const event of response.TranscriptResultStream!) {
     events++;
-    for (const result of event.TranscriptEvent?.Transcript?.Results ?? []) (result.IsPartial ? partials : finals).push({ result, at: performance.now() });
+    for (const result of event.TranscriptEvent?.Transcript?.Results ?? [])
+      (result.IsPartial ? partials : finals).push({ result, at: performance.now() });
   }
   const { TranscriptResultStream: _, $metadata: __, ...headers } = response;
   return { finals, partials, events, startedAt, endedAt: performance.now(), headers };
@@ -117,7 +138,13 @@ let work: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'twin-transcribe-test-'));
   const reference = new PocketsphinxTranscriber({ logger: { debug() {}, info() {}, warn() {}, error() {} } });
-  const transcription = await reference.transcribe({ bytes: realWav(CLIP), format: 'wav', sampleRate: SAMPLE_RATE, channels: 1, duration: 0 });
+  const transcription = await reference.transcribe({
+    bytes: realWav(CLIP),
+    format: 'wav',
+    sampleRate: SAMPLE_RATE,
+    channels: 1,
+    duration: 0,
+  });
   await reference.close();
   referenceWords = transcription.words.map((word) => word.word);
   clipSeconds = pcmOf(realWav(CLIP)).length / 2 / SAMPLE_RATE;
@@ -178,7 +205,21 @@ describe('Transcribe Streaming twin', () => {
     const wavPath = join(POCKETSPHINX_TEST_DATA, CLIP);
     const opus = join(work, 'clip.opus');
     const flac = join(work, 'clip.flac');
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', wavPath, '-c:a', 'libopus', '-b:a', '48k', '-f', 'ogg', opus]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      wavPath,
+      '-c:a',
+      'libopus',
+      '-b:a',
+      '48k',
+      '-f',
+      'ogg',
+      opus,
+    ]);
     execFileSync('sox', [wavPath, flac]);
     const client = clientFor(fast);
     const fromOpus = await stream(client, chunked(readFileSync(opus), 8 * 1024), { MediaEncoding: 'ogg-opus' as MediaEncoding });
@@ -189,7 +230,8 @@ describe('Transcribe Streaming twin', () => {
     expect(wordsOf(fromFlac.finals)).toEqual(referenceWords);
     const opusWords = wordsOf(fromOpus.finals);
     expect(sharedWords(referenceWords, opusWords)).toBeGreaterThanOrEqual(Math.ceil(referenceWords.length * 0.6));
-    for (const { result, at } of fromOpus.finals) expect(at - fromOpus.startedAt).toBeGreaterThanOrEqual((result.EndTime! * 1000) / FAST_PACE);
+    for (const { result, at } of fromOpus.finals)
+      expect(at - fromOpus.startedAt).toBeGreaterThanOrEqual((result.EndTime! * 1000) / FAST_PACE);
   });
 
   it('closes a final result at each pause, with times counted from the start of the stream', async () => {
@@ -226,7 +268,9 @@ describe('Transcribe Streaming twin', () => {
 
   it('keeps concurrent streams apart: each gets the words of its own audio', async () => {
     const clips = ['cards/001.wav', 'cards/005.wav', 'librivox/sense_and_sensibility_01_austen_64kb-0930.wav'];
-    const expected = await Promise.all(clips.map((clip) => shared.recognize(new Int16Array(new Uint8Array(pcmOf(realWav(clip))).buffer), SAMPLE_RATE)));
+    const expected = await Promise.all(
+      clips.map((clip) => shared.recognize(new Int16Array(new Uint8Array(pcmOf(realWav(clip))).buffer), SAMPLE_RATE)),
+    );
     const client = clientFor(fast);
     const outcomes = await Promise.all(clips.map((clip) => stream(client, chunked(pcmOf(realWav(clip)), PCM_EVENT_BYTES))));
     client.destroy();
@@ -308,7 +352,12 @@ describe('Transcribe Streaming twin', () => {
     }
     try {
       const response = await client.send(
-        new StartStreamTranscriptionCommand({ LanguageCode: 'en-US', MediaEncoding: 'pcm', MediaSampleRateHertz: SAMPLE_RATE, AudioStream: endless() }),
+        new StartStreamTranscriptionCommand({
+          LanguageCode: 'en-US',
+          MediaEncoding: 'pcm',
+          MediaSampleRateHertz: SAMPLE_RATE,
+          AudioStream: endless(),
+        }),
         { abortSignal: abort.signal },
       );
       expect(response.TranscriptResultStream).toBeDefined();
@@ -371,7 +420,10 @@ describe('Transcribe Streaming twin', () => {
         };
       },
     };
-    const denied = await startTranscribeStreaming({ gate: denyAll, recognizer: { recognize: async () => [], close: async () => undefined } });
+    const denied = await startTranscribeStreaming({
+      gate: denyAll,
+      recognizer: { recognize: async () => [], close: async () => undefined },
+    });
     const client = clientFor(denied);
     try {
       const error = await rejection(stream(client, chunked(pcmOf(realWav(SHORT_CLIP)), PCM_EVENT_BYTES)));
@@ -380,7 +432,9 @@ describe('Transcribe Streaming twin', () => {
       expect(error.message).toContain('not authorized to perform: transcribe:StartStreamTranscription');
       expect(seen[0]).toMatchObject({ service: 'transcribe', request: { method: 'POST', path: '/stream-transcription' } });
       expect(seen[0]!.actions).toEqual(['transcribe:StartStreamTranscription *']);
-      expect(String(seen[0]!.request.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDTWINTEST\/\d{8}\/us-east-1\/transcribe\/aws4_request/);
+      expect(String(seen[0]!.request.headers.authorization)).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=AKIDTWINTEST\/\d{8}\/us-east-1\/transcribe\/aws4_request/,
+      );
       // HTTP/2: the SDK signs :authority where HTTP/1.1 signs host, and the gate must see it to verify.
       expect(String(seen[0]!.request.headers.authorization)).toContain('SignedHeaders=:authority;');
       expect(seen[0]!.request.headers[':authority']).toBe(new URL(denied.url).host);
@@ -391,7 +445,7 @@ describe('Transcribe Streaming twin', () => {
     }
   });
 
-  it("shows the gate a request whose SDK signature twin/iam/sigv4 verifies, and a wrong secret fails it", async () => {
+  it('shows the gate a request whose SDK signature twin/iam/sigv4 verifies, and a wrong secret fails it', async () => {
     const verifying: TranscribeGate = {
       authorize: async (service, request): Promise<GateAnswer> => {
         const verdict = verifySigV4(request, {
@@ -438,7 +492,13 @@ describe('Transcribe Streaming twin', () => {
     const adapter = new AwsTranscribeTranscriber({ languageCode: 'en-US' });
     const before = fast.calls().length;
     try {
-      const transcription = await adapter.transcribe({ bytes: realWav(CLIP), format: 'wav', sampleRate: SAMPLE_RATE, channels: 1, duration: clipSeconds });
+      const transcription = await adapter.transcribe({
+        bytes: realWav(CLIP),
+        format: 'wav',
+        sampleRate: SAMPLE_RATE,
+        channels: 1,
+        duration: clipSeconds,
+      });
       expect(transcription.engine).toBe('aws-transcribe');
       expect(transcription.language).toBe('en-US');
       expect(transcription.words.map((word) => word.word.toLowerCase())).toEqual(referenceWords);

@@ -36,8 +36,8 @@ import type {
 } from '@aws-sdk/client-rds-data';
 import pg from 'pg';
 import type { Check, Gate, GateAnswer, SignedRequest } from '../iam/gate';
-import { DataApiError, MESSAGES, type DataApiErrorName } from './errors';
-import { bindParameters, columnMetadata, toField, toJsonValue, type ColumnSource, type ResultOptions } from './values';
+import { DataApiError, type DataApiErrorName, MESSAGES } from './errors';
+import { bindParameters, type ColumnSource, columnMetadata, type ResultOptions, toField, toJsonValue } from './values';
 
 export type { Check, Gate, GateAnswer, SignedRequest };
 
@@ -86,7 +86,13 @@ export interface DataApi {
   setResuming(on: boolean): void;
 }
 
-type Operation = 'ExecuteStatement' | 'BeginTransaction' | 'CommitTransaction' | 'RollbackTransaction' | 'BatchExecuteStatement' | 'ExecuteSql';
+type Operation =
+  | 'ExecuteStatement'
+  | 'BeginTransaction'
+  | 'CommitTransaction'
+  | 'RollbackTransaction'
+  | 'BatchExecuteStatement'
+  | 'ExecuteSql';
 
 /** The operations' HTTP bindings, from the Smithy model in @aws-sdk/client-rds-data (all POST). */
 const ROUTES: Record<string, Operation> = {
@@ -117,10 +123,37 @@ interface Transaction {
 
 /** Type names for the OIDs every result uses; others are read from pg_type once. */
 const KNOWN_TYPE_NAMES: Record<number, string> = {
-  16: 'bool', 17: 'bytea', 18: 'char', 19: 'name', 20: 'int8', 21: 'int2', 23: 'int4', 25: 'text', 26: 'oid', 114: 'json',
-  700: 'float4', 701: 'float8', 1042: 'bpchar', 1043: 'varchar', 1082: 'date', 1083: 'time', 1114: 'timestamp',
-  1184: 'timestamptz', 1186: 'interval', 1266: 'timetz', 1700: 'numeric', 2950: 'uuid', 3802: 'jsonb',
-  1000: '_bool', 1005: '_int2', 1007: '_int4', 1016: '_int8', 1009: '_text', 1015: '_varchar', 1021: '_float4', 1022: '_float8',
+  16: 'bool',
+  17: 'bytea',
+  18: 'char',
+  19: 'name',
+  20: 'int8',
+  21: 'int2',
+  23: 'int4',
+  25: 'text',
+  26: 'oid',
+  114: 'json',
+  700: 'float4',
+  701: 'float8',
+  1042: 'bpchar',
+  1043: 'varchar',
+  1082: 'date',
+  1083: 'time',
+  1114: 'timestamp',
+  1184: 'timestamptz',
+  1186: 'interval',
+  1266: 'timetz',
+  1700: 'numeric',
+  2950: 'uuid',
+  3802: 'jsonb',
+  1000: '_bool',
+  1005: '_int2',
+  1007: '_int4',
+  1016: '_int8',
+  1009: '_text',
+  1015: '_varchar',
+  1021: '_float4',
+  1022: '_float8',
 };
 
 /** Every column arrives as PostgreSQL's text; values.ts types it. */
@@ -233,7 +266,10 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       };
       const timer = setTimeout(() => {
         fail(
-          new DataApiError('StatementTimeoutException', MESSAGES.STATEMENT_TIMEOUT, { dbConnectionId: pid, endsTransaction: !continueAfterTimeout }),
+          new DataApiError('StatementTimeoutException', MESSAGES.STATEMENT_TIMEOUT, {
+            dbConnectionId: pid,
+            endsTransaction: !continueAfterTimeout,
+          }),
           !continueAfterTimeout,
         );
       }, limits.statementTimeoutMs);
@@ -263,7 +299,9 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
   const namesOf = async (client: pg.ClientBase, oids: number[]) => {
     const unknown = [...new Set(oids.filter((oid) => !typeNames.has(oid)))];
     if (unknown.length > 0) {
-      const { rows } = await client.query<{ oid: string; typname: string }>('SELECT oid, typname FROM pg_type WHERE oid = ANY($1::oid[])', [unknown]);
+      const { rows } = await client.query<{ oid: string; typname: string }>('SELECT oid, typname FROM pg_type WHERE oid = ANY($1::oid[])', [
+        unknown,
+      ]);
       for (const row of rows) typeNames.set(Number(row.oid), row.typname);
     }
     return oids.map((oid) => typeNames.get(oid) ?? 'unknown');
@@ -273,7 +311,15 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
     const tables = [...new Set(fields.map((field) => field.tableID).filter((id) => id !== 0 && !tableColumns.has(id)))];
     if (tables.length > 0) {
       // Connections parse nothing (RAW_TYPES): every value here is PostgreSQL's text.
-      const { rows } = await client.query<{ relid: string; attnum: string; attname: string; relname: string; nspname: string; attnotnull: string; auto: string }>(
+      const { rows } = await client.query<{
+        relid: string;
+        attnum: string;
+        attname: string;
+        relname: string;
+        nspname: string;
+        attnotnull: string;
+        auto: string;
+      }>(
         `SELECT c.oid AS relid, a.attnum, a.attname, c.relname, n.nspname, a.attnotnull,
                 (a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false)) AS auto
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
@@ -320,7 +366,8 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       const bytes = Buffer.byteLength(wire(record));
       if (bytes > limits.rowBytes) throw new DataApiError('BadRequestException', MESSAGES.ROW_TOO_LARGE, { endsTransaction: true });
       total += bytes;
-      if (total > limits.responseBytes) throw new DataApiError('BadRequestException', MESSAGES.RESPONSE_TOO_LARGE, { endsTransaction: true });
+      if (total > limits.responseBytes)
+        throw new DataApiError('BadRequestException', MESSAGES.RESPONSE_TOO_LARGE, { endsTransaction: true });
       records.push(record);
     };
     const result = await runOnConnection(client, pid, bound, input.continueAfterTimeout === true, onRow, state);
@@ -551,7 +598,9 @@ const backendPid = async (client: pg.ClientBase): Promise<number> => {
 export const wire = (value: unknown): string =>
   JSON.stringify(value, (_key, item: unknown) => {
     const buffer = item as { type?: string; data?: number[] } | null;
-    return buffer && typeof buffer === 'object' && buffer.type === 'Buffer' && Array.isArray(buffer.data) ? Buffer.from(buffer.data).toString('base64') : item;
+    return buffer && typeof buffer === 'object' && buffer.type === 'Buffer' && Array.isArray(buffer.data)
+      ? Buffer.from(buffer.data).toString('base64')
+      : item;
   });
 
 const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string>) => {
@@ -630,7 +679,9 @@ export const toDataApiError = (error: unknown): DataApiError => {
   }
   const code = (error as { code?: string } | null)?.code;
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01') {
-    return new DataApiError('DatabaseUnavailableException', 'The writer instance in the DB cluster isn\'t available.', { endsTransaction: true });
+    return new DataApiError('DatabaseUnavailableException', "The writer instance in the DB cluster isn't available.", {
+      endsTransaction: true,
+    });
   }
   return new DataApiError('InternalServerErrorException', 'An internal error occurred.', { endsTransaction: true });
 };

@@ -19,15 +19,36 @@ import pg from 'pg';
 import { DataApiError } from './errors';
 
 export const OID = {
-  BOOL: 16, BYTEA: 17, CHAR: 18, NAME: 19, INT8: 20, INT2: 21, INT4: 23, TEXT: 25, OID: 26, JSON: 114,
-  FLOAT4: 700, FLOAT8: 701, BPCHAR: 1042, VARCHAR: 1043, DATE: 1082, TIME: 1083, TIMESTAMP: 1114,
-  TIMESTAMPTZ: 1184, INTERVAL: 1186, TIMETZ: 1266, NUMERIC: 1700, UUID: 2950, JSONB: 3802,
+  BOOL: 16,
+  BYTEA: 17,
+  CHAR: 18,
+  NAME: 19,
+  INT8: 20,
+  INT2: 21,
+  INT4: 23,
+  TEXT: 25,
+  OID: 26,
+  JSON: 114,
+  FLOAT4: 700,
+  FLOAT8: 701,
+  BPCHAR: 1042,
+  VARCHAR: 1043,
+  DATE: 1082,
+  TIME: 1083,
+  TIMESTAMP: 1114,
+  TIMESTAMPTZ: 1184,
+  INTERVAL: 1186,
+  TIMETZ: 1266,
+  NUMERIC: 1700,
+  UUID: 2950,
+  JSONB: 3802,
 } as const;
 
 // ---------------------------------------------------------------------------------------------- in
 
 /** Quoted text, quoted identifiers, dollar quotes, comments and `::` casts are skipped; `:name` is a placeholder. */
-const TOKEN = /'(?:[^']|'')*'|"(?:[^"]|"")*"|\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\1\$|--[^\n]*|\/\*[\s\S]*?\*\/|::|:([A-Za-z_][A-Za-z0-9_]*)/g;
+const TOKEN =
+  /'(?:[^']|'')*'|"(?:[^"]|"")*"|\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\1\$|--[^\n]*|\/\*[\s\S]*?\*\/|::|:([A-Za-z_][A-Za-z0-9_]*)/g;
 
 const HINT_TYPES: Record<string, number> = {
   DATE: OID.DATE,
@@ -104,15 +125,28 @@ const TIMESTAMPS = new Set<number>([OID.TIMESTAMP, OID.TIMESTAMPTZ]);
 
 /** pg's own parsers for one-dimensional arrays of these element kinds (text form in, JS array out). */
 const ARRAY_KINDS: Record<number, 'boolean' | 'long' | 'double' | 'string'> = {
-  1000: 'boolean', 1005: 'long', 1007: 'long', 1016: 'long', 1021: 'double', 1022: 'double',
-  1009: 'string', 1015: 'string', 1014: 'string', 1182: 'string', 1115: 'string', 1185: 'string', 2951: 'string', 1231: 'string',
+  1000: 'boolean',
+  1005: 'long',
+  1007: 'long',
+  1016: 'long',
+  1021: 'double',
+  1022: 'double',
+  1009: 'string',
+  1015: 'string',
+  1014: 'string',
+  1182: 'string',
+  1115: 'string',
+  1185: 'string',
+  2951: 'string',
+  1231: 'string',
 };
 
 /** A column value, from PostgreSQL's text form (null for SQL NULL), as a typed Field. */
 export const toField = (text: string | null, oid: number, options: ResultOptions = {}): Field => {
   if (text === null) return { isNull: true };
   if (oid === OID.BOOL) return { booleanValue: text === 't' };
-  if (INTEGERS.has(oid)) return oid === OID.INT8 && options.longReturnType === 'STRING' ? { stringValue: text } : { longValue: Number(text) };
+  if (INTEGERS.has(oid))
+    return oid === OID.INT8 && options.longReturnType === 'STRING' ? { stringValue: text } : { longValue: Number(text) };
   if (FLOATS.has(oid)) return { doubleValue: Number(text) };
   if (oid === OID.NUMERIC && options.decimalReturnType === 'DOUBLE_OR_LONG' && /^-?\d+(\.\d+)?$/.test(text)) {
     return text.includes('.') ? { doubleValue: Number(text) } : { longValue: Number(text) };
@@ -140,7 +174,11 @@ const arrayValue = (text: string, oid: number, kind: 'boolean' | 'long' | 'doubl
     case 'double':
       return { doubleValues: items.map((item) => (item === null ? (null as unknown as number) : Number(item))) };
     default:
-      return { stringValues: items.map((item) => (item === null ? (null as unknown as string) : oid === 1185 || oid === 1115 ? stripUtcOffset(String(item)) : String(item))) };
+      return {
+        stringValues: items.map((item) =>
+          item === null ? (null as unknown as string) : oid === 1185 || oid === 1115 ? stripUtcOffset(String(item)) : String(item),
+        ),
+      };
   }
 };
 
@@ -191,7 +229,8 @@ export interface ColumnSource {
 export const columnMetadata = (field: pg.FieldDef, typeName: string, source?: ColumnSource): ColumnMetadata => {
   const jdbc = JDBC[field.dataTypeID] ?? (typeName.startsWith('_') ? { ...OTHER, type: 2003 } : OTHER);
   const numericScale = field.dataTypeID === OID.NUMERIC && field.dataTypeModifier >= 4 ? (field.dataTypeModifier - 4) & 0xffff : 0;
-  const numericPrecision = field.dataTypeID === OID.NUMERIC && field.dataTypeModifier >= 4 ? ((field.dataTypeModifier - 4) >> 16) & 0xffff : 0;
+  const numericPrecision =
+    field.dataTypeID === OID.NUMERIC && field.dataTypeModifier >= 4 ? ((field.dataTypeModifier - 4) >> 16) & 0xffff : 0;
   return {
     name: field.name,
     type: jdbc.type,

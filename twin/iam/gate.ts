@@ -6,9 +6,9 @@
  * JSON line on stderr; allowed calls are counted per principal per service.
  */
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import { callerPolicy, CALLER_NAME, TWIN_ACCOUNT, TWIN_REGION, TwinIdentity, type TwinPrincipal } from '../identity';
+import { CALLER_NAME, callerPolicy, TWIN_ACCOUNT, TWIN_REGION, TwinIdentity, type TwinPrincipal } from '../identity';
 import type { TwinTemplate } from '../template';
-import { verifySigV4, type SigV4Failure } from './sigv4';
+import { type SigV4Failure, verifySigV4 } from './sigv4';
 
 export interface SignedRequest {
   method: string;
@@ -59,7 +59,7 @@ export interface GateOptions {
 }
 
 const deniedCode = (service: GateService, reason: SigV4Failure | 'policy'): Extract<GateAnswer, { allowed: false }>['code'] => {
-  if (service === 's3' || reason === 'policy' && service === 'execute-api') return 'AccessDenied';
+  if (service === 's3' || (reason === 'policy' && service === 'execute-api')) return 'AccessDenied';
   if (reason === 'policy') return 'AccessDeniedException';
   if (reason === 'unknown-key' || reason === 'invalid-token') return 'UnrecognizedClientException';
   return service === 'execute-api' ? 'AccessDenied' : 'InvalidSignatureException';
@@ -87,7 +87,8 @@ export const createGate = (options: GateOptions): TwinGate => {
   const identityPolicies = (principal: TwinPrincipal) => {
     let policies = policyCache.get(principal.name);
     if (!policies) {
-      policies = principal.kind === 'caller' ? [{ name: 'twin-caller', policy: callerPolicy() }] : template.policiesOfRole(principal.name).policies;
+      policies =
+        principal.kind === 'caller' ? [{ name: 'twin-caller', policy: callerPolicy() }] : template.policiesOfRole(principal.name).policies;
       policyCache.set(principal.name, policies);
     }
     return policies;
@@ -131,8 +132,24 @@ export const createGate = (options: GateOptions): TwinGate => {
     message: string,
     detail: { principal?: string; action: string; resource: string; why: string },
   ): GateAnswer => {
-    log(JSON.stringify({ twin: 'refused', service, principal: detail.principal ?? null, action: detail.action, resource: detail.resource, reason: detail.why }));
-    return { allowed: false, status: 403, code: deniedCode(service, reason), message, reason, ...(detail.principal ? { principal: detail.principal } : {}) };
+    log(
+      JSON.stringify({
+        twin: 'refused',
+        service,
+        principal: detail.principal ?? null,
+        action: detail.action,
+        resource: detail.resource,
+        reason: detail.why,
+      }),
+    );
+    return {
+      allowed: false,
+      status: 403,
+      code: deniedCode(service, reason),
+      message,
+      reason,
+      ...(detail.principal ? { principal: detail.principal } : {}),
+    };
   };
 
   const authorize: Gate['authorize'] = async (service, request, checks) => {
@@ -143,20 +160,29 @@ export const createGate = (options: GateOptions): TwinGate => {
       now: now(),
       secretOf: (accessKeyId) => {
         const known = identity.lookup(accessKeyId);
-        return known ? { secretAccessKey: known.secretAccessKey, ...(known.sessionToken ? { sessionToken: known.sessionToken } : {}) } : undefined;
+        return known
+          ? { secretAccessKey: known.secretAccessKey, ...(known.sessionToken ? { sessionToken: known.sessionToken } : {}) }
+          : undefined;
       },
     });
     if (!verified.ok) {
       const principal = verified.accessKeyId ? identity.lookup(verified.accessKeyId)?.principal.name : undefined;
       const message =
         service === 's3'
-          ? verified.failure === 'unsigned' ? 'Access Denied' : verified.reason
+          ? verified.failure === 'unsigned'
+            ? 'Access Denied'
+            : verified.reason
           : verified.failure === 'unknown-key' || verified.failure === 'invalid-token'
             ? 'The security token included in the request is invalid.'
             : verified.failure === 'signature-mismatch'
               ? 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.'
               : verified.reason;
-      return refuse(service, verified.failure, message, { ...(principal ? { principal } : {}), action: firstCheck.action, resource: firstCheck.resource, why: `${verified.failure}: ${verified.reason}` });
+      return refuse(service, verified.failure, message, {
+        ...(principal ? { principal } : {}),
+        action: firstCheck.action,
+        resource: firstCheck.resource,
+        why: `${verified.failure}: ${verified.reason}`,
+      });
     }
     const known = identity.lookup(verified.accessKeyId)!.principal;
     const principal = principalOf(known.name) ?? known;

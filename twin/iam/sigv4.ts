@@ -106,7 +106,11 @@ const headerValue = (headers: SigV4Request['headers'], name: string): string | u
   return undefined;
 };
 
-const trimValue = (value: string) => value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+const trimValue = (value: string) =>
+  value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
 
 /** yyyymmddThhmmssZ → Date, or undefined. */
 const parseAmzDate = (text: string | undefined) => {
@@ -123,7 +127,8 @@ export const verifySigV4 = (request: SigV4Request, options: SigV4Options): SigV4
   const pairs = parseQuery(request.query);
   const queryValue = (name: string) => pairs.find(([key]) => key === name)?.[1];
   const authorization = headerValue(request.headers, 'authorization');
-  const form: 'header' | 'query' | undefined = authorization !== undefined ? 'header' : queryValue('X-Amz-Signature') !== undefined ? 'query' : undefined;
+  const form: 'header' | 'query' | undefined =
+    authorization !== undefined ? 'header' : queryValue('X-Amz-Signature') !== undefined ? 'query' : undefined;
   if (!form) return { ok: false, failure: 'unsigned', reason: 'the request carries no signature' };
 
   let algorithm: string | undefined;
@@ -155,26 +160,37 @@ export const verifySigV4 = (request: SigV4Request, options: SigV4Options): SigV4
     amzDate = queryValue('X-Amz-Date');
   }
   if (algorithm !== ALGORITHM) return { ok: false, failure: 'malformed', reason: `unsupported algorithm ${algorithm ?? '(none)'}` };
-  if (!credential || !signedHeadersText || !signature) return { ok: false, failure: 'malformed', reason: 'Credential, SignedHeaders and Signature are all required' };
+  if (!credential || !signedHeadersText || !signature)
+    return { ok: false, failure: 'malformed', reason: 'Credential, SignedHeaders and Signature are all required' };
   const [accessKeyId = '', shortDate, region, service, terminator] = credential.split('/');
   if (!shortDate || !region || !service || terminator !== 'aws4_request') {
     return { ok: false, failure: 'malformed', reason: `malformed credential scope ${credential}`, accessKeyId };
   }
   const signedAt = parseAmzDate(amzDate);
   if (!signedAt) return { ok: false, failure: 'malformed', reason: 'missing or malformed X-Amz-Date', accessKeyId };
-  if (amzDate!.slice(0, 8) !== shortDate) return { ok: false, failure: 'wrong-scope', reason: `scope date ${shortDate} is not the request date ${amzDate}`, accessKeyId };
-  if (region !== options.region) return { ok: false, failure: 'wrong-scope', reason: `scope region ${region}, expected ${options.region}`, accessKeyId };
-  if (service !== options.service) return { ok: false, failure: 'wrong-scope', reason: `scope service ${service}, expected ${options.service}`, accessKeyId };
+  if (amzDate!.slice(0, 8) !== shortDate)
+    return { ok: false, failure: 'wrong-scope', reason: `scope date ${shortDate} is not the request date ${amzDate}`, accessKeyId };
+  if (region !== options.region)
+    return { ok: false, failure: 'wrong-scope', reason: `scope region ${region}, expected ${options.region}`, accessKeyId };
+  if (service !== options.service)
+    return { ok: false, failure: 'wrong-scope', reason: `scope service ${service}, expected ${options.service}`, accessKeyId };
 
   if (form === 'query') {
     const expires = Number(queryValue('X-Amz-Expires'));
     if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGN_SECONDS) {
       return { ok: false, failure: 'malformed', reason: 'X-Amz-Expires must be between 1 and 604800 seconds', accessKeyId };
     }
-    if (signedAt.getTime() - now.getTime() > MAX_SKEW_MS) return { ok: false, failure: 'skewed', reason: 'request is not valid yet', accessKeyId };
-    if (now.getTime() > signedAt.getTime() + expires * 1000) return { ok: false, failure: 'expired', reason: 'request has expired', accessKeyId };
+    if (signedAt.getTime() - now.getTime() > MAX_SKEW_MS)
+      return { ok: false, failure: 'skewed', reason: 'request is not valid yet', accessKeyId };
+    if (now.getTime() > signedAt.getTime() + expires * 1000)
+      return { ok: false, failure: 'expired', reason: 'request has expired', accessKeyId };
   } else if (Math.abs(now.getTime() - signedAt.getTime()) > MAX_SKEW_MS) {
-    return { ok: false, failure: 'skewed', reason: `the difference between the request time ${amzDate} and the current time is too large`, accessKeyId };
+    return {
+      ok: false,
+      failure: 'skewed',
+      reason: `the difference between the request time ${amzDate} and the current time is too large`,
+      accessKeyId,
+    };
   }
 
   const key = options.secretOf(accessKeyId);
@@ -185,7 +201,8 @@ export const verifySigV4 = (request: SigV4Request, options: SigV4Options): SigV4
   }
 
   const signedHeaders = signedHeadersText.split(';');
-  if (!signedHeaders.includes('host') && !signedHeaders.includes(':authority')) return { ok: false, failure: 'malformed', reason: 'host (or :authority over HTTP/2) must be a signed header', accessKeyId };
+  if (!signedHeaders.includes('host') && !signedHeaders.includes(':authority'))
+    return { ok: false, failure: 'malformed', reason: 'host (or :authority over HTTP/2) must be a signed header', accessKeyId };
   const canonicalHeaders: string[] = [];
   for (const name of signedHeaders) {
     const value = headerValue(request.headers, name);
@@ -200,7 +217,12 @@ export const verifySigV4 = (request: SigV4Request, options: SigV4Options): SigV4
   else if (request.body !== undefined) payloadHash = sha256Hex(request.body);
   else return { ok: false, failure: 'malformed', reason: 'no x-amz-content-sha256 and no body to hash', accessKeyId };
   if (/^[0-9a-f]{64}$/.test(payloadHash) && request.body !== undefined && sha256Hex(request.body) !== payloadHash) {
-    return { ok: false, failure: 'content-sha256-mismatch', reason: "the provided 'x-amz-content-sha256' header does not match what was computed", accessKeyId };
+    return {
+      ok: false,
+      failure: 'content-sha256-mismatch',
+      reason: "the provided 'x-amz-content-sha256' header does not match what was computed",
+      accessKeyId,
+    };
   }
 
   const canonicalRequest = [
@@ -213,10 +235,17 @@ export const verifySigV4 = (request: SigV4Request, options: SigV4Options): SigV4
   ].join('\n');
   const scope = `${shortDate}/${region}/${service}/aws4_request`;
   const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-  const expected = createHmac('sha256', signingKey(key.secretAccessKey, shortDate, region, service)).update(stringToSign).digest('hex');
+  const expected = createHmac('sha256', signingKey(key.secretAccessKey, shortDate, region, service))
+    .update(stringToSign)
+    .digest('hex');
   const given = Buffer.from(signature.toLowerCase());
   if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected))) {
-    return { ok: false, failure: 'signature-mismatch', reason: 'the request signature we calculated does not match the signature you provided', accessKeyId };
+    return {
+      ok: false,
+      failure: 'signature-mismatch',
+      reason: 'the request signature we calculated does not match the signature you provided',
+      accessKeyId,
+    };
   }
   return { ok: true, accessKeyId, form, payloadHash };
 };

@@ -28,10 +28,12 @@ let currentRequestId;
 
 // The Lambda Node.js runtime patches console so each line carries the time, the request id and a level.
 const patchConsole = () => {
-  const write = (level, stream) => (...args) => {
-    const text = format(...args).replace(/\n/g, '\r');
-    stream.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${text}\n`);
-  };
+  const write =
+    (level, stream) =>
+    (...args) => {
+      const text = format(...args).replace(/\n/g, '\r');
+      stream.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${text}\n`);
+    };
   console.log = write('INFO', process.stdout);
   console.info = write('INFO', process.stdout);
   console.debug = write('DEBUG', process.stdout);
@@ -68,8 +70,10 @@ const loadHandler = async () => {
   try {
     loaded = await import(pathToFileURL(file).href);
   } catch (error) {
-    if (error instanceof SyntaxError) throw Object.assign(new Error(`${error.name}: ${error.message}`), { name: 'Runtime.UserCodeSyntaxError' });
-    if (error?.code === 'ERR_MODULE_NOT_FOUND') throw Object.assign(new Error(`Error: ${error.message}`), { name: 'Runtime.ImportModuleError' });
+    if (error instanceof SyntaxError)
+      throw Object.assign(new Error(`${error.name}: ${error.message}`), { name: 'Runtime.UserCodeSyntaxError' });
+    if (error?.code === 'ERR_MODULE_NOT_FOUND')
+      throw Object.assign(new Error(`Error: ${error.message}`), { name: 'Runtime.ImportModuleError' });
     throw error;
   }
   const handler = loaded[exportName] ?? loaded.default?.[exportName];
@@ -165,7 +169,9 @@ const main = async () => {
       reply = { type: 'result', requestId: message.requestId, payload };
     } catch (error) {
       reply = { type: 'error', requestId: message.requestId, ...errorShape(error) };
-      console.error(`Invoke Error \t${JSON.stringify({ errorType: reply.errorType, errorMessage: reply.errorMessage, stack: reply.trace })}`);
+      console.error(
+        `Invoke Error \t${JSON.stringify({ errorType: reply.errorType, errorMessage: reply.errorMessage, stack: reply.trace })}`,
+      );
     }
     inInvocation = false;
     await send(reply);

@@ -366,7 +366,8 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
     const duration = Date.now() - startedAt;
     const initDuration = cold && environment.readyAt ? ` Init Duration: ${environment.readyAt - environment.spawnedAt} ms` : '';
     environment.initReported = true;
-    if (result.ok === false && result.timedOut) log(`${new Date().toISOString()} ${requestId} Task timed out after ${options.timeoutSeconds.toFixed(2)} seconds`);
+    if (result.ok === false && result.timedOut)
+      log(`${new Date().toISOString()} ${requestId} Task timed out after ${options.timeoutSeconds.toFixed(2)} seconds`);
     log(`END RequestId: ${requestId}`);
     log(
       `REPORT RequestId: ${requestId}\tDuration: ${duration} ms\tBilled Duration: ${Math.max(1, duration)} ms\tMemory Size: ${options.memoryMb} MB${initDuration}`,

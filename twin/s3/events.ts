@@ -5,7 +5,11 @@
 import type { S3EventRecord } from 'aws-lambda';
 import { TWIN_REGION } from '../identity';
 
-export type ObjectCreatedEventName = 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
+export type ObjectCreatedEventName =
+  | 'ObjectCreated:Put'
+  | 'ObjectCreated:Post'
+  | 'ObjectCreated:Copy'
+  | 'ObjectCreated:CompleteMultipartUpload';
 
 /** S3's form of a key in an event: encodeURIComponent, spaces as '+', slashes kept. */
 export const eventKeyOf = (key: string) => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');

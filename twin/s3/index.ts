@@ -6,7 +6,7 @@
  * caller may not list the bucket, and emits ObjectCreated records after a successful write. Everything
  * else is s3rver's, reached with s3rver's own credentials.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,12 +19,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { S3EventRecord } from 'aws-lambda';
-import { TWIN_REGION } from '../identity';
 import type { GateAnswer, TwinGate } from '../iam/gate';
 import { parseQuery } from '../iam/sigv4';
+import { TWIN_REGION } from '../identity';
 import { ChunkedFormatError, crc32Base64, decodeAwsChunked, isAwsChunked } from './aws-chunked';
-import { objectCreatedRecord, type ObjectCreatedEventName } from './events';
-import { operationOf, targetOf, type S3Operation, type S3Target } from './operations';
+import { type ObjectCreatedEventName, objectCreatedRecord } from './events';
+import { operationOf, type S3Operation, type S3Target, targetOf } from './operations';
 
 export interface StartS3Options {
   gate: Pick<TwinGate, 'authorize' | 'allows'>;
@@ -74,9 +74,18 @@ const DROPPED_HEADERS = new Set([
   'keep-alive',
 ]);
 
-const PRESIGN_PARAMS = new Set(['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token']);
+const PRESIGN_PARAMS = new Set([
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+]);
 
-const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+const xmlEscape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 const xmlUnescape = (text: string) =>
   text
     .replace(/&lt;/g, '<')
@@ -98,15 +107,27 @@ const s3ErrorOf = (answer: Extract<GateAnswer, { allowed: false }>): { status: n
     case 'expired':
       return { status: 403, code: 'AccessDenied', message: 'Request has expired' };
     case 'signature-mismatch':
-      return { status: 403, code: 'SignatureDoesNotMatch', message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.' };
+      return {
+        status: 403,
+        code: 'SignatureDoesNotMatch',
+        message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      };
     case 'unknown-key':
       return { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
     case 'invalid-token':
       return { status: 400, code: 'InvalidToken', message: 'The provided token is malformed or otherwise invalid.' };
     case 'skewed':
-      return { status: 403, code: 'RequestTimeTooSkewed', message: "The difference between the request time and the current time is too large." };
+      return {
+        status: 403,
+        code: 'RequestTimeTooSkewed',
+        message: 'The difference between the request time and the current time is too large.',
+      };
     case 'content-sha256-mismatch':
-      return { status: 400, code: 'XAmzContentSHA256Mismatch', message: "The provided 'x-amz-content-sha256' header does not match what was computed." };
+      return {
+        status: 400,
+        code: 'XAmzContentSHA256Mismatch',
+        message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
+      };
     case 'malformed':
     case 'wrong-scope':
       return { status: 400, code: 'AuthorizationHeaderMalformed', message: answer.message };
@@ -134,12 +155,25 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
   });
   const s3rverHost = `127.0.0.1:${s3rverPort}`;
   const s3rverUrl = `http://${s3rverHost}`;
-  const signer = new SignatureV4({ credentials: S3RVER_CREDENTIALS, region: TWIN_REGION, service: 's3', sha256: Hash.bind(null, 'sha256'), uriEscapePath: false, applyChecksum: false });
+  const signer = new SignatureV4({
+    credentials: S3RVER_CREDENTIALS,
+    region: TWIN_REGION,
+    service: 's3',
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
   const listeners = new Set<(record: TwinS3EventRecord) => unknown>();
   const clients: S3Client[] = [];
 
   /** Sends a request to s3rver, signed with its own key (it checks only that the key exists, but it is signed properly). */
-  const forward = async (method: string, path: string, rawQuery: string, headers: Record<string, string>, body: Buffer): Promise<Forwarded> => {
+  const forward = async (
+    method: string,
+    path: string,
+    rawQuery: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ): Promise<Forwarded> => {
     const query: Record<string, string | string[]> = {};
     for (const [key, value] of parseQuery(rawQuery)) {
       const existing = query[key];
@@ -153,7 +187,12 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
         port: s3rverPort,
         path,
         query,
-        headers: { ...headers, host: s3rverHost, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...(body.length || method === 'PUT' || method === 'POST' ? { 'content-length': String(body.length) } : {}) },
+        headers: {
+          ...headers,
+          host: s3rverHost,
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+          ...(body.length || method === 'PUT' || method === 'POST' ? { 'content-length': String(body.length) } : {}),
+        },
         body,
       },
       {},
@@ -164,7 +203,13 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 502, headers: response.headers as Record<string, string | string[]>, body: Buffer.concat(chunks) }));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 502,
+              headers: response.headers as Record<string, string | string[]>,
+              body: Buffer.concat(chunks),
+            }),
+          );
           response.on('error', reject);
         },
       );
@@ -173,11 +218,21 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     });
   };
 
-  const sendError = (res: ServerResponse, method: string, requestId: string, status: number, code: string, message: string, extra: Record<string, string> = {}) => {
+  const sendError = (
+    res: ServerResponse,
+    method: string,
+    requestId: string,
+    status: number,
+    code: string,
+    message: string,
+    extra: Record<string, string> = {},
+  ) => {
     const body =
       method === 'HEAD'
         ? ''
-        : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message>${Object.entries(extra)
+        : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message>${Object.entries(
+            extra,
+          )
             .map(([k, v]) => `<${k}>${xmlEscape(v)}</${k}>`)
             .join('')}<RequestId>${requestId}</RequestId><HostId>${Buffer.from(requestId).toString('base64')}</HostId></Error>`;
     res.writeHead(status, {
@@ -209,7 +264,9 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
       setImmediate(() => {
         Promise.resolve()
           .then(() => listener(record))
-          .catch((error: unknown) => process.stderr.write(`${JSON.stringify({ twin: 's3-event-listener-failed', error: String(error) })}\n`));
+          .catch((error: unknown) =>
+            process.stderr.write(`${JSON.stringify({ twin: 's3-event-listener-failed', error: String(error) })}\n`),
+          );
       });
     }
   };
@@ -227,7 +284,10 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     const refused: string[] = [];
     const allowed: string[] = [];
     for (const key of keys) {
-      const ok = await options.gate.allows(principal, 's3', { action: 's3:DeleteObject', resource: `arn:aws:s3:::${target.bucket}/${key}` });
+      const ok = await options.gate.allows(principal, 's3', {
+        action: 's3:DeleteObject',
+        resource: `arn:aws:s3:::${target.bucket}/${key}`,
+      });
       (ok ? allowed : refused).push(key);
     }
     let result = '<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>';
@@ -235,14 +295,24 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     if (allowed.length > 0) {
       const subset = `<?xml version="1.0" encoding="UTF-8"?><Delete>${quiet ? '<Quiet>true</Quiet>' : ''}${allowed.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`;
       const subsetBody = Buffer.from(subset);
-      const forwarded = await forward('POST', `/${target.bucket}`, rawQuery, { ...headers, 'content-md5': createHash('md5').update(subsetBody).digest('base64') }, subsetBody);
+      const forwarded = await forward(
+        'POST',
+        `/${target.bucket}`,
+        rawQuery,
+        { ...headers, 'content-md5': createHash('md5').update(subsetBody).digest('base64') },
+        subsetBody,
+      );
       if (forwarded.status !== 200) return forwarded;
       result = forwarded.body.toString('utf8');
       status = forwarded.status;
     }
-    const errors = refused.map((k) => `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`).join('');
+    const errors = refused
+      .map((k) => `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+      .join('');
     if (errors) {
-      result = /<\/DeleteResult>\s*$/.test(result) ? result.replace(/<\/DeleteResult>\s*$/, `${errors}</DeleteResult>`) : result.replace(/<DeleteResult([^>]*)\/>/, `<DeleteResult$1>${errors}</DeleteResult>`);
+      result = /<\/DeleteResult>\s*$/.test(result)
+        ? result.replace(/<\/DeleteResult>\s*$/, `${errors}</DeleteResult>`)
+        : result.replace(/<DeleteResult([^>]*)\/>/, `<DeleteResult$1>${errors}</DeleteResult>`);
     }
     return { status, headers: { 'content-type': 'application/xml' }, body: Buffer.from(result) } satisfies Forwarded;
   };
@@ -259,16 +329,37 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     const rawBody = Buffer.concat(chunks);
 
     const target = targetOf(req.headers.host, rawPath);
-    if (!target) return sendError(res, method, requestId, 400, 'InvalidRequest', 'The request addresses no bucket (ListBuckets is not served by the twin).');
+    if (!target)
+      return sendError(
+        res,
+        method,
+        requestId,
+        400,
+        'InvalidRequest',
+        'The request addresses no bucket (ListBuckets is not served by the twin).',
+      );
     const operation: S3Operation | undefined = operationOf(method, target, rawQuery, req.headers);
-    if (!operation) return sendError(res, method, requestId, 501, 'NotImplemented', 'A header or query you provided implies functionality that is not implemented (by the twin).');
+    if (!operation)
+      return sendError(
+        res,
+        method,
+        requestId,
+        501,
+        'NotImplemented',
+        'A header or query you provided implies functionality that is not implemented (by the twin).',
+      );
 
-    const answer = await options.gate.authorize('s3', { method, path: rawPath, query: rawQuery, headers: req.headers, body: rawBody }, operation.checks);
+    const answer = await options.gate.authorize(
+      's3',
+      { method, path: rawPath, query: rawQuery, headers: req.headers, body: rawBody },
+      operation.checks,
+    );
     if (!answer.allowed) {
       const error = s3ErrorOf(answer);
       return sendError(res, method, requestId, error.status, error.code, error.message);
     }
-    if (target.bucket !== options.bucket) return sendError(res, method, requestId, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: target.bucket });
+    if (target.bucket !== options.bucket)
+      return sendError(res, method, requestId, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: target.bucket });
 
     // The object's bytes: aws-chunked framing removed (and its trailing CRC32 checked, as S3 does).
     let body: Buffer = rawBody;
@@ -318,7 +409,10 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
 
     // Without s3:ListBucket, S3 does not reveal whether a key exists: 403, not 404.
     if ((operation.name === 'GetObject' || operation.name === 'HeadObject') && forwarded.status === 404) {
-      const mayList = await options.gate.allows(answer.principal, 's3', { action: 's3:ListBucket', resource: `arn:aws:s3:::${target.bucket}` });
+      const mayList = await options.gate.allows(answer.principal, 's3', {
+        action: 's3:ListBucket',
+        resource: `arn:aws:s3:::${target.bucket}`,
+      });
       if (!mayList) return sendError(res, method, requestId, 403, 'AccessDenied', 'Access Denied');
     }
     // The record is built before the answer goes out (a completed upload's size needs a HEAD), and
@@ -333,9 +427,23 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     // CompleteMultipartUpload can fail inside a 200 answer (an <Error> body), as on S3.
     if (eventName && forwarded.status === 200 && listeners.size > 0 && !/<Error>/.test(forwarded.body.toString('utf8', 0, 512))) {
       let eTag = String(forwarded.headers.etag ?? '');
-      if (!eTag) eTag = forwarded.body.toString('utf8').match(/<ETag>([^<]*)<\/ETag>/)?.[1]?.replace(/&quot;/g, '"') ?? '';
+      if (!eTag)
+        eTag =
+          forwarded.body
+            .toString('utf8')
+            .match(/<ETag>([^<]*)<\/ETag>/)?.[1]
+            ?.replace(/&quot;/g, '"') ?? '';
       const size = operation.name === 'PutObject' ? body.length : await headSize(objectPath);
-      record = objectCreatedRecord({ eventName, bucket: target.bucket, key: target.key, size, eTag, principal: answer.principal, requestId, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }) as TwinS3EventRecord;
+      record = objectCreatedRecord({
+        eventName,
+        bucket: target.bucket,
+        key: target.key,
+        size,
+        eTag,
+        principal: answer.principal,
+        requestId,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      }) as TwinS3EventRecord;
     }
     sendForwarded(res, requestId, forwarded, method);
     if (record) emit(record);
@@ -344,7 +452,8 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       process.stderr.write(`${JSON.stringify({ twin: 's3-proxy-error', error: String(error) })}\n`);
-      if (!res.headersSent) sendError(res, req.method ?? 'GET', newRequestId(), 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      if (!res.headersSent)
+        sendError(res, req.method ?? 'GET', newRequestId(), 500, 'InternalError', 'We encountered an internal error. Please try again.');
       else res.destroy();
     });
   });

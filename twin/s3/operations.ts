@@ -85,14 +85,30 @@ export const operationOf = (
     if (m === 'HEAD') return { name: 'HeadBucket', checks: [{ action: 's3:ListBucket', resource: bucketArn(bucket) }] };
     if (m === 'GET') {
       if (has('location')) return { name: 'GetBucketLocation', checks: [{ action: 's3:GetBucketLocation', resource: bucketArn(bucket) }] };
-      if (has('uploads')) return { name: 'ListMultipartUploads', checks: [{ action: 's3:ListBucketMultipartUploads', resource: bucketArn(bucket) }] };
-      const unsupported = ['versions', 'acl', 'policy', 'cors', 'lifecycle', 'notification', 'tagging', 'website', 'encryption', 'logging', 'versioning'];
+      if (has('uploads'))
+        return { name: 'ListMultipartUploads', checks: [{ action: 's3:ListBucketMultipartUploads', resource: bucketArn(bucket) }] };
+      const unsupported = [
+        'versions',
+        'acl',
+        'policy',
+        'cors',
+        'lifecycle',
+        'notification',
+        'tagging',
+        'website',
+        'encryption',
+        'logging',
+        'versioning',
+      ];
       if (unsupported.some(has)) return undefined;
       const context: Record<string, string> = {};
       if (has('prefix')) context['s3:prefix'] = query.get('prefix')!;
       if (has('delimiter')) context['s3:delimiter'] = query.get('delimiter')!;
       if (has('max-keys')) context['s3:max-keys'] = query.get('max-keys')!;
-      return { name: query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects', checks: [{ action: 's3:ListBucket', resource: bucketArn(bucket), context }] };
+      return {
+        name: query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects',
+        checks: [{ action: 's3:ListBucket', resource: bucketArn(bucket), context }],
+      };
     }
     if (m === 'POST' && has('delete')) return { name: 'DeleteObjects', checks: [] }; // one s3:DeleteObject check per key, made by the proxy
     return undefined;
@@ -111,7 +127,8 @@ export const operationOf = (
     case 'PUT': {
       if (['tagging', 'acl', 'legal-hold', 'retention'].some(has)) return undefined;
       const source = typeof copySource === 'string' ? [{ action: 's3:GetObject', resource: copySourceArn(copySource) }] : [];
-      if (has('uploadId') && has('partNumber')) return { name: source.length ? 'UploadPartCopy' : 'UploadPart', checks: [{ action: 's3:PutObject', resource: object }, ...source] };
+      if (has('uploadId') && has('partNumber'))
+        return { name: source.length ? 'UploadPartCopy' : 'UploadPart', checks: [{ action: 's3:PutObject', resource: object }, ...source] };
       return { name: source.length ? 'CopyObject' : 'PutObject', checks: [{ action: 's3:PutObject', resource: object }, ...source] };
     }
     case 'POST':
@@ -120,7 +137,10 @@ export const operationOf = (
       return undefined;
     case 'DELETE':
       if (has('uploadId')) return { name: 'AbortMultipartUpload', checks: [{ action: 's3:AbortMultipartUpload', resource: object }] };
-      return { name: 'DeleteObject', checks: [{ action: has('versionId') ? 's3:DeleteObjectVersion' : 's3:DeleteObject', resource: object }] };
+      return {
+        name: 'DeleteObject',
+        checks: [{ action: has('versionId') ? 's3:DeleteObjectVersion' : 's3:DeleteObject', resource: object }],
+      };
     default:
       return undefined;
   }

@@ -3,7 +3,7 @@
  * (little-endian, at the stream's sample rate); Ogg Opus and FLAC go through one `ffmpeg` per stream,
  * fed on stdin and read on stdout as 16 kHz mono PCM, so decoding keeps pace with the upload.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 
 export type MediaEncoding = 'pcm' | 'ogg-opus' | 'flac';
 export const MEDIA_ENCODINGS: readonly MediaEncoding[] = ['pcm', 'ogg-opus', 'flac'];
@@ -73,7 +73,22 @@ class FfmpegDecoder implements AudioDecoder {
     this.pcm = new PcmDecoder(DECODED_SAMPLE_RATE, onSamples);
     this.child = spawn(
       command,
-      ['-hide_banner', '-loglevel', 'error', '-f', FFMPEG_FORMAT[encoding], '-i', 'pipe:0', '-ac', '1', '-ar', String(DECODED_SAMPLE_RATE), '-f', 's16le', 'pipe:1'],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        FFMPEG_FORMAT[encoding],
+        '-i',
+        'pipe:0',
+        '-ac',
+        '1',
+        '-ar',
+        String(DECODED_SAMPLE_RATE),
+        '-f',
+        's16le',
+        'pipe:1',
+      ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let spawnError: Error | undefined;
@@ -87,7 +102,9 @@ class FfmpegDecoder implements AudioDecoder {
     });
     // ffmpeg may stop reading (bad input) while we still write: the write error is reported by end().
     this.child.stdin.on('error', () => undefined);
-    this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal, ...(spawnError ? { spawnError } : {}) })));
+    this.exited = new Promise((resolve) =>
+      this.child.once('close', (code, signal) => resolve({ code, signal, ...(spawnError ? { spawnError } : {}) })),
+    );
   }
 
   write(bytes: Uint8Array): void {

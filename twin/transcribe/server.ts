@@ -38,10 +38,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LanguageCode } from '@aws-sdk/client-transcribe-streaming';
 import type { Message } from '@smithy/eventstream-codec';
 import type { Check, Gate, GateAnswer, SignedRequest } from '../iam/gate';
-import { createDecoder, MEDIA_ENCODINGS, type AudioDecoder, type MediaEncoding } from './decoder';
-import { encodeEvent, encodeException, MessageSplitter, readInboundMessage, type InboundEvent } from './event-stream';
+import { type AudioDecoder, createDecoder, MEDIA_ENCODINGS, type MediaEncoding } from './decoder';
+import { encodeEvent, encodeException, type InboundEvent, MessageSplitter, readInboundMessage } from './event-stream';
 import { finalResult, partialOf, pocketsphinxRecognizer, type SpeechRecognizer, type TranscribeResult } from './recognizer';
-import { Segmenter, type Segment, type SegmenterOptions } from './segmenter';
+import { type Segment, Segmenter, type SegmenterOptions } from './segmenter';
 
 /** The gate as this server uses it: the twin's IAM gate, or any stand-in with its authorize. */
 export type TranscribeGate = Pick<Gate, 'authorize'>;
@@ -111,7 +111,9 @@ const validate = (headers: IncomingHttpHeaders): { parameters: StreamParameters 
   const encoding = single(headers[`${HEADER}media-encoding`]);
   if (encoding === undefined) problems.push("Value null at 'mediaEncoding' failed to satisfy constraint: Member must not be null");
   else if (!MEDIA_ENCODINGS.includes(encoding as MediaEncoding)) {
-    problems.push(`Value '${encoding}' at 'mediaEncoding' failed to satisfy constraint: Member must satisfy enum value set: [${MEDIA_ENCODINGS.join(', ')}]`);
+    problems.push(
+      `Value '${encoding}' at 'mediaEncoding' failed to satisfy constraint: Member must satisfy enum value set: [${MEDIA_ENCODINGS.join(', ')}]`,
+    );
   }
   const rateText = single(headers[`${HEADER}sample-rate`]);
   const rate = Number(rateText);
@@ -119,17 +121,25 @@ const validate = (headers: IncomingHttpHeaders): { parameters: StreamParameters 
   else if (!/^\d+$/.test(rateText.trim()) || !Number.isSafeInteger(rate)) {
     problems.push(`Value '${rateText}' at 'mediaSampleRateHertz' failed to satisfy constraint: Member must be an integer`);
   } else if (rate < 8000) {
-    problems.push(`Value '${rate}' at 'mediaSampleRateHertz' failed to satisfy constraint: Member must have value greater than or equal to 8000`);
+    problems.push(
+      `Value '${rate}' at 'mediaSampleRateHertz' failed to satisfy constraint: Member must have value greater than or equal to 8000`,
+    );
   } else if (rate > 48000) {
-    problems.push(`Value '${rate}' at 'mediaSampleRateHertz' failed to satisfy constraint: Member must have value less than or equal to 48000`);
+    problems.push(
+      `Value '${rate}' at 'mediaSampleRateHertz' failed to satisfy constraint: Member must have value less than or equal to 48000`,
+    );
   }
   const languageCode = single(headers[`${HEADER}language-code`]);
   if (languageCode !== undefined && !LANGUAGE_CODES.has(languageCode)) {
-    problems.push(`Value '${languageCode}' at 'languageCode' failed to satisfy constraint: Member must satisfy enum value set: [${[...LANGUAGE_CODES].join(', ')}]`);
+    problems.push(
+      `Value '${languageCode}' at 'languageCode' failed to satisfy constraint: Member must satisfy enum value set: [${[...LANGUAGE_CODES].join(', ')}]`,
+    );
   }
   const sessionId = single(headers[`${HEADER}session-id`]);
   if (sessionId !== undefined && !SESSION_ID.test(sessionId)) {
-    problems.push(`Value '${sessionId}' at 'sessionId' failed to satisfy constraint: Member must satisfy regular expression pattern: ${SESSION_ID.source.slice(1, -1)}`);
+    problems.push(
+      `Value '${sessionId}' at 'sessionId' failed to satisfy constraint: Member must satisfy regular expression pattern: ${SESSION_ID.source.slice(1, -1)}`,
+    );
   }
   const identify = ['identify-language', 'identify-multiple-languages'].some((name) => single(headers[`${HEADER}${name}`]) === 'true');
   const options = single(headers[`${HEADER}language-options`])
@@ -149,7 +159,8 @@ const validate = (headers: IncomingHttpHeaders): { parameters: StreamParameters 
     return { message: 'To use language identification, you must provide at least two language options with LanguageOptions.' };
   }
   const unknown = options?.find((option) => !LANGUAGE_CODES.has(option));
-  if (identify && unknown) return { message: `The language option ${unknown} is not supported. Check the language options and try your request again.` };
+  if (identify && unknown)
+    return { message: `The language option ${unknown} is not supported. Check the language options and try your request again.` };
   return {
     parameters: {
       mediaEncoding: encoding as MediaEncoding,
@@ -164,11 +175,15 @@ const validate = (headers: IncomingHttpHeaders): { parameters: StreamParameters 
 /** Pocketsphinx hears English: identification picks the preferred language if offered, else the first English option. */
 const identification = (headers: IncomingHttpHeaders, options: string[]) => {
   const preferred = single(headers[`${HEADER}preferred-language`]);
-  const chosen = (preferred && options.includes(preferred) ? preferred : undefined) ?? options.find((option) => option.startsWith('en-')) ?? options[0]!;
+  const chosen =
+    (preferred && options.includes(preferred) ? preferred : undefined) ?? options.find((option) => option.startsWith('en-')) ?? options[0]!;
   const rest = options.filter((option) => option !== chosen);
   return {
     code: chosen,
-    identified: [{ LanguageCode: chosen, Score: 0.95 }, ...rest.map((option) => ({ LanguageCode: option, Score: Math.round((0.05 / rest.length) * 1e4) / 1e4 }))],
+    identified: [
+      { LanguageCode: chosen, Score: 0.95 },
+      ...rest.map((option) => ({ LanguageCode: option, Score: Math.round((0.05 / rest.length) * 1e4) / 1e4 })),
+    ],
   };
 };
 
@@ -203,12 +218,23 @@ class TranscriptionStream {
     private readonly stream: ServerHttp2Stream,
     private readonly parameters: StreamParameters,
     private readonly call: StreamCall,
-    private readonly settings: { recognizer: SpeechRecognizer; pace: number; idleTimeoutSeconds: number; segmenter?: SegmenterOptions; ffmpegCommand?: string },
+    private readonly settings: {
+      recognizer: SpeechRecognizer;
+      pace: number;
+      idleTimeoutSeconds: number;
+      segmenter?: SegmenterOptions;
+      ffmpegCommand?: string;
+    },
     headers: IncomingHttpHeaders,
     private readonly onFinished: () => void,
   ) {
     this.language = parameters.languageOptions ? identification(headers, parameters.languageOptions) : {};
-    this.decoder = createDecoder(parameters.mediaEncoding, parameters.sampleRate, (samples) => this.segmenter.push(samples), settings.ffmpegCommand);
+    this.decoder = createDecoder(
+      parameters.mediaEncoding,
+      parameters.sampleRate,
+      (samples) => this.segmenter.push(samples),
+      settings.ffmpegCommand,
+    );
     this.segmenter = new Segmenter(this.decoder.sampleRate, (segment) => this.onSegment(segment), settings.segmenter);
   }
 
@@ -412,7 +438,11 @@ export const startTranscribeStreaming = async (options: TranscribeStreamingOptio
       ...(parameters.languageCode ? { languageCode: parameters.languageCode } : {}),
     });
     if (active >= maxConcurrentStreams) {
-      refuse(429, 'LimitExceededException', 'You have reached your limit of concurrent streams. Wait for a stream to finish, then try your request again.');
+      refuse(
+        429,
+        'LimitExceededException',
+        'You have reached your limit of concurrent streams. Wait for a stream to finish, then try your request again.',
+      );
       return;
     }
     if (stream.destroyed) return;
@@ -432,7 +462,8 @@ export const startTranscribeStreaming = async (options: TranscribeStreamingOptio
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     handle(stream, headers).catch(() => {
-      if (!stream.headersSent) respondError(stream, randomUUID(), 500, 'InternalFailureException', 'An internal error occurred. Try your request again.');
+      if (!stream.headersSent)
+        respondError(stream, randomUUID(), 500, 'InternalFailureException', 'An internal error occurred. Try your request again.');
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -11,9 +11,9 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  ObjectAlreadyExistsError,
   type ListOptions,
   type ListPage,
+  ObjectAlreadyExistsError,
   type ObjectBody,
   type ObjectStore,
   type PutOptions,

@@ -11,14 +11,14 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3ServiceException,
   type S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import {
-  ObjectAlreadyExistsError,
   type ListOptions,
   type ListPage,
+  ObjectAlreadyExistsError,
   type ObjectBody,
   type ObjectStore,
   type PutOptions,
@@ -42,7 +42,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<StoredObject> {
-    const write = () => this.client.send(new PutObjectCommand({ ...this.writeParams(key, options), Body: body })).catch(translateAwsFailure);
+    const write = () =>
+      this.client.send(new PutObjectCommand({ ...this.writeParams(key, options), Body: body })).catch(translateAwsFailure);
     await this.createOrReplace(key, write, write);
     return this.describeWritten(key);
   }
@@ -92,18 +93,20 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
-    const response = await this.client.send(
-      new ListObjectsV2Command({
-        Bucket: this.bucket,
-        Prefix: prefix,
-        MaxKeys: Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS),
-        ...(options.continuationToken
-          ? { ContinuationToken: options.continuationToken }
-          : options.startAfter
-            ? { StartAfter: options.startAfter }
-            : {}),
-      }),
-    ).catch(translateAwsFailure);
+    const response = await this.client
+      .send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          MaxKeys: Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS),
+          ...(options.continuationToken
+            ? { ContinuationToken: options.continuationToken }
+            : options.startAfter
+              ? { StartAfter: options.startAfter }
+              : {}),
+        }),
+      )
+      .catch(translateAwsFailure);
     const objects = (response.Contents ?? []).map((entry) => ({
       key: entry.Key!,
       size: entry.Size ?? 0,
@@ -115,12 +118,14 @@ export class S3ObjectStore implements ObjectStore {
   async delete(keys: readonly string[]): Promise<void> {
     for (let start = 0; start < keys.length; start += MAX_KEYS) {
       const batch = keys.slice(start, start + MAX_KEYS);
-      const response = await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-        }),
-      ).catch(translateAwsFailure);
+      const response = await this.client
+        .send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        )
+        .catch(translateAwsFailure);
       // DeleteObjects answers 200 even when some keys failed; those are listed in Errors.
       const failed = response.Errors ?? [];
       if (failed.length > 0) {

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { Sql, SqlParams, SqlRow, SqlRunner } from '../../core/ports/sql';
 import { toPositional } from './named-parameters';
-import { DRIVER_TIMEOUT_MESSAGES, translatePostgresFailure } from './postgres-failures';
 import { PG_TYPE, pgTimestampToIso, transactionPreamble } from './postgres-dialect';
+import { DRIVER_TIMEOUT_MESSAGES, translatePostgresFailure } from './postgres-failures';
 
 const typeParsers: Record<number, (text: string) => unknown> = {
   [PG_TYPE.INT8]: (text) => text,

@@ -24,9 +24,8 @@ export interface TransactionMode {
 
 /** The statement that sets a transaction's isolation and access mode, or null for the server's defaults. */
 export const transactionPreamble = (options: TransactionMode): string | null => {
-  const parts = [
-    options.isolation ? `ISOLATION LEVEL ${options.isolation.toUpperCase()}` : '',
-    options.readOnly ? 'READ ONLY' : '',
-  ].filter(Boolean);
+  const parts = [options.isolation ? `ISOLATION LEVEL ${options.isolation.toUpperCase()}` : '', options.readOnly ? 'READ ONLY' : ''].filter(
+    Boolean,
+  );
   return parts.length > 0 ? `SET TRANSACTION ${parts.join(' ')}` : null;
 };

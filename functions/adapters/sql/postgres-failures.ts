@@ -2,7 +2,8 @@
 import { errorCodeOf, failureTranslator, NETWORK_ERROR_CODES } from '../unreachable';
 
 /** node-postgres giving up on a connection or a statement that took too long. */
-export const DRIVER_TIMEOUT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout/i;
+export const DRIVER_TIMEOUT_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout/i;
 /** node-postgres or PGlite with the connection gone. */
 const DRIVER_LOST_CONNECTION_MESSAGES = /Connection terminated|PGlite is closed|Client has encountered a connection error/i;
 

@@ -6,12 +6,12 @@
  */
 import {
   BeginTransactionCommand,
+  type ColumnMetadata,
   CommitTransactionCommand,
   ExecuteStatementCommand,
-  RollbackTransactionCommand,
-  type ColumnMetadata,
   type Field,
   type RDSDataClient,
+  RollbackTransactionCommand,
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import type { Sql, SqlParams, SqlRow, SqlRunner, TransactionOptions } from '../../core/ports/sql';
@@ -146,7 +146,11 @@ const fieldValue = (field: Field, typeName: string): unknown => {
 };
 
 const arrayValue = (value: NonNullable<Field['arrayValue']>): unknown[] =>
-  value.stringValues ?? value.longValues ?? value.doubleValues ?? value.booleanValues ?? (value.arrayValues ?? []).map((inner) => (inner ? arrayValue(inner) : null));
+  value.stringValues ??
+  value.longValues ??
+  value.doubleValues ??
+  value.booleanValues ??
+  (value.arrayValues ?? []).map((inner) => (inner ? arrayValue(inner) : null));
 
 const isResponseTooLarge = (error: unknown) =>
   /response size limit|exceeded the maximum response size|result set size/i.test((error as Error | null)?.message ?? '');

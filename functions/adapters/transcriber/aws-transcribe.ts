@@ -7,20 +7,26 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BadRequestException,
-  StartStreamTranscriptionCommand,
-  TranscribeStreamingClient,
   type AudioStream,
+  BadRequestException,
   type LanguageCode,
   type MediaEncoding,
   type Result,
+  StartStreamTranscriptionCommand,
+  TranscribeStreamingClient,
   type TranscriptResultStream,
 } from '@aws-sdk/client-transcribe-streaming';
-import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './aws-transcribe-identity';
-import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
 import type { AudioFormat } from '../../core/audio/probe';
 import { dependencyUnavailable, invalidInput } from '../../core/errors';
-import { meanConfidence, type AudioForTranscription, type Transcriber, type Transcription, type WordTiming } from '../../core/ports/transcriber';
+import {
+  type AudioForTranscription,
+  meanConfidence,
+  type Transcriber,
+  type Transcription,
+  type WordTiming,
+} from '../../core/ports/transcriber';
+import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './aws-transcribe-identity';
+import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
 
 export interface AwsTranscribeOptions {
   /** Used unless `identifyLanguageOptions` is set. */
@@ -164,7 +170,8 @@ export class AwsTranscribeTranscriber implements Transcriber {
         confidence: Math.min(1, Math.max(0, item.Confidence ?? 0)),
       }));
     const language =
-      finals.find((result) => result.LanguageCode)?.LanguageCode ?? (this.options.identifyLanguageOptions?.length ? 'und' : this.options.languageCode);
+      finals.find((result) => result.LanguageCode)?.LanguageCode ??
+      (this.options.identifyLanguageOptions?.length ? 'und' : this.options.languageCode);
     return { text, confidence: meanConfidence(words), language, duration, words, engine: this.engine };
   }
 }

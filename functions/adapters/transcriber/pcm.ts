@@ -4,8 +4,9 @@
  * acoustic model reads (test/adapters/transcriber/pcm.test.ts). Audio already in the target form passes
  * through bit for bit.
  */
-import { invalidInput } from '../../core/errors';
+
 import { readWav } from '../../core/audio/probe';
+import { invalidInput } from '../../core/errors';
 
 /** Samples as floats in [-1, 1), one channel. */
 export interface MonoSignal {
@@ -36,7 +37,7 @@ type SampleReader = (view: DataView, offset: number) => number;
 
 const SAMPLE_READERS: Record<string, SampleReader> = {
   '1:16': (view, at) => view.getInt16(at, true) / 0x8000,
-  '1:24': (view, at) => ((view.getUint8(at) | (view.getUint8(at + 1) << 8) | (view.getInt8(at + 2) << 16)) / 0x800000),
+  '1:24': (view, at) => (view.getUint8(at) | (view.getUint8(at + 1) << 8) | (view.getInt8(at + 2) << 16)) / 0x800000,
   '1:32': (view, at) => view.getInt32(at, true) / 0x80000000,
   '3:32': (view, at) => view.getFloat32(at, true),
   '3:64': (view, at) => view.getFloat64(at, true),

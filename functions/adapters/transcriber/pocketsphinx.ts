@@ -5,9 +5,14 @@
  */
 import { dependencyUnavailable, invalidInput } from '../../core/errors';
 import type { Logger } from '../../core/ports/logger';
-import { meanConfidence, type AudioForTranscription, type Transcriber, type Transcription } from '../../core/ports/transcriber';
+import { type AudioForTranscription, meanConfidence, type Transcriber, type Transcription } from '../../core/ports/transcriber';
 import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
-import { POCKETSPHINX_INSTALL_HINT, POCKETSPHINX_MODEL_DIR, POCKETSPHINX_SAMPLE_RATE, pocketsphinxInstalled } from './pocketsphinx/installation';
+import {
+  POCKETSPHINX_INSTALL_HINT,
+  POCKETSPHINX_MODEL_DIR,
+  POCKETSPHINX_SAMPLE_RATE,
+  pocketsphinxInstalled,
+} from './pocketsphinx/installation';
 import { parseCtm, parseHypothesis } from './pocketsphinx/output';
 import { RecognizerProcess } from './pocketsphinx/recognizer-process';
 import { removeAbandonedWorkDirs } from './pocketsphinx/work-dir';
@@ -176,7 +181,9 @@ export class PocketsphinxTranscriber implements Transcriber {
     job.reject(
       dependencyUnavailable(
         'Transcription timed out',
-        phase === 'decode' ? 'The recognizer did not finish this chunk in time; try again' : 'The recognizer did not start in time; try again',
+        phase === 'decode'
+          ? 'The recognizer did not finish this chunk in time; try again'
+          : 'The recognizer did not start in time; try again',
       ),
     );
     recognizer.kill();
@@ -196,7 +203,9 @@ export class PocketsphinxTranscriber implements Transcriber {
         // The chunk did nothing wrong as far as we know: give it one more try on a fresh process.
         this.queue.unshift(current.job);
       } else {
-        current.job.reject(dependencyUnavailable('Speech recognizer unavailable', 'The recognizer stopped while decoding this chunk; try again'));
+        current.job.reject(
+          dependencyUnavailable('Speech recognizer unavailable', 'The recognizer stopped while decoding this chunk; try again'),
+        );
       }
     }
     if (this.queue.length > 0) this.pump();

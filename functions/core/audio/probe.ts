@@ -93,8 +93,7 @@ export const readWav = (bytes: Uint8Array): WavLayout => {
   }
   const fmt = wave.fmt as { audioFormat: number; numChannels: number; sampleRate: number; bitsPerSample: number; blockAlign: number };
   const data = wave.data as { chunkSize: number; samples: Uint8Array };
-  const formatCode =
-    fmt.audioFormat === WAVE_FORMAT_EXTENSIBLE ? extensibleSubFormat(wave) : fmt.audioFormat;
+  const formatCode = fmt.audioFormat === WAVE_FORMAT_EXTENSIBLE ? extensibleSubFormat(wave) : fmt.audioFormat;
   if (!SUPPORTED_WAV_SAMPLES.has(`${formatCode}:${fmt.bitsPerSample}`)) {
     throw invalidInput(
       'Invalid audio',
@@ -125,8 +124,7 @@ const probeWav = (bytes: Uint8Array): HeaderFacts => {
   return { sampleRate, channels, duration };
 };
 
-const ascii = (bytes: Uint8Array, start: number, length: number) =>
-  String.fromCharCode(...bytes.subarray(start, start + length));
+const ascii = (bytes: Uint8Array, start: number, length: number) => String.fromCharCode(...bytes.subarray(start, start + length));
 
 /** FLAC: the mandatory STREAMINFO block right after the "fLaC" marker holds rate, channels and total samples. */
 const probeFlac = (bytes: Uint8Array): HeaderFacts => {

@@ -7,7 +7,13 @@ import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
 import { SNAPSHOTS_PREFIX, snapshotDayPrefixFor, snapshotIdFromKey, snapshotInstantOf, snapshotKeyFor } from '../keys';
 import type { ObjectStore, StoredObject } from '../ports/object-store';
-import { snapshotTimestamp, snapshotTimestampOfKey, type SnapshotData, type SnapshotDocument, type SnapshotMetadata } from './snapshot-document';
+import {
+  type SnapshotData,
+  type SnapshotDocument,
+  type SnapshotMetadata,
+  snapshotTimestamp,
+  snapshotTimestampOfKey,
+} from './snapshot-document';
 
 /**
  * Largest snapshot returned inline. A Lambda response is at most 6 MB; a bigger snapshot is described

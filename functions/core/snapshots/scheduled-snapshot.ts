@@ -8,8 +8,8 @@
  * run that would overlap one still going (a Lambda can be invoked again before the last finished).
  */
 import type { Dependencies } from '../dependencies';
-import { cleanupOldSnapshots, type CleanupReport } from './cleanup';
-import { takeSnapshot, type SnapshotOutcome } from './take-snapshot';
+import { type CleanupReport, cleanupOldSnapshots } from './cleanup';
+import { type SnapshotOutcome, takeSnapshot } from './take-snapshot';
 
 export interface ScheduledSnapshotReport {
   snapshot: SnapshotOutcome;
@@ -29,7 +29,6 @@ export const runScheduledSnapshot = async (
     });
   }
   // Only after a run that did not fail: while snapshots fail, the last good ones are kept.
-  const cleanup =
-    deps.snapshots.retentionEnforcedBy === 'scheduler' ? await cleanupOldSnapshots(deps, deps.snapshots.retentionDays) : null;
+  const cleanup = deps.snapshots.retentionEnforcedBy === 'scheduler' ? await cleanupOldSnapshots(deps, deps.snapshots.retentionDays) : null;
   return { snapshot, cleanup };
 };

@@ -7,8 +7,8 @@ import type { Dependencies } from '../dependencies';
 import { snapshotIdFor, snapshotKeyFor } from '../keys';
 import { ObjectAlreadyExistsError } from '../ports/object-store';
 import type { SqlRunner } from '../ports/sql';
-import { snapshotDocument, snapshotTimestamp, type DocumentProgress, type RowCounts, type SnapshotMetadata } from './snapshot-document';
-import { countRows, DEFAULT_PAGE_LIMITS, tableReaders, type PageLimits } from './snapshot-tables';
+import { type DocumentProgress, type RowCounts, type SnapshotMetadata, snapshotDocument, snapshotTimestamp } from './snapshot-document';
+import { countRows, DEFAULT_PAGE_LIMITS, type PageLimits, tableReaders } from './snapshot-tables';
 
 export type SnapshotOutcome =
   | { status: 'taken'; snapshot_id: string; key: string; metadata: SnapshotMetadata }

@@ -8,18 +8,23 @@
  * key is handled, so Lambda retries the event and, when its retries run out, sends it to the failure queue.
  * A repeated event for a chunk already done, or held by a live run, is skipped: S3 may deliver an event twice.
  */
-import { parseAudioKey } from '../keys';
+
 import { findAudioChunk } from '../audio-chunks';
+import { parseAudioKey } from '../keys';
+import { fitsBefore, type RunDeadline, TRANSCRIPTION_MARGIN_SECONDS } from './run-deadline';
 import { claimTranscription, endTranscription, isRetriable } from './status';
-import { fitsBefore, TRANSCRIPTION_MARGIN_SECONDS, type RunDeadline } from './run-deadline';
-import { transcribeClaimedChunk, type TranscriberDependencies } from './transcribe-chunk';
+import { type TranscriberDependencies, transcribeClaimedChunk } from './transcribe-chunk';
 
 export type InsertOutcome =
   | { key: string; outcome: 'done'; chunk_id: string; session_id: string }
   | { key: string; outcome: 'failed'; chunk_id: string; session_id: string; error: string }
   | { key: string; outcome: 'skipped'; reason: string };
 
-export const transcribeInsertedAudio = async (deps: TranscriberDependencies, keys: readonly string[], run: RunDeadline): Promise<InsertOutcome[]> => {
+export const transcribeInsertedAudio = async (
+  deps: TranscriberDependencies,
+  keys: readonly string[],
+  run: RunDeadline,
+): Promise<InsertOutcome[]> => {
   const outcomes: InsertOutcome[] = [];
   let retriable: unknown;
   for (const key of keys) {
@@ -68,7 +73,11 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string, run: Ru
     return { key, outcome: 'done', ...ids };
   } catch (error) {
     if (isRetriable(error)) {
-      logger.error('Automatic transcription failed; the chunk stays pending and the event is retried', { ...ids, attempt: claim.attempt, error });
+      logger.error('Automatic transcription failed; the chunk stays pending and the event is retried', {
+        ...ids,
+        attempt: claim.attempt,
+        error,
+      });
       throw error;
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -8,13 +8,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { audioFormatOf } from '../audio/probe';
-import { findAudioChunk, type AudioChunk } from '../audio-chunks';
+import { type AudioChunk, findAudioChunk } from '../audio-chunks';
 import type { Dependencies } from '../dependencies';
 import { conflict, notFound, tooLarge } from '../errors';
-import { claimTranscription, endTranscription, failureDescription, isRetriable } from './status';
 import { transcriptFilenameFor, transcriptKeyFor } from '../keys';
-import { transcriptDetailsKeyFor, type TranscriptDetails } from './transcript-objects';
-import { fitsBefore, secondsLeft, TRANSCRIPTION_MARGIN_SECONDS, type RunDeadline } from './run-deadline';
+import { fitsBefore, type RunDeadline, secondsLeft, TRANSCRIPTION_MARGIN_SECONDS } from './run-deadline';
+import { claimTranscription, endTranscription, failureDescription, isRetriable } from './status';
+import { type TranscriptDetails, transcriptDetailsKeyFor } from './transcript-objects';
 
 /** The seed's `data` for POST /process_chunk: the sidecar's fields bar the engine's own, plus where the file lives. */
 export type GeneratedTranscript = { success: true; file_path: string } & Omit<TranscriptDetails, 'engine' | 'words'>;
@@ -48,7 +48,11 @@ export const findChunkForTranscription = async (
  * Recognizes a chunk this run has claimed (`attempt`) and writes its transcript; ends the claim on the row
  * as done, pending (retriable failure) or failed, and rethrows any failure.
  */
-export const transcribeClaimedChunk = async (deps: TranscriberDependencies, chunk: AudioChunk, attempt: number): Promise<GeneratedTranscript> => {
+export const transcribeClaimedChunk = async (
+  deps: TranscriberDependencies,
+  chunk: AudioChunk,
+  attempt: number,
+): Promise<GeneratedTranscript> => {
   const { store, transcriber } = deps;
   try {
     const audio = await store.get(chunk.audio_key);
@@ -89,7 +93,9 @@ export const transcribeClaimedChunk = async (deps: TranscriberDependencies, chun
       words: transcription.words,
     };
     // The sidecar before the row: a chunk marked done always has its details, which the session timeline reads.
-    await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), { contentType: 'application/json' });
+    await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), {
+      contentType: 'application/json',
+    });
     await endTranscription(deps, chunk.chunk_id, attempt, 'done', null, transcription.text);
     return {
       success: true,
@@ -107,7 +113,8 @@ export const transcribeClaimedChunk = async (deps: TranscriberDependencies, chun
   } catch (error) {
     // If even this write fails, the lease still ends at the deadline and the row reads as pending then.
     await endTranscription(deps, chunk.chunk_id, attempt, isRetriable(error) ? 'pending' : 'failed', failureDescription(error)).catch(
-      (statusError: unknown) => deps.logger.error('Could not record a failed transcription', { chunk_id: chunk.chunk_id, error: statusError }),
+      (statusError: unknown) =>
+        deps.logger.error('Could not record a failed transcription', { chunk_id: chunk.chunk_id, error: statusError }),
     );
     throw error;
   }

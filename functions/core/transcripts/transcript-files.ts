@@ -4,11 +4,11 @@
  */
 import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
-import { listAll } from '../ports/object-store';
 import { transcriptFilenameFor, transcriptKeyFor, transcriptPrefixFor } from '../keys';
-import { EFFECTIVE_TRANSCRIPT_STATUS } from './status';
+import { listAll } from '../ports/object-store';
 import type { WordTiming } from '../ports/transcriber';
-import { chunkIdOfTranscriptKey, transcriptDetailsKeyFor, type TranscriptDetails } from './transcript-objects';
+import { EFFECTIVE_TRANSCRIPT_STATUS } from './status';
+import { chunkIdOfTranscriptKey, type TranscriptDetails, transcriptDetailsKeyFor } from './transcript-objects';
 
 export interface TranscriptFile {
   filename: string;

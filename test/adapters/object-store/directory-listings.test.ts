@@ -23,7 +23,11 @@ describe('directory store listings', () => {
   it('sees a file added behind its back after a listing', async () => {
     expect(await keysOf(store, 'snapshots/')).toEqual(['snapshots/snapshot_1.json', 'snapshots/snapshot_2.json']);
     writeFileSync(join(root, 'snapshots/snapshot_3.json'), '{}');
-    expect(await keysOf(store, 'snapshots/')).toEqual(['snapshots/snapshot_1.json', 'snapshots/snapshot_2.json', 'snapshots/snapshot_3.json']);
+    expect(await keysOf(store, 'snapshots/')).toEqual([
+      'snapshots/snapshot_1.json',
+      'snapshots/snapshot_2.json',
+      'snapshots/snapshot_3.json',
+    ]);
   });
 
   it('sees a file removed or replaced behind its back after a listing', async () => {

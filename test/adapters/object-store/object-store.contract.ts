@@ -3,7 +3,7 @@
  * adapter runs unchanged: object-store.directory.test.ts and object-store.s3.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ObjectAlreadyExistsError, listAll, type ObjectBody, type ObjectStore } from '../../../functions/core/ports/object-store';
+import { listAll, ObjectAlreadyExistsError, type ObjectBody, type ObjectStore } from '../../../functions/core/ports/object-store';
 
 export interface ObjectStoreUnderTest {
   store: ObjectStore;
@@ -113,9 +113,7 @@ export const describeObjectStoreContract = (name: string, start: () => Promise<O
 
     it('lets exactly one of several concurrent ifAbsent puts win', async () => {
       const key = `${fresh()}race.txt`;
-      const outcomes = await Promise.allSettled(
-        ['a', 'b', 'c', 'd', 'e'].map((body) => store.put(key, body, { ifAbsent: true })),
-      );
+      const outcomes = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((body) => store.put(key, body, { ifAbsent: true })));
       const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
       const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
       expect(won).toHaveLength(1);

@@ -3,7 +3,7 @@
  * batching and partial failures, over aws-sdk-client-mock.
  */
 import { DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../../functions/adapters/object-store/s3';
 import { ObjectAlreadyExistsError } from '../../../functions/core/ports/object-store';

@@ -7,7 +7,7 @@ import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRdsDataSql, ResultTooLargeError } from '../../../functions/adapters/sql/rds-data';
-import { startFakeDataApi, type FakeDataApi } from './data-api/fake-data-api';
+import { type FakeDataApi, startFakeDataApi } from './data-api/fake-data-api';
 import { describeSqlContract } from './sql.contract';
 
 describeSqlContract('RDS Data API (aws-sdk-client-mock over PGlite)', async () => {
@@ -24,14 +24,17 @@ describe('RDS Data API requests', () => {
 
   it('sends named, typed parameters, only those the statement uses, and asks for column metadata', async () => {
     const sql = openRdsDataSql(api.client, api.target);
-    await sql.query('SELECT CAST(:s AS text) AS s, CAST(:i AS bigint) AS i, CAST(:f AS float8) AS f, CAST(:b AS boolean) AS b, CAST(:n AS text) AS n', {
-      s: 'text',
-      i: 7,
-      f: 2.5,
-      b: true,
-      n: null,
-      unused: 'left out',
-    });
+    await sql.query(
+      'SELECT CAST(:s AS text) AS s, CAST(:i AS bigint) AS i, CAST(:f AS float8) AS f, CAST(:b AS boolean) AS b, CAST(:n AS text) AS n',
+      {
+        s: 'text',
+        i: 7,
+        f: 2.5,
+        b: true,
+        n: null,
+        unused: 'left out',
+      },
+    );
     const input = api.statements.at(-1)!;
     expect(input).toMatchObject({ ...api.target, includeResultMetadata: true });
     expect(input.transactionId).toBeUndefined();
@@ -54,7 +57,10 @@ describe('RDS Data API requests', () => {
     expect(after.CommitTransaction - before.CommitTransaction).toBe(1);
     expect(after.RollbackTransaction - before.RollbackTransaction).toBe(0);
     const statements = api.statements.slice(sent);
-    expect(statements.map((statement) => statement.sql)).toEqual(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SELECT 1 AS one']);
+    expect(statements.map((statement) => statement.sql)).toEqual([
+      'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      'SELECT 1 AS one',
+    ]);
     expect(new Set(statements.map((statement) => statement.transactionId)).size).toBe(1);
     expect(statements[0]!.transactionId).toEqual(expect.any(String));
   });

@@ -165,9 +165,9 @@ export const describeSqlContract = (name: string, start: () => Promise<SqlUnderT
         { isolation: 'serializable' },
       );
       expect(isolation).toBe('serializable');
-      await expect(
-        sql.transaction((tx) => tx.query(`INSERT INTO ${table} (name) VALUES ('no')`), { readOnly: true }),
-      ).rejects.toThrow(/read-only/);
+      await expect(sql.transaction((tx) => tx.query(`INSERT INTO ${table} (name) VALUES ('no')`), { readOnly: true })).rejects.toThrow(
+        /read-only/,
+      );
       expect(await sql.query(`SELECT * FROM ${table}`)).toEqual([]);
     });
 

@@ -2,15 +2,15 @@
  * The Amazon Transcribe Streaming adapter against aws-sdk-client-mock, with result events shaped as the
  * service documents them (TranscriptEvent → Transcript → Results → Alternatives → Items).
  */
-import { asyncRefusal } from '../../support/refusal';
+
 import {
+  type AudioStream,
   BadRequestException,
   LimitExceededException,
   ServiceUnavailableException,
   StartStreamTranscriptionCommand,
-  TranscribeStreamingClient,
-  type AudioStream,
   type StartStreamTranscriptionCommandInput,
+  TranscribeStreamingClient,
   type TranscriptResultStream,
 } from '@aws-sdk/client-transcribe-streaming';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -18,6 +18,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
 import { AwsTranscribeTranscriber, BURST_SECONDS, type Pacer } from '../../../functions/adapters/transcriber/aws-transcribe';
 import { flacHeader, toneWav } from '../../support/audio-fixtures';
+import { asyncRefusal } from '../../support/refusal';
 
 const transcribeMock = mockClient(TranscribeStreamingClient);
 const client = new TranscribeStreamingClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -78,7 +79,9 @@ const DOCUMENTED_EVENTS: TranscriptResultStream[] = [
     IsPartial: false,
     ChannelId: 'ch_0',
     LanguageCode: 'en-US',
-    Alternatives: [{ Transcript: 'Ten meters.', Items: [word('Ten', 1.6, 1.9, 0.8), word('meters', 1.9, 2.6, 0.7), punctuation('.', 2.6)] }],
+    Alternatives: [
+      { Transcript: 'Ten meters.', Items: [word('Ten', 1.6, 1.9, 0.8), word('meters', 1.9, 2.6, 0.7), punctuation('.', 2.6)] },
+    ],
   }),
 ];
 
@@ -151,7 +154,13 @@ describe('AwsTranscribeTranscriber', () => {
       }),
     ]);
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', identifyLanguageOptions: ['en-US', 'es-US'], client });
-    const result = await transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 });
+    const result = await transcriber.transcribe({
+      bytes: stereoWav(16000, 0.1).bytes,
+      format: 'wav',
+      sampleRate: 16000,
+      channels: 2,
+      duration: 0.1,
+    });
     expect(captured.input).toMatchObject({ IdentifyLanguage: true, LanguageOptions: 'en-US,es-US' });
     expect(captured.input).not.toHaveProperty('LanguageCode');
     expect(result).toMatchObject({ text: 'Hola.', language: 'es-US', confidence: 0.95 });
@@ -170,7 +179,9 @@ describe('AwsTranscribeTranscriber', () => {
   it('maps a refused request to invalid input', async () => {
     transcribeMock.on(StartStreamTranscriptionCommand).rejects(new BadRequestException({ message: 'bad audio', $metadata: {} }));
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
-    const failure = await asyncRefusal(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
+    const failure = await asyncRefusal(
+      transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }),
+    );
     expect(failure.kind).toBe('invalid_input');
   });
 
@@ -180,14 +191,18 @@ describe('AwsTranscribeTranscriber', () => {
       { ServiceUnavailableException: new ServiceUnavailableException({ message: 'try later', $metadata: {} }) },
     ]);
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
-    const failure = await asyncRefusal(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
+    const failure = await asyncRefusal(
+      transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }),
+    );
     expect(failure.kind).toBe('dependency_unavailable');
   });
 
   it('refuses a WAV it cannot decode before calling the service', async () => {
     answerWith(DOCUMENTED_EVENTS);
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
-    const failure = await asyncRefusal(transcriber.transcribe({ bytes: new Uint8Array(10), format: 'wav', sampleRate: 16000, channels: 1, duration: 1 }));
+    const failure = await asyncRefusal(
+      transcriber.transcribe({ bytes: new Uint8Array(10), format: 'wav', sampleRate: 16000, channels: 1, duration: 1 }),
+    );
     expect(failure.kind).toBe('invalid_input');
     expect(transcribeMock.commandCalls(StartStreamTranscriptionCommand)).toHaveLength(0);
   });
@@ -195,7 +210,9 @@ describe('AwsTranscribeTranscriber', () => {
   it('maps LimitExceededException (the concurrent-stream quota) to dependency_unavailable, which the caller retries', async () => {
     transcribeMock.on(StartStreamTranscriptionCommand).rejects(new LimitExceededException({ message: 'too many streams', $metadata: {} }));
     const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
-    const failure = await asyncRefusal(transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }));
+    const failure = await asyncRefusal(
+      transcriber.transcribe({ bytes: stereoWav(16000, 0.1).bytes, format: 'wav', sampleRate: 16000, channels: 2, duration: 0.1 }),
+    );
     expect(failure).toMatchObject({ kind: 'dependency_unavailable', message: 'Speech recognizer busy' });
     expect(failure.detail).toContain('concurrent streams');
   });
@@ -256,7 +273,10 @@ describe('AwsTranscribeTranscriber pacing (issue #15, defect 4)', () => {
   it('paces encoded audio by its mean byte rate over the probed duration', async () => {
     const seconds = 30;
     const flac = Buffer.concat([flacHeader(16000, 1, 16000 * seconds), Buffer.alloc(300_000 - 42, 1)]);
-    const { sends } = await pacedRun({ bytes: flac, format: 'flac', sampleRate: 16000, channels: 1, duration: seconds }, (chunk) => (chunk.length / flac.length) * seconds);
+    const { sends } = await pacedRun(
+      { bytes: flac, format: 'flac', sampleRate: 16000, channels: 1, duration: seconds },
+      (chunk) => (chunk.length / flac.length) * seconds,
+    );
     expect(sends.length).toBeGreaterThan(100);
     for (const send of sends) expect(send.sentBefore).toBeLessThanOrEqual(send.atSeconds + BURST_SECONDS + 1e-3);
     expect(sends.at(-1)!.atSeconds).toBeGreaterThan(seconds - BURST_SECONDS - 0.5);

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
 import { decodeWav, int16LittleEndianBytes, pcm16ToWav, resample, wavToPcm16Mono } from '../../../functions/adapters/transcriber/pcm';
-import { refusal } from '../../support/refusal';
 import { realWav } from '../../support/audio-fixtures';
+import { refusal } from '../../support/refusal';
 
 const tone = (hz: number, rate: number, seconds = 1, amplitude = 0.5) =>
   Float64Array.from({ length: Math.round(rate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
@@ -41,7 +41,16 @@ describe('decodeWav', () => {
   });
 
   it('keeps stereo channels apart', () => {
-    const decoded = decodeWav(wavOf([[1000, 2000], [-1000, -2000]], 22050, '16'));
+    const decoded = decodeWav(
+      wavOf(
+        [
+          [1000, 2000],
+          [-1000, -2000],
+        ],
+        22050,
+        '16',
+      ),
+    );
     expect(Array.from(decoded.channels[0]!)).toEqual([1000 / 32768, 2000 / 32768]);
     expect(Array.from(decoded.channels[1]!)).toEqual([-1000 / 32768, -2000 / 32768]);
   });

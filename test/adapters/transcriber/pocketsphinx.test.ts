@@ -2,18 +2,19 @@
  * The warm pocketsphinx_batch recognizer on real recordings: results, queueing, a process that dies,
  * a decode that hangs, and a machine without pocketsphinx.
  */
-import { asyncRefusal } from '../../support/refusal';
-import { pcm16ToWav } from '../../../functions/adapters/transcriber/pcm';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pcm16ToWav } from '../../../functions/adapters/transcriber/pcm';
 import { PocketsphinxTranscriber } from '../../../functions/adapters/transcriber/pocketsphinx';
 import { POCKETSPHINX_INSTALL_HINT } from '../../../functions/adapters/transcriber/pocketsphinx/installation';
 import { parseCtm, parseHypothesis } from '../../../functions/adapters/transcriber/pocketsphinx/output';
 import type { AudioForTranscription } from '../../../functions/core/ports/transcriber';
 import { POCKETSPHINX_TEST_DATA, realWav } from '../../support/audio-fixtures';
+import { asyncRefusal } from '../../support/refusal';
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -71,7 +72,10 @@ describe('PocketsphinxTranscriber', () => {
   it('dates words from the start of the chunk, silence included', async () => {
     const speech = readFileSync(`${POCKETSPHINX_TEST_DATA}/goforward.raw`);
     const withSilence = rawAsWavBytes(Buffer.concat([Buffer.alloc(2 * 16000 * 2), speech]));
-    const [plain, delayed] = [await transcriber.transcribe(wavInput(rawAsWavBytes(speech))), await transcriber.transcribe(wavInput(withSilence))];
+    const [plain, delayed] = [
+      await transcriber.transcribe(wavInput(rawAsWavBytes(speech))),
+      await transcriber.transcribe(wavInput(withSilence)),
+    ];
     expect(delayed.text).toBe(plain.text);
     delayed.words.forEach((word, i) => expect(word.start - plain.words[i]!.start).toBeCloseTo(2, 1));
   });

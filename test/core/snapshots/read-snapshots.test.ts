@@ -9,13 +9,8 @@ import { DirectoryObjectStore } from '../../../functions/adapters/object-store/d
 import { snapshotIdFor, snapshotKeyFor } from '../../../functions/core/keys';
 import type { Logger } from '../../../functions/core/ports/logger';
 import { cleanupOldSnapshots } from '../../../functions/core/snapshots/cleanup';
-import {
-  getLatestSnapshot,
-  getSnapshot,
-  listSnapshots,
-  MAX_INLINE_SNAPSHOT_BYTES,
-} from '../../../functions/core/snapshots/read-snapshots';
-import { countingObjectStore, type CountingObjectStore } from '../../support/counting-object-store';
+import { getLatestSnapshot, getSnapshot, listSnapshots, MAX_INLINE_SNAPSHOT_BYTES } from '../../../functions/core/snapshots/read-snapshots';
+import { type CountingObjectStore, countingObjectStore } from '../../support/counting-object-store';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

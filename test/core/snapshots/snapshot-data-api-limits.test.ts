@@ -17,13 +17,13 @@ import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
-import { SNAPSHOT_TABLES, tableReaders, type PageCursor } from '../../../functions/core/snapshots/snapshot-tables';
+import { type PageCursor, SNAPSHOT_TABLES, tableReaders } from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import {
   DATA_API_RECORD_LIMIT_BYTES,
+  type FakeDataApi,
   RECORD_TOO_LARGE_MESSAGE,
   startFakeDataApi,
-  type FakeDataApi,
 } from '../../adapters/sql/data-api/fake-data-api';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 
@@ -34,7 +34,10 @@ const fill = (unit: string, maxBytes: number) => unit.repeat(Math.floor(maxBytes
 
 /** Test-runner output as a terminal shows it: every escape becomes six bytes (`\u001b`) in JSON. */
 const ansiOutput = (label: string, maxBytes: number) =>
-  fill(`\u001b[1m\u001b[31m FAIL \u001b[39m\u001b[22m ${label} › expected \u001b[32m"ok"\u001b[39m got \u001b[31m"no"\u001b[39m\n`, maxBytes);
+  fill(
+    `\u001b[1m\u001b[31m FAIL \u001b[39m\u001b[22m ${label} › expected \u001b[32m"ok"\u001b[39m got \u001b[31m"no"\u001b[39m\n`,
+    maxBytes,
+  );
 
 /** Code that is costly as JSON: quotes, backslashes, control characters and 4-byte characters. */
 const awkwardCode = (maxBytes: number) => fill('print("\\t🙂 naïve € \u0007")\\n\t', maxBytes);
@@ -99,7 +102,9 @@ describe('snapshots within the RDS Data API limits', () => {
        SELECT 'limits-run', 'audio/wav', 'audio/limits-run/' || n || '.wav', 3200, 16000, 1, 0.1 FROM generate_series(1, 3) AS n`,
     );
     for (let index = 0; index < 20; index += 1) {
-      await db.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-run', $1, 'python')`, [awkwardCode(CODE_LIMIT)]);
+      await db.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-run', $1, 'python')`, [
+        awkwardCode(CODE_LIMIT),
+      ]);
     }
     for (let index = 0; index < 60; index += 1) {
       await db.query(

@@ -2,7 +2,7 @@
  * Taking snapshots against a real PostgreSQL 15 server (the pg adapter) and the directory store:
  * content and shapes, one point in time while writers are busy, paging, and same-second triggers.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../../db/migrations';
@@ -18,15 +18,15 @@ import { createSession } from '../../../functions/core/sessions';
 import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
 import {
   DEFAULT_PAGE_LIMITS,
+  type PageCursor,
   RESULT_ROW_FRAMING_BYTES,
   SQL_RESULT_LIMITS,
   tableReaders,
-  type PageCursor,
 } from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import { triggerSnapshot } from '../../../functions/core/snapshots/trigger-snapshot';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
-import { startPostgresServer, type PostgresServer } from '../../support/postgres-server';
+import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -85,12 +85,20 @@ describe('takeSnapshot', () => {
     expect(Object.keys(document.data)).toEqual(['sessions', 'audio_chunks', 'code_history', 'execution_results']);
 
     const session = document.data.sessions.find((row) => row.session_id === 'content-1');
-    const stored = (await sql.query(`SELECT session_id, candidate, interviewer, metadata, created_at FROM sessions WHERE session_id = 'content-1'`))[0];
+    const stored = (
+      await sql.query(`SELECT session_id, candidate, interviewer, metadata, created_at FROM sessions WHERE session_id = 'content-1'`)
+    )[0];
     expect(session).toEqual(stored);
     expect(session!.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
     const chunk = document.data.audio_chunks.find((row) => row.session_id === 'content-1')!;
-    expect(chunk).toMatchObject({ content_type: 'audio/wav', audio_key: 'audio/content-1/0.wav', size_bytes: 3200, channels: 1, duration: 0.1 });
+    expect(chunk).toMatchObject({
+      content_type: 'audio/wav',
+      audio_key: 'audio/content-1/0.wav',
+      size_bytes: 3200,
+      channels: 1,
+      duration: 0.1,
+    });
     expect(chunk.chunk_id).toMatch(/^\d+$/);
     expect(chunk).toHaveProperty('transcript_updated_at', null);
     const execution = document.data.execution_results.find((row) => row.session_id === 'content-1')!;
@@ -98,10 +106,12 @@ describe('takeSnapshot', () => {
     expect(entry).toMatchObject({ code: 'print("hi")\n', language: 'python', metadata: {} });
     expect(execution).toMatchObject({ code_history_id: entry.id, stdout: 'hi\n', exit_code: 0, duration_ms: 1.5 });
 
-    const counts = (await sql.query<Record<string, string>>(
-      `SELECT (SELECT count(*) FROM sessions) s, (SELECT count(*) FROM audio_chunks) a,
+    const counts = (
+      await sql.query<Record<string, string>>(
+        `SELECT (SELECT count(*) FROM sessions) s, (SELECT count(*) FROM audio_chunks) a,
               (SELECT count(*) FROM code_history) c, (SELECT count(*) FROM execution_results) e`,
-    ))[0]!;
+      )
+    )[0]!;
     expect(document.metadata).toEqual({
       total_sessions: Number(counts.s),
       total_audio_chunks: Number(counts.a),
@@ -122,7 +132,9 @@ describe('takeSnapshot', () => {
     const document = await readDocument('snapshot_1904284800');
     const ids = (await sql.query<{ id: string }>('SELECT id FROM code_history ORDER BY id')).map((row) => row.id);
     expect(document.data.code_history.map((row) => row.id)).toEqual(ids);
-    const sessionIds = (await sql.query<{ session_id: string }>('SELECT session_id FROM sessions ORDER BY session_id')).map((row) => row.session_id);
+    const sessionIds = (await sql.query<{ session_id: string }>('SELECT session_id FROM sessions ORDER BY session_id')).map(
+      (row) => row.session_id,
+    );
     expect(document.data.sessions.map((row) => row.session_id)).toEqual(sessionIds);
     expect(document.metadata.total_sessions).toBe(sessionIds.length);
   });
@@ -163,9 +175,7 @@ describe('takeSnapshot', () => {
     }
     expect(results.length).toBeGreaterThan(3);
     expect(results.some((found) => found.at(-1)!.slices_left > 0)).toBe(true);
-    const stored = await sql.query<{ code: string }>(
-      `SELECT code FROM code_history WHERE session_id = 'budget-1' ORDER BY id`,
-    );
+    const stored = await sql.query<{ code: string }>(`SELECT code FROM code_history WHERE session_id = 'budget-1' ORDER BY id`);
     const read = rows.map((row) => JSON.parse(row) as { session_id: string; code: string }).filter((row) => row.session_id === 'budget-1');
     expect(read.map((row) => row.code)).toEqual(stored.map((row) => row.code));
 
@@ -226,7 +236,9 @@ describe('takeSnapshot', () => {
     expect(refused).toHaveLength(1);
     expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ kind: 'conflict' });
     const document = await readDocument('snapshot_1904292000');
-    expect(document.metadata.snapshot_size_bytes).toBe(Buffer.byteLength(await readFile(join(dataDir, snapshotKeyFor('snapshot_1904292000')))));
+    expect(document.metadata.snapshot_size_bytes).toBe(
+      Buffer.byteLength(await readFile(join(dataDir, snapshotKeyFor('snapshot_1904292000')))),
+    );
     expect((created[0] as PromiseFulfilledResult<{ data: unknown }>).value.data).toEqual(document.data);
     // Nothing half-written is left beside it.
     expect(await readdir(join(dataDir, '.tmp'))).toEqual([]);

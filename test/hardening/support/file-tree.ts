@@ -42,7 +42,12 @@ export const readFileTree = async (root: string, options: { skip?: (path: string
       tree.set(path, {
         kind,
         size: info.size,
-        sha256: kind === 'file' ? createHash('sha256').update(await readWithoutTouching(absolute)).digest('hex') : null,
+        sha256:
+          kind === 'file'
+            ? createHash('sha256')
+                .update(await readWithoutTouching(absolute))
+                .digest('hex')
+            : null,
         mtimeMs: info.mtimeMs,
         atimeMs: info.atimeMs,
       });
@@ -84,7 +89,11 @@ export const plantSentinel = async (root: string): Promise<void> => {
 };
 
 /** Paths added, removed or changed (content, mtime or atime) between two readings of a tree. */
-export const treeChanges = (before: FileTree, after: FileTree, compare: (keyof FileFacts)[] = ['kind', 'size', 'sha256', 'mtimeMs', 'atimeMs']) => {
+export const treeChanges = (
+  before: FileTree,
+  after: FileTree,
+  compare: (keyof FileFacts)[] = ['kind', 'size', 'sha256', 'mtimeMs', 'atimeMs'],
+) => {
   const added = [...after.keys()].filter((path) => !before.has(path));
   const removed = [...before.keys()].filter((path) => !after.has(path));
   const changed = [...before.keys()].filter((path) => {

@@ -5,9 +5,9 @@
  * in valid values (existing ids, well-formed audio) so requests get past validation into the code below.
  */
 import fc from 'fast-check';
-import * as z from '../../../functions/validation';
 import type { RequestSchemas } from '../../../functions/http/request-schemas';
 import type { RouteDefinition } from '../../../functions/routes';
+import * as z from '../../../functions/validation';
 import { flacHeader, oggOpusHeader, toneWav } from '../../support/audio-fixtures';
 
 export interface Fixtures {
@@ -85,7 +85,11 @@ const traversalSegments = (siblingName: string): string[] => [
   'a'.repeat(129),
 ];
 
-const latin1 = fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 8 });
+const latin1 = fc.string({
+  unit: fc.integer({ min: 0x80, max: 0xff }).map((code) => String.fromCharCode(code)),
+  minLength: 1,
+  maxLength: 8,
+});
 
 export const hostileSegment = (fixtures: Fixtures): fc.Arbitrary<string> =>
   fc.oneof(
@@ -125,7 +129,22 @@ const propertyNames = (schema: z.ZodMiniType | undefined): string[] => {
 
 const queryValue = (fixtures: Fixtures) =>
   fc.oneof(
-    fc.constantFrom(fixtures.sessionId, fixtures.chunkId, fixtures.snapshotId, '', '0', '1', '-1', '1.5', '1e309', 'NaN', 'Infinity', '0x10', '1001', ' 5 '),
+    fc.constantFrom(
+      fixtures.sessionId,
+      fixtures.chunkId,
+      fixtures.snapshotId,
+      '',
+      '0',
+      '1',
+      '-1',
+      '1.5',
+      '1e309',
+      'NaN',
+      'Infinity',
+      '0x10',
+      '1001',
+      ' 5 ',
+    ),
     hostileSegment(fixtures),
     fc.integer().map(String),
   );
@@ -166,8 +185,22 @@ export const hostileQuery = (names: readonly string[], fixtures: Fixtures): fc.A
   );
 };
 
-const JSON_TYPES = ['application/json', 'application/json', 'application/json', 'application/json; charset=utf-8', 'application/problem+json'];
-const OTHER_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'audio/wav', 'application/octet-stream', ''];
+const JSON_TYPES = [
+  'application/json',
+  'application/json',
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/problem+json',
+];
+const OTHER_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/jsonx',
+  'audio/wav',
+  'application/octet-stream',
+  '',
+];
 
 const contentType = (preferred: readonly string[]) =>
   fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...preferred) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER_TYPES, 'none') });
@@ -195,7 +228,21 @@ const BROKEN_JSON = [
 
 /** Strings aimed at the layers under validation: NUL and lone surrogates for the database, paths and markup for everything else. */
 const hostileText = fc.oneof(
-  fc.constantFrom('', '\u0000', 'a\u0000b', '\ud800', '\udfff\ud800', '../../etc/passwd', '%00', '\\', '\'; DROP TABLE sessions; --', '<script>', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '\u202e', ' '),
+  fc.constantFrom(
+    '',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    '\udfff\ud800',
+    '../../etc/passwd',
+    '%00',
+    '\\',
+    "'; DROP TABLE sessions; --",
+    '<script>',
+    '𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
+    '\u202e',
+    ' ',
+  ),
   fc.string({ unit: 'binary', maxLength: 64 }),
   fc.string({ unit: 'grapheme', maxLength: 64 }),
 );
@@ -219,7 +266,14 @@ const propertyValue = (name: string, fixtures: Fixtures): fc.Arbitrary<unknown> 
     duration_ms: fc.oneof(fc.double(), fc.nat(), fc.constant(null)),
     metadata: fc.oneof(
       fc.dictionary(fc.string({ maxLength: 12 }), jsonish, { maxKeys: 4 }),
-      fc.constantFrom({ nul: '\u0000' }, { 'k\u0000': 1 }, { big: 'x'.repeat(9000) }, { deep: JSON.parse(deepObject(300)) }, [1, 2], 'text'),
+      fc.constantFrom(
+        { nul: '\u0000' },
+        { 'k\u0000': 1 },
+        { big: 'x'.repeat(9000) },
+        { deep: JSON.parse(deepObject(300)) },
+        [1, 2],
+        'text',
+      ),
     ),
   };
   return fc.oneof({ weight: 3, arbitrary: byName[name] ?? hostileText }, { weight: 1, arbitrary: jsonish });
@@ -243,7 +297,12 @@ export const hostileJsonBody = (schema: z.ZodMiniType, fixtures: Fixtures): fc.A
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 4000 }).map((depth) => deepArray(depth)) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 100_000 }).map((depth) => `{"metadata":${deepObject(depth)}}`) },
     // Just under and over the 1 MiB JSON limit, and over it by far.
-    { weight: 1, arbitrary: fc.constantFrom(1024 * 1024 - 64, 1024 * 1024 + 1, 3 * 1024 * 1024).map((size) => `{"code":"${'x'.repeat(size)}","language":"py"}`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(1024 * 1024 - 64, 1024 * 1024 + 1, 3 * 1024 * 1024)
+        .map((size) => `{"code":"${'x'.repeat(size)}","language":"py"}`),
+    },
   );
   return fc.record({ text, contentType: contentType(JSON_TYPES) });
 };
@@ -255,11 +314,24 @@ const EIGHT_BIT = toneWav({ seconds: 0.25, bitDepth: '8' });
 const FLAC = flacHeader(16000, 1, 16000);
 const OGG = oggOpusHeader(1, 1);
 
-const AUDIO_TYPES = ['audio/wav', 'audio/wav', 'audio/x-wav', 'audio/wave', 'AUDIO/WAV', 'audio/wav; codecs=1', 'audio/flac', 'audio/ogg', 'audio/opus'];
+const AUDIO_TYPES = [
+  'audio/wav',
+  'audio/wav',
+  'audio/x-wav',
+  'audio/wave',
+  'AUDIO/WAV',
+  'audio/wav; codecs=1',
+  'audio/flac',
+  'audio/ogg',
+  'audio/opus',
+];
 
 /** WAV headers with fields rewritten: sizes, rates, channels and formats that no encoder would write. */
 const corruptedWav = fc
-  .tuple(fc.constantFrom(TONE, STEREO_TONE, FLOAT_TONE), fc.array(fc.tuple(fc.integer({ min: 4, max: 43 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }))
+  .tuple(
+    fc.constantFrom(TONE, STEREO_TONE, FLOAT_TONE),
+    fc.array(fc.tuple(fc.integer({ min: 4, max: 43 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+  )
   .map(([wav, edits]) => {
     const copy = Buffer.from(wav);
     for (const [offset, value] of edits) copy[offset] = value;
@@ -279,18 +351,33 @@ const fieldRewrittenWav = fc
 export const hostileAudioBody = (): fc.Arbitrary<{ bytes: Uint8Array; contentType: string }> => {
   const bytes = fc.oneof(
     { weight: 2, arbitrary: fc.constantFrom<Uint8Array>(TONE, STEREO_TONE, FLOAT_TONE, EIGHT_BIT) },
-    { weight: 3, arbitrary: fc.tuple(fc.constantFrom(TONE, STEREO_TONE, FLAC, OGG), fc.nat()).map(([audio, cut]) => audio.subarray(0, cut % audio.length)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.constantFrom(TONE, STEREO_TONE, FLAC, OGG), fc.nat())
+        .map(([audio, cut]) => audio.subarray(0, cut % audio.length)),
+    },
     { weight: 3, arbitrary: corruptedWav },
     { weight: 3, arbitrary: fieldRewrittenWav },
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 4096 }) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((tail) => Buffer.concat([Buffer.from('RIFF\xff\xff\xff\xffWAVEfmt ', 'latin1'), tail])) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ maxLength: 64 })
+        .map((tail) => Buffer.concat([Buffer.from('RIFF\xff\xff\xff\xffWAVEfmt ', 'latin1'), tail])),
+    },
     {
       weight: 1,
       arbitrary: fc
         .tuple(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 1, max: 8 }), fc.nat({ max: 2 ** 32 }))
         .map(([rate, channels, samples]) => flacHeader(rate, channels, samples)),
     },
-    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.double({ min: 0, max: 1e6, noNaN: true })).map(([channels, seconds]) => oggOpusHeader(channels, seconds)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 0, max: 255 }), fc.double({ min: 0, max: 1e6, noNaN: true }))
+        .map(([channels, seconds]) => oggOpusHeader(channels, seconds)),
+    },
     { weight: 1, arbitrary: fc.constant(new Uint8Array(0)) },
     // Over the 4 MiB audio limit, under the gateway's 10 MiB.
     { weight: 1, arbitrary: fc.constant(Buffer.concat([TONE.subarray(0, 44), Buffer.alloc(4 * 1024 * 1024 + 1)])) },
@@ -323,8 +410,16 @@ export const hostileRequest = (route: RouteDefinition, schemas: RequestSchemas, 
           }))
         : fc.oneof(
             { weight: 4, arbitrary: fc.constant({}) },
-            { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map((value) => ({ bytes: Buffer.from(JSON.stringify(value) ?? ''), contentType: 'application/json' })) },
-            { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }).map((bytes) => ({ bytes, contentType: 'application/octet-stream' })) },
+            {
+              weight: 1,
+              arbitrary: fc
+                .jsonValue({ maxDepth: 2 })
+                .map((value) => ({ bytes: Buffer.from(JSON.stringify(value) ?? ''), contentType: 'application/json' })),
+            },
+            {
+              weight: 1,
+              arbitrary: fc.uint8Array({ maxLength: 256 }).map((bytes) => ({ bytes, contentType: 'application/octet-stream' })),
+            },
           );
   return fc
     .record({

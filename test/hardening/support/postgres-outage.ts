@@ -23,7 +23,9 @@ export const postgresOutage = async (server: PostgresServer): Promise<PostgresOu
   const recorded = [...(await readFile(join(dataDir, 'postmaster.opts'), 'utf8')).matchAll(/"([^"]*)"/g)].map((match) => match[1]!);
   const options = recorded.slice(recorded.indexOf('-D') + 2).join(' ');
   const asServerUser = (args: string[]) =>
-    process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, 'pg_ctl'), ...args]) : run(join(POSTGRES_BIN, 'pg_ctl'), args);
+    process.getuid?.() === 0
+      ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, 'pg_ctl'), ...args])
+      : run(join(POSTGRES_BIN, 'pg_ctl'), args);
   return {
     stop: async (mode) => {
       await asServerUser(['-D', dataDir, '-m', mode, '-w', 'stop']);

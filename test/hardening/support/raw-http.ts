@@ -21,8 +21,7 @@ export interface RawResponse {
 }
 
 /** node:http refuses control characters, spaces and anything past latin1 in a path: percent-encode just those. */
-export const wireSafe = (target: string): string =>
-  target.replace(/[^\u0021-\u00ff]/gu, (character) => encodeURIComponent(character));
+export const wireSafe = (target: string): string => target.replace(/[^\u0021-\u00ff]/gu, (character) => encodeURIComponent(character));
 
 export const sendRaw = (baseUrl: string, raw: RawRequest, timeoutMs = 30_000): Promise<RawResponse> => {
   const base = new URL(baseUrl);
@@ -53,7 +52,9 @@ export const sendRaw = (baseUrl: string, raw: RawRequest, timeoutMs = 30_000): P
         response.on('error', reject);
       },
     );
-    outgoing.setTimeout(timeoutMs, () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms: ${raw.method} ${raw.target.slice(0, 200)}`)));
+    outgoing.setTimeout(timeoutMs, () =>
+      outgoing.destroy(new Error(`no answer within ${timeoutMs} ms: ${raw.method} ${raw.target.slice(0, 200)}`)),
+    );
     outgoing.on('error', reject);
     outgoing.end(raw.body);
   });

@@ -28,7 +28,12 @@ export const wellFormedRequest = (route: RouteDefinition, ids: KnownIds): RawReq
   const target = route.path.replace(/\{(\w+)\}/g, (_match, name: string) => encodeURIComponent(values[name] ?? ids.sessionId));
   if (RAW_BODY_HANDLERS.has(route.handler)) return { method: route.method, target, headers: { 'content-type': 'audio/wav' }, body: TONE };
   if (route.method === 'POST' && route.handler in JSON_BODIES) {
-    return { method: route.method, target, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(JSON_BODIES[route.handler])) };
+    return {
+      method: route.method,
+      target,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify(JSON_BODIES[route.handler])),
+    };
   }
   return { method: route.method, target, headers: {} };
 };

@@ -4,8 +4,8 @@
  */
 import { expect } from 'vitest';
 import { LEAK_PATTERNS } from '../../support/http';
-import type { RawResponse } from './raw-http';
 import { SENTINEL_MARKER } from './file-tree';
+import type { RawResponse } from './raw-http';
 
 /** Routes that answer with a document for tools rather than the envelope. */
 export const UNWRAPPED_ROUTES = new Set(['GET /openapi.json']);
@@ -25,7 +25,10 @@ export const expectSafeAnswer = (response: RawResponse, context: AnswerContext):
   const where = describeRequest(context.method, context.target);
   const allowed = [2, 4].includes(Math.floor(response.status / 100)) || (context.alsoAllowed ?? []).includes(response.status);
   expect(allowed, `${where} answered ${response.status}: ${response.text.slice(0, 300)}`).toBe(true);
-  expect(String(response.headers['content-type']), `${where} answered ${response.status} ${JSON.stringify(response.headers)}: ${response.text.slice(0, 300)}`).toMatch(/^application\/json/);
+  expect(
+    String(response.headers['content-type']),
+    `${where} answered ${response.status} ${JSON.stringify(response.headers)}: ${response.text.slice(0, 300)}`,
+  ).toMatch(/^application\/json/);
   expect(response.text, where).not.toContain(SENTINEL_MARKER);
   if (response.status < 300 && context.routeId && UNWRAPPED_ROUTES.has(context.routeId)) {
     expect(response.json?.openapi, where).toBe('3.1.0');

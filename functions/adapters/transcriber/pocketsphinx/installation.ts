@@ -19,7 +19,10 @@ const accessible = (path: string, mode: number): boolean => {
 const onPath = (command: string): boolean => {
   const candidates = command.includes('/')
     ? [command]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   return candidates.some((path) => accessible(path, constants.X_OK));
 };
 

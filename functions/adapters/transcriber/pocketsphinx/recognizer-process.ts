@@ -3,7 +3,7 @@
  * `-ctl` file, a FIFO we hold open so the model stays loaded between chunks, and writes each result to
  * its `-hyp` and `-ctm` files before logging "<id> done" on stderr.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileTail } from './file-tail';

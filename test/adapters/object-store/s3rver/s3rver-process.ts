@@ -1,5 +1,5 @@
 /** Starts s3rver (server.mjs) as a child process on 127.0.0.1 and hands back an S3 client for it. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -61,9 +61,7 @@ server.store.listObjects = async (bucketName, options) => {
   if (options.delimiter) return walkOrderList(bucketName, options);
   const { startAfter = '', maxKeys = Infinity } = options;
   const everything = await walkOrderList(bucketName, { ...options, startAfter: '', maxKeys: Infinity });
-  const after = everything.objects
-    .filter((object) => Buffer.compare(Buffer.from(object.key), Buffer.from(startAfter)) > 0)
-    .sort(byteOrder);
+  const after = everything.objects.filter((object) => Buffer.compare(Buffer.from(object.key), Buffer.from(startAfter)) > 0).sort(byteOrder);
   return { ...everything, objects: after.slice(0, maxKeys), isTruncated: after.length > maxKeys };
 };
 

@@ -8,27 +8,40 @@
  * the JSON the service sends, where text is escaped once more (the stricter reading of "64 KB per row").
  */
 import { randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import {
   BadRequestException,
   BeginTransactionCommand,
+  type ColumnMetadata,
   CommitTransactionCommand,
   ExecuteStatementCommand,
-  RDSDataClient,
-  RollbackTransactionCommand,
-  type ColumnMetadata,
   type ExecuteStatementCommandInput,
   type Field,
+  RDSDataClient,
+  RollbackTransactionCommand,
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
+import { PGlite } from '@electric-sql/pglite';
 import { mockClient } from 'aws-sdk-client-mock';
 import { toPositional } from '../../../../functions/adapters/sql/named-parameters';
 import type { SqlParam } from '../../../../functions/core/ports/sql';
 
 /** PostgreSQL type OIDs to the type names the Data API reports in columnMetadata.typeName. */
 const TYPE_NAMES: Record<number, string> = {
-  16: 'bool', 20: 'int8', 21: 'int2', 23: 'int4', 25: 'text', 114: 'json', 700: 'float4', 701: 'float8',
-  1043: 'varchar', 1082: 'date', 1114: 'timestamp', 1184: 'timestamptz', 1700: 'numeric', 2950: 'uuid', 3802: 'jsonb',
+  16: 'bool',
+  20: 'int8',
+  21: 'int2',
+  23: 'int4',
+  25: 'text',
+  114: 'json',
+  700: 'float4',
+  701: 'float8',
+  1043: 'varchar',
+  1082: 'date',
+  1114: 'timestamp',
+  1184: 'timestamptz',
+  1700: 'numeric',
+  2950: 'uuid',
+  3802: 'jsonb',
 };
 const INTEGER_TYPES = new Set([20, 21, 23]);
 const FLOAT_TYPES = new Set([700, 701]);
@@ -102,7 +115,8 @@ export const startFakeDataApi = async (): Promise<FakeDataApi> => {
   mock.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
     statements.push(input);
     if (input.transactionId) {
-      if (openTransaction?.id !== input.transactionId) throw new BadRequestException({ message: 'Transaction is not found', $metadata: {} });
+      if (openTransaction?.id !== input.transactionId)
+        throw new BadRequestException({ message: 'Transaction is not found', $metadata: {} });
       return run(input);
     }
     const release = await acquire();
@@ -119,7 +133,8 @@ export const startFakeDataApi = async (): Promise<FakeDataApi> => {
     return { transactionId: openTransaction.id };
   });
   const end = (command: 'COMMIT' | 'ROLLBACK', status: string) => async (input: { transactionId?: string }) => {
-    if (!openTransaction || openTransaction.id !== input.transactionId) throw new BadRequestException({ message: 'Transaction is not found', $metadata: {} });
+    if (!openTransaction || openTransaction.id !== input.transactionId)
+      throw new BadRequestException({ message: 'Transaction is not found', $metadata: {} });
     const { done } = openTransaction;
     openTransaction = undefined;
     try {
