@@ -18,7 +18,11 @@ export const request = async <T = any>(
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(init.json);
   }
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  return readResponse<T>(await fetch(`${baseUrl}${path}`, { method, headers, body }));
+};
+
+/** The response with its body as text and, when it is JSON, parsed. */
+export const readResponse = async <T = any>(response: Response): Promise<ApiResponse<T>> => {
   const text = await response.text();
   let json: T = undefined as T;
   try {

@@ -9,7 +9,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { inject } from 'vitest';
 import { startTwin, type Twin, type TwinOptions } from '../../twin/main';
 import { synthToTemp } from '../twin/synth';
-import type { ApiResponse } from './http';
+import { type ApiResponse, readResponse } from './http';
 import { keyOf, type Target, type TargetOptions } from './target';
 
 export interface TwinTarget extends Target {
@@ -80,15 +80,7 @@ export const startTwinTarget = async (
       headers: { ...headers, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
       body,
     });
-    const response = await fetch(url, { method, headers: signed.headers, ...(body.length ? { body } : {}) });
-    const text = await response.text();
-    let json: T = undefined as T;
-    try {
-      json = JSON.parse(text) as T;
-    } catch {
-      // left undefined: the assertion on `json` will say so
-    }
-    return { status: response.status, headers: response.headers, text, json };
+    return readResponse<T>(await fetch(url, { method, headers: signed.headers, ...(body.length ? { body } : {}) }));
   };
 
   const readKey = async (key: string): Promise<Buffer | undefined> => {

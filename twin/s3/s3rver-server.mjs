@@ -1,15 +1,24 @@
 /**
- * s3rver for the twin, in its own process (its ContinuationToken cipher needs --openssl-legacy-provider).
- * Prints `{"port": N}` once listening on 127.0.0.1. Usage:
- *   node --openssl-legacy-provider s3rver-server.mjs <dir> <bucket> [port]
- * Two fixes bring it closer to S3 (as test/adapters/s3rver/server.mjs does for the adapter tests):
- * conditional writes (If-None-Match: *) and listings in UTF-8 byte order.
+ * s3rver on loopback, in its own process, for the twin and the S3 adapter's tests: its ContinuationToken
+ * cipher (DES) needs `--openssl-legacy-provider`, which this process gets and the caller may not.
+ * Prints `{"port": N}` once listening. Usage: node --openssl-legacy-provider s3rver-server.mjs <dir> <bucket> [port]
  */
 import S3rver from 's3rver';
 
 const [directory, bucket, port = '0'] = process.argv.slice(2);
-const server = new S3rver({ address: '127.0.0.1', port: Number(port), silent: true, directory, configureBuckets: [{ name: bucket }] });
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: Number(port),
+  silent: true,
+  directory,
+  configureBuckets: [{ name: bucket }],
+});
 
+/**
+ * s3rver predates S3's conditional writes and ignores `If-None-Match: *` on PUT. This adds S3's
+ * behaviour in front of it: 412 PreconditionFailed when the key exists, checked and written one
+ * request at a time per key, as S3 does atomically.
+ */
 const keyLocks = new Map();
 const conditionalWrites = async (ctx, next) => {
   const isWrite = ctx.method === 'PUT' || (ctx.method === 'POST' && 'uploadId' in ctx.query);
@@ -42,6 +51,10 @@ const conditionalWrites = async (ctx, next) => {
 };
 server.middleware.unshift(conditionalWrites);
 
+/**
+ * s3rver lists in directory-walk order ('a/1' before 'a-b'); S3 lists in UTF-8 byte order. Without a
+ * delimiter (the adapter never sends one) this lists everything under the prefix and pages it in S3's order.
+ */
 const walkOrderList = server.store.listObjects.bind(server.store);
 const byteOrder = (a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
 server.store.listObjects = async (bucketName, options) => {

@@ -14,7 +14,7 @@ export interface S3rverProcess {
   stop(): Promise<void>;
 }
 
-const SERVER_SCRIPT = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const SERVER_SCRIPT = fileURLToPath(new URL('../../../../twin/s3/s3rver-server.mjs', import.meta.url));
 
 /** The client settings s3rver needs (ARCHITECTURE.md): its fixed credentials, path-style URLs, checksums only when required. */
 export const s3rverClient = (endpoint: string) =>
