@@ -112,7 +112,8 @@ export interface DestinationRecord {
 export interface EventsOptions {
   template: TwinTemplate;
   /** Runs a function once as an asynchronous ('Event') invocation and resolves with its outcome. */
-  invokeAsync(functionLogicalId: string, event: unknown): Promise<InvokeResult>;
+  /** `requestId`, on a retry: the first attempt's, which Lambda's retries of one event keep. */
+  invokeAsync(functionLogicalId: string, event: unknown, requestId?: string): Promise<InvokeResult>;
   queuesDir: string;
   /** The first retry's delay; each later one doubles it (AWS: about 60, then 120). A list sets each delay. */
   retryDelaySeconds?: number | number[];
@@ -374,7 +375,7 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
           attempts++;
           // A failing Invoke call (the orchestrator's own error) counts as a service error of that attempt.
           last = await options
-            .invokeAsync(functionLogicalId, event)
+            .invokeAsync(functionLogicalId, event, requestId)
             .catch(
               (error: unknown): InvokeResult => ({ ok: false, requestId: '', errorType: 'ServiceException', errorMessage: String(error) }),
             );

@@ -114,12 +114,13 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       logicalId: string,
       event: unknown,
       invocationType: 'RequestResponse' | 'Event' = 'RequestResponse',
+      requestId?: string,
     ): Promise<InvokeResult> => {
       const fn = functions.get(logicalId);
       if (!fn)
         return { ok: false, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${logicalId}`, requestId: '' };
       const before = callsOf(roleOf(logicalId));
-      const result = await fn.invoke(event, { invocationType });
+      const result = await fn.invoke(event, { invocationType, ...(requestId ? { requestId } : {}) });
       const calls = Object.fromEntries(
         Object.entries(callsOf(roleOf(logicalId)))
           .map(([service, count]) => [service, count - (before[service] ?? 0)])
@@ -148,7 +149,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
     closers.push(() => rm(queuesDir, { recursive: true, force: true }));
     const events = startEvents({
       template,
-      invokeAsync: (logicalId, event) => invoke(logicalId, event, 'Event'),
+      invokeAsync: (logicalId, event, requestId) => invoke(logicalId, event, 'Event', requestId),
       queuesDir,
       retryDelaySeconds: options.retryDelaySeconds ?? 60,
       scheduleSeconds: options.scheduleSeconds ?? 60,

@@ -29,7 +29,7 @@ const transcribeNewAudio = async (event: S3Event, context: Context): Promise<{ o
     .map((record) => ({ key: objectKeyOf(record.s3.object.key), created: Date.parse(record.eventTime) }))
     .filter((record): record is { key: string; created: number } => record.key !== null);
   const keys = records.map((record) => record.key);
-  const outcomes = await transcribeInsertedAudio(await dependencies(), keys, { deadline });
+  const outcomes = await transcribeInsertedAudio(await dependencies(), keys, { deadline, runId: context.awsRequestId });
   // Lag: from S3's record of the upload to the transcript written (a retried event counts the retries' wait too).
   const createdAt = new Map(records.filter((record) => Number.isFinite(record.created)).map((record) => [record.key, record.created]));
   recordInsertOutcomes(outcomes, createdAt, Date.now());

@@ -76,6 +76,31 @@ describe('on the twin, with the shipped roles and limits', () => {
     expect(template.ofType('AWS::SQS::Queue').flatMap((queue) => events.queues.list(template.arn(queue)))).toEqual([]);
   }, 240_000);
 
+  it('finishes a chunk whose transcription crashed mid-run: the retry takes over its own lease', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'twin-crash-'));
+    const speech = join(folder, 'speech.wav');
+    execFileSync(
+      'sox',
+      ['0870', '0890', '0920']
+        .map((id) => join(POCKETSPHINX_TEST_DATA, 'librivox', `sense_and_sensibility_01_austen_64kb-${id}.wav`))
+        .concat(speech),
+    );
+    const chunkId = await upload(target, 'twin-defects', readFileSync(speech));
+    rmSync(folder, { recursive: true, force: true });
+    await expect
+      .poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).text, { timeout: 30_000, interval: 200 })
+      .toMatch(/is processing/);
+
+    const transcriber = Object.values(target.twin.template.functions()).find((fn) =>
+      fn.logicalId.startsWith('TranscribeAudioChunkFunction'),
+    )!;
+    target.twin.functions.get(transcriber.logicalId)!.crashEnvironments();
+
+    await expect
+      .poll(async () => (await transcriptOf(target, 'twin-defects', chunkId)).status, { timeout: 120_000, interval: 1000 })
+      .toBe(200);
+  }, 200_000);
+
   it('answers 503 in the envelope while the database resumes from 0 ACU, and serves once it has', async () => {
     target.twin.dataApi.setResuming(true);
     try {

@@ -75,6 +75,8 @@ export interface FunctionRuntimeOptions {
 
 export interface InvokeOptions {
   invocationType?: InvocationType;
+  /** An asynchronous retry runs under the request id of the event's first attempt, as Lambda's do. */
+  requestId?: string;
 }
 
 export interface RuntimeStats {
@@ -92,6 +94,8 @@ export interface FunctionRuntime {
   readonly functionArn: string;
   invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
   stats(): RuntimeStats;
+  /** Kills every environment, as a crash would (their invocations end as Runtime.ExitError); the next call cold-starts. */
+  crashEnvironments(): void;
   /** Kills every environment (their invocations end as Runtime.ExitError); later ones are ResourceNotFoundException. */
   close(): Promise<void>;
 }
@@ -378,7 +382,7 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
 
   const invoke = async (event: unknown, invokeOptions: InvokeOptions = {}): Promise<InvokeResult> => {
     const invocationType = invokeOptions.invocationType ?? 'RequestResponse';
-    const requestId = randomUUID();
+    const requestId = invokeOptions.requestId ?? randomUUID();
     const payload = JSON.stringify(event === undefined ? null : event);
     const payloadLimit = invocationType === 'Event' ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
     if (Buffer.byteLength(payload, 'utf8') > payloadLimit) {
@@ -429,6 +433,9 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
     functionArn,
     invoke,
     stats: () => ({ ...counters, environments: environments.size }),
+    crashEnvironments: () => {
+      for (const environment of [...environments]) environment.child.kill('SIGKILL');
+    },
     close,
   };
 };

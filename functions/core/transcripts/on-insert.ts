@@ -55,7 +55,7 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string, run: Ru
     return { key, outcome: 'skipped', reason: 'already transcribed' };
   }
   const ids = { chunk_id: chunk.chunk_id, session_id: chunk.session_id };
-  const claim = await claimTranscription(deps, chunk.chunk_id, run.deadline - Date.now());
+  const claim = await claimTranscription(deps, chunk.chunk_id, run.deadline - Date.now(), run.runId ?? null);
   if (!claim.claimed) {
     logger.info('Skipping a chunk another run is transcribing', { ...ids, lease_expires_at: claim.leaseExpiresAt });
     return { key, outcome: 'skipped', reason: 'being transcribed by another run' };

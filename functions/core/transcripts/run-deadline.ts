@@ -9,6 +9,11 @@ export const TRANSCRIPTION_MARGIN_SECONDS = 10;
 /** The run's deadline (ms since the epoch): its Lambda timeout. The lease it takes on the chunk ends there too. */
 export interface RunDeadline {
   deadline: number;
+  /**
+   * The invocation's request id. Lambda retries an asynchronous event under the same id, so a retry may take
+   * over the lease of its own earlier attempt, which died (a crash) before the lease ran out.
+   */
+  runId?: string;
 }
 
 export const secondsLeft = ({ deadline }: RunDeadline): number => (deadline - Date.now()) / 1000;

@@ -25,15 +25,22 @@ export type Claim = { claimed: true; attempt: number } | { claimed: false; lease
  * Marks the chunk processing under a lease of `leaseMs`, unless another run holds a live lease on it.
  * One statement: concurrent claims of one row serialize on its lock, and the loser sees the winner's lease.
  */
-export const claimTranscription = async ({ sql }: Pick<Dependencies, 'sql'>, chunkId: string, leaseMs: number): Promise<Claim> => {
+export const claimTranscription = async (
+  { sql }: Pick<Dependencies, 'sql'>,
+  chunkId: string,
+  leaseMs: number,
+  runId: string | null = null,
+): Promise<Claim> => {
   const [claimed] = await sql.query<{ transcript_attempts: number }>(
     `UPDATE audio_chunks
      SET transcript_status = 'processing', transcript_attempts = transcript_attempts + 1,
-         transcript_lease_expires_at = now() + CAST(:lease_ms AS integer) * interval '1 millisecond', transcript_updated_at = now()
+         transcript_lease_expires_at = now() + CAST(:lease_ms AS integer) * interval '1 millisecond', transcript_updated_at = now(),
+         transcript_lease_run = CAST(:run_id AS text)
      WHERE chunk_id = CAST(:chunk_id AS bigint)
-       AND NOT (transcript_status = 'processing' AND transcript_lease_expires_at > now())
+       AND NOT (transcript_status = 'processing' AND transcript_lease_expires_at > now()
+                AND (CAST(:run_id AS text) IS NULL OR transcript_lease_run IS DISTINCT FROM CAST(:run_id AS text)))
      RETURNING transcript_attempts`,
-    { chunk_id: chunkId, lease_ms: Math.max(1, Math.floor(leaseMs)) },
+    { chunk_id: chunkId, lease_ms: Math.max(1, Math.floor(leaseMs)), run_id: runId },
   );
   if (claimed) return { claimed: true, attempt: Number(claimed.transcript_attempts) };
   const [held] = await sql.query<{ transcript_lease_expires_at: string | null }>(
