@@ -131,6 +131,24 @@ afterAll(async () => {
   await database?.stop();
 });
 
+/** Waits until PostgreSQL runs no statement carrying `tag`: the twin cancelled it rather than letting it run on. */
+const expectNoActiveStatement = async (tag: string) => {
+  const watcher = new pg.Client({ connectionString: database.url });
+  await watcher.connect();
+  try {
+    const active = async () =>
+      (
+        await watcher.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND state = 'active' AND pid <> pg_backend_pid()`,
+          [tag],
+        )
+      ).rows[0].n;
+    await expect.poll(active, { timeout: 10_000, interval: 100 }).toBe(0);
+  } finally {
+    await watcher.end();
+  }
+};
+
 describe('Data API twin: statements', () => {
   it('is reached through AWS_ENDPOINT_URL_RDS_DATA alone, and asks the gate for the action and the secret', async () => {
     const before = api.calls();
@@ -378,23 +396,7 @@ describe('Data API twin: documented limits', () => {
       execute({ sql: `SELECT repeat('z', 1000) AS part, 'twin-huge-probe' AS tag FROM generate_series(1, 5000000)` }),
     );
     expect(failure.message).toBe(MESSAGES.RESPONSE_TOO_LARGE);
-    const watcher = new pg.Client({ connectionString: database.url });
-    await watcher.connect();
-    try {
-      await expect
-        .poll(
-          async () =>
-            (
-              await watcher.query(
-                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-huge-probe%' AND state = 'active' AND pid <> pg_backend_pid()`,
-              )
-            ).rows[0].n,
-          { timeout: 10_000, interval: 100 },
-        )
-        .toBe(0);
-    } finally {
-      await watcher.end();
-    }
+    await expectNoActiveStatement('twin-huge-probe');
   });
 
   it('refuses a request over 4 MiB before running it', async () => {
@@ -482,23 +484,7 @@ describe('Data API twin: time limits (shortened)', () => {
     const failure = await failureOf(execute({ sql: `SELECT pg_sleep(30) AS slept, 'twin-timeout-probe' AS tag` }, quickClient));
     expect(failure).toBeInstanceOf(StatementTimeoutException);
     expect((failure as StatementTimeoutException).dbConnectionId).toEqual(expect.any(Number));
-    const watcher = new pg.Client({ connectionString: database.url });
-    await watcher.connect();
-    try {
-      await expect
-        .poll(
-          async () =>
-            (
-              await watcher.query(
-                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%twin-timeout-probe%' AND state = 'active' AND pid <> pg_backend_pid()`,
-              )
-            ).rows[0].n,
-          { timeout: 10_000, interval: 100 },
-        )
-        .toBe(0);
-    } finally {
-      await watcher.end();
-    }
+    await expectNoActiveStatement('twin-timeout-probe');
   });
 
   it('lets a statement run on past its timeout with continueAfterTimeout, still answering StatementTimeoutException', async () => {

@@ -96,11 +96,11 @@ describe('bundles from a real cdk synth', () => {
     expect(runtime.stats()).toMatchObject({ invocations: 2, coldStarts: 1, environments: 1 });
   });
 
-  it('runs the liveness check with no service behind its endpoints: 200, and no AWS call', async () => {
-    const runtime = functionRuntimeOf(functionNamed('HealthFunction'), {
-      log: quiet,
+  /** A bundled function whose S3 and Data API endpoints have nothing behind them: every AWS call is refused at once. */
+  const withServicesDown = (prefix: string, log: (line: string) => void = quiet) => {
+    const runtime = functionRuntimeOf(functionNamed(prefix), {
+      log,
       environment: {
-        // Nothing listens on port 9: any AWS call would fail, and the check must not make one.
         AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
         AWS_ENDPOINT_URL_RDS_DATA: 'http://127.0.0.1:9',
         AWS_ACCESS_KEY_ID: 'ASIATWINTEST0000000',
@@ -109,6 +109,12 @@ describe('bundles from a real cdk synth', () => {
       },
     });
     runtimes.push(runtime);
+    return runtime;
+  };
+
+  it('runs the liveness check with no service behind its endpoints: 200, and no AWS call', async () => {
+    // Any AWS call would fail, and the check must not make one.
+    const runtime = withServicesDown('HealthFunction');
     const answer = await runtime.invoke(apiEvent('GET', '/health'));
     expect(answer.ok).toBe(true);
     const result = (answer as { result: any }).result;
@@ -118,17 +124,7 @@ describe('bundles from a real cdk synth', () => {
 
   it('runs the snapshot trigger with its store down: the 503 envelope, and one EMF line counting the failure', async () => {
     const lines: string[] = [];
-    const runtime = functionRuntimeOf(functionNamed('TriggerSnapshotFunction'), {
-      log: (line) => lines.push(line),
-      environment: {
-        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
-        AWS_ENDPOINT_URL_RDS_DATA: 'http://127.0.0.1:9',
-        AWS_ACCESS_KEY_ID: 'ASIATWINTEST0000000',
-        AWS_SECRET_ACCESS_KEY: 'twin-test-secret',
-        AWS_SESSION_TOKEN: 'twin-test-token',
-      },
-    });
-    runtimes.push(runtime);
+    const runtime = withServicesDown('TriggerSnapshotFunction', (line) => lines.push(line));
     const answer = await runtime.invoke(apiEvent('POST', '/sandbox_snapshot/trigger'));
     expect(answer.ok).toBe(true);
     expect((answer as { result: any }).result.statusCode).toBe(503);
@@ -143,18 +139,7 @@ describe('bundles from a real cdk synth', () => {
   });
 
   it('runs the deep health check with no service behind its endpoints: the envelope of a 503, not a crash', async () => {
-    const runtime = functionRuntimeOf(functionNamed('HealthDeepFunction'), {
-      log: quiet,
-      environment: {
-        // Nothing listens on port 9: every AWS call is refused at once.
-        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
-        AWS_ENDPOINT_URL_RDS_DATA: 'http://127.0.0.1:9',
-        AWS_ACCESS_KEY_ID: 'ASIATWINTEST0000000',
-        AWS_SECRET_ACCESS_KEY: 'twin-test-secret',
-        AWS_SESSION_TOKEN: 'twin-test-token',
-      },
-    });
-    runtimes.push(runtime);
+    const runtime = withServicesDown('HealthDeepFunction');
     const answer = await runtime.invoke(apiEvent('GET', '/health/deep'));
     expect(answer.ok).toBe(true);
     const result = (answer as { result: any }).result;
