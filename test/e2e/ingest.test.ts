@@ -7,17 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PUBLIC_ROUTE_THROTTLE } from '../../lib/http-api';
 import { realWav, toneWav } from '../support/audio-fixtures';
-import { type ApiResponse, errorShape, LEAK_PATTERNS } from '../support/http';
+import { expectRefusal } from '../support/http';
 import { startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
 
 let target: Target;
 const call: Target['request'] = (method, path, init) => target.request(method, path, init);
-
-const expectRefusal = (response: ApiResponse, status: number) => {
-  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
-  expect(Object.keys(response.json).sort()).toEqual(['error', 'message', 'success']);
-  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
-};
 
 beforeAll(async () => {
   target = await startTarget();

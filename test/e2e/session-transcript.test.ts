@@ -7,7 +7,7 @@
 import { type NodeCue, parseSync } from 'subtitle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realWav, toneWav } from '../support/audio-fixtures';
-import { type ApiResponse, errorShape, LEAK_PATTERNS } from '../support/http';
+import { expectRefusal } from '../support/http';
 import { startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
 
 let target: Target;
@@ -39,11 +39,6 @@ interface Timeline {
   chunks: { chunk_id: string; offset: number; duration: number; transcript_status: string }[];
   gaps: { chunk_id: string; status: string; reason: string }[];
 }
-
-const expectRefusal = (response: ApiResponse, status: number) => {
-  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
-  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
-};
 
 const upload = async (sessionId: string, bytes: Uint8Array) => {
   const response = await call('POST', `/sessions/${sessionId}/audio_chunks`, { body: bytes, headers: { 'content-type': 'audio/wav' } });

@@ -4,7 +4,7 @@
  * directory with the local scheduler running every second is test/local/snapshots-restart.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiResponse, errorShape, LEAK_PATTERNS } from '../support/http';
+import { expectRefusal } from '../support/http';
 import { keyOf, startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
 
 let target: Target | undefined;
@@ -15,11 +15,6 @@ const fileAt = async (filePath: string) => {
   const bytes = await target!.readObject(filePath);
   expect(bytes, filePath).toBeDefined();
   return bytes!.toString('utf8');
-};
-
-const expectRefusal = (response: ApiResponse, status: number) => {
-  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
-  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
 };
 
 const ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realWav, toneWav } from '../support/audio-fixtures';
-import { type ApiResponse, errorShape, LEAK_PATTERNS } from '../support/http';
+import { type ApiResponse, expectRefusal } from '../support/http';
 import { keyOf, startTarget, TARGET_START_TIMEOUT_MS, type Target, targetKind } from '../support/target';
 
 let target: Target;
@@ -33,11 +33,6 @@ const ENGINE =
 const POLL = { timeout: 60_000, interval: 250 };
 /** For a test that polls: longer than POLL, so the poll's own message is what a failure shows. */
 const POLLING_TEST = { timeout: 90_000 };
-
-const expectRefusal = (response: ApiResponse, status: number) => {
-  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
-  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
-};
 
 const upload = async (sessionId: string, bytes: Uint8Array, contentType = 'audio/wav') => {
   const response = await call('POST', `/sessions/${sessionId}/audio_chunks`, { body: bytes, headers: { 'content-type': contentType } });

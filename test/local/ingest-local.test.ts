@@ -7,17 +7,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toneWav } from '../support/audio-fixtures';
-import { type ApiResponse, errorShape, LEAK_PATTERNS, request } from '../support/http';
+import { expectRefusal, request } from '../support/http';
 import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 let stack: StackProcess;
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
-
-const expectRefusal = (response: ApiResponse, status: number) => {
-  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
-  expect(Object.keys(response.json).sort()).toEqual(['error', 'message', 'success']);
-  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
-};
 
 beforeAll(async () => {
   stack = await startStackProcess();

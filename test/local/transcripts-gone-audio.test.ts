@@ -7,16 +7,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realWav } from '../support/audio-fixtures';
-import { type ApiResponse, errorShape, LEAK_PATTERNS, request } from '../support/http';
+import { type ApiResponse, expectRefusal, request } from '../support/http';
 import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 let stack: StackProcess;
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
-
-const expectRefusal = (response: ApiResponse, status: number) => {
-  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
-  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
-};
 
 const upload = async (sessionId: string, bytes: Uint8Array, contentType = 'audio/wav') => {
   const response = await call('POST', `/sessions/${sessionId}/audio_chunks`, { body: bytes, headers: { 'content-type': contentType } });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realWav } from '../support/audio-fixtures';
-import { type ApiResponse, errorShape, LEAK_PATTERNS, request } from '../support/http';
+import { expectRefusal, request } from '../support/http';
 import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 
 const SESSION = 'limits';
@@ -13,11 +13,6 @@ let stack: StackProcess;
 const call = (method: string, path: string, init?: Parameters<typeof request>[3]) => request(stack.url, method, path, init);
 const upload = (bytes: Uint8Array) =>
   call('POST', `/sessions/${SESSION}/audio_chunks`, { body: bytes, headers: { 'content-type': 'audio/wav' } });
-
-const expectRefusal = (response: ApiResponse, status: number) => {
-  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
-  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
-};
 
 beforeAll(async () => {
   stack = await startStackProcess({ env: { MAX_AUDIO_SECONDS: '5', MAX_ON_DEMAND_AUDIO_SECONDS: '2' } });

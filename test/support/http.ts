@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+
 /** A small HTTP client for tests: real requests, with the envelope parsed when the body is JSON. */
 export interface ApiResponse<T = any> {
   status: number;
@@ -50,3 +52,10 @@ export const LEAK_PATTERNS = [
   /\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bDELETE FROM\b|\bUPDATE \w+ SET\b/i,
   /Error: /,
 ];
+
+/** A refusal as every route must answer it: the error envelope, its three keys only, and nothing leaked. */
+export const expectRefusal = (response: ApiResponse, status: number) => {
+  expect(errorShape(response)).toEqual({ status, success: false, hasMessage: true, hasError: true });
+  expect(Object.keys(response.json).sort()).toEqual(['error', 'message', 'success']);
+  for (const leak of LEAK_PATTERNS) expect(response.text).not.toMatch(leak);
+};
