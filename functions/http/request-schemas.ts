@@ -3,6 +3,7 @@
  * the OpenAPI document is built from them, so neither needs the other loaded.
  */
 
+import { MAX_SEQUENCE, SPEAKER_PATTERN } from '../core/chunk-track';
 import { ChunkId, RowId, SessionId, SnapshotId } from '../core/identifiers';
 import type { routes } from '../routes';
 import * as z from '../validation';
@@ -26,6 +27,22 @@ const Metadata = z
 /** A text field bounded by its UTF-8 size, which is what the database and the Data API count. */
 const boundedText = (maxBytes: number) =>
   z.string().check(z.refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`));
+
+/**
+ * The chunk's track (functions/core/chunk-track.ts): query parameters on the raw-body upload, JSON fields
+ * on the direct-upload request. started_at is an ISO 8601 instant with a zone, or milliseconds since the session began.
+ */
+export const ChunkTrackFields = {
+  sequence: z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(MAX_SEQUENCE))),
+  speaker: z.optional(z.string().check(z.regex(SPEAKER_PATTERN, 'speaker must be 1-64 letters, digits, "_", "." or "-"'))),
+  started_at: z.optional(
+    z.union([
+      z.iso.datetime({ offset: true }),
+      z.pipe(z.string().check(z.regex(/^\d{1,15}$/)), z.transform(Number)),
+      z.number().check(z.int(), z.minimum(0)),
+    ]),
+  ),
+};
 
 export const MAX_SNAPSHOTS_PER_PAGE = 1000;
 export const MAX_SEARCH_QUERY_LENGTH = 200;
