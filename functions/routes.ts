@@ -91,7 +91,7 @@ export const routes = [
     method: 'GET',
     path: '/search/transcripts',
     handler: 'search-transcripts',
-    summary: 'Full-text search of transcripts: ?q= (1-200 chars), optional session_id, limit (1-50) and cursor',
+    summary: 'Full-text search of transcripts: ?q= (1-200 chars), optional session_id, speaker, limit (1-50) and cursor',
   },
 ] as const satisfies readonly RouteDefinition[];
 

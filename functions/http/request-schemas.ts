@@ -121,6 +121,7 @@ export const requestSchemas = {
         z.refine((value) => !UNSEARCHABLE.test(value), 'q must be valid Unicode without the NUL character'),
       ),
       session_id: z.optional(SessionId),
+      speaker: ChunkTrackFields.speaker,
       limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_SEARCH_RESULTS)), 20),
       cursor: z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(10_000))),
     }),

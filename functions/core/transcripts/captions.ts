@@ -5,8 +5,14 @@
  */
 import type { Segment } from './timeline';
 
+/** Where the timeline has no words it should have: a chunk pending, processing, failed or without details, or sequence numbers never uploaded. */
 export interface TranscriptGap {
-  chunk_id: string;
+  /** null for sequence numbers no chunk carries. */
+  chunk_id: string | null;
+  /** The chunk's sequence number; for missing numbers, the first of the run. */
+  sequence: number | null;
+  /** Seconds from the session's start where the gap begins. */
+  offset: number;
   status: string;
   reason: string;
 }
@@ -44,21 +50,24 @@ export const toVtt = (segments: readonly Segment[]): string =>
     )
     .join('\n')}`;
 
-/** One line per segment, `[00:01:02] text`, and `[chunk 3: pending]` where a chunk has no transcript, in chunk order. */
-export const toText = (chunkOrder: readonly string[], segments: readonly Segment[], gaps: readonly TranscriptGap[]): string => {
-  const gapOf = new Map(gaps.map((gap) => [gap.chunk_id, gap]));
-  const linesOf = new Map<string, string[]>();
-  for (const segment of segments) {
-    const line = `${clockTime(segment.start)} ${speakerPrefix(segment)}${cueText(segment.text)}`;
-    const chunkLines = linesOf.get(segment.chunk_id);
-    if (chunkLines) chunkLines.push(line);
-    else linesOf.set(segment.chunk_id, [line]);
-  }
-  const lines: string[] = [];
-  for (const chunkId of chunkOrder) {
-    const gap = gapOf.get(chunkId);
-    if (gap) lines.push(`[chunk ${chunkId}: ${gap.status}]`);
-    else lines.push(...(linesOf.get(chunkId) ?? []));
-  }
+const gapLabel = (gap: TranscriptGap) =>
+  gap.chunk_id === null ? `[${gap.status}: ${gap.reason}]` : `[chunk ${gap.chunk_id}: ${gap.status}]`;
+
+/**
+ * One line per segment, `[00:01:02] speaker: text`, and a marker such as `[chunk 3: pending]` where the
+ * timeline has a gap, all in time order (a gap before the words that start where it does).
+ */
+export const toText = (segments: readonly Segment[], gaps: readonly TranscriptGap[]): string => {
+  const lines = [
+    ...gaps.map((gap, i) => ({ at: gap.offset, order: 0, i, line: gapLabel(gap) })),
+    ...segments.map((segment, i) => ({
+      at: segment.start,
+      order: 1,
+      i,
+      line: `${clockTime(segment.start)} ${speakerPrefix(segment)}${cueText(segment.text)}`,
+    })),
+  ]
+    .sort((a, b) => a.at - b.at || a.order - b.order || a.i - b.i)
+    .map((entry) => entry.line);
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 };

@@ -1,15 +1,16 @@
 /**
  * GET /sessions/{session_id}/transcript: every chunk's words on one session timeline, as JSON, text or
  * captions. Reads the store in 1 + D requests for D transcribed chunks in range: one query for the
- * session's chunk rows (status and duration, which place every chunk), then each done chunk's details
- * sidecar once. Chunks pending, processing or failed are gaps, never transcribed here.
+ * session's chunk rows (status, duration, speaker and started_at, which place every chunk and name its
+ * voice), then each done chunk's details sidecar once. Chunks pending, processing or failed, and sequence
+ * numbers no chunk carries, are gaps: listed in json, marked in txt, never transcribed here.
  */
 import type { Dependencies } from '../dependencies';
 import { notFound, tooLarge } from '../errors';
 import type { WordTiming } from '../ports/transcriber';
 import { type TranscriptGap, toSrt, toText, toVtt } from './captions';
 import { EFFECTIVE_TRANSCRIPT_STATUS } from './status';
-import { buildSegments, chunkOffsets, type Segment, type TimelineChunkInput } from './timeline';
+import { buildSegments, chunkOffsets, type Segment, type SpeakerSummary, speakersOf, type TimelineChunkInput } from './timeline';
 import { type TranscriptDetails, transcriptDetailsKeyFor } from './transcript-objects';
 
 export type TranscriptFormat = 'json' | 'txt' | 'srt' | 'vtt';
@@ -30,6 +31,11 @@ const READ_CONCURRENCY = 8;
 
 export interface TimelineChunk {
   chunk_id: string;
+  sequence: number | null;
+  speaker: string | null;
+  /** The instant the upload said the chunk's audio began (ISO 8601 UTC), or null. */
+  started_at: string | null;
+  /** Seconds from the session's start: from started_at when given, else where the chunk before it ends. */
   offset: number;
   duration: number;
   transcript_status: string;
@@ -39,6 +45,8 @@ export interface SessionTranscript {
   session_id: string;
   /** Seconds: where the session's last chunk ends. */
   duration: number;
+  /** Every labeled speaker, in order of first turn. */
+  speakers: SpeakerSummary[];
   segments: Segment[];
   chunks: TimelineChunk[];
   gaps: TranscriptGap[];
@@ -65,6 +73,11 @@ type ChunkRow = {
   duration: number | null;
   transcript_status: string | null;
   transcript_error: string | null;
+  sequence: number | null;
+  speaker: string | null;
+  started_at: string | null;
+  /** Seconds from the session's creation to started_at. */
+  started_offset: number | null;
 };
 
 const gapReason = (row: ChunkRow): string => {
@@ -97,11 +110,11 @@ const isWord = (value: unknown): value is WordTiming =>
   typeof (value as WordTiming).start === 'number' &&
   typeof (value as WordTiming).end === 'number';
 
-/** The timeline fields of a sidecar; fields a later writer may add (speaker, started_at) are read when present. */
+/** The timeline fields of a sidecar. */
 const readDetails = async (store: Dependencies['store'], sessionId: string, chunkId: string) => {
   const stored = await store.get(transcriptDetailsKeyFor(sessionId, chunkId));
   if (!stored) return null;
-  let details: Partial<TranscriptDetails> & { speaker?: unknown };
+  let details: Partial<TranscriptDetails>;
   try {
     details = JSON.parse(Buffer.from(stored.body).toString('utf8'));
   } catch {
@@ -111,7 +124,6 @@ const readDetails = async (store: Dependencies['store'], sessionId: string, chun
   if (typeof details !== 'object' || details === null) return null;
   return {
     transcript: typeof details.transcript === 'string' ? details.transcript : '',
-    speaker: typeof details.speaker === 'string' ? details.speaker : null,
     words: Array.isArray(details.words)
       ? details.words
           .filter(isWord)
@@ -120,26 +132,57 @@ const readDetails = async (store: Dependencies['store'], sessionId: string, chun
   };
 };
 
+/** Sequence numbers between the lowest and highest uploaded that no chunk carries, one gap per run. */
+const missingSequences = (placed: readonly { row: ChunkRow; offset: number }[]): (TranscriptGap & { before: string })[] => {
+  const numbered = placed.filter(({ row }) => row.sequence !== null).sort((a, b) => Number(a.row.sequence) - Number(b.row.sequence));
+  return numbered.slice(1).flatMap(({ row }, i) => {
+    const previous = numbered[i]!;
+    const first = Number(previous.row.sequence) + 1;
+    const last = Number(row.sequence) - 1;
+    if (last < first) return [];
+    return [
+      {
+        chunk_id: null,
+        sequence: first,
+        offset: Math.round((previous.offset + Number(previous.row.duration)) * 1000) / 1000,
+        status: 'missing',
+        reason:
+          first === last ? `no chunk with sequence ${first} was uploaded` : `no chunks with sequences ${first} to ${last} were uploaded`,
+        before: String(row.chunk_id),
+      },
+    ];
+  });
+};
+
 export const sessionTranscript = async (
   { sql, store }: Pick<Dependencies, 'sql' | 'store'>,
   request: SessionTranscriptRequest,
 ): Promise<SessionTranscript | RenderedTranscript> => {
   const { sessionId } = request;
+  // Chunk order: the platform's sequence where it gave one, else upload order. Times are computed here,
+  // as text, so every driver hands back the same thing.
   const rows = await sql.query<ChunkRow>(
     `SELECT a.chunk_id::text AS chunk_id, a.duration, ${EFFECTIVE_TRANSCRIPT_STATUS} AS transcript_status,
-            left(a.transcript_error, 200) AS transcript_error
+            left(a.transcript_error, 200) AS transcript_error, a.sequence, a.speaker,
+            to_char(a.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
+            extract(epoch FROM a.started_at - s.created_at)::float8 AS started_offset
      FROM sessions s LEFT JOIN audio_chunks a ON a.session_id = s.session_id
      WHERE s.session_id = :session_id
-     ORDER BY a.chunk_id`,
+     ORDER BY a.sequence NULLS LAST, a.chunk_id`,
     { session_id: sessionId },
   );
   if (rows.length === 0) throw notFound('Session not found', `No session with id "${sessionId}"`);
   const all = rows.filter((row): row is ChunkRow & { chunk_id: string } => row.chunk_id !== null);
-  const offsets = chunkOffsets(all.map((row) => ({ duration: Number(row.duration), started_at: null })));
-  const last = all.length - 1;
-  const duration = last < 0 ? 0 : Math.round((offsets[last]! + Number(all[last]!.duration)) * 1000) / 1000;
+  const offsets = chunkOffsets(
+    all.map((row) => ({
+      duration: Number(row.duration),
+      started_at: row.started_offset === null ? null : Number(row.started_offset),
+    })),
+  );
+  const duration = Math.round(all.reduce((end, row, i) => Math.max(end, offsets[i]! + Number(row.duration)), 0) * 1000) / 1000;
 
-  const picked = all.flatMap((row, i) => (inRange(row.chunk_id, request.fromChunk, request.toChunk) ? [{ row, offset: offsets[i]! }] : []));
+  const placed = all.map((row, i) => ({ row, offset: offsets[i]! }));
+  const picked = placed.filter(({ row }) => inRange(row.chunk_id, request.fromChunk, request.toChunk));
   const details = await mapLimited(picked, READ_CONCURRENCY, ({ row }) =>
     row.transcript_status === 'done' ? readDetails(store, sessionId, row.chunk_id) : Promise.resolve(null),
   );
@@ -147,45 +190,47 @@ export const sessionTranscript = async (
   const gaps: TranscriptGap[] = [];
   const timeline: TimelineChunkInput[] = [];
   const timelineOffsets: number[] = [];
+  const gapOf = (row: ChunkRow & { chunk_id: string }, offset: number, status: string, reason: string): TranscriptGap => ({
+    chunk_id: row.chunk_id,
+    sequence: row.sequence === null ? null : Number(row.sequence),
+    offset,
+    status,
+    reason,
+  });
   picked.forEach(({ row, offset }, i) => {
     const found = details[i];
     if (row.transcript_status !== 'done') {
-      gaps.push({ chunk_id: row.chunk_id, status: row.transcript_status ?? 'pending', reason: gapReason(row) });
+      gaps.push(gapOf(row, offset, row.transcript_status ?? 'pending', gapReason(row)));
     } else if (!found) {
-      gaps.push({
-        chunk_id: row.chunk_id,
-        status: 'missing',
-        reason: `Its transcript details are not stored; POST /process_chunk/${row.chunk_id} writes them again`,
-      });
+      gaps.push(
+        gapOf(row, offset, 'missing', `Its transcript details are not stored; POST /process_chunk/${row.chunk_id} writes them again`),
+      );
     } else {
-      timeline.push({ chunk_id: row.chunk_id, duration: Number(row.duration), started_at: null, ...found });
+      timeline.push({ chunk_id: row.chunk_id, duration: Number(row.duration), started_at: null, speaker: row.speaker, ...found });
       timelineOffsets.push(offset);
     }
   });
+  const pickedIds = new Set(picked.map(({ row }) => row.chunk_id));
+  for (const { before, ...gap } of missingSequences(placed)) if (pickedIds.has(before)) gaps.push(gap);
+  gaps.sort((a, b) => a.offset - b.offset);
   const segments = buildSegments(timeline, timelineOffsets);
-  const chunks = picked.map(({ row, offset }) => ({
+  const chunks: TimelineChunk[] = picked.map(({ row, offset }) => ({
     chunk_id: row.chunk_id,
+    sequence: row.sequence === null ? null : Number(row.sequence),
+    speaker: row.speaker,
+    started_at: row.started_at,
     offset,
     duration: Number(row.duration),
     transcript_status: row.transcript_status ?? 'pending',
   }));
 
-  const document: SessionTranscript = { session_id: sessionId, duration, segments, chunks, gaps };
+  const document: SessionTranscript = { session_id: sessionId, duration, speakers: speakersOf(segments), segments, chunks, gaps };
   const rendered: RenderedTranscript | null =
     request.format === 'json'
       ? null
       : {
           contentType: CONTENT_TYPES[request.format],
-          body:
-            request.format === 'srt'
-              ? toSrt(segments)
-              : request.format === 'vtt'
-                ? toVtt(segments)
-                : toText(
-                    chunks.map((chunk) => chunk.chunk_id),
-                    segments,
-                    gaps,
-                  ),
+          body: request.format === 'srt' ? toSrt(segments) : request.format === 'vtt' ? toVtt(segments) : toText(segments, gaps),
         };
   // The body travels as a JSON string inside Lambda's result, escaped: measure it that way.
   const body = rendered ? rendered.body : JSON.stringify(document);

@@ -21,7 +21,7 @@ export interface TranscriptFile {
 
 /**
  * The seed's fields plus what POST /process_chunk answered, read back from the stored transcript and its
- * details sidecar. `speaker` and `started_at` are null until uploads carry them.
+ * details sidecar; `speaker` and `started_at` from the chunk's row, null where the upload did not give them.
  */
 export interface TranscriptFileInfo extends TranscriptFile {
   exists: true;
@@ -47,8 +47,24 @@ export const getTranscriptFile = async (
   chunkId: string,
 ): Promise<TranscriptFileInfo> => {
   const key = transcriptKeyFor(sessionId, chunkId);
-  // Two reads at once: the file's own information, and the sidecar with everything else.
-  const [object, sidecar] = await Promise.all([store.head(key), store.get(transcriptDetailsKeyFor(sessionId, chunkId))]);
+  // Three reads at once: the file's own information, the sidecar with the words, and the row with the track.
+  const [object, sidecar, [row]] = await Promise.all([
+    store.head(key),
+    store.get(transcriptDetailsKeyFor(sessionId, chunkId)),
+    sql.query<{
+      transcript_status: string;
+      transcript_error: string | null;
+      lease_expired: boolean;
+      speaker: string | null;
+      started_at: string | null;
+    }>(
+      `SELECT ${EFFECTIVE_TRANSCRIPT_STATUS} AS transcript_status, transcript_error,
+              (transcript_status = 'processing' AND transcript_lease_expires_at <= now()) AS lease_expired, speaker,
+              to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at
+       FROM audio_chunks WHERE chunk_id = CAST(:chunk_id AS bigint) AND session_id = :session_id`,
+      { chunk_id: chunkId, session_id: sessionId },
+    ),
+  ]);
   if (object) {
     return {
       filename: transcriptFilenameFor(sessionId, chunkId),
@@ -58,14 +74,10 @@ export const getTranscriptFile = async (
       modified_at: object.lastModified,
       exists: true,
       ...(await transcriptValues(store, key, object.metadata, sidecar?.body)),
+      speaker: row?.speaker ?? null,
+      started_at: row?.started_at ?? null,
     };
   }
-  const [row] = await sql.query<{ transcript_status: string; transcript_error: string | null; lease_expired: boolean }>(
-    `SELECT ${EFFECTIVE_TRANSCRIPT_STATUS} AS transcript_status, transcript_error,
-            (transcript_status = 'processing' AND transcript_lease_expires_at <= now()) AS lease_expired
-     FROM audio_chunks WHERE chunk_id = CAST(:chunk_id AS bigint) AND session_id = :session_id`,
-    { chunk_id: chunkId, session_id: sessionId },
-  );
   const retry = `retry with POST /process_chunk/${chunkId}`;
   // A pending chunk that has been tried says what went wrong and that it is retriable, never "processing".
   const why = !row
@@ -81,9 +93,8 @@ export const getTranscriptFile = async (
 };
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
-const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
 
-type StoredDetails = Partial<TranscriptDetails> & { speaker?: unknown; started_at?: unknown };
+type StoredDetails = Partial<TranscriptDetails>;
 
 /** The sidecar's record; null when absent or unreadable, and the text object answers instead. */
 const parsedSidecar = (sidecar: Uint8Array | undefined): StoredDetails | null => {
@@ -105,7 +116,7 @@ const transcriptValues = async (
   key: string,
   metadata: Record<string, string>,
   sidecar: Uint8Array | undefined,
-): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'speaker' | 'started_at' | 'words'>> => {
+): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'words'>> => {
   const details = parsedSidecar(sidecar);
   if (details) {
     return {
@@ -113,8 +124,6 @@ const transcriptValues = async (
       confidence: numberOr(details.confidence, 0),
       language: details.language ?? '',
       duration: numberOr(details.duration, 0),
-      speaker: stringOrNull(details.speaker),
-      started_at: stringOrNull(details.started_at),
       words: Array.isArray(details.words) ? details.words : [],
     };
   }
@@ -124,8 +133,6 @@ const transcriptValues = async (
     confidence: numberOr(Number(metadata.confidence), 0),
     language: metadata.language ?? '',
     duration: numberOr(Number(metadata.duration), 0),
-    speaker: null,
-    started_at: null,
     words: [],
   };
 };

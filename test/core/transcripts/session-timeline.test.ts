@@ -10,6 +10,7 @@ import {
   chunkOffsets,
   SEGMENT_MAX_SECONDS,
   segmentChunk,
+  speakersOf,
   type TimelineChunkInput,
 } from '../../../functions/core/transcripts/timeline';
 
@@ -31,7 +32,7 @@ const cuesOf = (text: string) =>
     .map((node) => node.data);
 
 describe('chunkOffsets', () => {
-  it('places each chunk after the ones before it, unless it says when it started', () => {
+  it('places each chunk where the one before it ends, unless it says when it started', () => {
     expect(
       chunkOffsets([
         { duration: 1.5, started_at: null },
@@ -45,7 +46,9 @@ describe('chunkOffsets', () => {
         { duration: 2, started_at: 60 },
         { duration: 1, started_at: null },
       ]),
-    ).toEqual([0, 60, 3.5]);
+    ).toEqual([0, 60, 62]);
+    // A start before the session's is clamped: captions cannot go below zero.
+    expect(chunkOffsets([{ duration: 1, started_at: -5 }])).toEqual([0]);
   });
 });
 
@@ -97,6 +100,51 @@ describe('buildSegments', () => {
   });
 });
 
+describe('turns of two speakers recorded as overlapping tracks', () => {
+  // The interviewer's chunk covers 0-10 s, the candidate's 4-14 s: their words interleave in time.
+  const chunks = [
+    chunk('1', [word('so', 0.5, 0.8), word('tell', 0.9, 1.2), word('me', 1.3, 1.5), word('anything', 8, 8.5)], {
+      speaker: 'interviewer',
+      started_at: 0,
+    }),
+    chunk('2', [word('well', 0.2, 0.5), word('i', 0.6, 0.7), word('think', 0.8, 1.1), word('yes', 6, 6.3)], {
+      speaker: 'candidate',
+      started_at: 4,
+    }),
+  ];
+  const segments = buildSegments(chunks, chunkOffsets(chunks));
+
+  it('alternate in time, each turn one speaker', () => {
+    expect(segments.map((s) => [s.speaker, s.text, s.start])).toEqual([
+      ['interviewer', 'so tell me', 0.5],
+      ['candidate', 'well i think', 4.2],
+      ['interviewer', 'anything', 8],
+      ['candidate', 'yes', 10],
+    ]);
+  });
+
+  it('are summed per speaker in order of first turn', () => {
+    expect(speakersOf(segments)).toEqual([
+      { speaker: 'interviewer', segments: 2, words: 4, seconds: 1.5 },
+      { speaker: 'candidate', segments: 2, words: 4, seconds: 1.2 },
+    ]);
+    expect(speakersOf(buildSegments([chunk('1', [word('a', 0, 1)])], [0]))).toEqual([]);
+  });
+
+  it('carry the speaker into every format', () => {
+    expect(toText(segments, [])).toBe(
+      '[00:00:00] interviewer: so tell me\n[00:00:04] candidate: well i think\n[00:00:08] interviewer: anything\n[00:00:10] candidate: yes\n',
+    );
+    expect(cuesOf(toSrt(segments)).map((cue) => cue.text)).toEqual([
+      'interviewer: so tell me',
+      'candidate: well i think',
+      'interviewer: anything',
+      'candidate: yes',
+    ]);
+    expect(toVtt(segments)).toContain('<v candidate>well i think');
+  });
+});
+
 describe('caption times', () => {
   it('writes hours, minutes, seconds and milliseconds', () => {
     expect(captionTime(3723.4567, ',')).toBe('01:02:03,457');
@@ -140,11 +188,14 @@ describe('toSrt and toVtt', () => {
 });
 
 describe('toText', () => {
-  it('writes one timed line per segment and marks each gap, in chunk order', () => {
+  it('writes one timed line per segment and marks each gap, in time order', () => {
     const chunks = [chunk('1', [word('ten', 62, 62.5)], { duration: 70 }), chunk('3', [word('five', 0.5, 1)], { duration: 2 })];
     const segments = buildSegments(chunks, [0, 75]);
-    const text = toText(['1', '2', '3'], segments, [{ chunk_id: '2', status: 'pending', reason: 'Not transcribed yet' }]);
-    expect(text).toBe('[00:01:02] ten\n[chunk 2: pending]\n[00:01:15] five\n');
-    expect(toText([], [], [])).toBe('');
+    const text = toText(segments, [
+      { chunk_id: '2', sequence: null, offset: 70, status: 'pending', reason: 'Not transcribed yet' },
+      { chunk_id: null, sequence: 9, offset: 77, status: 'missing', reason: 'no chunk with sequence 9 was uploaded' },
+    ]);
+    expect(text).toBe('[00:01:02] ten\n[chunk 2: pending]\n[00:01:15] five\n[missing: no chunk with sequence 9 was uploaded]\n');
+    expect(toText([], [])).toBe('');
   });
 });

@@ -111,7 +111,9 @@ describe('sessionTranscript', () => {
     const after = (n: number) => Math.round(durations.slice(0, n).reduce((a, b) => a + b, 0) * 1000) / 1000;
     expect(doc.chunks.map((c) => c.offset)).toEqual([0, after(1), after(2), after(3)]);
     expect(doc.chunks.map((c) => c.transcript_status)).toEqual(['done', 'done', 'done', 'pending']);
-    expect(doc.gaps).toEqual([{ chunk_id: pendingChunk, status: 'pending', reason: 'Not transcribed yet' }]);
+    expect(doc.gaps).toEqual([{ chunk_id: pendingChunk, sequence: null, offset: after(3), status: 'pending', reason: 'Not transcribed yet' }]);
+    expect(doc.speakers).toEqual([]);
+    expect(doc.chunks.every((c) => c.speaker === null && c.started_at === null && c.sequence === null)).toBe(true);
     expect(doc.segments.map((s) => s.text).join(' ')).toBe('ten of clubs five five eight of spades four of clubs seven of hearts');
     const starts = doc.segments.map((s) => s.start);
     expect(starts).toEqual([...starts].sort((a, b) => a - b));
@@ -161,6 +163,7 @@ describe('sessionTranscript', () => {
     expect(await sessionTranscript({ sql, store }, { sessionId: 'quiet', format: 'json' })).toEqual({
       session_id: 'quiet',
       duration: 0,
+      speakers: [],
       segments: [],
       chunks: [],
       gaps: [],
@@ -175,7 +178,13 @@ describe('a sidecar that is not JSON', () => {
     const doc = (await sessionTranscript({ sql, store }, { sessionId: 'other', format: 'json' })) as SessionTranscript;
     expect(doc.segments).toEqual([]);
     expect(doc.gaps).toEqual([
-      { chunk_id: made.chunk_id, status: 'missing', reason: expect.stringContaining(`POST /process_chunk/${made.chunk_id}`) },
+      {
+        chunk_id: made.chunk_id,
+        sequence: null,
+        offset: 0,
+        status: 'missing',
+        reason: expect.stringContaining(`POST /process_chunk/${made.chunk_id}`),
+      },
     ]);
     const read = await getTranscriptFile({ sql, store }, 'other', made.chunk_id);
     expect(read).toMatchObject({
