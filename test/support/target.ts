@@ -3,7 +3,8 @@
  * twin of what `cdk deploy` ships (TARGET=twin). Both answer the same HTTP API; a test talks to either
  * through this interface only, so one suite checks both.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
 import { type ApiResponse, request } from './http';
 import { removeDataDir, type StackProcess, startStackProcess } from './local-stack-process';
@@ -16,6 +17,11 @@ export interface TargetOptions {
   dataDir?: string;
   /** local only */
   env?: Record<string, string>;
+  /**
+   * 'busy': every transcription fails as a retry may cure (dependency unavailable), so chunks stay pending
+   * with the reason recorded: locally pocketsphinx is not on PATH, on the twin Transcribe's stream quota is 0.
+   */
+  recognizer?: 'busy';
 }
 
 export interface Target {
@@ -31,6 +37,10 @@ export interface Target {
   readObject(filePath: string): Promise<Buffer | undefined>;
   /** Bytes of a stored object by key (e.g. 'audio/s1/3.wav'); undefined when absent. */
   readKey(key: string): Promise<Buffer | undefined>;
+  /** Removes a stored object by key, behind the service's back (as an operator or a lifecycle rule might). */
+  removeKey(key: string): Promise<void>;
+  /** Resolves when no event-driven run or retry is in flight (the twin's Lambda retries; locally one run per event). */
+  settled(): Promise<void>;
   /** Every JSON log line the functions wrote so far. */
   logs: Record<string, unknown>[];
   stop(): Promise<void>;
@@ -95,8 +105,11 @@ const collectStderrLogs = (stack: StackProcess) => {
 
 /** The real `npm start` process; its data directory is removed on stop unless the caller gave it. */
 export const startLocalTarget = async (options: TargetOptions = {}): Promise<LocalTarget> => {
+  // A PATH with nothing on it: pocketsphinx_batch cannot be found, exactly as before it is installed.
+  const emptyPath = options.recognizer === 'busy' ? await mkdtemp(join(tmpdir(), 'interview-ops-empty-path-')) : undefined;
   const env = {
     ...(options.snapshotIntervalSeconds === undefined ? {} : { SNAPSHOT_INTERVAL_SECONDS: String(options.snapshotIntervalSeconds) }),
+    ...(emptyPath ? { PATH: emptyPath } : {}),
     ...options.env,
   };
   const stack = await startStackProcess({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), env });
@@ -112,9 +125,13 @@ export const startLocalTarget = async (options: TargetOptions = {}): Promise<Loc
     request: (method, path, init) => request(stack.url, method, path, init),
     readObject: readKey,
     readKey,
+    removeKey: (key) => rm(join(stack.dataDir, keyOf(key, 'local'))),
+    // The local notifier runs the handler once per event, and the caller has seen its outcome.
+    settled: async () => undefined,
     async stop() {
       await stack.stop();
       if (ownsDataDir) await removeDataDir(stack.dataDir);
+      if (emptyPath) await rm(emptyPath, { recursive: true, force: true });
     },
   };
 };

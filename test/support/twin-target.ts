@@ -3,7 +3,7 @@
  * called as a client calls API Gateway, with SigV4-signed requests.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { inject } from 'vitest';
@@ -48,6 +48,7 @@ export const startTwinTarget = async (
     cdkOutDir,
     scheduleSeconds: options.snapshotIntervalSeconds ?? NO_SCHEDULE_SECONDS,
     retryDelaySeconds: 2,
+    ...(options.recognizer === 'busy' ? { transcribeStreams: 0 } : {}),
     ...twin,
     log: (line) => {
       const entry = parsedLogLine(line);
@@ -101,6 +102,10 @@ export const startTwinTarget = async (
     request: send,
     readKey,
     readObject: (filePath) => readKey(keyOf(filePath, 'twin')),
+    removeKey: async (key) => {
+      await started.s3.adminClient().send(new DeleteObjectCommand({ Bucket: started.bucket, Key: key }));
+    },
+    settled: () => started.events.settled(),
     stop: () => started.stop(),
   };
 };
