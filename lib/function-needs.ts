@@ -52,6 +52,8 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'get-latest-snapshot': snapshotReader,
   'get-snapshot': snapshotReader,
   'list-snapshots': snapshotReader,
+  // After migrating, it fills the search text of chunks transcribed before migration 006 from their objects.
+  'migrate-database': { read: [TRANSCRIPTS_PREFIX] },
 };
 
 export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};
