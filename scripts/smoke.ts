@@ -104,6 +104,8 @@ const audio = options.audio ? readFileSync(options.audio) : existsSync(SAMPLE_CL
 const sessionId = `smoke-${Date.now()}`;
 let chunkId = '';
 let snapshotId = '';
+/** What the recognizer heard in the uploaded clip: search must find the chunk by it. */
+let heard = '';
 
 console.log(`interview-ops smoke check against ${base.origin}${signer ? ' (SigV4)' : ''}\n`);
 await check('GET /health', async () => {
@@ -166,6 +168,7 @@ await check('POST /sessions/{session_id}/execution_results', async () => {
 });
 await check('POST /process_chunk/{chunk_id}', async () => {
   const body = expectStatus(await send('POST', `/process_chunk/${chunkId}?session_id=${sessionId}`), 200, 'process');
+  heard = String(body.data.transcript);
   return `"${String(body.data.transcript).slice(0, 40)}" (confidence ${body.data.confidence})`;
 });
 await check('GET /transcript/{session_id}/{chunk_id}', async () => {
@@ -185,8 +188,16 @@ await check('GET /sessions/{session_id}/transcript', async () => {
   return `${body.data.segments.length} segment(s), ${body.data.gaps.length} gap(s)`;
 });
 await check('GET /search/transcripts', async () => {
-  const body = expectStatus(await send('GET', `/search/transcripts?q=smoke&session_id=${sessionId}`), 200, 'search');
-  return `${body.data.results.length} result(s)`;
+  // The longest word heard (a short one may be a stop word the index leaves out); a silent clip has none.
+  const word =
+    heard
+      .toLowerCase()
+      .match(/[a-z]+/g)
+      ?.sort((a, b) => b.length - a.length)[0] ?? 'smoke';
+  const body = expectStatus(await send('GET', `/search/transcripts?q=${word}&session_id=${sessionId}`), 200, 'search');
+  if (word !== 'smoke' && !body.data.results.some((result: { chunk_id: string }) => result.chunk_id === chunkId))
+    throw new Error(`search: "${word}" was heard in chunk ${chunkId} but not found`);
+  return `"${word}": ${body.data.results.length} result(s)`;
 });
 await check('POST /sandbox_snapshot/trigger', async () => {
   const reply = await send('POST', '/sandbox_snapshot/trigger');

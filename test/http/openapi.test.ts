@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SPEAKER_PATTERN } from '../../functions/core/chunk-track';
 import { buildOpenApiDocument } from '../../functions/http/openapi';
 import { routes } from '../../functions/routes';
 
@@ -34,6 +35,18 @@ describe('the OpenAPI document', () => {
     expect(schema.additionalProperties).toBe(false);
     const upload = document.paths['/sessions/{session_id}/audio_chunks']!.post as { requestBody: { content: Record<string, unknown> } };
     expect(Object.keys(upload.requestBody.content)).toContain('audio/wav');
+  });
+
+  it('documents the session transcript and search query parameters, the speaker filter with its pattern', async () => {
+    const document = await buildOpenApiDocument();
+    type Operation = { parameters: { name: string; in: string; schema: { pattern?: string; enum?: string[] } }[] };
+    const queryOf = (path: string) => (document.paths[path]!.get as Operation).parameters.filter((p) => p.in === 'query');
+    const transcript = queryOf('/sessions/{session_id}/transcript');
+    expect(transcript.map((p) => p.name)).toEqual(['format', 'from_chunk', 'to_chunk']);
+    expect(transcript[0]!.schema.enum).toEqual(['json', 'txt', 'srt', 'vtt']);
+    const search = queryOf('/search/transcripts');
+    expect(search.map((p) => p.name)).toEqual(['q', 'session_id', 'speaker', 'limit', 'cursor']);
+    expect(search.find((p) => p.name === 'speaker')!.schema.pattern).toBe(SPEAKER_PATTERN.source);
   });
 
   it('leaves only the public routes open', async () => {
