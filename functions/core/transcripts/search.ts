@@ -47,7 +47,8 @@ export const searchTranscripts = async ({ sql }: Pick<Dependencies, 'sql'>, requ
             ts_headline('english', page.transcript_text, page.query,
                         'StartSel=<b>, StopSel=</b>, MaxWords=30, MinWords=10, MaxFragments=2') AS snippet,
             CASE WHEN page.started_at IS NOT NULL
-                 THEN greatest(0, extract(epoch FROM page.started_at - (SELECT s.created_at FROM sessions s WHERE s.session_id = page.session_id)))
+                 THEN greatest(0, extract(epoch FROM date_trunc('milliseconds', page.started_at)
+                                          - (SELECT date_trunc('milliseconds', s.created_at) FROM sessions s WHERE s.session_id = page.session_id)))
                  ELSE coalesce((SELECT sum(p.duration) FROM audio_chunks p
                                 WHERE p.session_id = page.session_id AND p.chunk_id < page.chunk_id), 0)
             END::float8 AS chunk_offset

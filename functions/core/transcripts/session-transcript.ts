@@ -160,12 +160,12 @@ export const sessionTranscript = async (
 ): Promise<SessionTranscript | RenderedTranscript> => {
   const { sessionId } = request;
   // Chunk order: the platform's sequence where it gave one, else upload order. Times are computed here,
-  // as text, so every driver hands back the same thing.
+  // as text, so every driver hands back the same thing; at the millisecond the API shows created_at with.
   const rows = await sql.query<ChunkRow>(
     `SELECT a.chunk_id::text AS chunk_id, a.duration, ${EFFECTIVE_TRANSCRIPT_STATUS} AS transcript_status,
             left(a.transcript_error, 200) AS transcript_error, a.sequence, a.speaker,
             to_char(a.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
-            extract(epoch FROM a.started_at - s.created_at)::float8 AS started_offset
+            extract(epoch FROM date_trunc('milliseconds', a.started_at) - date_trunc('milliseconds', s.created_at))::float8 AS started_offset
      FROM sessions s LEFT JOIN audio_chunks a ON a.session_id = s.session_id
      WHERE s.session_id = :session_id
      ORDER BY a.sequence NULLS LAST, a.chunk_id`,

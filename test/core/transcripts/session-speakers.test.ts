@@ -36,11 +36,14 @@ let failedChunk: string;
 let pendingChunk: string;
 let createdAt: number;
 
-/** Sets the chunk's track as an upload with ?sequence=&speaker=&started_at= (milliseconds after the session began) leaves it. */
+/**
+ * Sets the chunk's track as an upload with ?sequence=&speaker=&started_at= leaves it: started_at from the
+ * session's created_at as the API shows it (to the millisecond; the column holds microseconds).
+ */
 const setTrack = (chunkId: string, sequence: number, speaker: string, startedMs: number | null) =>
   sql.query(
     `UPDATE audio_chunks a SET sequence = :sequence, speaker = :speaker,
-            started_at = s.created_at + CAST(:started_ms AS integer) * interval '1 millisecond'
+            started_at = date_trunc('milliseconds', s.created_at) + CAST(:started_ms AS integer) * interval '1 millisecond'
      FROM sessions s WHERE s.session_id = a.session_id AND a.chunk_id = CAST(:chunk_id AS bigint)`,
     { chunk_id: chunkId, sequence, speaker, started_ms: startedMs },
   );
@@ -79,7 +82,7 @@ beforeAll(async () => {
   await setTrack(pendingChunk, 4, 'interviewer', null);
   await sql.query('UPDATE audio_chunks SET started_at = NULL WHERE chunk_id = CAST(:chunk_id AS bigint)', { chunk_id: pendingChunk });
   const [session] = await sql.query<{ created_ms: number }>(
-    'SELECT (extract(epoch FROM created_at) * 1000)::float8 AS created_ms FROM sessions WHERE session_id = :session_id',
+    `SELECT (extract(epoch FROM date_trunc('milliseconds', created_at)) * 1000)::float8 AS created_ms FROM sessions WHERE session_id = :session_id`,
     { session_id: SESSION },
   );
   createdAt = Number(session!.created_ms);
