@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark beside its anchor on this machine, one after another so none competes
  * with another for the two cores. Prints progress, then a markdown table; writes bench/results.json.
- * BENCH_ONLY=api,snapshot,transcription,cold-start,growth runs a subset.
+ * BENCH_ONLY=api,snapshot,transcription,cold-start,growth,transcripts runs a subset.
  */
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -13,6 +13,7 @@ import { runGrowthBenchmark } from './growth';
 import { runSnapshotBench } from './snapshot';
 import { type Comparison, machine, markdownTable, type Progress } from './support/report';
 import { runTranscriptionBench } from './transcription';
+import { runTranscriptsBench } from './transcripts';
 
 const BENCHMARKS: Record<string, (progress: Progress) => Promise<Comparison | Comparison[]>> = {
   api: runApiBenchmark,
@@ -20,6 +21,7 @@ const BENCHMARKS: Record<string, (progress: Progress) => Promise<Comparison | Co
   transcription: runTranscriptionBench,
   'cold-start': runColdStartBenchmark,
   growth: runGrowthBenchmark,
+  transcripts: runTranscriptsBench,
 };
 
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
