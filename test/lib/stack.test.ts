@@ -195,6 +195,8 @@ describe('InterviewOpsStack', () => {
       });
       expect(objectGrants(template, 'get-session-transcript')).toEqual({ 'transcript-details/': ['s3:GetObject'] });
       expect(objectGrants(template, 'search-transcripts')).toEqual({});
+      // The deploy trigger reads old transcripts to make them searchable (backfill-search-text.ts), nothing else.
+      expect(objectGrants(template, 'migrate-database')).toEqual({ 'transcripts/': ['s3:GetObject'] });
       expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
         'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       });
