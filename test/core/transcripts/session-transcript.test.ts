@@ -111,7 +111,9 @@ describe('sessionTranscript', () => {
     const after = (n: number) => Math.round(durations.slice(0, n).reduce((a, b) => a + b, 0) * 1000) / 1000;
     expect(doc.chunks.map((c) => c.offset)).toEqual([0, after(1), after(2), after(3)]);
     expect(doc.chunks.map((c) => c.transcript_status)).toEqual(['done', 'done', 'done', 'pending']);
-    expect(doc.gaps).toEqual([{ chunk_id: pendingChunk, sequence: null, offset: after(3), status: 'pending', reason: 'Not transcribed yet' }]);
+    expect(doc.gaps).toEqual([
+      { chunk_id: pendingChunk, sequence: null, offset: after(3), status: 'pending', reason: 'Not transcribed yet' },
+    ]);
     expect(doc.speakers).toEqual([]);
     expect(doc.chunks.every((c) => c.speaker === null && c.started_at === null && c.sequence === null)).toBe(true);
     expect(doc.segments.map((s) => s.text).join(' ')).toBe('ten of clubs five five eight of spades four of clubs seven of hearts');
