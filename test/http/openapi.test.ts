@@ -37,6 +37,14 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(upload.requestBody.content)).toContain('audio/wav');
   });
 
+  it('leaves only the public routes open', async () => {
+    const document = await buildOpenApiDocument();
+    for (const route of routes) {
+      const operation = document.paths[route.path]![route.method.toLowerCase()] as { security?: unknown[] };
+      expect(operation.security, `${route.method} ${route.path}`).toEqual('public' in route && route.public ? [] : undefined);
+    }
+  });
+
   it('documents the session transcript and search query parameters, the speaker filter with its pattern', async () => {
     const document = await buildOpenApiDocument();
     type Operation = { parameters: { name: string; in: string; schema: { pattern?: string; enum?: string[] } }[] };
@@ -47,13 +55,5 @@ describe('the OpenAPI document', () => {
     const search = queryOf('/search/transcripts');
     expect(search.map((p) => p.name)).toEqual(['q', 'session_id', 'speaker', 'limit', 'cursor']);
     expect(search.find((p) => p.name === 'speaker')!.schema.pattern).toBe(SPEAKER_PATTERN.source);
-  });
-
-  it('leaves only the public routes open', async () => {
-    const document = await buildOpenApiDocument();
-    for (const route of routes) {
-      const operation = document.paths[route.path]![route.method.toLowerCase()] as { security?: unknown[] };
-      expect(operation.security, `${route.method} ${route.path}`).toEqual('public' in route && route.public ? [] : undefined);
-    }
   });
 });

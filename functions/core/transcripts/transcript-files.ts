@@ -21,7 +21,7 @@ export interface TranscriptFile {
 
 /**
  * The seed's fields plus what POST /process_chunk answered, read back from the stored transcript and its
- * details sidecar; `speaker` and `started_at` from the chunk's row, null where the upload did not give them.
+ * details sidecar. `speaker` and `started_at` are null until uploads carry them.
  */
 export interface TranscriptFileInfo extends TranscriptFile {
   exists: true;
@@ -74,6 +74,7 @@ export const getTranscriptFile = async (
       modified_at: object.lastModified,
       exists: true,
       ...(await transcriptValues(store, key, object.metadata, sidecar?.body)),
+      // The row holds the track the upload gave, whatever the stored objects say.
       speaker: row?.speaker ?? null,
       started_at: row?.started_at ?? null,
     };
@@ -93,8 +94,9 @@ export const getTranscriptFile = async (
 };
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
 
-type StoredDetails = Partial<TranscriptDetails>;
+type StoredDetails = Partial<TranscriptDetails> & { speaker?: unknown; started_at?: unknown };
 
 /** The sidecar's record; null when absent or unreadable, and the text object answers instead. */
 const parsedSidecar = (sidecar: Uint8Array | undefined): StoredDetails | null => {
@@ -116,7 +118,7 @@ const transcriptValues = async (
   key: string,
   metadata: Record<string, string>,
   sidecar: Uint8Array | undefined,
-): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'words'>> => {
+): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'speaker' | 'started_at' | 'words'>> => {
   const details = parsedSidecar(sidecar);
   if (details) {
     return {
@@ -124,6 +126,8 @@ const transcriptValues = async (
       confidence: numberOr(details.confidence, 0),
       language: details.language ?? '',
       duration: numberOr(details.duration, 0),
+      speaker: stringOrNull(details.speaker),
+      started_at: stringOrNull(details.started_at),
       words: Array.isArray(details.words) ? details.words : [],
     };
   }
@@ -133,6 +137,8 @@ const transcriptValues = async (
     confidence: numberOr(Number(metadata.confidence), 0),
     language: metadata.language ?? '',
     duration: numberOr(Number(metadata.duration), 0),
+    speaker: null,
+    started_at: null,
     words: [],
   };
 };
