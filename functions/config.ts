@@ -106,9 +106,6 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
   return notBundled('pocketsphinx');
 };
 
-/** How long a start may spend making old transcripts searchable before it serves. */
-const BACKFILL_AT_START_MS = 30_000;
-
 /** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */
 export const runsMigrationsAtStart = (settings: Settings): boolean =>
   settings.RUN_MIGRATIONS_AT_START ?? settings.AWS_LAMBDA_FUNCTION_NAME === undefined;
@@ -118,8 +115,8 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
   if (runsMigrationsAtStart(settings)) {
     const applied = await migrate(sql, loadMigrations());
     if (applied.length > 0) logger.info('Applied migrations', { applied });
-    // Chunks transcribed before search existed (migration 006): bounded, and the next start resumes it.
-    const backfill = await backfillSearchText({ sql, store }, { deadline: Date.now() + BACKFILL_AT_START_MS }).catch((error: unknown) => {
+    // Chunks transcribed before search existed (migration 006): at most 30 s, and the next start resumes it.
+    const backfill = await backfillSearchText({ sql, store }, { deadline: Date.now() + 30_000 }).catch((error: unknown) => {
       logger.warn('Search text backfill stopped; the next start resumes it', { error });
       return null;
     });

@@ -47,13 +47,13 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX] },
   'list-transcripts': transcriptReader,
   'get-session-transcript': { read: [TRANSCRIPT_DETAILS_PREFIX] },
+  // After migrating, it fills the search text of chunks transcribed before migration 006 from their objects.
+  'migrate-database': { read: [TRANSCRIPTS_PREFIX] },
   'take-scheduled-snapshot': snapshotWriter,
   'trigger-snapshot': snapshotWriter,
   'get-latest-snapshot': snapshotReader,
   'get-snapshot': snapshotReader,
   'list-snapshots': snapshotReader,
-  // After migrating, it fills the search text of chunks transcribed before migration 006 from their objects.
-  'migrate-database': { read: [TRANSCRIPTS_PREFIX] },
 };
 
 export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};
