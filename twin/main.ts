@@ -27,7 +27,7 @@ export interface TwinOptions {
   scheduleSeconds?: number;
   /** Seconds before an asynchronous invocation is retried (about 60 on AWS). */
   retryDelaySeconds?: number;
-  /** Transcribe's concurrent-stream quota (25 by default on AWS); 0 refuses every stream with LimitExceededException. */
+  /** Transcribe's concurrent-stream quota (25 by default on AWS). */
   transcribeStreams?: number;
   /** Every line the functions and the stand-ins print. */
   log?: (line: string) => void;
@@ -85,10 +85,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
     const [s3, dataApi, transcribe] = await Promise.all([
       startS3({ gate, bucket: names.bucket }),
       startDataApi({ databaseUrl, gate, clusterArn: names.clusterArn, secretArn: names.secretArn, database: names.database }),
-      startTranscribeStreaming({
-        gate,
-        ...(options.transcribeStreams !== undefined ? { maxConcurrentStreams: options.transcribeStreams } : {}),
-      }),
+      startTranscribeStreaming({ gate, ...(options.transcribeStreams ? { maxConcurrentStreams: options.transcribeStreams } : {}) }),
     ]);
     closers.push(
       () => s3.close(),

@@ -48,7 +48,6 @@ export const startTwinTarget = async (
     cdkOutDir,
     scheduleSeconds: options.snapshotIntervalSeconds ?? NO_SCHEDULE_SECONDS,
     retryDelaySeconds: 2,
-    ...(options.recognizer === 'busy' ? { transcribeStreams: 0 } : {}),
     ...twin,
     log: (line) => {
       const entry = parsedLogLine(line);
@@ -56,6 +55,8 @@ export const startTwinTarget = async (
       if (process.env.TWIN_LOG) process.stderr.write(`${line}\n`);
     },
   });
+  // Every stream meets LimitExceededException, as when the account's quota is used up elsewhere.
+  if (options.recognizer === 'busy') started.transcribe.setStreamQuota(0);
   const signer = new SignatureV4({
     service: 'execute-api',
     region: started.region,

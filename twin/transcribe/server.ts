@@ -87,6 +87,8 @@ export interface TranscribeStreamingServer {
   close(): Promise<void>;
   activeStreams(): number;
   calls(): StreamCall[];
+  /** Changes the concurrent-stream quota for new streams, as a quota change does; 0 refuses every stream. */
+  setStreamQuota(streams: number): void;
 }
 
 const DEFAULT_MAX_STREAMS = 25;
@@ -383,7 +385,8 @@ class TranscriptionStream {
 }
 
 export const startTranscribeStreaming = async (options: TranscribeStreamingOptions): Promise<TranscribeStreamingServer> => {
-  const { gate, maxConcurrentStreams = DEFAULT_MAX_STREAMS, pace = 1, host = '127.0.0.1', port = 0 } = options;
+  const { gate, pace = 1, host = '127.0.0.1', port = 0 } = options;
+  let maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_STREAMS;
   if (!(pace > 0)) throw new RangeError('pace must be positive');
   if (!(maxConcurrentStreams >= 0)) throw new RangeError('maxConcurrentStreams must not be negative');
   const recognizer = options.recognizer ?? pocketsphinxRecognizer();
@@ -485,6 +488,10 @@ export const startTranscribeStreaming = async (options: TranscribeStreamingOptio
       if (!options.recognizer) await recognizer.close();
     },
     activeStreams: () => active,
+    setStreamQuota: (streams) => {
+      if (!(streams >= 0)) throw new RangeError('the stream quota must not be negative');
+      maxConcurrentStreams = streams;
+    },
     calls: () => calls.map((call) => ({ ...call })),
   };
 };
