@@ -14,7 +14,7 @@ import { backfillSearchText } from '../core/transcripts/backfill-search-text';
 /** Left for the reply and the logs when the backfill stops. */
 const BACKFILL_MARGIN_MS = 30_000;
 
-export const handler = async (_event?: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => {
+export const handler = async (_event?: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<{ applied: string[] }> => {
   const deps = await dependencies();
   const { sql, logger } = deps;
   const applied = await migrate(sql, loadMigrations());
@@ -25,5 +25,5 @@ export const handler = async (_event?: unknown, context?: Pick<Context, 'getRema
     return null;
   });
   if (backfill) logger.info('Search text backfill', { ...backfill });
-  return { applied, backfill };
+  return { applied };
 };
