@@ -406,6 +406,23 @@ describe('Transcribe Streaming twin', () => {
     }
   });
 
+  it('takes a quota change at run time: 0 refuses every new stream, a quota again takes them', async () => {
+    const limited = await startTranscribeStreaming({ gate: allowAll, pace: FAST_PACE, recognizer: shared });
+    const client = clientFor(limited);
+    try {
+      limited.setStreamQuota(0);
+      const refused = await rejection(stream(client, chunked(pcmOf(realWav(SHORT_CLIP)), PCM_EVENT_BYTES)));
+      expect(refused.name).toBe('LimitExceededException');
+      expect(() => limited.setStreamQuota(-1)).toThrow(RangeError);
+      limited.setStreamQuota(1);
+      const after = await stream(client, chunked(pcmOf(realWav(SHORT_CLIP)), PCM_EVENT_BYTES));
+      expect(wordsOf(after.finals).length).toBeGreaterThan(0);
+    } finally {
+      client.destroy();
+      await limited.close();
+    }
+  });
+
   it('hands the gate the signed request and answers its refusal with AccessDeniedException', async () => {
     const seen: { service: string; request: SignedRequest; actions: string[] }[] = [];
     const denyAll: TranscribeGate = {
