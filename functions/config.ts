@@ -10,6 +10,7 @@ import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
 import type { Dependencies } from './core/dependencies';
+import { objectTagsFor } from './core/lifecycle/retention-tags';
 import { migrate } from './core/migrations';
 import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
@@ -63,7 +64,7 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
     return deferredObjectStore(s3LocationOf(bucket), async () => {
       if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
         const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/object-store/s3')]);
-        return new S3ObjectStore(new S3Client({}), bucket);
+        return new S3ObjectStore(new S3Client({}), bucket, { tagsFor: objectTagsFor });
       }
       return notBundled('S3');
     });
@@ -131,6 +132,13 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
     snapshots: {
       retentionDays: settings.SNAPSHOT_RETENTION_DAYS,
       retentionEnforcedBy: settings.SNAPSHOT_RETENTION_BY ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'bucket-lifecycle' : 'scheduler'),
+    },
+    retention: {
+      ...(settings.AUDIO_RETENTION_DAYS === undefined ? {} : { audioDays: settings.AUDIO_RETENTION_DAYS }),
+      ...(settings.TRANSCRIPT_RETENTION_DAYS === undefined ? {} : { transcriptDays: settings.TRANSCRIPT_RETENTION_DAYS }),
+      ...(settings.SESSION_RETENTION_DAYS === undefined ? {} : { sessionDays: settings.SESSION_RETENTION_DAYS }),
+      // The bucket's tag-filtered lifecycle rules on AWS (lib/storage.ts); none in a data directory.
+      objectsExpiredBy: settings.BUCKET_NAME ? 'bucket-lifecycle' : 'sweep',
     },
   };
 };
