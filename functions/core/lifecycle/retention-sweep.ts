@@ -94,7 +94,11 @@ export const runRetentionSweep = async (deps: SweepDeps, now: Date): Promise<Swe
 
   if (retention.sessionDays !== undefined) {
     const cutoff = cutoffOf(now, retention.sessionDays);
-    for (let after = '', batch = await expiredSessions(deps, cutoff, after); batch.length > 0; batch = await expiredSessions(deps, cutoff, after)) {
+    for (
+      let after = '', batch = await expiredSessions(deps, cutoff, after);
+      batch.length > 0;
+      batch = await expiredSessions(deps, cutoff, after)
+    ) {
       sessionsErased += await eraseAll(deps, batch);
       after = batch[batch.length - 1]!;
     }
