@@ -28,6 +28,9 @@ export type SessionObjectKind = keyof typeof SESSION_OBJECT_KINDS;
 
 export const sessionObjectKinds = Object.keys(SESSION_OBJECT_KINDS) as SessionObjectKind[];
 
+/** The top-level prefixes of all per-session kinds: erasure's, holds' and the sweep's IAM grants. */
+export const SESSION_OBJECT_PREFIXES: readonly string[] = Object.values(SESSION_OBJECT_KINDS).map((kind) => kind.prefix);
+
 /** Where one session's objects of a kind live: the prefix, then the session id as its own path segment. */
 export const sessionObjectPrefixFor = (kind: SessionObjectKind, sessionId: string): string =>
   `${SESSION_OBJECT_KINDS[kind].prefix}${sessionId}/`;

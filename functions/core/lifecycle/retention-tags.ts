@@ -2,7 +2,7 @@
  * The object tag that bucket lifecycle rules filter on: a retained kind's objects are written tagged
  * `expires`, a legal hold re-tags its session's objects `held`, so the rules pass them over.
  */
-import { SESSION_OBJECT_KINDS, type SessionObjectKind, sessionObjectKinds, sessionObjectPrefixFor } from '../keys';
+import { SESSION_OBJECT_PREFIXES, type SessionObjectKind, sessionObjectKinds, sessionObjectPrefixFor } from '../keys';
 import { listAll, type ObjectStore } from '../ports/object-store';
 
 export const RETENTION_TAG_KEY = 'retention';
@@ -10,11 +10,9 @@ export type RetentionTagValue = 'expires' | 'held';
 /** The tag a lifecycle rule expires objects by (lib/storage.ts). */
 export const EXPIRING_TAG = { [RETENTION_TAG_KEY]: 'expires' } as const satisfies Record<string, RetentionTagValue>;
 
-const perSessionPrefixes = Object.values(SESSION_OBJECT_KINDS).map((kind) => kind.prefix);
-
 /** Tags a new object is written with: the expiring tag for every per-session kind, none for anything else. */
 export const objectTagsFor = (key: string): Record<string, string> | undefined =>
-  perSessionPrefixes.some((prefix) => key.startsWith(prefix)) ? { ...EXPIRING_TAG } : undefined;
+  SESSION_OBJECT_PREFIXES.some((prefix) => key.startsWith(prefix)) ? { ...EXPIRING_TAG } : undefined;
 
 /** Parallel tag writes: one request per object, so a session of a few thousand objects re-tags in seconds. */
 const TAGGING_CONCURRENCY = 16;
