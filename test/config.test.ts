@@ -1,7 +1,7 @@
 /** The wiring module picks adapters from settings alone; no network, no AWS. */
 import { describe, expect, it } from 'vitest';
 import { deferredSql } from '../functions/adapters/deferred-ports';
-import { runsMigrationsAtStart, transcriberEngineFor } from '../functions/config';
+import { retentionSettingsFor, runsMigrationsAtStart, transcriberEngineFor } from '../functions/config';
 import type { Sql } from '../functions/core/ports/sql';
 import { readSettings } from '../functions/settings';
 
@@ -32,6 +32,16 @@ describe('wiring', () => {
     expect(transcriberEngineFor(lambda)).toBe('aws-transcribe');
     expect(runsMigrationsAtStart(lambda)).toBe(false);
     expect(transcriberEngineFor(readSettings({ AWS_LAMBDA_FUNCTION_NAME: 'fn', TRANSCRIBER: 'pocketsphinx' }))).toBe('pocketsphinx');
+  });
+
+  it('keeps data until erased by default; the sweep expires objects locally, the bucket on S3', () => {
+    expect(retentionSettingsFor(readSettings({}))).toEqual({ objectsExpiredBy: 'sweep' });
+    expect(
+      retentionSettingsFor(
+        readSettings({ AUDIO_RETENTION_DAYS: '30', TRANSCRIPT_RETENTION_DAYS: '90', SESSION_RETENTION_DAYS: '365', BUCKET_NAME: 'b' }),
+      ),
+    ).toEqual({ audioDays: 30, transcriptDays: 90, sessionDays: 365, objectsExpiredBy: 'bucket-lifecycle' });
+    expect(() => readSettings({ SESSION_RETENTION_DAYS: '0' })).toThrow(/SESSION_RETENTION_DAYS/);
   });
 
   it('refuses bad settings with a message naming each one', () => {
