@@ -1,13 +1,13 @@
 /**
  * The scheduled retention sweep: finish cut-short erasures → erase sessions past their period → drop
- * expired transcripts from the search index → objects: delete the expired ones (locally) or re-tag held
- * sessions' objects (on AWS, where tag-filtered bucket lifecycle rules expire them). Held sessions are
+ * expired transcripts from the search index → objects: delete those of erased sessions, and the expired
+ * ones (locally) or re-tag held sessions' objects (on AWS, where tag-filtered lifecycle rules expire them). Held sessions are
  * skipped throughout. Every step is idempotent, so a failed run is simply the next run's work.
  */
 import type { Dependencies } from '../dependencies';
 import { isDomainError } from '../errors';
 import { SESSION_OBJECT_KINDS, type SessionObjectKind, sessionIdOfKey, sessionObjectKinds } from '../keys';
-import { listAll } from '../ports/object-store';
+import { listAll, type StoredObject } from '../ports/object-store';
 import { retagSessionObjects } from './retention-tags';
 import { eraseSession, unfinishedErasures } from './session-erasure';
 import { heldSessionIds } from './session-holds';
@@ -18,6 +18,8 @@ export interface SweepReport {
   transcripts_unindexed: number;
   /** Expired objects deleted by the sweep, per kind (objectsExpiredBy 'sweep'). */
   objects_deleted: Record<SessionObjectKind, number>;
+  /** Objects whose session no longer exists: written after its erasure's last pass. */
+  orphans_deleted: number;
   /** Objects of held sessions re-tagged `held` (objectsExpiredBy 'bucket-lifecycle'). */
   objects_retagged: number;
 }
@@ -69,23 +71,67 @@ const unindexExpiredTranscripts = async ({ sql }: SweepDeps, cutoff: string): Pr
   return Number(row?.n ?? 0);
 };
 
-/** What a lifecycle rule does, done by the sweep where there is none: per-session objects older than their period. */
-const deleteExpiredObjects = async (deps: SweepDeps, now: Date, held: ReadonlySet<string>) => {
-  const deleted = Object.fromEntries(sessionObjectKinds.map((kind) => [kind, 0])) as Record<SessionObjectKind, number>;
+/** Sessions whose existence one statement checks: their ids stay well under the Data API's limits. */
+const SESSION_CHECK_BATCH = 500;
+
+/** Of these session ids, the ones with no session row. */
+const sessionsWithoutRows = async ({ sql }: SweepDeps, sessionIds: readonly string[]): Promise<Set<string>> =>
+  new Set(
+    (
+      await sql.query<{ session_id: string }>(
+        `SELECT v.session_id FROM json_array_elements_text(CAST(:ids AS json)) AS v (session_id)
+         WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = v.session_id)`,
+        { ids: JSON.stringify(sessionIds) },
+      )
+    ).map((row) => row.session_id),
+  );
+
+const zeroPerKind = () => Object.fromEntries(sessionObjectKinds.map((kind) => [kind, 0])) as Record<SessionObjectKind, number>;
+
+/**
+ * One listing of every per-session prefix: objects whose session has no row (written by an upload or a
+ * transcription that finished after its session was erased) are deleted; where no lifecycle rule
+ * expires objects, so are those older than their period, unless the session is held. A session's row
+ * always exists before its first object, so an object without one is never a session being created.
+ */
+const sweepObjects = async (deps: SweepDeps, now: Date, held: ReadonlySet<string>) => {
+  const expired = zeroPerKind();
+  let orphaned = 0;
   for (const kind of sessionObjectKinds) {
     const { prefix, retention } = SESSION_OBJECT_KINDS[kind];
     const days = retention === 'audio' ? deps.retention.audioDays : deps.retention.transcriptDays;
-    if (days === undefined) continue;
-    const cutoff = cutoffOf(now, days);
-    const expired: string[] = [];
+    const cutoff = deps.retention.objectsExpiredBy === 'sweep' && days !== undefined ? cutoffOf(now, days) : undefined;
+    const doomed: string[] = [];
+    // Keys come sorted, so each session's keys are consecutive: decide per batch of sessions.
+    let batch = new Map<string, StoredObject[]>();
+    const decide = async () => {
+      if (batch.size === 0) return;
+      const orphans = await sessionsWithoutRows(deps, [...batch.keys()]);
+      for (const [sessionId, objects] of batch) {
+        const gone = orphans.has(sessionId)
+          ? objects
+          : cutoff !== undefined && !held.has(sessionId)
+            ? objects.filter((object) => object.lastModified < cutoff)
+            : [];
+        doomed.push(...gone.map((object) => object.key));
+        if (orphans.has(sessionId)) orphaned += gone.length;
+        else expired[kind] += gone.length;
+      }
+      batch = new Map();
+    };
     for await (const object of listAll(deps.store, prefix)) {
       const sessionId = sessionIdOfKey(kind, object.key);
-      if (sessionId !== null && !held.has(sessionId) && object.lastModified < cutoff) expired.push(object.key);
+      if (sessionId === null) continue;
+      if (!batch.has(sessionId) && batch.size >= SESSION_CHECK_BATCH) await decide();
+      const objects = batch.get(sessionId) ?? [];
+      objects.push(object);
+      batch.set(sessionId, objects);
     }
-    for (let start = 0; start < expired.length; start += 1000) await deps.store.delete(expired.slice(start, start + 1000));
-    deleted[kind] = expired.length;
+    await decide();
+    // Deleted once the listing is done, so deletions never shift the pages being read.
+    for (let start = 0; start < doomed.length; start += 1000) await deps.store.delete(doomed.slice(start, start + 1000));
   }
-  return deleted;
+  return { expired, orphaned };
 };
 
 export const runRetentionSweep = async (deps: SweepDeps, now: Date): Promise<SweepReport> => {
@@ -108,11 +154,9 @@ export const runRetentionSweep = async (deps: SweepDeps, now: Date): Promise<Swe
     retention.transcriptDays === undefined ? 0 : await unindexExpiredTranscripts(deps, cutoffOf(now, retention.transcriptDays));
 
   const held = await heldSessionIds(deps.sql);
-  let objectsDeleted = Object.fromEntries(sessionObjectKinds.map((kind) => [kind, 0])) as Record<SessionObjectKind, number>;
+  const objects = await sweepObjects(deps, now, held);
   let objectsRetagged = 0;
-  if (retention.objectsExpiredBy === 'sweep') {
-    objectsDeleted = await deleteExpiredObjects(deps, now, held);
-  } else {
+  if (retention.objectsExpiredBy === 'bucket-lifecycle') {
     // Objects written into a held session after its hold was placed carry the expiring tag: re-tag daily.
     for (const sessionId of held) objectsRetagged += await retagSessionObjects(deps.store, sessionId, 'held');
   }
@@ -120,7 +164,8 @@ export const runRetentionSweep = async (deps: SweepDeps, now: Date): Promise<Swe
   const report = {
     sessions_erased: sessionsErased,
     transcripts_unindexed: transcriptsUnindexed,
-    objects_deleted: objectsDeleted,
+    objects_deleted: objects.expired,
+    orphans_deleted: objects.orphaned,
     objects_retagged: objectsRetagged,
   };
   deps.logger.info('Retention sweep done', { ...report });

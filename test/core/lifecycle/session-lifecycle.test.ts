@@ -293,6 +293,21 @@ describe('runRetentionSweep', () => {
     expect((await keysOf('partial')).map((key) => key.split('/')[0])).toEqual(['audio', 'audio']);
   });
 
+  it('deletes objects a transcription wrote after its session was erased, and nothing of live sessions', async () => {
+    await seedSession('late');
+    await seedSession('alive');
+    await eraseSession(deps(), 'late');
+    // A transcription that was running during the erasure finishes after its last pass.
+    await store.put(transcriptKeyFor('late', '999'), 'late words');
+    await store.put(transcriptDetailsKeyFor('late', '999'), '{}');
+
+    const report = await runRetentionSweep({ sql, store, logger, retention: { objectsExpiredBy: 'bucket-lifecycle' } }, new Date());
+    expect(report.orphans_deleted).toBe(2);
+    expect(await keysOf('late')).toEqual([]);
+    expect((await keysOf('alive')).length).toBe(6);
+    await eraseSession(deps(), 'alive');
+  });
+
   it('finishes an erasure a crash left behind', async () => {
     await seedSession('orphan');
     await sql.query("INSERT INTO session_erasures (session_id) VALUES ('orphan')");
