@@ -26,7 +26,7 @@ export interface ErasureReport {
   keys_deleted: number;
 }
 
-type ErasureDeps = Pick<Dependencies, 'sql' | 'store'>;
+type ErasureDeps = Pick<Dependencies, 'sql' | 'store' | 'logger'>;
 
 /** Writes the tombstone, or finds the one a cut-short erasure left; 404 for no session, 409 for a held one. */
 const startErasure = async ({ sql }: ErasureDeps, sessionId: string): Promise<void> => {
@@ -87,13 +87,16 @@ export const eraseSession = async (deps: ErasureDeps, sessionId: string): Promis
   const { rows, searchIndexEntries } = await deleteRowsOf(deps, sessionId);
   const late = await deleteObjectsOf(deps.store, sessionId);
   for (const kind of sessionObjectKinds) objects[kind] += late[kind];
-  return {
+  const report = {
     session_id: sessionId,
     rows,
     search_index_entries: searchIndexEntries,
     objects,
     keys_deleted: sessionObjectKinds.reduce((sum, kind) => sum + objects[kind], 0),
   };
+  // The audit trail of an erasure request: what was removed, and when (the log line's time).
+  deps.logger.info('Session erased', { ...report });
+  return report;
 };
 
 /** Sessions whose erasure started and did not finish (a crash, a timeout): the sweep finishes them. */

@@ -22,7 +22,7 @@ export interface ReleasedHold {
   released: { reason: string; placed_at: string } | null;
 }
 
-type HoldDeps = Pick<Dependencies, 'sql' | 'store' | 'retention'>;
+type HoldDeps = Pick<Dependencies, 'sql' | 'store' | 'retention' | 'logger'>;
 
 const sessionMissing = (sessionId: string) => notFound('Session not found', `No session with id "${sessionId}"`);
 
@@ -38,7 +38,7 @@ const lockSession = async (tx: SqlRunner, sessionId: string) => {
 };
 
 /** Places a hold, or updates the reason of the one in place (keeping when it was placed). */
-export const placeHold = async ({ sql, store, retention }: HoldDeps, sessionId: string, reason: string): Promise<SessionHold> => {
+export const placeHold = async ({ sql, store, retention, logger }: HoldDeps, sessionId: string, reason: string): Promise<SessionHold> => {
   const hold = await sql.transaction(async (tx) => {
     if ((await lockSession(tx, sessionId)).erasing) {
       throw conflict('Session is being erased', `Session "${sessionId}" is being erased; it can no longer be held`);
@@ -53,11 +53,12 @@ export const placeHold = async ({ sql, store, retention }: HoldDeps, sessionId: 
   });
   // After the commit: a failure here answers 503 and a retried PUT re-tags; the daily sweep re-tags held sessions too.
   if (retention.objectsExpiredBy === 'bucket-lifecycle') await retagSessionObjects(store, sessionId, 'held');
+  logger.info('Legal hold placed', { session_id: sessionId, reason: hold.reason });
   return { session_id: sessionId, held: true, reason: hold.reason, placed_at: hold.placed_at };
 };
 
 /** Releases the hold; repeating it is harmless and re-tags the objects again, so a release cut short can be retried. */
-export const releaseHold = async ({ sql, store, retention }: HoldDeps, sessionId: string): Promise<ReleasedHold> => {
+export const releaseHold = async ({ sql, store, retention, logger }: HoldDeps, sessionId: string): Promise<ReleasedHold> => {
   const released = await sql.transaction(async (tx) => {
     await lockSession(tx, sessionId);
     const [row] = await tx.query<{ reason: string; placed_at: string }>(
@@ -67,6 +68,7 @@ export const releaseHold = async ({ sql, store, retention }: HoldDeps, sessionId
     return row ? { reason: row.reason, placed_at: row.placed_at } : null;
   });
   if (retention.objectsExpiredBy === 'bucket-lifecycle') await retagSessionObjects(store, sessionId, 'expires');
+  if (released) logger.info('Legal hold released', { session_id: sessionId, reason: released.reason });
   return { session_id: sessionId, held: false, released };
 };
 

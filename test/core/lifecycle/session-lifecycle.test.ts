@@ -31,7 +31,13 @@ import { transcriptDetailsKeyFor } from '../../../functions/core/transcripts/tra
 let root: string;
 let sql: Sql;
 let store: DirectoryObjectStore;
-const logger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const logged: { message: string; attributes: Record<string, unknown> }[] = [];
+const logger: Logger = {
+  debug() {},
+  info: (message, ...attributes) => logged.push({ message, attributes: Object.assign({}, ...attributes) }),
+  warn() {},
+  error() {},
+};
 const DAY = 86_400_000;
 
 const sweepDeps = (retention: Omit<RetentionSettings, 'objectsExpiredBy'>, objectStore: ObjectStore = store) => ({
@@ -146,6 +152,8 @@ describe('eraseSession', () => {
     });
     expect(await keysOf('erase-me')).toEqual([]);
     expect(await searchHits('binary')).toEqual(['keep-me']);
+    // The audit trail: what was removed, in the log.
+    expect(logged).toContainEqual({ message: 'Session erased', attributes: report });
     // The other session is untouched.
     expect((await keysOf('keep-me')).length).toBe(6);
     expect((await rowCounts('keep-me')).audio_chunks).toBe(2);
@@ -180,7 +188,7 @@ describe('eraseSession', () => {
         return store.delete(keys);
       },
     });
-    await expect(eraseSession({ sql, store: failing }, 'crashy')).rejects.toThrow('store down');
+    await expect(eraseSession({ sql, store: failing, logger }, 'crashy')).rejects.toThrow('store down');
     expect((await keysOf('crashy')).some((key) => key.startsWith('audio/'))).toBe(false);
     expect((await rowCounts('crashy')).session_erasures).toBe(1);
     expect((await refusal(placeHold(deps(), 'crashy', 'dispute'))).kind).toBe('conflict');
@@ -232,7 +240,7 @@ describe('legal hold', () => {
         tags.set(key, value.retention!);
       },
     });
-    const lifecycleDeps = { sql, store: tagging, retention: { objectsExpiredBy: 'bucket-lifecycle' as const } };
+    const lifecycleDeps = { sql, store: tagging, logger, retention: { objectsExpiredBy: 'bucket-lifecycle' as const } };
     await placeHold(lifecycleDeps, 'tagged', 'audit');
     const keys = await keysOf('tagged');
     expect([...tags.keys()].sort()).toEqual(keys.sort());
