@@ -1,8 +1,8 @@
 /**
  * The scheduled retention sweep: finish cut-short erasures → erase sessions past their period → drop
  * expired transcripts from the search index → objects: delete those of erased sessions, and the expired
- * ones (locally) or re-tag held sessions' objects (on AWS, where tag-filtered lifecycle rules expire them). Held sessions are
- * skipped throughout. Every step is idempotent, so a failed run is simply the next run's work.
+ * ones (locally) or re-tag held sessions' objects (on AWS, where tag-filtered lifecycle rules expire
+ * them). Held sessions are skipped throughout. Every step is idempotent: a failed run is the next one's work.
  */
 import type { Dependencies } from '../dependencies';
 import { isDomainError } from '../errors';
