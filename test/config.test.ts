@@ -1,7 +1,8 @@
 /** The wiring module picks adapters from settings alone; no network, no AWS. */
 import { describe, expect, it } from 'vitest';
-import { deferredSql } from '../functions/adapters/deferred-ports';
+import { deferredObjectStore, deferredSql } from '../functions/adapters/deferred-ports';
 import { retentionSettingsFor, runsMigrationsAtStart, transcriberEngineFor } from '../functions/config';
+import type { ObjectStore } from '../functions/core/ports/object-store';
 import type { Sql } from '../functions/core/ports/sql';
 import { readSettings } from '../functions/settings';
 
@@ -22,6 +23,17 @@ describe('wiring', () => {
     expect(await sql.query('SELECT 1')).toEqual([{ ok: 2 }]);
     expect(await sql.query('SELECT 1')).toEqual([{ ok: 2 }]);
     expect(opens).toBe(2);
+  });
+
+  it('passes tag writes through a deferred object store, which holds re-tag through', async () => {
+    const tagged: [string, Record<string, string>][] = [];
+    const inner = { setTags: async (key: string, tags: Record<string, string>) => void tagged.push([key, tags]) } as unknown as ObjectStore;
+    const store = deferredObjectStore(
+      (key) => key,
+      async () => inner,
+    );
+    await store.setTags!('audio/s/1.wav', { retention: 'held' });
+    expect(tagged).toEqual([['audio/s/1.wav', { retention: 'held' }]]);
   });
 
   it('uses pocketsphinx and migrates at start locally, Transcribe and the deploy trigger on Lambda', () => {
