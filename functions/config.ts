@@ -9,7 +9,8 @@ import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapter
 import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
-import type { Dependencies } from './core/dependencies';
+import type { Dependencies, RetentionSettings } from './core/dependencies';
+import { objectTagsFor } from './core/lifecycle/retention-tags';
 import { migrate } from './core/migrations';
 import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
@@ -64,7 +65,7 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
     return deferredObjectStore(s3LocationOf(bucket), async () => {
       if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
         const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/object-store/s3')]);
-        return new S3ObjectStore(new S3Client({}), bucket);
+        return new S3ObjectStore(new S3Client({}), bucket, { tagsFor: objectTagsFor });
       }
       return notBundled('S3');
     });
@@ -110,6 +111,14 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
 export const runsMigrationsAtStart = (settings: Settings): boolean =>
   settings.RUN_MIGRATIONS_AT_START ?? settings.AWS_LAMBDA_FUNCTION_NAME === undefined;
 
+/** Off unless set; objects expire by the bucket's tag-filtered lifecycle rules on S3 (lib/storage.ts), by the sweep in a data directory. */
+export const retentionSettingsFor = (settings: Settings): RetentionSettings => ({
+  ...(settings.AUDIO_RETENTION_DAYS === undefined ? {} : { audioDays: settings.AUDIO_RETENTION_DAYS }),
+  ...(settings.TRANSCRIPT_RETENTION_DAYS === undefined ? {} : { transcriptDays: settings.TRANSCRIPT_RETENTION_DAYS }),
+  ...(settings.SESSION_RETENTION_DAYS === undefined ? {} : { sessionDays: settings.SESSION_RETENTION_DAYS }),
+  objectsExpiredBy: settings.BUCKET_NAME ? 'bucket-lifecycle' : 'sweep',
+});
+
 export const buildDependencies = async (settings: Settings, hooks: WiringHooks = {}): Promise<Dependencies> => {
   const [sql, store, transcriber] = await Promise.all([openSql(settings), openStore(settings, hooks), openTranscriber(settings)]);
   if (runsMigrationsAtStart(settings)) {
@@ -139,6 +148,7 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
       retentionDays: settings.SNAPSHOT_RETENTION_DAYS,
       retentionEnforcedBy: settings.SNAPSHOT_RETENTION_BY ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'bucket-lifecycle' : 'scheduler'),
     },
+    retention: retentionSettingsFor(settings),
   };
 };
 

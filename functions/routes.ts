@@ -93,6 +93,27 @@ export const routes = [
     handler: 'search-transcripts',
     summary: 'Full-text search of transcripts: ?q= (1-200 chars), optional session_id, speaker, limit (1-50) and cursor',
   },
+  {
+    method: 'DELETE',
+    path: '/sessions/{session_id}',
+    handler: 'erase-session',
+    summary: 'Erase a session everywhere (rows, audio, transcripts, details, search index); 409 while on legal hold',
+    timeoutSeconds: LONG_ROUTE_TIMEOUT_SECONDS,
+  },
+  {
+    method: 'PUT',
+    path: '/sessions/{session_id}/hold',
+    handler: 'place-session-hold',
+    summary: 'Place a legal hold {reason}: the session is kept past retention and cannot be erased',
+    timeoutSeconds: LONG_ROUTE_TIMEOUT_SECONDS,
+  },
+  {
+    method: 'DELETE',
+    path: '/sessions/{session_id}/hold',
+    handler: 'release-session-hold',
+    summary: "Release the session's legal hold (repeating it is harmless)",
+    timeoutSeconds: LONG_ROUTE_TIMEOUT_SECONDS,
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routeId = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;
@@ -104,7 +125,9 @@ export const routeId = (route: Pick<RouteDefinition, 'method' | 'path'>): string
 export type EventTrigger =
   | { kind: 'object-created'; prefix: string }
   /** Every SNAPSHOT_INTERVAL_SECONDS locally; EventBridge rate(1 minute) on AWS. */
-  | { kind: 'schedule' };
+  | { kind: 'schedule' }
+  /** Every RETENTION_SWEEP_INTERVAL_SECONDS locally; EventBridge context retentionSweepSchedule (daily) on AWS. */
+  | { kind: 'retention-schedule' };
 
 export interface EventFunctionDefinition {
   handler: string;
@@ -127,5 +150,12 @@ export const eventFunctions: readonly EventFunctionDefinition[] = [
     summary: 'Snapshot the sandbox tables every minute, then apply retention where the bucket does not',
     // A run ends within its minute, before the next one starts.
     timeoutSeconds: 55,
+  },
+  {
+    handler: 'sweep-retention',
+    trigger: { kind: 'retention-schedule' },
+    summary: 'Erase sessions, transcripts and objects past their retention, skipping held sessions',
+    // Lambda's longest: whatever is left over is the next run's work.
+    timeoutSeconds: 900,
   },
 ];

@@ -14,6 +14,12 @@ const SettingsSchema = z.object({
   SNAPSHOT_RETENTION_DAYS: z._default(z.coerce.number().check(z.positive()), 7),
   /** Unset: `scheduler` locally, `bucket-lifecycle` on Lambda (functions/config.ts). */
   SNAPSHOT_RETENTION_BY: z.optional(z.enum(['scheduler', 'bucket-lifecycle'])),
+  /** Retention in days, unset: kept until erased (functions/core/lifecycle/retention-sweep.ts). */
+  AUDIO_RETENTION_DAYS: z.optional(z.coerce.number().check(z.positive())),
+  TRANSCRIPT_RETENTION_DAYS: z.optional(z.coerce.number().check(z.positive())),
+  SESSION_RETENTION_DAYS: z.optional(z.coerce.number().check(z.positive())),
+  /** Local retention sweep schedule; EventBridge runs it daily on AWS. */
+  RETENTION_SWEEP_INTERVAL_SECONDS: z._default(seconds, 3600),
   DATABASE_URL: z.optional(z.string().check(z.minLength(1))),
   TRANSCRIBER: z.optional(z.enum(['pocketsphinx', 'aws-transcribe'])),
   TRANSCRIBE_LANGUAGE: z._default(z.string(), 'en-US'),

@@ -27,6 +27,7 @@ export interface EventWiringProps {
   function: IFunction;
   bucket: IBucket;
   snapshotSchedule: string;
+  retentionSweepSchedule: string;
 }
 
 export class EventWiring extends Construct {
@@ -68,6 +69,18 @@ export class EventWiring extends Construct {
         });
         // An error inside the run is not retried: it goes to the queue, and the next minute snapshots afresh.
         props.function.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(this.failures) });
+        break;
+      }
+      case 'retention-schedule': {
+        // Every step of the sweep is idempotent: a failed run is retried once, and the next day's run redoes the rest.
+        new Rule(this, 'Schedule', {
+          schedule: Schedule.expression(props.retentionSweepSchedule),
+          description: 'Runs the retention sweep',
+          targets: [
+            new LambdaFunction(props.function, { deadLetterQueue: this.failures, retryAttempts: 2, maxEventAge: Duration.hours(1) }),
+          ],
+        });
+        props.function.configureAsyncInvoke({ retryAttempts: 1, onFailure: new SqsDestination(this.failures) });
         break;
       }
     }

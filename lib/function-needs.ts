@@ -4,7 +4,7 @@
  * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
  * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
-import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
+import { AUDIO_PREFIX, SESSION_OBJECT_PREFIXES, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
 
 export interface FunctionNeeds {
@@ -19,6 +19,12 @@ export interface FunctionNeeds {
   list?: readonly string[];
   /** Key prefixes it deletes from. */
   delete?: readonly string[];
+  /**
+   * Key prefixes whose objects it re-tags (s3:PutObjectTagging). Writers get it on their write prefixes
+   * where core tags new objects (functions/core/lifecycle/retention-tags.ts), since S3 authorizes a PUT
+   * that carries tags by it as well.
+   */
+  tag?: readonly string[];
   /** HeadBucket: the health probe. */
   pingBucket?: boolean;
   /** Amazon Transcribe streaming. */
@@ -54,6 +60,11 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'get-latest-snapshot': snapshotReader,
   'get-snapshot': snapshotReader,
   'list-snapshots': snapshotReader,
+  // Erasure and holds touch every per-session kind that keys.ts registers, and nothing else.
+  'erase-session': { list: SESSION_OBJECT_PREFIXES, delete: SESSION_OBJECT_PREFIXES },
+  'place-session-hold': { list: SESSION_OBJECT_PREFIXES, tag: SESSION_OBJECT_PREFIXES },
+  'release-session-hold': { list: SESSION_OBJECT_PREFIXES, tag: SESSION_OBJECT_PREFIXES },
+  'sweep-retention': { list: SESSION_OBJECT_PREFIXES, delete: SESSION_OBJECT_PREFIXES, tag: SESSION_OBJECT_PREFIXES },
 };
 
 export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};
@@ -63,4 +74,4 @@ export const usesDatabase = (needs: FunctionNeeds): boolean => needs.database !=
 
 /** Whether a function touches the bucket at all. */
 export const usesBucket = (needs: FunctionNeeds): boolean =>
-  Boolean(needs.pingBucket || needs.read?.length || needs.write?.length || needs.list?.length || needs.delete?.length);
+  Boolean(needs.pingBucket || needs.read?.length || needs.write?.length || needs.list?.length || needs.delete?.length || needs.tag?.length);

@@ -59,7 +59,13 @@ export class InterviewOpsStack extends Stack {
   constructor(scope: Construct, id: string, props: InterviewOpsStackProps = {}) {
     super(scope, id, props);
     const settings = readStackSettings(this.node);
-    const storage = new Storage(this, 'Storage', { snapshotRetentionDays: settings.snapshotRetentionDays });
+    const storage = new Storage(this, 'Storage', {
+      snapshotRetentionDays: settings.snapshotRetentionDays,
+      retentionDays: {
+        ...(settings.audioRetentionDays === undefined ? {} : { audio: settings.audioRetentionDays }),
+        ...(settings.transcriptRetentionDays === undefined ? {} : { transcripts: settings.transcriptRetentionDays }),
+      },
+    });
     const database = new Database(this, 'Database', { deletionProtection: settings.databaseDeletionProtection });
 
     const environment = {
@@ -74,6 +80,9 @@ export class InterviewOpsStack extends Stack {
         ? { TRANSCRIBE_LANGUAGE_OPTIONS: settings.transcribeLanguageOptions.join(',') }
         : {}),
       SNAPSHOT_RETENTION_DAYS: String(settings.snapshotRetentionDays),
+      ...(settings.audioRetentionDays === undefined ? {} : { AUDIO_RETENTION_DAYS: String(settings.audioRetentionDays) }),
+      ...(settings.transcriptRetentionDays === undefined ? {} : { TRANSCRIPT_RETENTION_DAYS: String(settings.transcriptRetentionDays) }),
+      ...(settings.sessionRetentionDays === undefined ? {} : { SESSION_RETENTION_DAYS: String(settings.sessionRetentionDays) }),
       LOG_LEVEL: 'INFO',
     };
     const streams = transcribeStreamShares(settings.transcribeStreamQuota);
@@ -128,6 +137,7 @@ export class InterviewOpsStack extends Stack {
         function: fn,
         bucket: storage.bucket,
         snapshotSchedule: settings.snapshotSchedule,
+        retentionSweepSchedule: settings.retentionSweepSchedule,
       });
       failureQueues.push({ handler: definition.handler, queue: wiring.failures });
     }

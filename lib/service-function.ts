@@ -10,6 +10,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { objectTagsFor } from '../functions/core/lifecycle/retention-tags';
 import { adapterDefinesFor, bundlingOptions, FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './bundling';
 import { type FunctionNeeds, usesDatabase } from './function-needs';
 import { acknowledgeNag } from './nag';
@@ -91,6 +92,8 @@ const grantBucketNeeds = (role: Role, bucket: IBucket, needs: FunctionNeeds) => 
   }
   if (needs.delete?.length)
     statements.push(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: objectArns(bucket, needs.delete) }));
+  const tagged = [...new Set([...(needs.tag ?? []), ...(needs.write ?? []).filter((prefix) => objectTagsFor(prefix) !== undefined)])];
+  if (tagged.length) statements.push(new PolicyStatement({ actions: ['s3:PutObjectTagging'], resources: objectArns(bucket, tagged) }));
   if (needs.pingBucket || needs.read?.length || needs.list?.length) {
     // One unconditioned s3:ListBucket: HeadBucket (the health probe) carries no prefix, and without
     // ListBucket S3 answers a read of a missing key with 403 instead of the 404 the adapter maps to
@@ -106,7 +109,7 @@ const acknowledgePrefixWildcards = (role: Role, bucket: IBucket, needs: Function
   const cfnBucket = bucket.node.defaultChild as CfnBucket | undefined;
   if (!cfnBucket) return;
   const bucketLogicalId = stack.resolve(stack.getLogicalId(cfnBucket)) as string;
-  const prefixes = new Set([...(needs.read ?? []), ...(needs.write ?? []), ...(needs.delete ?? [])]);
+  const prefixes = new Set([...(needs.read ?? []), ...(needs.write ?? []), ...(needs.delete ?? []), ...(needs.tag ?? [])]);
   for (const prefix of prefixes) {
     acknowledgeNag(
       role,

@@ -30,6 +30,14 @@ export interface StackSettings {
   alarmEmail?: string;
   /** Minutes without a successful scheduled snapshot before the staleness alarm fires. */
   snapshotStaleMinutes: number;
+  /** Days audio objects are kept (a tag-filtered lifecycle rule); unset: until the session is erased. */
+  audioRetentionDays?: number;
+  /** Days transcripts, their details and search entries are kept; unset: until the session is erased. */
+  transcriptRetentionDays?: number;
+  /** Days a session and all its data are kept from its creation (the retention sweep); unset: until erased. */
+  sessionRetentionDays?: number;
+  /** EventBridge schedule for the retention sweep. */
+  retentionSweepSchedule: string;
 }
 
 const contextString = (node: Node, key: string): string | undefined => {
@@ -99,6 +107,23 @@ export const readStackSettings = (node: Node): StackSettings => {
     );
   }
 
+  // At least 2 days: objects written into a held session carry the expiring tag until the daily sweep re-tags them.
+  const retentionDays = (key: string, least: number): number | undefined => {
+    const raw = contextString(node, key);
+    if (raw === undefined) return undefined;
+    const days = Number(raw);
+    if (!Number.isInteger(days) || days < least) throw new Error(`context ${key}: a whole number of days, at least ${least}`);
+    return days;
+  };
+  const audioRetentionDays = retentionDays('audioRetentionDays', 2);
+  const transcriptRetentionDays = retentionDays('transcriptRetentionDays', 2);
+  const sessionRetentionDays = retentionDays('sessionRetentionDays', 1);
+  const retentionSweepSchedule = contextString(node, 'retentionSweepSchedule') ?? 'rate(1 day)';
+  const sweepPeriod = schedulePeriodMinutes(retentionSweepSchedule);
+  if (!/^(rate|cron)\(.+\)$/.test(retentionSweepSchedule) || (sweepPeriod !== undefined && sweepPeriod > 1440)) {
+    throw new Error('context retentionSweepSchedule: an EventBridge rate(...) or cron(...) expression, at least daily');
+  }
+
   return {
     snapshotRetentionDays: retention,
     snapshotSchedule,
@@ -111,5 +136,9 @@ export const readStackSettings = (node: Node): StackSettings => {
     transcribeStreamQuota,
     ...(alarmEmail ? { alarmEmail } : {}),
     snapshotStaleMinutes,
+    ...(audioRetentionDays === undefined ? {} : { audioRetentionDays }),
+    ...(transcriptRetentionDays === undefined ? {} : { transcriptRetentionDays }),
+    ...(sessionRetentionDays === undefined ? {} : { sessionRetentionDays }),
+    retentionSweepSchedule,
   };
 };

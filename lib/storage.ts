@@ -1,15 +1,29 @@
 /**
  * The bucket: private, encrypted, TLS only, with server access logs, and snapshots expiring after the
- * retention period (the bucket does it, so a missed snapshot run never leaves old ones behind).
+ * retention period (the bucket does it, so a missed snapshot run never leaves old ones behind). Each
+ * per-session object kind with a retention period expires by a rule that only matches objects tagged
+ * `retention=expires`: a legal hold re-tags its session's objects `held` (functions/core/lifecycle).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SNAPSHOTS_PREFIX } from '../functions/core/keys';
+import { type RetentionClass, SESSION_OBJECT_KINDS, SNAPSHOTS_PREFIX } from '../functions/core/keys';
+import { EXPIRING_TAG } from '../functions/core/lifecycle/retention-tags';
 
 export interface StorageProps {
   snapshotRetentionDays: number;
+  /** Days per retention class; a class left out is kept until its session is erased. */
+  retentionDays?: Partial<Record<RetentionClass, number>>;
 }
+
+/** One rule per per-session kind whose class has a period: its prefix, and only objects tagged to expire. */
+export const sessionObjectRules = (retentionDays: Partial<Record<RetentionClass, number>> = {}): LifecycleRule[] =>
+  Object.entries(SESSION_OBJECT_KINDS).flatMap(([kind, { prefix, retention }]) => {
+    const days = retentionDays[retention];
+    return days === undefined
+      ? []
+      : [{ id: `expire-${kind.replaceAll('_', '-')}`, prefix, tagFilters: { ...EXPIRING_TAG }, expiration: Duration.days(days) }];
+  });
 
 export class Storage extends Construct {
   readonly bucket: Bucket;
@@ -33,6 +47,7 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'data-bucket/',
       lifecycleRules: [
         { id: 'expire-snapshots', prefix: SNAPSHOTS_PREFIX, expiration: Duration.days(props.snapshotRetentionDays) },
+        ...sessionObjectRules(props.retentionDays),
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       // Transcripts and audio are the product: a stack deletion must not take them along.

@@ -217,6 +217,20 @@ await check('GET /sandbox_snapshots', async () => {
   const body = expectStatus(await send('GET', '/sandbox_snapshots'), 200, 'list');
   return `${body.data.total_count} snapshot(s)`;
 });
+await check('PUT /sessions/{session_id}/hold', async () => {
+  expectStatus(await send('PUT', `/sessions/${sessionId}/hold`, JSON.stringify({ reason: 'smoke' }), 'application/json'), 200, 'hold');
+  expectStatus(await send('DELETE', `/sessions/${sessionId}`), 409, 'erase while held');
+  return 'held; erasure refused';
+});
+await check('DELETE /sessions/{session_id}/hold', async () => {
+  const body = expectStatus(await send('DELETE', `/sessions/${sessionId}/hold`), 200, 'release');
+  return body.data.released ? 'released' : 'no hold';
+});
+// Last of the session's checks: it erases the smoke session, so a run leaves nothing behind.
+await check('DELETE /sessions/{session_id}', async () => {
+  const body = expectStatus(await send('DELETE', `/sessions/${sessionId}`), 200, 'erase');
+  return `${body.data.keys_deleted} object(s), ${body.data.rows.sessions} session row`;
+});
 await check('GET /sessions/{bad id} is a 400 envelope', async () => {
   expectStatus(await send('GET', '/sessions/..%2Fetc'), 400, 'bad id');
   return 'refused';

@@ -42,6 +42,12 @@ export const deferredObjectStore = (locationOf: (key: string) => string, open: (
     head: async (key) => (await store.get()).head(key),
     list: async (prefix, options) => (await store.get()).list(prefix, options),
     delete: async (keys) => (await store.get()).delete(keys),
+    // Always present, since whether the store has tags is only known once open: deferred stores wrap S3, which does.
+    setTags: async (key, tags) => {
+      const opened = await store.get();
+      if (!opened.setTags) throw new Error('this object store keeps no tags');
+      return opened.setTags(key, tags);
+    },
     ping: async () => (await store.get()).ping(),
     locationOf,
   };

@@ -15,6 +15,21 @@ export interface Dependencies {
   /** Speech recognition for audio chunks; a missing engine answers 503 without stopping the service. */
   transcriber: Transcriber;
   snapshots: SnapshotSettings;
+  retention: RetentionSettings;
+}
+
+/** How long session data is kept (functions/core/retention.ts); an unset period keeps it until erased. */
+export interface RetentionSettings {
+  audioDays?: number;
+  /** Transcripts, their details and their search index entries. */
+  transcriptDays?: number;
+  /** Sessions with all their rows and objects, counted from the session's creation. */
+  sessionDays?: number;
+  /**
+   * `sweep`: the scheduled sweep deletes expired objects itself (locally); `bucket-lifecycle`: the bucket's
+   * tag-filtered rules do, and holds re-tag the session's objects (on AWS).
+   */
+  objectsExpiredBy: 'sweep' | 'bucket-lifecycle';
 }
 
 export interface SnapshotSettings {

@@ -7,6 +7,41 @@ import { CHUNK_ID_PATTERN, SESSION_ID_PATTERN, SNAPSHOT_ID_PATTERN } from './ide
 export const AUDIO_PREFIX = 'audio/';
 export const TRANSCRIPTS_PREFIX = 'transcripts/';
 export const SNAPSHOTS_PREFIX = 'snapshots/';
+/** JSON sidecars beside each transcript (functions/core/transcripts/transcript-objects.ts). */
+export const TRANSCRIPT_DETAILS_PREFIX = 'transcript-details/';
+
+/** Which retention setting ages an object kind out (functions/core/retention.ts). */
+export type RetentionClass = 'audio' | 'transcripts';
+
+/**
+ * Every kind of object kept per session, each under `{prefix}{session_id}/`: what erasure deletes, what
+ * a legal hold re-tags and what retention expires. A new per-session prefix is registered here, and
+ * erasure, holds, lifecycle rules and IAM grants cover it with no other change.
+ */
+export const SESSION_OBJECT_KINDS = {
+  audio: { prefix: AUDIO_PREFIX, retention: 'audio' },
+  transcripts: { prefix: TRANSCRIPTS_PREFIX, retention: 'transcripts' },
+  transcript_details: { prefix: TRANSCRIPT_DETAILS_PREFIX, retention: 'transcripts' },
+} as const satisfies Record<string, { prefix: string; retention: RetentionClass }>;
+
+export type SessionObjectKind = keyof typeof SESSION_OBJECT_KINDS;
+
+export const sessionObjectKinds = Object.keys(SESSION_OBJECT_KINDS) as SessionObjectKind[];
+
+/** The top-level prefixes of all per-session kinds: erasure's, holds' and the sweep's IAM grants. */
+export const SESSION_OBJECT_PREFIXES: readonly string[] = Object.values(SESSION_OBJECT_KINDS).map((kind) => kind.prefix);
+
+/** Where one session's objects of a kind live: the prefix, then the session id as its own path segment. */
+export const sessionObjectPrefixFor = (kind: SessionObjectKind, sessionId: string): string =>
+  `${SESSION_OBJECT_KINDS[kind].prefix}${sessionId}/`;
+
+/** The session a per-session key belongs to; null for a key outside the kind's prefix. */
+export const sessionIdOfKey = (kind: SessionObjectKind, key: string): string | null => {
+  const { prefix } = SESSION_OBJECT_KINDS[kind];
+  if (!key.startsWith(prefix)) return null;
+  const sessionId = key.slice(prefix.length).split('/', 1)[0]!;
+  return key.length > prefix.length + sessionId.length && SESSION_ID_PATTERN.test(sessionId) ? sessionId : null;
+};
 
 export type AudioExtension = 'wav' | 'flac' | 'ogg';
 

@@ -126,4 +126,10 @@ export const requestSchemas = {
       cursor: z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(10_000))),
     }),
   },
+  'erase-session': { params: SessionPath },
+  'place-session-hold': {
+    params: SessionPath,
+    body: z.strictObject({ reason: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)) }),
+  },
+  'release-session-hold': { params: SessionPath },
 } as const satisfies Record<(typeof routes)[number]['handler'], RequestSchemas>;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
 import { loadHandler } from '../handler-modules';
 import { logger } from '../logger';
-import type { EventFunctionDefinition } from '../routes';
+import type { EventFunctionDefinition, EventTrigger } from '../routes';
 import { localLambdaContext } from './lambda-context';
 
 export const scheduledEvent = (time: Date, ruleName: string): ScheduledEvent => ({
@@ -27,8 +27,12 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-export const startScheduler = (functions: readonly EventFunctionDefinition[], intervalSeconds: number): Scheduler => {
-  const scheduled = functions.filter((definition) => definition.trigger.kind === 'schedule');
+export const startScheduler = (
+  functions: readonly EventFunctionDefinition[],
+  intervalSeconds: number,
+  kind: Exclude<EventTrigger['kind'], 'object-created'> = 'schedule',
+): Scheduler => {
+  const scheduled = functions.filter((definition) => definition.trigger.kind === kind);
   const running = new Map<string, Promise<void>>();
 
   const run = (definition: EventFunctionDefinition): Promise<void> => {

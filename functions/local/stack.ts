@@ -16,6 +16,8 @@ export interface LocalStack {
   url: string;
   dependencies: Dependencies;
   scheduler: Scheduler;
+  /** The retention sweep's schedule. */
+  retentionScheduler: Scheduler;
   /** Waits for object notifications still being delivered. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -28,6 +30,7 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
   const dependencies = await built;
   const gateway = await startGateway(routes, settings.PORT, settings.HOST);
   const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);
+  const retentionScheduler = startScheduler(eventFunctions, settings.RETENTION_SWEEP_INTERVAL_SECONDS, 'retention-schedule');
   await resumeTranscriptions(dependencies, {
     ownsDatabase: settings.DATABASE_URL === undefined,
     notify: (object) => notifications.notify(object),
@@ -37,10 +40,12 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
     url: gateway.url,
     dependencies,
     scheduler,
+    retentionScheduler,
     settle: () => notifications.drain(),
     async close() {
       await gateway.close();
       await scheduler.stop();
+      await retentionScheduler.stop();
       await notifications.drain();
       await dependencies.transcriber.close();
       await dependencies.sql.close();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as keys from '../../functions/core/keys';
 import {
   audioKeyFor,
   parseAudioKey,
@@ -56,5 +57,25 @@ describe('key layout', () => {
     expect(snapshotIdFromKey('snapshots/snapshot_00500101_120000.json')).toBeNull();
     expect(snapshotIdFromKey('snapshots/snapshot_29990101_120000.json')).toBeNull();
     expect(() => snapshotKeyFor('snapshot_12')).toThrow(RangeError);
+  });
+});
+
+describe('per-session object kinds', () => {
+  it('registers every top-level prefix but snapshots/, so erasure, holds and retention cover a new one', () => {
+    const prefixes = Object.entries(keys)
+      .filter(([name, value]) => name.endsWith('_PREFIX') && typeof value === 'string')
+      .map(([, value]) => value as string);
+    const sharedAcrossSessions = [keys.SNAPSHOTS_PREFIX];
+    expect(prefixes.filter((prefix) => !sharedAcrossSessions.includes(prefix)).sort()).toEqual([...keys.SESSION_OBJECT_PREFIXES].sort());
+  });
+
+  it('reads the session back out of a key of each kind, and nothing out of other keys', () => {
+    for (const kind of keys.sessionObjectKinds) {
+      const prefix = keys.sessionObjectPrefixFor(kind, 's-1');
+      expect(keys.sessionIdOfKey(kind, `${prefix}x.bin`)).toBe('s-1');
+      expect(keys.sessionIdOfKey(kind, prefix.slice(0, -1))).toBeNull();
+    }
+    expect(keys.sessionIdOfKey('audio', 'transcripts/s-1/s-1_1.txt')).toBeNull();
+    expect(keys.sessionIdOfKey('audio', 'audio/../x/1.wav')).toBeNull();
   });
 });

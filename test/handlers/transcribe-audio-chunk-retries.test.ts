@@ -101,6 +101,7 @@ beforeAll(async () => {
     transcriber,
     audio: { acceptedFormats: transcriber.acceptedFormats, maxBytes: 4 * 1024 * 1024 },
     snapshots: { retentionDays: 7, retentionEnforcedBy: 'scheduler' },
+    retention: { objectsExpiredBy: 'sweep' },
   };
   useDependencies(Promise.resolve(deps));
   await createSession({ sql }, { session_id: 'retry-s' });

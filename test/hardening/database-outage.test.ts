@@ -35,6 +35,9 @@ const NEEDS_DATABASE = new Set([
   'record-code-history',
   'record-execution-result',
   'process-chunk',
+  'erase-session',
+  'place-session-hold',
+  'release-session-hold',
 ]);
 
 let postgres: PostgresServer;

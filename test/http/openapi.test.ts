@@ -37,6 +37,16 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(upload.requestBody.content)).toContain('audio/wav');
   });
 
+  it('documents erasure and the legal hold, with the hold reason required', async () => {
+    const document = await buildOpenApiDocument();
+    expect(document.paths['/sessions/{session_id}']!.delete).toBeDefined();
+    const hold = document.paths['/sessions/{session_id}/hold']! as Record<string, any>;
+    expect(Object.keys(hold).sort()).toEqual(['delete', 'put']);
+    const schema = hold.put.requestBody.content['application/json'].schema;
+    expect(schema.required).toEqual(['reason']);
+    expect(schema.additionalProperties).toBe(false);
+  });
+
   it('leaves only the public routes open', async () => {
     const document = await buildOpenApiDocument();
     for (const route of routes) {

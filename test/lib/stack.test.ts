@@ -176,17 +176,28 @@ describe('InterviewOpsStack', () => {
     });
 
     it('lets each function touch only the key prefixes it uses', () => {
-      // Writers may read what they wrote: the S3 adapter heads an object after writing it.
+      // Writers may read what they wrote: the S3 adapter heads an object after writing it. Per-session
+      // objects are written tagged for the lifecycle rules, which S3 authorizes by s3:PutObjectTagging too.
       expect(objectGrants(template, 'upload-audio-chunk')).toEqual({
-        'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
       for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {
         expect(objectGrants(template, transcriber), transcriber).toEqual({
           'audio/': ['s3:GetObject'],
-          'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-          'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+          'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+          'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         });
+      }
+      // Erasure lists and deletes every per-session kind; holds list and re-tag them; none reads a body.
+      const perSession = (actions: string[]) => ({ 'audio/': actions, 'transcripts/': actions, 'transcript-details/': actions });
+      expect(objectGrants(template, 'erase-session')).toEqual(perSession(['s3:DeleteObject']));
+      expect(objectGrants(template, 'place-session-hold')).toEqual(perSession(['s3:PutObjectTagging']));
+      expect(objectGrants(template, 'release-session-hold')).toEqual(perSession(['s3:PutObjectTagging']));
+      expect(objectGrants(template, 'sweep-retention')).toEqual(perSession(['s3:DeleteObject', 's3:PutObjectTagging']));
+      for (const handler of ['erase-session', 'place-session-hold', 'release-session-hold', 'sweep-retention']) {
+        const listing = statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('s3:ListBucket'));
+        expect(listing, handler).toHaveLength(1);
       }
       // Reading a transcript back answers its details too; the session timeline reads the details alone.
       expect(objectGrants(template, 'get-transcript')).toEqual({
@@ -281,6 +292,16 @@ describe('InterviewOpsStack', () => {
       });
     });
 
+    it('expires no session data by default: only snapshots/ and incomplete uploads have rules', () => {
+      const [bucket] = Object.values(resourcesOf(template, 'AWS::S3::Bucket')).filter((resource) =>
+        resource.Properties.LifecycleConfiguration?.Rules?.some((rule: any) => rule.Prefix === 'snapshots/'),
+      );
+      expect(bucket!.Properties.LifecycleConfiguration.Rules.map((rule: any) => rule.Id).sort()).toEqual([
+        'abort-incomplete-uploads',
+        'expire-snapshots',
+      ]);
+    });
+
     it('notifies the transcription function of objects created under audio/', () => {
       const transcriber = eventFunctions.find((entry) => entry.trigger.kind === 'object-created');
       expect(transcriber?.trigger).toEqual({ kind: 'object-created', prefix: 'audio/' });
@@ -322,6 +343,66 @@ describe('InterviewOpsStack', () => {
           }),
         ],
       });
+    });
+  });
+
+  describe('retention', () => {
+    const sweep = eventFunctions.find((entry) => entry.trigger.kind === 'retention-schedule')!;
+
+    it('runs the retention sweep daily, with a dead-letter queue, under its own schedule', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 day)',
+        State: 'ENABLED',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionIdOf(template, sweep.handler), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweepRetentionEventsFailures'), 'Arn'] } },
+          }),
+        ],
+      });
+      expect(functionOf(template, sweep.handler).Properties.Timeout).toBe(900);
+      // The sweep and erasure speak SQL: the Data API on the cluster, as every database function.
+      expect(statementsOf(template, sweep.handler).some((statement) => actionsOf(statement).includes('rds-data:ExecuteStatement'))).toBe(
+        true,
+      );
+    });
+
+    it('expires each per-session kind by its period, only objects tagged retention=expires, and passes the periods on', () => {
+      const custom = synth(
+        { audioRetentionDays: 30, transcriptRetentionDays: 90, sessionRetentionDays: 365, retentionSweepSchedule: 'rate(12 hours)' },
+        { routes: [routes.find((route) => route.handler === 'erase-session')!], eventFunctions: [sweep] },
+      );
+      const rule = (id: string, prefix: string, days: number) =>
+        Match.objectLike({
+          Id: id,
+          Prefix: prefix,
+          ExpirationInDays: days,
+          Status: 'Enabled',
+          TagFilters: [{ Key: 'retention', Value: 'expires' }],
+        });
+      custom.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            rule('expire-audio', 'audio/', 30),
+            rule('expire-transcripts', 'transcripts/', 90),
+            rule('expire-transcript-details', 'transcript-details/', 90),
+          ]),
+        },
+      });
+      custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(12 hours)' });
+      custom.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({ AUDIO_RETENTION_DAYS: '30', TRANSCRIPT_RETENTION_DAYS: '90', SESSION_RETENTION_DAYS: '365' }),
+        },
+      });
+    });
+
+    it('refuses object retention under 2 days and a sweep less often than daily', () => {
+      const none = { routes: [], eventFunctions: [] };
+      expect(() => synth({ audioRetentionDays: 1 }, none)).toThrow(/audioRetentionDays/);
+      expect(() => synth({ transcriptRetentionDays: 'soon' }, none)).toThrow(/transcriptRetentionDays/);
+      expect(() => synth({ sessionRetentionDays: 0 }, none)).toThrow(/sessionRetentionDays/);
+      expect(() => synth({ retentionSweepSchedule: 'rate(2 days)' }, none)).toThrow(/retentionSweepSchedule/);
     });
   });
 

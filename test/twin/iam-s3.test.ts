@@ -7,10 +7,12 @@ import { pathToFileURL } from 'node:url';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -81,6 +83,11 @@ const smallTemplate = {
               Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] }, '/transcripts/*']] },
             },
             { Action: 's3:ListBucket', Effect: 'Allow', Resource: { 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] } },
+            {
+              Action: 's3:PutObjectTagging',
+              Effect: 'Allow',
+              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['DataBucket1234ABCD', 'Arn'] }, '/transcripts/tagged/*']] },
+            },
           ],
         },
       },
@@ -330,6 +337,23 @@ describe('twin S3 behind the IAM gate (hand-written template)', () => {
     expect(records[0]!.s3.object.size).toBe(size);
     const got = await writer.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'transcripts/big/x.bin' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(bytes)).toBe(true);
+  });
+
+  it('authorizes a write that sets tags, and re-tagging, by s3:PutObjectTagging as S3 does', async () => {
+    const tagged = { Bucket: BUCKET, Key: 'transcripts/tagged/1.txt' };
+    await writer.send(new PutObjectCommand({ ...tagged, Body: 'text', Tagging: 'retention=expires' }));
+    await writer.send(new PutObjectTaggingCommand({ ...tagged, Tagging: { TagSet: [{ Key: 'retention', Value: 'held' }] } }));
+    expect((await s3.adminClient().send(new GetObjectTaggingCommand(tagged))).TagSet).toEqual([{ Key: 'retention', Value: 'held' }]);
+
+    // s3:PutObject alone is not enough for a PUT carrying tags, nor for re-tagging.
+    const untaggable = { Bucket: BUCKET, Key: 'transcripts/s1/tags.txt' };
+    const denied = await errorOf(writer.send(new PutObjectCommand({ ...untaggable, Body: 'text', Tagging: 'retention=expires' })));
+    expect(denied.name).toBe('AccessDenied');
+    await writer.send(new PutObjectCommand({ ...untaggable, Body: 'text' }));
+    const retag = await errorOf(
+      writer.send(new PutObjectTaggingCommand({ ...untaggable, Tagging: { TagSet: [{ Key: 'retention', Value: 'held' }] } })),
+    );
+    expect(retag.name).toBe('AccessDenied');
   });
 
   it('DeleteObjects deletes the allowed keys and reports the refused ones as AccessDenied', async () => {

@@ -32,7 +32,9 @@ export type S3OperationName =
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
   | 'ListParts'
-  | 'DeleteObject';
+  | 'DeleteObject'
+  | 'GetObjectTagging'
+  | 'PutObjectTagging';
 
 export interface S3Operation {
   name: S3OperationName;
@@ -115,24 +117,33 @@ export const operationOf = (
   }
   const object = objectArn(bucket, key);
   const copySource = headers['x-amz-copy-source'];
+  // A write that sets tags (x-amz-tagging) is authorized by s3:PutObjectTagging as well as s3:PutObject.
+  const tagging = headers['x-amz-tagging'] === undefined ? [] : [{ action: 's3:PutObjectTagging', resource: object }];
   switch (m) {
     case 'GET':
     case 'HEAD':
       if (has('uploadId')) return { name: 'ListParts', checks: [{ action: 's3:ListMultipartUploadParts', resource: object }] };
+      if (m === 'GET' && has('tagging') && !has('versionId'))
+        return { name: 'GetObjectTagging', checks: [{ action: 's3:GetObjectTagging', resource: object }] };
       if (['tagging', 'acl', 'attributes', 'legal-hold', 'retention', 'torrent'].some(has)) return undefined;
       return {
         name: m === 'GET' ? 'GetObject' : 'HeadObject',
         checks: [{ action: has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', resource: object }],
       };
     case 'PUT': {
+      if (has('tagging') && !has('versionId'))
+        return { name: 'PutObjectTagging', checks: [{ action: 's3:PutObjectTagging', resource: object }] };
       if (['tagging', 'acl', 'legal-hold', 'retention'].some(has)) return undefined;
       const source = typeof copySource === 'string' ? [{ action: 's3:GetObject', resource: copySourceArn(copySource) }] : [];
       if (has('uploadId') && has('partNumber'))
         return { name: source.length ? 'UploadPartCopy' : 'UploadPart', checks: [{ action: 's3:PutObject', resource: object }, ...source] };
-      return { name: source.length ? 'CopyObject' : 'PutObject', checks: [{ action: 's3:PutObject', resource: object }, ...source] };
+      return {
+        name: source.length ? 'CopyObject' : 'PutObject',
+        checks: [{ action: 's3:PutObject', resource: object }, ...source, ...tagging],
+      };
     }
     case 'POST':
-      if (has('uploads')) return { name: 'CreateMultipartUpload', checks: [{ action: 's3:PutObject', resource: object }] };
+      if (has('uploads')) return { name: 'CreateMultipartUpload', checks: [{ action: 's3:PutObject', resource: object }, ...tagging] };
       if (has('uploadId')) return { name: 'CompleteMultipartUpload', checks: [{ action: 's3:PutObject', resource: object }] };
       return undefined;
     case 'DELETE':

@@ -11,6 +11,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -31,10 +32,16 @@ import { s3LocationOf } from './s3-location';
 /** S3's own ceiling for one ListObjectsV2 page and one DeleteObjects request. */
 const MAX_KEYS = 1000;
 
+export interface S3ObjectStoreOptions {
+  /** Tags each new object is written with, by key: what the bucket's lifecycle rules filter on. */
+  tagsFor?: (key: string) => Record<string, string> | undefined;
+}
+
 export class S3ObjectStore implements ObjectStore {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
+    private readonly options: S3ObjectStoreOptions = {},
   ) {}
 
   locationOf(key: string): string {
@@ -134,12 +141,26 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async setTags(key: string, tags: Record<string, string>): Promise<void> {
+    await this.client
+      .send(
+        new PutObjectTaggingCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+        }),
+      )
+      .catch(translateAwsFailure);
+  }
+
   async ping(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket })).catch(translateAwsFailure);
   }
 
   private writeParams(key: string, options: PutOptions) {
+    const tags = this.options.tagsFor?.(key);
     return {
+      ...(tags ? { Tagging: new URLSearchParams(tags).toString() } : {}),
       Bucket: this.bucket,
       Key: key,
       ...(options.contentType ? { ContentType: options.contentType } : {}),

@@ -49,6 +49,11 @@ export interface ObjectStore {
   /** One page of keys under `prefix`, in ascending key order: one list request. */
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Replaces an object's tags (S3 object tagging, which lifecycle rules filter on). Stores without
+   * lifecycle rules leave it out: locally the retention sweep deletes instead.
+   */
+  setTags?(key: string, tags: Record<string, string>): Promise<void>;
   /** Where the object lives, as shown to callers in `file_path`. */
   locationOf(key: string): string;
   /** A cheap round trip that fails when the store cannot be reached. */

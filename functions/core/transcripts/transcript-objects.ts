@@ -5,10 +5,10 @@
  * timings) is kept beside it: small values as object metadata on the .txt, the whole record in a JSON
  * sidecar under transcript-details/, mirroring the same layout.
  */
-import { TRANSCRIPTS_PREFIX, transcriptKeyFor, transcriptPrefixFor } from '../keys';
+import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTS_PREFIX, transcriptKeyFor, transcriptPrefixFor } from '../keys';
 import type { WordTiming } from '../ports/transcriber';
 
-export const TRANSCRIPT_DETAILS_PREFIX = 'transcript-details/';
+export { TRANSCRIPT_DETAILS_PREFIX };
 
 export const transcriptDetailsKeyFor = (sessionId: string, chunkId: string): string =>
   `${TRANSCRIPT_DETAILS_PREFIX}${sessionId}/${sessionId}_${chunkId}.json`;

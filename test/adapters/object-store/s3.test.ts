@@ -2,10 +2,18 @@
  * The S3 adapter against s3rver on loopback (the contract), plus what s3rver cannot show: DeleteObjects
  * batching and partial failures, over aws-sdk-client-mock.
  */
-import { DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../../functions/adapters/object-store/s3';
+import { objectTagsFor } from '../../../functions/core/lifecycle/retention-tags';
 import { ObjectAlreadyExistsError } from '../../../functions/core/ports/object-store';
 import { describeObjectStoreContract } from './object-store.contract';
 import { startS3rver } from './s3rver/s3rver-process';
@@ -38,6 +46,47 @@ describe('S3ObjectStore past the multipart threshold (s3rver)', () => {
     await expect(store.putStream('snapshots/large.json', sixMiB(), { ifAbsent: true })).rejects.toBeInstanceOf(ObjectAlreadyExistsError);
     const head = await store.head('snapshots/large.json');
     expect(head).toMatchObject({ size: 6 * 1024 * 1024, contentType: 'application/json' });
+  });
+});
+
+describe('S3ObjectStore tags (s3rver)', () => {
+  let s3rver: Awaited<ReturnType<typeof startS3rver>>;
+  beforeAll(async () => {
+    s3rver = await startS3rver();
+  });
+  afterAll(() => s3rver.stop());
+
+  it('replaces an object tag set, which a lifecycle rule filters on', async () => {
+    const store = new S3ObjectStore(s3rver.client(), s3rver.bucket);
+    await store.put('audio/s1/1.wav', 'wav');
+    await store.setTags('audio/s1/1.wav', { retention: 'held' });
+    const tags = await s3rver.client().send(new GetObjectTaggingCommand({ Bucket: s3rver.bucket, Key: 'audio/s1/1.wav' }));
+    expect(tags.TagSet).toEqual([{ Key: 'retention', Value: 'held' }]);
+  });
+});
+
+describe('S3ObjectStore writes with tags', () => {
+  let s3: AwsClientStub<S3Client>;
+  beforeAll(() => {
+    s3 = mockClient(S3Client);
+  });
+  afterEach(() => s3.reset());
+  afterAll(() => s3.restore());
+
+  it('writes per-session objects tagged to expire, and others untagged', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    s3.on(PutObjectTaggingCommand).resolves({});
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 1, LastModified: new Date('2024-01-01T00:00:00Z'), Metadata: {} });
+    const store = new S3ObjectStore(new S3Client({}), 'bucket', { tagsFor: objectTagsFor });
+    await store.put('transcripts/s1/s1_1.txt', 'x');
+    await store.put('snapshots/snapshot_20240101_000000.json', '{}');
+    const tagging = s3.commandCalls(PutObjectCommand).map((call) => [call.args[0].input.Key, call.args[0].input.Tagging]);
+    expect(tagging).toEqual([
+      ['transcripts/s1/s1_1.txt', 'retention=expires'],
+      ['snapshots/snapshot_20240101_000000.json', undefined],
+    ]);
+    await store.setTags('transcripts/s1/s1_1.txt', { retention: 'held' });
+    expect(s3.commandCalls(PutObjectTaggingCommand)[0]!.args[0].input.Tagging).toEqual({ TagSet: [{ Key: 'retention', Value: 'held' }] });
   });
 });
 

@@ -17,6 +17,7 @@ const JSON_BODIES: Record<string, unknown> = {
   'create-session': {},
   'record-code-history': { code: 'print(1)', language: 'python' },
   'record-execution-result': { stdout: '1\n', stderr: '', exit_code: 0 },
+  'place-session-hold': { reason: 'fault test' },
 };
 
 const RAW_BODY_HANDLERS = new Set(['upload-audio-chunk']);
@@ -27,7 +28,7 @@ export const wellFormedRequest = (route: RouteDefinition, ids: KnownIds): RawReq
   const values: Record<string, string> = { session_id: ids.sessionId, chunk_id: ids.chunkId, snapshot_id: ids.snapshotId };
   const target = route.path.replace(/\{(\w+)\}/g, (_match, name: string) => encodeURIComponent(values[name] ?? ids.sessionId));
   if (RAW_BODY_HANDLERS.has(route.handler)) return { method: route.method, target, headers: { 'content-type': 'audio/wav' }, body: TONE };
-  if (route.method === 'POST' && route.handler in JSON_BODIES) {
+  if (route.handler in JSON_BODIES) {
     return {
       method: route.method,
       target,
