@@ -9,6 +9,7 @@ import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapter
 import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
+import type { DatabaseLogins } from './core/database-logins';
 import type { Dependencies } from './core/dependencies';
 import { migrate } from './core/migrations';
 import { systemClock } from './core/ports/clock';
@@ -103,6 +104,25 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
     return transcriber;
   }
   return notBundled('pocketsphinx');
+};
+
+/**
+ * The logins the migrator provisions, read from their secrets; undefined where there are none (locally,
+ * one connection does everything). Bundled only into the migration function (INTERVIEW_OPS_OMIT_SECRETS).
+ */
+export const databaseLogins = async (settings: Settings = readSettings()): Promise<DatabaseLogins | undefined> => {
+  const { DB_APP_SECRET_ARN: appArn, DB_READER_SECRET_ARN: readerArn } = settings;
+  if (!appArn || !readerArn) return undefined;
+  if (process.env.INTERVIEW_OPS_OMIT_SECRETS !== 'true') {
+    const [{ SecretsManagerClient }, { readLoginSecret }] = await Promise.all([
+      import('@aws-sdk/client-secrets-manager'),
+      import('./adapters/secrets/secrets-manager'),
+    ]);
+    const client = new SecretsManagerClient({});
+    const [app, reader] = await Promise.all([readLoginSecret(client, appArn), readLoginSecret(client, readerArn)]);
+    return { app, reader };
+  }
+  return notBundled('Secrets Manager');
 };
 
 /** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */

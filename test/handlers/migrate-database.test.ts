@@ -29,8 +29,8 @@ describe('migrate-database handler', () => {
   it('applies every migration once, then none', async () => {
     const expected = loadMigrations().map((migration) => migration.name);
     expect(expected.length).toBeGreaterThan(0);
-    expect(await handler()).toEqual({ applied: expected });
-    expect(await handler()).toEqual({ applied: [] });
+    expect(await handler()).toEqual({ applied: expected, logins: [] });
+    expect(await handler()).toEqual({ applied: [], logins: [] });
     const { sql } = await dependencies();
     const recorded = await sql.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY version');
     expect(recorded.map((row) => row.name)).toEqual(expected);
