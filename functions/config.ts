@@ -17,9 +17,11 @@ import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
 import type { Transcriber } from './core/ports/transcriber';
 import { longestAudioFor } from './core/transcripts/run-deadline';
+import { invocationTimeLeftMs } from './invocation';
 import { logger } from './logger';
 import { eventFunctions } from './routes';
 import { readSettings, type Settings } from './settings';
+import { traced } from './tracing';
 
 const insertedChunkTimeoutSeconds = (): number =>
   eventFunctions.find((definition) => definition.trigger.kind === 'object-created')?.timeoutSeconds ?? Infinity;
@@ -48,7 +50,7 @@ const openSql = async (settings: Settings): Promise<Sql> => {
         import('@aws-sdk/client-rds-data'),
         import('./adapters/sql/rds-data'),
       ]);
-      return openRdsDataSql(new RDSDataClient({}), { resourceArn, secretArn, database });
+      return openRdsDataSql(traced(new RDSDataClient({})), { resourceArn, secretArn, database }, { timeLeftMs: invocationTimeLeftMs });
     });
   }
   if (process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS !== 'true') {
@@ -64,7 +66,7 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
     return deferredObjectStore(s3LocationOf(bucket), async () => {
       if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
         const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/object-store/s3')]);
-        return new S3ObjectStore(new S3Client({}), bucket);
+        return new S3ObjectStore(traced(new S3Client({})), bucket);
       }
       return notBundled('S3');
     });
@@ -118,7 +120,7 @@ export const databaseLogins = async (settings: Settings = readSettings()): Promi
       import('@aws-sdk/client-secrets-manager'),
       import('./adapters/secrets/secrets-manager'),
     ]);
-    const client = new SecretsManagerClient({});
+    const client = traced(new SecretsManagerClient({}));
     const [app, reader] = await Promise.all([readLoginSecret(client, appArn), readLoginSecret(client, readerArn)]);
     return { app, reader };
   }

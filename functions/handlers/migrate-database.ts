@@ -4,12 +4,15 @@
  * The SQL files travel in the bundle beside the code (lib/bundling.ts copies db/migrations). After
  * migrating it provisions the app and reader logins, so the grants cover what the migrations added.
  */
+import middy from '@middy/core';
 import { loadMigrations } from '../../db/migrations';
 import { databaseLogins, dependencies } from '../config';
 import { provisionLogins } from '../core/database-logins';
 import { migrate } from '../core/migrations';
+import { trackInvocationDeadline } from '../invocation';
+import { traceInvocation } from '../tracing';
 
-export const handler = async (): Promise<{ applied: string[]; logins: string[] }> => {
+const migrateAndProvision = async (): Promise<{ applied: string[]; logins: string[] }> => {
   const { sql, logger } = await dependencies();
   const applied = await migrate(sql, loadMigrations());
   const logins = await databaseLogins();
@@ -18,3 +21,8 @@ export const handler = async (): Promise<{ applied: string[]; logins: string[] }
   logger.info('Migrations checked, logins provisioned', { applied, logins: names });
   return { applied, logins: names };
 };
+
+export const handler = middy<unknown, { applied: string[]; logins: string[] }>()
+  .use(traceInvocation())
+  .use(trackInvocationDeadline())
+  .handler(migrateAndProvision);

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
 import { dependencies } from '../../functions/config';
-import { handler } from '../../functions/handlers/migrate-database';
+import { handler as migrateHandler } from '../../functions/handlers/migrate-database';
+import { localLambdaContext } from '../../functions/local/lambda-context';
+
+const handler = () => migrateHandler({}, localLambdaContext('migrate-database', 300_000));
 
 describe('migrate-database handler', () => {
   let dataDir: string;

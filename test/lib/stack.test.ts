@@ -213,7 +213,7 @@ describe('InterviewOpsStack', () => {
       const timeoutOf = (handler: string) => functionOf(template, handler).Properties.Timeout as number;
       expect(timeoutOf('process-chunk')).toBe(29);
       expect(timeoutOf('trigger-snapshot')).toBe(29);
-      expect(timeoutOf('get-session')).toBe(15);
+      expect(timeoutOf('get-session')).toBe(25);
       expect(timeoutOf('take-scheduled-snapshot')).toBeLessThan(60);
       // The local stack gives each handler these same deadlines (test/local/lambda-deadlines.test.ts).
       for (const route of routes) expect(timeoutOf(route.handler)).toBe(timeoutSecondsOf(route));
