@@ -57,7 +57,8 @@ const openSql = async (settings: Settings): Promise<Sql> => {
     if (settings.DATABASE_URL) return (await import('./adapters/sql/pg')).openPgSql(settings.DATABASE_URL);
     return (await import('./adapters/sql/pglite')).openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
   }
-  return notBundled('local database');
+  // A Lambda function without a database login (lib/function-needs.ts): only a use of the port fails.
+  return deferredSql(async () => notBundled('database'));
 };
 
 const openStore = async (settings: Settings, hooks: WiringHooks): Promise<ObjectStore> => {
