@@ -18,6 +18,7 @@ import { startS3, type TwinS3 } from './s3/index';
 import { startSecretsManager, type TwinSecretsManager } from './secrets-manager/server';
 import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
 import { startTranscribeStreaming, type TranscribeStreamingServer } from './transcribe/server';
+import { startXrayDaemon, type XrayDaemon } from './xray';
 
 export interface TwinOptions {
   /** The cloud assembly `cdk synth` wrote. */
@@ -46,6 +47,8 @@ export interface Twin {
   s3: TwinS3;
   dataApi: DataApi;
   secretsManager: TwinSecretsManager;
+  /** The segments traced functions sent. */
+  xray: XrayDaemon;
   transcribe: TranscribeStreamingServer;
   events: TwinEvents;
   functions: ReadonlyMap<string, FunctionRuntime>;
@@ -127,6 +130,9 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       () => transcribe.close(),
     );
 
+    const xray = await startXrayDaemon();
+    closers.push(() => xray.close());
+
     const functions = new Map<string, FunctionRuntime>();
     closers.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
     const runtimeOf = (fn: TwinFunction) =>
@@ -136,6 +142,8 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
           AWS_ENDPOINT_URL_S3: s3.url,
           AWS_ENDPOINT_URL_RDS_DATA: dataApi.url,
           AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+          // What Lambda sets for a function with active tracing.
+          ...(fn.tracing === 'Active' ? { AWS_XRAY_DAEMON_ADDRESS: xray.address, AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR' } : {}),
           AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING: transcribe.url,
         },
         region: TWIN_REGION,
@@ -216,6 +224,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       s3,
       dataApi,
       secretsManager,
+      xray,
       transcribe,
       events,
       functions,
