@@ -139,6 +139,9 @@ describe('InterviewOpsStack', () => {
         expect(major, `${handler} runtime`).toBeGreaterThanOrEqual(22);
         expect(fn.Properties.Handler).toBe('index.handler');
         expect(fn.Properties.TracingConfig, `${handler} tracing`).toEqual({ Mode: 'Active' });
+        expect(statementsOf(template, handler).flatMap(actionsOf), `${handler} may send traces`).toEqual(
+          expect.arrayContaining(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+        );
         const variables = fn.Properties.Environment.Variables;
         if (databaseLoginOf(needsOf(handler)))
           expect(variables).toMatchObject({ DB_CLUSTER_ARN: expect.anything(), DB_SECRET_ARN: expect.anything() });
