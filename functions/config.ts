@@ -9,6 +9,7 @@ import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapter
 import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
+import type { DatabaseLogins } from './core/database-logins';
 import type { Dependencies, RetentionSettings } from './core/dependencies';
 import { objectTagsFor } from './core/lifecycle/retention-tags';
 import { migrate } from './core/migrations';
@@ -18,9 +19,11 @@ import type { Sql } from './core/ports/sql';
 import type { Transcriber } from './core/ports/transcriber';
 import { backfillSearchText } from './core/transcripts/backfill-search-text';
 import { longestAudioFor } from './core/transcripts/run-deadline';
+import { invocationTimeLeftMs } from './invocation';
 import { logger } from './logger';
 import { eventFunctions } from './routes';
 import { readSettings, type Settings } from './settings';
+import { traced } from './tracing';
 
 const insertedChunkTimeoutSeconds = (): number =>
   eventFunctions.find((definition) => definition.trigger.kind === 'object-created')?.timeoutSeconds ?? Infinity;
@@ -49,14 +52,15 @@ const openSql = async (settings: Settings): Promise<Sql> => {
         import('@aws-sdk/client-rds-data'),
         import('./adapters/sql/rds-data'),
       ]);
-      return openRdsDataSql(new RDSDataClient({}), { resourceArn, secretArn, database });
+      return openRdsDataSql(traced(new RDSDataClient({})), { resourceArn, secretArn, database }, { timeLeftMs: invocationTimeLeftMs });
     });
   }
   if (process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS !== 'true') {
     if (settings.DATABASE_URL) return (await import('./adapters/sql/pg')).openPgSql(settings.DATABASE_URL);
     return (await import('./adapters/sql/pglite')).openPgliteSql(join(resolve(settings.DATA_DIR), '.pglite'));
   }
-  return notBundled('local database');
+  // A Lambda function without a database login (lib/function-needs.ts): only a use of the port fails.
+  return deferredSql(async () => notBundled('database'));
 };
 
 const openStore = async (settings: Settings, hooks: WiringHooks): Promise<ObjectStore> => {
@@ -65,7 +69,7 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
     return deferredObjectStore(s3LocationOf(bucket), async () => {
       if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
         const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/object-store/s3')]);
-        return new S3ObjectStore(new S3Client({}), bucket, { tagsFor: objectTagsFor });
+        return new S3ObjectStore(traced(new S3Client({})), bucket, { tagsFor: objectTagsFor });
       }
       return notBundled('S3');
     });
@@ -105,6 +109,25 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
     return transcriber;
   }
   return notBundled('pocketsphinx');
+};
+
+/**
+ * The logins the migrator provisions, read from their secrets; undefined where there are none (locally,
+ * one connection does everything). Bundled only into the migration function (INTERVIEW_OPS_OMIT_SECRETS).
+ */
+export const databaseLogins = async (settings: Settings = readSettings()): Promise<DatabaseLogins | undefined> => {
+  const { DB_APP_SECRET_ARN: appArn, DB_READER_SECRET_ARN: readerArn } = settings;
+  if (!appArn || !readerArn) return undefined;
+  if (process.env.INTERVIEW_OPS_OMIT_SECRETS !== 'true') {
+    const [{ SecretsManagerClient }, { readLoginSecret }] = await Promise.all([
+      import('@aws-sdk/client-secrets-manager'),
+      import('./adapters/secrets/secrets-manager'),
+    ]);
+    const client = traced(new SecretsManagerClient({}));
+    const [app, reader] = await Promise.all([readLoginSecret(client, appArn), readLoginSecret(client, readerArn)]);
+    return { app, reader };
+  }
+  return notBundled('Secrets Manager');
 };
 
 /** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */

@@ -20,8 +20,11 @@ export interface RouteDefinition {
   timeoutSeconds?: number;
 }
 
-/** A plain API call's limit. */
-export const ROUTE_TIMEOUT_SECONDS = 15;
+/**
+ * A plain API call's limit: room for Aurora to resume from a pause (about 15 s, during which the Data API
+ * adapter waits and retries) and then do the call, within API Gateway's 30 s (docs/deploy.md).
+ */
+export const ROUTE_TIMEOUT_SECONDS = 25;
 /** Transcribing or snapshotting on request can outlast a plain call, and must still answer within API Gateway's 30 s. */
 const LONG_ROUTE_TIMEOUT_SECONDS = 29;
 

@@ -39,6 +39,9 @@ const SettingsSchema = z.object({
   BUCKET_NAME: z.optional(z.string()),
   DB_CLUSTER_ARN: z.optional(z.string()),
   DB_SECRET_ARN: z.optional(z.string()),
+  /** The migration function only: the secrets of the app and reader logins it provisions (functions/core/database-logins.ts). */
+  DB_APP_SECRET_ARN: z.optional(z.string()),
+  DB_READER_SECRET_ARN: z.optional(z.string()),
   DB_NAME: z._default(z.string(), 'interview_ops'),
   /** Unset: migrate at start locally; on Lambda the deploy-time trigger migrates instead (functions/config.ts). */
   RUN_MIGRATIONS_AT_START: z.optional(z.stringbool()),

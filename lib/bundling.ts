@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { type FunctionNeeds, usesBucket } from './function-needs';
+import { databaseLoginOf, type FunctionNeeds, usesBucket } from './function-needs';
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
@@ -41,6 +41,8 @@ export const adapterDefinesFor = (needs: FunctionNeeds): Record<string, string> 
   'process.env.INTERVIEW_OPS_OMIT_LOCAL_ADAPTERS': '"true"',
   ...(usesBucket(needs) ? {} : { 'process.env.INTERVIEW_OPS_OMIT_S3': '"true"' }),
   ...(needs.transcribe ? {} : { 'process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE': '"true"' }),
+  // Only the owner (the migrator) reads secrets itself, to set the other logins' passwords.
+  ...(databaseLoginOf(needs) === 'owner' ? {} : { 'process.env.INTERVIEW_OPS_OMIT_SECRETS': '"true"' }),
 });
 
 /**

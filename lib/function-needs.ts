@@ -1,8 +1,8 @@
 /**
- * What each function may touch: the bucket prefixes, Transcribe, and the Data API that every function
- * gets unless it says `database: false`. Keyed by
- * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
- * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
+ * What each function may touch: the bucket prefixes, Transcribe, and which database login it speaks SQL
+ * as through the Data API (`app` unless it says otherwise). Keyed by the handler names of
+ * functions/routes.ts; a handler missing here gets the app login and nothing else, so a new route starts
+ * with no bucket and no master secret, and asks for more here. Prefixes come from where core makes the keys.
  */
 import { AUDIO_PREFIX, SESSION_OBJECT_PREFIXES, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
@@ -29,32 +29,44 @@ export interface FunctionNeeds {
   pingBucket?: boolean;
   /** Amazon Transcribe streaming. */
   transcribe?: boolean;
-  /** The Data API on the cluster and read access to its secret; true unless set to false. */
-  database?: boolean;
+  /** The Data API on the cluster and read access to the secret of this login; 'app' unless set, false for none. */
+  database?: DatabaseLogin | false;
 }
 
-const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX] };
+/**
+ * The PostgreSQL logins, each with its own secret (lib/database.ts): `reader` may only SELECT, `app` runs
+ * the DML the functions run, `owner` is the cluster's master user, which only the migrator may use.
+ */
+export type DatabaseLogin = 'reader' | 'app' | 'owner';
+
+const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX], database: 'reader' };
+// Taking a snapshot reads the tables (and takes an advisory lock, open to every login): the reader login.
 const snapshotWriter: FunctionNeeds = {
+  database: 'reader',
   read: [SNAPSHOTS_PREFIX],
   write: [SNAPSHOTS_PREFIX],
   list: [SNAPSHOTS_PREFIX],
   delete: [SNAPSHOTS_PREFIX],
 };
 const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: TRANSCRIPTION_WRITES, transcribe: true };
-const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS_PREFIX], list: [TRANSCRIPTS_PREFIX] };
+const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS_PREFIX], list: [TRANSCRIPTS_PREFIX], database: 'reader' };
 
 export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   // Liveness answers from the function alone; the deep check probes the database and the bucket.
   health: { database: false },
-  'health-deep': { pingBucket: true },
+  'get-openapi': { database: false },
+  'health-deep': { pingBucket: true, database: 'reader' },
+  'get-session': { database: 'reader' },
+  'search-transcripts': { database: 'reader' },
   'upload-audio-chunk': { write: [AUDIO_PREFIX] },
   'transcribe-audio-chunk': transcriber,
   'process-chunk': transcriber,
-  'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX] },
+  'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX], database: 'reader' },
   'list-transcripts': transcriptReader,
-  'get-session-transcript': { read: [TRANSCRIPT_DETAILS_PREFIX] },
-  // After migrating, it fills the search text of chunks transcribed before migration 006 from their objects.
-  'migrate-database': { read: [TRANSCRIPTS_PREFIX] },
+  'get-session-transcript': { read: [TRANSCRIPT_DETAILS_PREFIX], database: 'reader' },
+  // Applies the migrations and provisions the other two logins (functions/handlers/migrate-database.ts), then
+  // fills the search text of chunks transcribed before migration 006 from their objects.
+  'migrate-database': { database: 'owner', read: [TRANSCRIPTS_PREFIX] },
   'take-scheduled-snapshot': snapshotWriter,
   'trigger-snapshot': snapshotWriter,
   'get-latest-snapshot': snapshotReader,
@@ -69,8 +81,12 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
 
 export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};
 
+/** The login a function speaks SQL as, or undefined when it calls no Data API at all. */
+export const databaseLoginOf = (needs: FunctionNeeds): DatabaseLogin | undefined =>
+  needs.database === false ? undefined : (needs.database ?? 'app');
+
 /** Whether a function calls the Data API: every one unless its needs say `database: false`. */
-export const usesDatabase = (needs: FunctionNeeds): boolean => needs.database !== false;
+export const usesDatabase = (needs: FunctionNeeds): boolean => databaseLoginOf(needs) !== undefined;
 
 /** Whether a function touches the bucket at all. */
 export const usesBucket = (needs: FunctionNeeds): boolean =>

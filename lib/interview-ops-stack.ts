@@ -66,12 +66,16 @@ export class InterviewOpsStack extends Stack {
         ...(settings.transcriptRetentionDays === undefined ? {} : { transcripts: settings.transcriptRetentionDays }),
       },
     });
-    const database = new Database(this, 'Database', { deletionProtection: settings.databaseDeletionProtection });
+    const database = new Database(this, 'Database', {
+      deletionProtection: settings.databaseDeletionProtection,
+      minCapacity: settings.databaseMinCapacity,
+      maxCapacity: settings.databaseMaxCapacity,
+      secondsUntilAutoPause: settings.databaseSecondsUntilAutoPause,
+    });
 
     const environment = {
       BUCKET_NAME: storage.bucket.bucketName,
-      DB_CLUSTER_ARN: database.cluster.clusterArn,
-      DB_SECRET_ARN: database.cluster.secret!.secretArn,
+      // DB_CLUSTER_ARN and DB_SECRET_ARN only for functions that use the database, with their own login's secret (service-function.ts).
       DB_NAME: DATABASE_NAME,
       RUN_MIGRATIONS_AT_START: 'false',
       TRANSCRIBER: 'aws-transcribe',
@@ -96,7 +100,7 @@ export class InterviewOpsStack extends Stack {
         description,
         environment,
         bucket: storage.bucket,
-        cluster: database.cluster,
+        database,
         needs,
         ...(needs.transcribe ? { reservedConcurrency: isEventHandler(handler) ? streams.inserted : streams.onDemand } : {}),
         ...extra,

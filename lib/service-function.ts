@@ -4,15 +4,16 @@
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { objectTagsFor } from '../functions/core/lifecycle/retention-tags';
 import { adapterDefinesFor, bundlingOptions, FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './bundling';
-import { type FunctionNeeds, usesDatabase } from './function-needs';
+import type { Database } from './database';
+import { databaseLoginOf, type FunctionNeeds } from './function-needs';
 import { acknowledgeNag } from './nag';
 
 export interface ServiceFunctionProps {
@@ -22,7 +23,7 @@ export interface ServiceFunctionProps {
   description: string;
   environment: Record<string, string>;
   bucket: IBucket;
-  cluster: DatabaseCluster;
+  database: Database;
   needs: FunctionNeeds;
   timeout?: Duration;
   memorySize?: number;
@@ -58,24 +59,63 @@ export class ServiceFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(15),
       role,
       logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // X-Ray traces of every invocation; Powertools Tracer adds the AWS SDK calls (functions/tracing.ts).
+      tracing: Tracing.ACTIVE,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment, ...databaseEnvironment(props.database, props.needs) },
       bundling: bundlingOptions({ define: adapterDefinesFor(props.needs), ...props.bundling }),
     });
 
-    if (usesDatabase(props.needs)) props.cluster.grantDataApiAccess(role);
+    grantDatabaseNeeds(role, props.database, props.needs);
+    acknowledgeNag(
+      role,
+      'IAM5[Resource::*]',
+      `Actions that support no resource-level permissions are the only ones granted on *: xray:PutTraceSegments and PutTelemetryRecords (active tracing)${props.needs.transcribe ? ', transcribe:StartStreamTranscription' : ''}.`,
+    );
     grantBucketNeeds(role, props.bucket, props.needs);
     if (props.needs.transcribe) {
       // Amazon Transcribe streaming has no resource-level permissions: '*' is the only resource it accepts.
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['transcribe:StartStreamTranscription'], resources: ['*'] }));
-      acknowledgeNag(
-        role,
-        'IAM5[Resource::*]',
-        'transcribe:StartStreamTranscription supports no resource-level permissions; the action is the only one granted on *.',
-      );
     }
     acknowledgePrefixWildcards(role, props.bucket, props.needs);
   }
 }
+
+const DATA_API_ACTIONS = [
+  'rds-data:BatchExecuteStatement',
+  'rds-data:BeginTransaction',
+  'rds-data:CommitTransaction',
+  'rds-data:ExecuteStatement',
+  'rds-data:RollbackTransaction',
+];
+
+/**
+ * The Data API on the cluster and read access to the secret of the function's own login only
+ * (cluster.grantDataApiAccess would add the master secret). The migrator, the one owner, also reads the
+ * other logins' secrets: it sets their passwords.
+ */
+const grantDatabaseNeeds = (role: Role, database: Database, needs: FunctionNeeds) => {
+  const login = databaseLoginOf(needs);
+  if (!login) return;
+  role.addToPrincipalPolicy(new PolicyStatement({ actions: DATA_API_ACTIONS, resources: [database.cluster.clusterArn] }));
+  database.secrets[login].grantRead(role);
+  if (login === 'owner') {
+    database.secrets.app.grantRead(role);
+    database.secrets.reader.grantRead(role);
+  }
+};
+
+/** DB_SECRET_ARN names the function's login; the migrator also gets the secrets of the logins it provisions. */
+const databaseEnvironment = (database: Database, needs: FunctionNeeds): Record<string, string> => {
+  const login = databaseLoginOf(needs);
+  if (!login) return {};
+  return {
+    DB_CLUSTER_ARN: database.cluster.clusterArn,
+    DB_SECRET_ARN: database.secrets[login].secretArn,
+    ...(login === 'owner'
+      ? { DB_APP_SECRET_ARN: database.secrets.app.secretArn, DB_READER_SECRET_ARN: database.secrets.reader.secretArn }
+      : {}),
+  };
+};
 
 const objectArns = (bucket: IBucket, prefixes: readonly string[] = []) => prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`));
 

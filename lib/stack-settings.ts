@@ -38,6 +38,12 @@ export interface StackSettings {
   sessionRetentionDays?: number;
   /** EventBridge schedule for the retention sweep. */
   retentionSweepSchedule: string;
+  /** Aurora Serverless v2 capacity floor in ACU: 0 (default) pauses the idle cluster, 0.5 or more keeps it warm. */
+  databaseMinCapacity: number;
+  /** Aurora Serverless v2 capacity ceiling in ACU. */
+  databaseMaxCapacity: number;
+  /** Seconds without connections before the cluster pauses, when databaseMinCapacity is 0 (300 to 86400). */
+  databaseSecondsUntilAutoPause: number;
 }
 
 const contextString = (node: Node, key: string): string | undefined => {
@@ -124,6 +130,22 @@ export const readStackSettings = (node: Node): StackSettings => {
     throw new Error('context retentionSweepSchedule: an EventBridge rate(...) or cron(...) expression, at least daily');
   }
 
+  // Aurora Serverless v2 takes capacity in steps of 0.5 ACU, from 0 to 256.
+  const capacity = (key: string, fallback: number) => {
+    const value = Number(contextString(node, key) ?? fallback);
+    if (!(value >= 0 && value <= 256 && Number.isInteger(value * 2))) throw new Error(`context ${key}: ACU from 0 to 256 in steps of 0.5`);
+    return value;
+  };
+  const databaseMinCapacity = capacity('databaseMinCapacity', 0);
+  const databaseMaxCapacity = capacity('databaseMaxCapacity', 4);
+  if (databaseMaxCapacity < Math.max(1, databaseMinCapacity)) {
+    throw new Error('context databaseMaxCapacity: at least 1 ACU and at least databaseMinCapacity');
+  }
+  const databaseSecondsUntilAutoPause = Number(contextString(node, 'databaseSecondsUntilAutoPause') ?? 300);
+  if (!Number.isInteger(databaseSecondsUntilAutoPause) || databaseSecondsUntilAutoPause < 300 || databaseSecondsUntilAutoPause > 86400) {
+    throw new Error('context databaseSecondsUntilAutoPause: whole seconds from 300 to 86400');
+  }
+
   return {
     snapshotRetentionDays: retention,
     snapshotSchedule,
@@ -140,5 +162,8 @@ export const readStackSettings = (node: Node): StackSettings => {
     ...(transcriptRetentionDays === undefined ? {} : { transcriptRetentionDays }),
     ...(sessionRetentionDays === undefined ? {} : { sessionRetentionDays }),
     retentionSweepSchedule,
+    databaseMinCapacity,
+    databaseMaxCapacity,
+    databaseSecondsUntilAutoPause,
   };
 };

@@ -15,8 +15,10 @@ import { CALLER_CREDENTIALS, credentialsOfRole, TWIN_ACCOUNT, TWIN_REGION, type 
 import { type FunctionRuntime, functionRuntimeOf, type InvokeResult } from './lambda/runtime';
 import { type PostgresServer, startPostgresServer } from './postgres-server';
 import { startS3, type TwinS3 } from './s3/index';
+import { startSecretsManager, type TwinSecretsManager } from './secrets-manager/server';
 import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
 import { startTranscribeStreaming, type TranscribeStreamingServer } from './transcribe/server';
+import { startXrayDaemon, type XrayDaemon } from './xray';
 
 export interface TwinOptions {
   /** The cloud assembly `cdk synth` wrote. */
@@ -44,6 +46,9 @@ export interface Twin {
   gate: TwinGate;
   s3: TwinS3;
   dataApi: DataApi;
+  secretsManager: TwinSecretsManager;
+  /** The segments traced functions sent. */
+  xray: XrayDaemon;
   transcribe: TranscribeStreamingServer;
   events: TwinEvents;
   functions: ReadonlyMap<string, FunctionRuntime>;
@@ -51,6 +56,18 @@ export interface Twin {
 }
 
 const DATABASE = 'interview_ops';
+
+/** The secret RDS attaches to the cluster: its master user's. */
+const masterSecretOf = (template: TwinTemplate): string => {
+  const [attachment] = template
+    .ofType('AWS::SecretsManager::SecretTargetAttachment')
+    .filter((id) => template.resources[id]!.Properties.TargetType === 'AWS::RDS::DBCluster');
+  if (!attachment) throw new Error('no secret is attached to the database cluster');
+  return template.physicalId(attachment);
+};
+
+/** The SQL string literal of a value. */
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 /** The bucket, cluster and secret the functions' environment names. */
 const resourcesOf = (template: TwinTemplate) => {
@@ -77,14 +94,34 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const postgres: PostgresServer = await startPostgresServer();
+    // Secret values are generated now, as CloudFormation generates them when it creates each secret.
+    const secretsManager = await startSecretsManager({ template, gate });
+    closers.push(() => secretsManager.close());
+    // Logins give their password, as on Aurora. The master user is no superuser (Aurora's is rds_superuser):
+    // it may create roles and owns the database, so the migrator runs with what it has there.
+    const postgres: PostgresServer = await startPostgresServer({ passwordLogins: true });
     closers.push(() => postgres.stop());
-    await postgres.command('psql', ['-d', 'postgres', '-c', `CREATE DATABASE ${names.database}`]);
+    const master = secretsManager.json(masterSecretOf(template));
+    if (typeof master?.username !== 'string' || typeof master.password !== 'string') throw new Error('the master secret has no login');
+    await postgres.command('psql', [
+      '-d',
+      'postgres',
+      '-c',
+      `CREATE ROLE "${master.username}" LOGIN CREATEROLE PASSWORD ${literal(master.password)}`,
+      '-c',
+      `CREATE DATABASE ${names.database} OWNER "${master.username}"`,
+    ]);
     const databaseUrl = postgres.url.replace(/\/postgres$/, `/${names.database}`);
+    const loginOf = (secretArn: string) => {
+      const value = secretsManager.json(secretArn);
+      return typeof value?.username === 'string' && typeof value.password === 'string'
+        ? { username: value.username, password: value.password }
+        : undefined;
+    };
 
     const [s3, dataApi, transcribe] = await Promise.all([
       startS3({ gate, bucket: names.bucket }),
-      startDataApi({ databaseUrl, gate, clusterArn: names.clusterArn, secretArn: names.secretArn, database: names.database }),
+      startDataApi({ databaseUrl, gate, clusterArn: names.clusterArn, secretArn: names.secretArn, database: names.database, loginOf }),
       startTranscribeStreaming({ gate, ...(options.transcribeStreams ? { maxConcurrentStreams: options.transcribeStreams } : {}) }),
     ]);
     closers.push(
@@ -92,6 +129,9 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       () => dataApi.close(),
       () => transcribe.close(),
     );
+
+    const xray = await startXrayDaemon();
+    closers.push(() => xray.close());
 
     const functions = new Map<string, FunctionRuntime>();
     closers.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
@@ -101,6 +141,9 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
           ...(fn.roleLogicalId ? credentialEnvironment(credentialsOfRole(fn.roleLogicalId)) : {}),
           AWS_ENDPOINT_URL_S3: s3.url,
           AWS_ENDPOINT_URL_RDS_DATA: dataApi.url,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+          // What Lambda sets for a function with active tracing.
+          ...(fn.tracing === 'Active' ? { AWS_XRAY_DAEMON_ADDRESS: xray.address, AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR' } : {}),
           AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING: transcribe.url,
         },
         region: TWIN_REGION,
@@ -180,6 +223,8 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       gate,
       s3,
       dataApi,
+      secretsManager,
+      xray,
       transcribe,
       events,
       functions,

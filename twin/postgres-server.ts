@@ -4,7 +4,7 @@
  * as root it runs as the `postgres` user.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,21 @@ const numericIds = async (user: string) => {
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
 };
 
-export const startPostgresServer = async (options: { settings?: Record<string, string> } = {}): Promise<PostgresServer> => {
+export interface PostgresServerOptions {
+  settings?: Record<string, string>;
+  /**
+   * TCP logins other than the server's own user must give their password (SCRAM-SHA-256), as on Aurora;
+   * the server's user (and the socket) stays trusted. Off: every login is trusted.
+   */
+  passwordLogins?: boolean;
+}
+
+const writeHba = async (path: string, text: string, owner?: { uid: number; gid: number }) => {
+  await writeFile(path, text, { mode: 0o600 });
+  if (owner) await chown(path, owner.uid, owner.gid);
+};
+
+export const startPostgresServer = async (options: PostgresServerOptions = {}): Promise<PostgresServer> => {
   const asRoot = process.getuid?.() === 0;
   const user = asRoot ? 'postgres' : userInfo().username;
   const root = await mkdtemp(join(tmpdir(), 'interview-ops-pg-'));
@@ -54,6 +68,10 @@ export const startPostgresServer = async (options: { settings?: Record<string, s
       : run(tool, [...args], { maxBuffer: 64 * 1024 * 1024 });
   const port = await freePort();
   await as(join(POSTGRES_BIN, 'initdb'), ['-D', dataDir, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  if (options.passwordLogins) {
+    const hba = ['local all all trust', `host all ${user} 127.0.0.1/32 trust`, 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n');
+    await writeHba(join(dataDir, 'pg_hba.conf'), hba, asRoot ? await numericIds(user) : undefined);
+  }
   const serverOptions = [
     `-p ${port}`,
     `-k ${root}`,

@@ -37,6 +37,8 @@ export interface TwinFunction {
   architectures: string[];
   /** Absolute folder of the bundle, or undefined for inline code (Code.ZipFile) and assets without a path. */
   assetDir: string | undefined;
+  /** TracingConfig.Mode: Active traces every invocation (X-Ray); PassThrough (the default) does not. */
+  tracing: 'Active' | 'PassThrough';
 }
 
 export interface RolePolicies {
@@ -552,6 +554,7 @@ export const templateFromJson = (
         reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
         architectures: p.Architectures ?? ['x86_64'],
         assetDir: assetDirOrUndefined(id),
+        tracing: p.TracingConfig?.Mode === 'Active' ? 'Active' : 'PassThrough',
       };
     }
     return functionCache;

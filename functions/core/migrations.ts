@@ -7,14 +7,17 @@ export interface Migration {
 }
 
 /** Arbitrary but fixed: serializes concurrent starts (two Lambdas, a deploy trigger) on the same database. */
-const MIGRATION_LOCK_KEY = 7_310_421;
+export const MIGRATION_LOCK_KEY = 7_310_421;
+
+/** The ledger of applied migrations. */
+export const MIGRATIONS_TABLE = 'schema_migrations';
 
 /**
  * Applies the migrations not yet recorded, in version order, each in its own transaction, and
  * returns the names it applied. Safe to run at every start.
  */
 export const migrate = async (sql: Sql, migrations: readonly Migration[]): Promise<string[]> => {
-  await sql.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  await sql.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
     version    integer PRIMARY KEY,
     name       text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
@@ -23,10 +26,10 @@ export const migrate = async (sql: Sql, migrations: readonly Migration[]): Promi
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     const didApply = await sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(:key)', { key: MIGRATION_LOCK_KEY });
-      const done = await tx.query('SELECT 1 FROM schema_migrations WHERE version = :version', { version: migration.version });
+      const done = await tx.query(`SELECT 1 FROM ${MIGRATIONS_TABLE} WHERE version = :version`, { version: migration.version });
       if (done.length > 0) return false;
       for (const statement of splitStatements(migration.sql)) await tx.query(statement);
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES (:version, :name)', {
+      await tx.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name) VALUES (:version, :name)`, {
         version: migration.version,
         name: migration.name,
       });

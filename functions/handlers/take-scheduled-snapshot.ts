@@ -8,8 +8,10 @@ import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { dependencies } from '../config';
 import { runScheduledSnapshot, type ScheduledSnapshotReport } from '../core/snapshots/scheduled-snapshot';
+import { trackInvocationDeadline } from '../invocation';
 import { logger } from '../logger';
 import { emitMetrics, recordSnapshotFailed, recordSnapshotTaken } from '../observability';
+import { traceInvocation } from '../tracing';
 
 /** The instant the event was scheduled for; the invocation time when an event carries none. */
 export const scheduledInstantOf = (event: Pick<ScheduledEvent, 'time'>, now: Date): Date => {
@@ -18,6 +20,8 @@ export const scheduledInstantOf = (event: Pick<ScheduledEvent, 'time'>, now: Dat
 };
 
 export const handler = middy<ScheduledEvent, ScheduledSnapshotReport, Error, Context>()
+  .use(traceInvocation())
+  .use(trackInvocationDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(emitMetrics())
   .handler(async (event) => {

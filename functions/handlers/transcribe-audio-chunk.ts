@@ -10,8 +10,10 @@ import middy from '@middy/core';
 import type { Context, S3Event } from 'aws-lambda';
 import { dependencies } from '../config';
 import { type InsertOutcome, transcribeInsertedAudio } from '../core/transcripts/on-insert';
+import { trackInvocationDeadline } from '../invocation';
 import { logger } from '../logger';
 import { emitMetrics, recordInsertOutcomes } from '../observability';
+import { traceInvocation } from '../tracing';
 
 /** S3 event keys are URL-encoded with "+" for spaces; null when the encoding is broken. */
 export const objectKeyOf = (encoded: string): string | null => {
@@ -37,6 +39,8 @@ const transcribeNewAudio = async (event: S3Event, context: Context): Promise<{ o
 };
 
 export const handler = middy<S3Event, { outcomes: InsertOutcome[] }>()
+  .use(traceInvocation())
+  .use(trackInvocationDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(emitMetrics())
   .handler(transcribeNewAudio);

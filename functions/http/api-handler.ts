@@ -7,9 +7,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { dependencies } from '../config';
 import type { Dependencies } from '../core/dependencies';
 import { invalidInput, tooLarge, unsupportedMediaType } from '../core/errors';
+import { trackInvocationDeadline } from '../invocation';
 import { logger } from '../logger';
 import { emitMetrics, recordApiOutcome } from '../observability';
 import { routeId, routes } from '../routes';
+import { traceInvocation } from '../tracing';
 import * as z from '../validation';
 import { errorResponse, successResponse } from './envelope';
 import { formatZodError, toPublicError } from './error-mapping';
@@ -125,6 +127,8 @@ export const apiHandler = <
   spec: RouteSpec<P, Q, B, R>,
 ): ApiHandler => {
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(traceInvocation())
+    .use(trackInvocationDeadline())
     .use(logWithLambdaContext)
     // Flushes last: after the error below has been turned into an answer and recorded.
     .use(emitMetrics())

@@ -45,9 +45,9 @@ describe('migrate-database handler, search text backfill', () => {
     );
     await store.put(`transcripts/legacy/legacy_${row!.chunk_id}.txt`, 'seven of hearts');
     // No time left beyond the margin: nothing is read, and the migration still succeeds.
-    expect(await handler(undefined, localLambdaContext('migrate-database', 1000))).toEqual({ applied: [] });
+    expect(await handler(undefined, localLambdaContext('migrate-database', 1000))).toEqual({ applied: [], logins: [] });
     expect(await searchable('hearts')).toBe(0);
-    expect(await handler(undefined, localLambdaContext('migrate-database', 300_000))).toEqual({ applied: [] });
+    expect(await handler(undefined, localLambdaContext('migrate-database', 300_000))).toEqual({ applied: [], logins: [] });
     expect(await searchable('hearts')).toBe(1);
   });
 });

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
 import { dependencies } from '../../functions/config';
-import { handler } from '../../functions/handlers/migrate-database';
+import { handler as migrateHandler } from '../../functions/handlers/migrate-database';
+import { localLambdaContext } from '../../functions/local/lambda-context';
+
+const handler = () => migrateHandler({}, localLambdaContext('migrate-database', 300_000));
 
 describe('migrate-database handler', () => {
   let dataDir: string;
@@ -29,8 +32,8 @@ describe('migrate-database handler', () => {
   it('applies every migration once, then none', async () => {
     const expected = loadMigrations().map((migration) => migration.name);
     expect(expected.length).toBeGreaterThan(0);
-    expect(await handler()).toEqual({ applied: expected });
-    expect(await handler()).toEqual({ applied: [] });
+    expect(await handler()).toEqual({ applied: expected, logins: [] });
+    expect(await handler()).toEqual({ applied: [], logins: [] });
     const { sql } = await dependencies();
     const recorded = await sql.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY version');
     expect(recorded.map((row) => row.name)).toEqual(expected);

@@ -11,6 +11,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE, MetricNames } from '../../functions/metric-names';
 import { eventFunctions, type RouteDefinition, routeId, routes, timeoutSecondsOf } from '../../functions/routes';
+import { DATABASE_USERS } from '../../lib/database';
+import { type DatabaseLogin, databaseLoginOf, needsOf } from '../../lib/function-needs';
 import { constructIdOf, InterviewOpsStack } from '../../lib/interview-ops-stack';
 import { PROJECT_ROOT } from '../../lib/project-root';
 
@@ -136,10 +138,16 @@ describe('InterviewOpsStack', () => {
         const major = Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1]);
         expect(major, `${handler} runtime`).toBeGreaterThanOrEqual(22);
         expect(fn.Properties.Handler).toBe('index.handler');
-        expect(fn.Properties.Environment.Variables).toMatchObject({
+        expect(fn.Properties.TracingConfig, `${handler} tracing`).toEqual({ Mode: 'Active' });
+        expect(statementsOf(template, handler).flatMap(actionsOf), `${handler} may send traces`).toEqual(
+          expect.arrayContaining(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+        );
+        const variables = fn.Properties.Environment.Variables;
+        if (databaseLoginOf(needsOf(handler)))
+          expect(variables).toMatchObject({ DB_CLUSTER_ARN: expect.anything(), DB_SECRET_ARN: expect.anything() });
+        else expect(variables).not.toHaveProperty('DB_SECRET_ARN');
+        expect(variables).toMatchObject({
           BUCKET_NAME: expect.anything(),
-          DB_CLUSTER_ARN: expect.anything(),
-          DB_SECRET_ARN: expect.anything(),
           RUN_MIGRATIONS_AT_START: 'false',
           TRANSCRIBER: 'aws-transcribe',
           TRANSCRIBE_LANGUAGE: 'en-US',
@@ -147,7 +155,7 @@ describe('InterviewOpsStack', () => {
       }
     });
 
-    it('grants no s3:* and no * action, and * as a resource only to Transcribe streaming and the log-retention helper', () => {
+    it('grants no s3:* and no * action, and * as a resource only to X-Ray, Transcribe streaming and the log-retention helper', () => {
       // CDK's log-retention helper (the RDS log export's retention) sets retention on a log group RDS names.
       const retentionHelper = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).filter(([id]) => id.startsWith('LogRetention'));
       expect(
@@ -171,7 +179,9 @@ describe('InterviewOpsStack', () => {
           expect(action).not.toBe('*');
           expect(action).not.toBe('s3:*');
         }
-        if (resourcesOfStatement(statement).includes('"*"')) expect(actionsOf(statement)).toEqual(['transcribe:StartStreamTranscription']);
+        // Actions with no resource-level permissions (CDK merges them into one statement per role).
+        const onStar = ['transcribe:StartStreamTranscription', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+        if (resourcesOfStatement(statement).includes('"*"')) for (const action of actionsOf(statement)) expect(onStar).toContain(action);
       }
     });
 
@@ -219,7 +229,7 @@ describe('InterviewOpsStack', () => {
       const timeoutOf = (handler: string) => functionOf(template, handler).Properties.Timeout as number;
       expect(timeoutOf('process-chunk')).toBe(29);
       expect(timeoutOf('trigger-snapshot')).toBe(29);
-      expect(timeoutOf('get-session')).toBe(15);
+      expect(timeoutOf('get-session')).toBe(25);
       expect(timeoutOf('take-scheduled-snapshot')).toBeLessThan(60);
       // The local stack gives each handler these same deadlines (test/local/lambda-deadlines.test.ts).
       for (const route of routes) expect(timeoutOf(route.handler)).toBe(timeoutSecondsOf(route));
@@ -243,24 +253,98 @@ describe('InterviewOpsStack', () => {
       expect(transcribes('take-scheduled-snapshot')).toBe(false);
     });
 
-    it('gives the public liveness check no Data API, no secret and no bucket', () => {
-      const actions = statementsOf(template, 'health').flatMap(actionsOf);
-      expect(actions.length).toBeGreaterThan(0);
-      expect(actions.filter((action) => !action.startsWith('logs:'))).toEqual([]);
+    it('gives the functions that need no database (liveness, the OpenAPI document) no Data API, no secret and no bucket', () => {
+      for (const handler of ['health', 'get-openapi']) {
+        const actions = statementsOf(template, handler).flatMap(actionsOf);
+        expect(actions.filter((action) => action.startsWith('logs:')).length).toBeGreaterThan(0);
+        expect(actions.filter((action) => !action.startsWith('logs:') && !action.startsWith('xray:'))).toEqual([]);
+      }
     });
 
-    it('gives every other function the Data API on the cluster and read access to its secret', () => {
-      for (const handler of ['health-deep', 'create-session', 'take-scheduled-snapshot', 'migrate-database']) {
-        const actions = statementsOf(template, handler).flatMap(actionsOf);
-        expect(actions).toEqual(
-          expect.arrayContaining([
-            'rds-data:ExecuteStatement',
-            'rds-data:BeginTransaction',
-            'rds-data:CommitTransaction',
-            'rds-data:RollbackTransaction',
-            'secretsmanager:GetSecretValue',
-          ]),
+    /** The logical ids of the secrets a handler's role may read. */
+    const secretsReadBy = (handler: string) =>
+      statementsOf(template, handler)
+        .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+        .flatMap((statement) => [statement.Resource].flat())
+        .map((resource: any) => resource.Ref as string)
+        .sort();
+    const secretOf = (login: DatabaseLogin) => {
+      const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
+      const [id] = Object.entries(secrets)
+        .filter(([, secret]) => JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate).username === DATABASE_USERS[login])
+        .map(([secretId]) => secretId);
+      expect(id, `the ${login} secret`).toBeDefined();
+      // Functions name the master secret through its attachment to the cluster, as CDK hands it out.
+      if (login !== 'owner') return id!;
+      return Object.entries(resourcesOf(template, 'AWS::SecretsManager::SecretTargetAttachment')).find(
+        ([, attachment]) => attachment.Properties.SecretId.Ref === id,
+      )![0];
+    };
+
+    it('has one secret per login: the master, the app and the reader', () => {
+      template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+      expect(new Set((['owner', 'app', 'reader'] as const).map(secretOf)).size).toBe(3);
+    });
+
+    it("gives each database function the Data API and its own login's secret, and only the migrator the master", () => {
+      const expected: Record<string, DatabaseLogin> = {
+        'migrate-database': 'owner',
+        'create-session': 'app',
+        'upload-audio-chunk': 'app',
+        'record-code-history': 'app',
+        'record-execution-result': 'app',
+        'process-chunk': 'app',
+        'transcribe-audio-chunk': 'app',
+        'health-deep': 'reader',
+        'get-session': 'reader',
+        'get-transcript': 'reader',
+        'list-transcripts': 'reader',
+        'get-session-transcript': 'reader',
+        'search-transcripts': 'reader',
+        'get-latest-snapshot': 'reader',
+        'get-snapshot': 'reader',
+        'list-snapshots': 'reader',
+        'take-scheduled-snapshot': 'reader',
+        'trigger-snapshot': 'reader',
+      };
+      const handlers = new Set([
+        ...routes.map((route) => route.handler),
+        ...eventFunctions.map((entry) => entry.handler),
+        'migrate-database',
+      ]);
+      for (const handler of handlers) {
+        const login = databaseLoginOf(needsOf(handler));
+        if (!login) continue;
+        expect(login, handler).toBe(expected[handler] ?? 'app');
+        const fn = functionOf(template, handler);
+        expect(fn.Properties.Environment.Variables.DB_SECRET_ARN, handler).toEqual({ Ref: secretOf(login) });
+        const readable = secretsReadBy(handler);
+        if (login === 'owner') expect(readable).toEqual([secretOf('owner'), secretOf('app'), secretOf('reader')].sort());
+        else expect(readable, handler).toEqual([secretOf(login)]);
+        const dataApi = statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('rds-data:ExecuteStatement'));
+        expect(dataApi, handler).toHaveLength(1);
+        expect(actionsOf(dataApi[0]).sort()).toEqual([
+          'rds-data:BatchExecuteStatement',
+          'rds-data:BeginTransaction',
+          'rds-data:CommitTransaction',
+          'rds-data:ExecuteStatement',
+          'rds-data:RollbackTransaction',
+        ]);
+      }
+      expect(functionOf(template, 'migrate-database').Properties.Environment.Variables).toMatchObject({
+        DB_APP_SECRET_ARN: { Ref: secretOf('app') },
+        DB_READER_SECRET_ARN: { Ref: secretOf('reader') },
+      });
+    });
+
+    it('lets no role but the migrator read the master secret', () => {
+      const master = JSON.stringify({ Ref: secretOf('owner') });
+      const migratorRole = functionOf(template, 'migrate-database').Properties.Role['Fn::GetAtt'][0];
+      for (const [id, policy] of Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))) {
+        const readsMaster = (policy.Properties.PolicyDocument.Statement as any[]).some((statement) =>
+          resourcesOfStatement(statement).includes(master),
         );
+        if (readsMaster) expect(policy.Properties.Roles, id).toEqual([{ Ref: migratorRole }]);
       }
     });
   });
@@ -413,10 +497,14 @@ describe('InterviewOpsStack', () => {
         EnableHttpEndpoint: true,
         StorageEncrypted: true,
         DatabaseName: 'interview_ops',
-        ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: Match.anyValue() },
       });
       template.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless', Engine: 'aurora-postgresql' });
-      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    });
+
+    it('pauses when idle by default: 0 ACU minimum, paused after 300 s without connections', () => {
+      template.hasResourceProperties('AWS::RDS::DBCluster', {
+        ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4, SecondsUntilAutoPause: 300 },
+      });
     });
 
     it('migrates after each deploy through a trigger on the migration function', () => {
@@ -471,6 +559,19 @@ describe('InterviewOpsStack', () => {
       });
       jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeId(oneRoute[0]!), AuthorizationType: 'JWT' });
       jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeId(healthRoute), AuthorizationType: 'NONE' });
+    });
+
+    it('take the database capacity and pause delay from context, and refuse capacities Aurora does not offer', () => {
+      const noTables = { routes: oneRoute, eventFunctions: [] };
+      const warm = synth({ databaseMinCapacity: 0.5, databaseMaxCapacity: 2 }, noTables);
+      const scaling = Object.values(resourcesOf(warm, 'AWS::RDS::DBCluster'))[0]!.Properties.ServerlessV2ScalingConfiguration;
+      expect(scaling).toEqual({ MinCapacity: 0.5, MaxCapacity: 2 });
+      synth({ databaseSecondsUntilAutoPause: 3600 }, noTables).hasResourceProperties('AWS::RDS::DBCluster', {
+        ServerlessV2ScalingConfiguration: { MinCapacity: 0, SecondsUntilAutoPause: 3600 },
+      });
+      expect(() => synth({ databaseMinCapacity: 0.3 }, noTables)).toThrow(/databaseMinCapacity/);
+      expect(() => synth({ databaseMinCapacity: 8, databaseMaxCapacity: 4 }, noTables)).toThrow(/databaseMaxCapacity/);
+      expect(() => synth({ databaseSecondsUntilAutoPause: 60 }, noTables)).toThrow(/databaseSecondsUntilAutoPause/);
     });
 
     it('refuse a JWT mode without issuer and audience, and a bad retention', () => {

@@ -39,10 +39,10 @@ afterAll(async () => {
 });
 
 describe('Lambda deadlines in the local stack', () => {
-  it('gives a plain route 15 s and a route that snapshots on request 29 s', async () => {
+  it('gives a plain route 25 s and a route that snapshots on request 29 s', async () => {
     expect((await request(stack.url, 'GET', '/sessions/nobody')).status).toBe(404);
     expect((await request(stack.url, 'POST', '/sandbox_snapshot/trigger')).status).toBe(201);
-    expect(deadlinesOf('interview-ops-get-session')).toEqual([15_000]);
+    expect(deadlinesOf('interview-ops-get-session')).toEqual([25_000]);
     expect(deadlinesOf('interview-ops-trigger-snapshot')).toEqual([29_000]);
   });
 

@@ -20,7 +20,9 @@
  *   ("Transaction has been aborted due to an error from a previous call");
  * - SQL errors are DatabaseErrorException with PostgreSQL's message in the form the service gives it
  *   ("ERROR: ...\n  Detail: ...; SQLState: 23505");
- * - setResuming(true) answers every call with DatabaseResumingException, as a cluster waking from 0 ACU.
+ * - setResuming(true) answers every call with DatabaseResumingException, as a cluster waking from 0 ACU;
+ * - each call runs as the PostgreSQL user of the secret secretArn names, logged in with its password
+ *   (`loginOf`, from the twin's Secrets Manager), so a function has the privileges of its own login.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -65,12 +67,23 @@ export const DEFAULT_LIMITS: DataApiLimits = {
   transactionMaxMs: 24 * 60 * 60_000,
 };
 
+export interface DatabaseLogin {
+  username: string;
+  password: string;
+}
+
 export interface DataApiOptions {
-  /** PostgreSQL connection string; the database in it is the one `database` names. */
+  /**
+   * PostgreSQL connection string; the database in it is the one `database` names. Its user cancels
+   * timed-out statements, and runs the calls when no `loginOf` is given.
+   */
   databaseUrl: string;
   gate: Gate;
   clusterArn: string;
+  /** The one secret calls may name when no `loginOf` is given. */
   secretArn: string;
+  /** The login a secret holds, or undefined when there is no such secret: calls then run as that user. */
+  loginOf?: (secretArn: string) => DatabaseLogin | undefined;
   database: string;
   limits?: Partial<DataApiLimits>;
   /** Loopback port to listen on; 0 (default) picks a free one. */
@@ -164,9 +177,28 @@ const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=p
 
 export const startDataApi = async (options: DataApiOptions): Promise<DataApi> => {
   const limits: DataApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, options: SESSION_OPTIONS, max: 10, types: RAW_TYPES });
-  // An idle pooled connection that the server drops must not crash the process.
-  pool.on('error', () => undefined);
+  const pools = new Map<string, pg.Pool>();
+  /** One pool per login (connection string). */
+  const poolFor = (connectionString: string) => {
+    let pool = pools.get(connectionString);
+    if (!pool) {
+      pool = new pg.Pool({ connectionString, options: SESSION_OPTIONS, max: 10, types: RAW_TYPES });
+      // An idle pooled connection that the server drops must not crash the process.
+      pool.on('error', () => undefined);
+      pools.set(connectionString, pool);
+    }
+    return pool;
+  };
+  /** The connection string of the secret's login; undefined when the secret is unknown. */
+  const connectionFor = (secretArn: string): string | undefined => {
+    if (!options.loginOf) return secretArn === options.secretArn ? options.databaseUrl : undefined;
+    const login = options.loginOf(secretArn);
+    if (!login) return undefined;
+    const url = new URL(options.databaseUrl);
+    url.username = encodeURIComponent(login.username);
+    url.password = encodeURIComponent(login.password);
+    return url.toString();
+  };
   const transactions = new Map<string, Transaction>();
   const typeNames = new Map<number, string>(Object.entries(KNOWN_TYPE_NAMES).map(([oid, name]) => [Number(oid), name]));
   const tableColumns = new Map<number, Map<number, ColumnSource & { name: string }>>();
@@ -393,10 +425,12 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
    * has really ended (continueAfterTimeout leaves one running), and is closed instead when a cancel was
    * sent to it, or when the call left session state behind (BEGIN, SET...): every call starts clean.
    */
-  const withPooled = async <T>(work: (client: pg.PoolClient, pid: number, state: PooledState) => Promise<T>) => {
-    const client = await pool.connect().catch((error: unknown) => {
-      throw toDataApiError(error);
-    });
+  const withPooled = async <T>(connection: string, work: (client: pg.PoolClient, pid: number, state: PooledState) => Promise<T>) => {
+    const client = await poolFor(connection)
+      .connect()
+      .catch((error: unknown) => {
+        throw toDataApiError(error);
+      });
     const state: PooledState = { cancelled: false, command: '' };
     let pid: number | undefined;
     try {
@@ -418,20 +452,20 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
     }
   };
 
-  const executeStatement = async (input: ExecuteStatementRequest): Promise<ExecuteStatementResponse> => {
+  const executeStatement = async (connection: string, input: ExecuteStatementRequest): Promise<ExecuteStatementResponse> => {
     if (!input.sql) throw new DataApiError('BadRequestException', 'sql is required');
     if (input.transactionId) {
       const { command: _command, ...response } = await withTransaction(input.transactionId, (tx) => executeOn(tx.client, tx.pid, input));
       return response;
     }
-    return withPooled(async (client, pid, state) => {
+    return withPooled(connection, async (client, pid, state) => {
       const { command, ...response } = await executeOn(client, pid, input, state);
       state.command = command;
       return response;
     });
   };
 
-  const batchExecute = async (input: BatchExecuteStatementRequest) => {
+  const batchExecute = async (connection: string, input: BatchExecuteStatementRequest) => {
     if (!input.sql) throw new DataApiError('BadRequestException', 'sql is required');
     const sets = input.parameterSets ?? [];
     const ignoreRows = () => undefined;
@@ -441,7 +475,7 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
     };
     if (input.transactionId) return withTransaction(input.transactionId, (tx) => runAll(tx.client, tx.pid));
     // Without a transaction the whole batch commits or fails together, as one JDBC batch in autocommit does.
-    return withPooled(async (client, pid, state) => {
+    return withPooled(connection, async (client, pid, state) => {
       await client.query('BEGIN');
       try {
         const result = await runAll(client, pid, state);
@@ -454,8 +488,8 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
     });
   };
 
-  const beginTransaction = async (_input: BeginTransactionRequest) => {
-    const client = new pg.Client({ connectionString: options.databaseUrl, options: SESSION_OPTIONS, types: RAW_TYPES });
+  const beginTransaction = async (connection: string, _input: BeginTransactionRequest) => {
+    const client = new pg.Client({ connectionString: connection, options: SESSION_OPTIONS, types: RAW_TYPES });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -522,7 +556,8 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       callCount++;
 
       if (resourceArn !== options.clusterArn) throw new DataApiError('BadRequestException', MESSAGES.endpointNotEnabled(resourceArn));
-      if (secretArn !== options.secretArn) throw new DataApiError('BadRequestException', MESSAGES.secretNotFound(secretArn));
+      const connection = connectionFor(secretArn);
+      if (!connection) throw new DataApiError('BadRequestException', MESSAGES.secretNotFound(secretArn));
       if (resuming) throw new DataApiError('DatabaseResumingException', MESSAGES.resuming(clusterName));
       if (typeof input.database === 'string' && input.database !== '' && input.database !== options.database) {
         throw new DataApiError('BadRequestException', MESSAGES.databaseNotFound(input.database));
@@ -531,13 +566,13 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       let output: unknown;
       switch (operation) {
         case 'ExecuteStatement':
-          output = await executeStatement(input as unknown as ExecuteStatementRequest);
+          output = await executeStatement(connection, input as unknown as ExecuteStatementRequest);
           break;
         case 'BatchExecuteStatement':
-          output = await batchExecute(input as unknown as BatchExecuteStatementRequest);
+          output = await batchExecute(connection, input as unknown as BatchExecuteStatementRequest);
           break;
         case 'BeginTransaction':
-          output = await beginTransaction(input as unknown as BeginTransactionRequest);
+          output = await beginTransaction(connection, input as unknown as BeginTransactionRequest);
           break;
         case 'CommitTransaction':
           output = await finishTransaction((input as unknown as CommitTransactionRequest).transactionId, 'COMMIT');
@@ -582,7 +617,7 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
       const running = [...busyPids, ...[...transactions.values()].filter((tx) => tx.busy > 0).map((tx) => tx.pid)];
       await Promise.all(running.map((pid) => cancel(pid)));
       await Promise.all([...transactions.values()].map((tx) => endTransaction(tx, 'ROLLBACK').catch(() => undefined)));
-      await pool.end().catch(() => undefined);
+      await Promise.all([...pools.values()].map((pool) => pool.end().catch(() => undefined)));
     },
   };
 };

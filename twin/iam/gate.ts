@@ -35,7 +35,7 @@ export type GateAnswer =
       /** The principal, when the key was known. */
       principal?: string;
     };
-export type GateService = 's3' | 'rds-data' | 'transcribe' | 'execute-api';
+export type GateService = 's3' | 'rds-data' | 'transcribe' | 'execute-api' | 'secretsmanager';
 export interface Gate {
   /** Verifies the SigV4 signature, maps the access key to a role and evaluates every check (all must allow). */
   authorize(service: GateService, request: SignedRequest, checks: Check[]): Promise<GateAnswer>;

@@ -156,6 +156,9 @@ const main = async () => {
     if (message?.type !== 'invoke') return;
     currentRequestId = message.requestId;
     inInvocation = true;
+    // Lambda's runtime sets the invocation's trace header in the environment, where the X-Ray SDK reads it.
+    if (message.traceId) process.env._X_AMZN_TRACE_ID = message.traceId;
+    else delete process.env._X_AMZN_TRACE_ID;
     let reply;
     try {
       const result = await handler(JSON.parse(message.payload), contextFor(message));

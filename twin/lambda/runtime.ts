@@ -14,7 +14,7 @@
  * invocations, 1 MB for an asynchronous request (the Invoke API reference's limits; 256 KB before 2025).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -71,7 +71,13 @@ export interface FunctionRuntimeOptions {
   log?: (line: string) => void;
   /** The Lambda runtime name reported in AWS_EXECUTION_ENV (template Runtime). */
   runtime?: string;
+  /** Active tracing: each invocation gets a sampled X-Ray trace id in _X_AMZN_TRACE_ID, as Lambda gives it. */
+  activeTracing?: boolean;
 }
+
+/** An X-Ray trace header as Lambda hands one to a traced invocation: a new root, a parent segment id, sampled. */
+export const newTraceHeader = (now = Date.now()): string =>
+  `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
 
 export interface InvokeOptions {
   invocationType?: InvocationType;
@@ -364,7 +370,14 @@ export const createFunctionRuntime = (options: FunctionRuntimeOptions): Function
         const deadlineMs = (cold ? Math.min(readyAt, environment.spawnedAt + INIT_GRACE_MS) : Date.now()) + timeoutMs;
         if (pending.timer) clearTimeout(pending.timer);
         pending.timer = setTimeout(timeOut, Math.max(0, deadlineMs - Date.now()));
-        environment.child.send({ type: 'invoke', requestId, payload, deadlineMs, invokedFunctionArn: functionArn });
+        environment.child.send({
+          type: 'invoke',
+          requestId,
+          payload,
+          deadlineMs,
+          invokedFunctionArn: functionArn,
+          ...(options.activeTracing ? { traceId: newTraceHeader() } : {}),
+        });
       });
     });
     const duration = Date.now() - startedAt;
@@ -451,6 +464,7 @@ export interface TemplateFunction {
   environment: Record<string, string>;
   reservedConcurrency: number | undefined;
   assetDir: string | undefined;
+  tracing?: 'Active' | 'PassThrough';
 }
 
 /** A runtime for a template function; `extra` adds the orchestrator's variables (endpoints, credentials) and settings. */
@@ -469,6 +483,7 @@ export const functionRuntimeOf = (
     timeoutSeconds: fn.timeout,
     memoryMb: fn.memory,
     reservedConcurrency: fn.reservedConcurrency,
+    activeTracing: fn.tracing === 'Active',
     ...rest,
     environment: { ...fn.environment, ...environment },
   });

@@ -36,14 +36,54 @@ export class ResultTooLargeError extends Error {
   }
 }
 
-export const openRdsDataSql = (client: RDSDataClient, target: RdsDataTarget): Sql => {
+/**
+ * An Aurora Serverless v2 cluster paused at 0 ACU answers DatabaseResumingException until it has woken
+ * (about 15 s, longer after a day asleep). The adapter waits and asks again, doubling the wait from
+ * RESUME_FIRST_WAIT_MS to RESUME_MAX_WAIT_MS, while the invocation has time for the wait plus
+ * RESUME_MARGIN_MS to do its work and answer; then it gives up with the 503 every outage gets.
+ */
+export const RESUME_FIRST_WAIT_MS = 500;
+export const RESUME_MAX_WAIT_MS = 4000;
+export const RESUME_MARGIN_MS = 3000;
+/** How long to keep asking when no invocation deadline is known (outside a Lambda handler). */
+export const RESUME_BUDGET_WITHOUT_DEADLINE_MS = 25_000;
+
+export interface ResumeOptions {
+  /** Milliseconds the invocation has left; undefined when unknown. */
+  timeLeftMs?: () => number | undefined;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const isResuming = (error: unknown) => (error as Error | null)?.name === 'DatabaseResumingException';
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Sends a call that may meet a waking cluster, retrying it while the cluster resumes and time allows. */
+const whileResuming = async <T>(send: () => Promise<T>, options: ResumeOptions): Promise<T> => {
+  const started = Date.now();
+  const sleep = options.sleep ?? defaultSleep;
+  for (let wait = RESUME_FIRST_WAIT_MS; ; wait = Math.min(wait * 2, RESUME_MAX_WAIT_MS)) {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isResuming(error)) throw error;
+      const left = options.timeLeftMs?.() ?? RESUME_BUDGET_WITHOUT_DEADLINE_MS - (Date.now() - started);
+      if (left < wait + RESUME_MARGIN_MS) throw error;
+      await sleep(wait);
+    }
+  }
+};
+
+export const openRdsDataSql = (client: RDSDataClient, target: RdsDataTarget, resume: ResumeOptions = {}): Sql => {
   const runner = (transactionId?: string): SqlRunner => ({
-    query: <Row extends SqlRow>(sql: string, params?: SqlParams) => execute<Row>(client, target, sql, params, transactionId),
+    query: <Row extends SqlRow>(sql: string, params?: SqlParams) => execute<Row>(client, target, sql, params, transactionId, resume),
   });
   return {
     ...runner(),
     async transaction<T>(work: (tx: SqlRunner) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-      const { transactionId } = await client.send(new BeginTransactionCommand(target)).catch(translateAwsFailure);
+      const { transactionId } = await whileResuming(() => client.send(new BeginTransactionCommand(target)), resume).catch(
+        translateAwsFailure,
+      );
       if (!transactionId) throw new Error('the RDS Data API returned no transaction id');
       const tx = runner(transactionId);
       try {
@@ -70,20 +110,21 @@ const execute = async <Row extends SqlRow>(
   target: RdsDataTarget,
   sql: string,
   params: SqlParams = {},
-  transactionId?: string,
+  transactionId: string | undefined,
+  resume: ResumeOptions,
 ): Promise<Row[]> => {
+  const command = new ExecuteStatementCommand({
+    ...target,
+    sql,
+    parameters: toSqlParameters(sql, params),
+    // Typed records: the only shape that says which column is int8, timestamptz or jsonb.
+    includeResultMetadata: true,
+    formatRecordsAs: 'NONE',
+    ...(transactionId ? { transactionId } : {}),
+  });
   try {
-    const response = await client.send(
-      new ExecuteStatementCommand({
-        ...target,
-        sql,
-        parameters: toSqlParameters(sql, params),
-        // Typed records: the only shape that says which column is int8, timestamptz or jsonb.
-        includeResultMetadata: true,
-        formatRecordsAs: 'NONE',
-        ...(transactionId ? { transactionId } : {}),
-      }),
-    );
+    // Inside a transaction the cluster is awake: BeginTransaction already waited for it.
+    const response = await (transactionId ? client.send(command) : whileResuming(() => client.send(command), resume));
     return readRows<Row>(response);
   } catch (error) {
     if (isResponseTooLarge(error)) throw new ResultTooLargeError();

@@ -3,10 +3,17 @@
  * PostgreSQL (fake-data-api.ts), then what only the wire shows: typed parameters, the transaction calls,
  * and the mapping of the 1 MiB response limit.
  */
-import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
+import {
+  BadRequestException,
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  DatabaseResumingException,
+  ExecuteStatementCommand,
+  RDSDataClient,
+} from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRdsDataSql, ResultTooLargeError } from '../../../functions/adapters/sql/rds-data';
+import { openRdsDataSql, RESUME_FIRST_WAIT_MS, RESUME_MARGIN_MS, ResultTooLargeError } from '../../../functions/adapters/sql/rds-data';
 import { type FakeDataApi, startFakeDataApi } from './data-api/fake-data-api';
 import { describeSqlContract } from './sql.contract';
 
@@ -85,5 +92,74 @@ describe('RDS Data API response limit', () => {
     } finally {
       rds.restore();
     }
+  });
+});
+
+describe('RDS Data API while Aurora resumes from 0 ACU', () => {
+  const target = { resourceArn: 'arn:cluster', secretArn: 'arn:secret', database: 'db' };
+  const resuming = () =>
+    new DatabaseResumingException({ message: 'The Aurora DB instance is resuming after being auto-paused', $metadata: {} });
+  const answer = { records: [[{ longValue: 1 }]], columnMetadata: [{ label: 'one', typeName: 'int4' }] };
+
+  const mockRds = () => mockClient(RDSDataClient);
+  const withMock = async (work: (rds: ReturnType<typeof mockRds>) => Promise<void>) => {
+    const rds = mockRds();
+    try {
+      await work(rds);
+    } finally {
+      rds.restore();
+    }
+  };
+
+  it('waits and asks again, with growing waits, until the cluster answers', async () => {
+    await withMock(async (rds) => {
+      rds.on(ExecuteStatementCommand).rejectsOnce(resuming()).rejectsOnce(resuming()).rejectsOnce(resuming()).resolves(answer);
+      const waits: number[] = [];
+      const sql = openRdsDataSql(new RDSDataClient({ region: 'us-east-1' }), target, {
+        timeLeftMs: () => 25_000,
+        sleep: async (ms) => void waits.push(ms),
+      });
+      expect(await sql.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(4);
+      expect(waits).toEqual([RESUME_FIRST_WAIT_MS, RESUME_FIRST_WAIT_MS * 2, RESUME_FIRST_WAIT_MS * 4]);
+    });
+  });
+
+  it('waits for BeginTransaction too, then runs the transaction', async () => {
+    await withMock(async (rds) => {
+      rds.on(BeginTransactionCommand).rejectsOnce(resuming()).resolves({ transactionId: 'tx-1' });
+      rds.on(ExecuteStatementCommand).resolves(answer);
+      rds.on(CommitTransactionCommand).resolves({ transactionStatus: 'Transaction Committed' });
+      const sql = openRdsDataSql(new RDSDataClient({ region: 'us-east-1' }), target, { timeLeftMs: () => 25_000, sleep: async () => {} });
+      expect(await sql.transaction((tx) => tx.query('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+      expect(rds.commandCalls(BeginTransactionCommand)).toHaveLength(2);
+    });
+  });
+
+  it('gives up with a 503-class error when the invocation has no time left for another wait', async () => {
+    await withMock(async (rds) => {
+      rds.on(ExecuteStatementCommand).rejects(resuming());
+      let left = 25_000;
+      const sql = openRdsDataSql(new RDSDataClient({ region: 'us-east-1' }), target, {
+        timeLeftMs: () => left,
+        sleep: async (ms) => {
+          left -= ms;
+        },
+      });
+      const failure = await sql.query('SELECT 1 AS one').catch((error: unknown) => error);
+      expect(failure).toMatchObject({ kind: 'dependency_unavailable' });
+      // Every wait it took still left the margin to answer within the deadline.
+      expect(left).toBeGreaterThanOrEqual(RESUME_MARGIN_MS);
+      expect(rds.commandCalls(ExecuteStatementCommand).length).toBeGreaterThan(3);
+    });
+  });
+
+  it('does not retry other failures', async () => {
+    await withMock(async (rds) => {
+      rds.on(ExecuteStatementCommand).rejects(new BadRequestException({ message: 'syntax error', $metadata: {} }));
+      const sql = openRdsDataSql(new RDSDataClient({ region: 'us-east-1' }), target, { timeLeftMs: () => 25_000, sleep: async () => {} });
+      await expect(sql.query('SELEC 1')).rejects.toThrow('syntax error');
+      expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(1);
+    });
   });
 });
