@@ -4,7 +4,7 @@
  * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
  * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
-import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
+import { AUDIO_PREFIX, AUDIO_TRACK_HEADERS_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
 
 export interface FunctionNeeds {
@@ -41,7 +41,8 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   // Liveness answers from the function alone; the deep check probes the database and the bucket.
   health: { database: false },
   'health-deep': { pingBucket: true },
-  'upload-audio-chunk': { write: [AUDIO_PREFIX] },
+  // A recorder's first blob leaves its track header; later blobs read it.
+  'upload-audio-chunk': { read: [AUDIO_TRACK_HEADERS_PREFIX], write: [AUDIO_PREFIX, AUDIO_TRACK_HEADERS_PREFIX] },
   'transcribe-audio-chunk': transcriber,
   'process-chunk': transcriber,
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX] },

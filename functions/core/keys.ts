@@ -7,13 +7,15 @@ import { CHUNK_ID_PATTERN, SESSION_ID_PATTERN, SNAPSHOT_ID_PATTERN } from './ide
 export const AUDIO_PREFIX = 'audio/';
 export const TRANSCRIPTS_PREFIX = 'transcripts/';
 export const SNAPSHOTS_PREFIX = 'snapshots/';
+/** Each recording track's header (WebM init segment, fragmented MP4 ftyp + moov): later timeslice blobs decode behind it. */
+export const AUDIO_TRACK_HEADERS_PREFIX = 'audio-track-headers/';
 
-export type AudioExtension = 'wav' | 'flac' | 'ogg';
+export type AudioExtension = 'wav' | 'flac' | 'ogg' | 'webm' | 'mp4';
 
 export const audioKeyFor = (sessionId: string, chunkId: string, extension: AudioExtension): string =>
   `${AUDIO_PREFIX}${sessionId}/${chunkId}.${extension}`;
 
-const AUDIO_KEY = /^audio\/([^/]+)\/([0-9]+)\.(wav|flac|ogg)$/;
+const AUDIO_KEY = /^audio\/([^/]+)\/([0-9]+)\.(wav|flac|ogg|webm|mp4)$/;
 
 /** Reads session and chunk ids back out of an audio key, e.g. from an S3 ObjectCreated event; null if it is not one. */
 export const parseAudioKey = (key: string): { sessionId: string; chunkId: string; extension: AudioExtension } | null => {
@@ -23,6 +25,10 @@ export const parseAudioKey = (key: string): { sessionId: string; chunkId: string
   if (!SESSION_ID_PATTERN.test(sessionId) || !CHUNK_ID_PATTERN.test(chunkId)) return null;
   return { sessionId, chunkId, extension };
 };
+
+/** One header per session, speaker track and format; `_` (never a speaker label) names the track without one. */
+export const trackHeaderKeyFor = (sessionId: string, speaker: string | null, extension: AudioExtension): string =>
+  `${AUDIO_TRACK_HEADERS_PREFIX}${sessionId}/${speaker ?? '_'}.${extension}`;
 
 export const transcriptFilenameFor = (sessionId: string, chunkId: string): string => `${sessionId}_${chunkId}.txt`;
 

@@ -66,7 +66,7 @@ export const requestSchemas = {
     status: 201,
   },
   'get-session': { params: SessionPath },
-  'upload-audio-chunk': { params: SessionPath, body: 'raw', status: 201 },
+  'upload-audio-chunk': { params: SessionPath, query: z.strictObject(ChunkTrackFields), body: 'raw', status: 201 },
   'record-code-history': {
     params: SessionPath,
     body: z.strictObject({

@@ -179,6 +179,7 @@ describe('InterviewOpsStack', () => {
       // Writers may read what they wrote: the S3 adapter heads an object after writing it.
       expect(objectGrants(template, 'upload-audio-chunk')).toEqual({
         'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        'audio-track-headers/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
       for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {

@@ -91,6 +91,8 @@ export const transcribeClaimedChunk = async (
       file_size: stored.size,
       engine: transcription.engine,
       words: transcription.words,
+      speaker: chunk.speaker,
+      started_at: chunk.started_at,
     };
     // The sidecar before the row: a chunk marked done always has its details, which the session timeline reads.
     await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), {
