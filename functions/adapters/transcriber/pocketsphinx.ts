@@ -7,6 +7,7 @@ import { dependencyUnavailable, invalidInput } from '../../core/errors';
 import type { Logger } from '../../core/ports/logger';
 import { type AudioForTranscription, meanConfidence, type Transcriber, type Transcription } from '../../core/ports/transcriber';
 import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
+import { decodeWithFfmpeg } from './pocketsphinx/ffmpeg-decode';
 import {
   POCKETSPHINX_INSTALL_HINT,
   POCKETSPHINX_MODEL_DIR,
@@ -49,7 +50,8 @@ interface Job {
 
 export class PocketsphinxTranscriber implements Transcriber {
   readonly engine = 'pocketsphinx';
-  readonly acceptedFormats = ['wav'] as const;
+  /** WAV through our own converter (pcm.ts); the rest through ffmpeg. */
+  readonly acceptedFormats = ['wav', 'flac', 'ogg', 'webm', 'mp4'] as const;
   private readonly command: string;
   private readonly modelDir: string;
   private readonly decodeTimeoutMs: (seconds: number) => number;
@@ -86,18 +88,18 @@ export class PocketsphinxTranscriber implements Transcriber {
 
   async transcribe(audio: AudioForTranscription): Promise<Transcription> {
     if (this.closed) throw dependencyUnavailable('Speech recognizer unavailable', 'The recognizer is shutting down');
-    if (audio.format !== 'wav') {
-      throw invalidInput('Unsupported audio format', `The local recognizer reads WAV audio, not ${audio.format}`);
+    if (!this.acceptedFormats.includes(audio.format)) {
+      throw invalidInput('Unsupported audio format', `The local recognizer does not read ${audio.format} audio`);
     }
     if (!this.installed()) throw dependencyUnavailable('Speech recognizer unavailable', POCKETSPHINX_INSTALL_HINT);
-    const pcm = wavToPcm16Mono(audio.bytes, POCKETSPHINX_SAMPLE_RATE);
+    const pcm = await this.decode(audio);
     if (this.queue.length >= this.maxQueued) {
       throw dependencyUnavailable('Speech recognizer busy', `More than ${this.maxQueued} chunks are waiting; try again shortly`);
     }
     return new Promise<Transcription>((resolve, reject) => {
       this.queue.push({
         id: `u${++this.sequence}`,
-        pcm: int16LittleEndianBytes(pcm.samples),
+        pcm: pcm.bytes,
         duration: pcm.duration,
         attempts: 0,
         resolve,
@@ -105,6 +107,16 @@ export class PocketsphinxTranscriber implements Transcriber {
       });
       this.pump();
     });
+  }
+
+  /** 16-bit mono PCM at the model's rate, and its length in seconds. */
+  private async decode(audio: AudioForTranscription): Promise<{ bytes: Uint8Array; duration: number }> {
+    if (audio.format === 'wav') {
+      const pcm = wavToPcm16Mono(audio.bytes, POCKETSPHINX_SAMPLE_RATE);
+      return { bytes: int16LittleEndianBytes(pcm.samples), duration: pcm.duration };
+    }
+    const bytes = await decodeWithFfmpeg(audio.bytes, audio.format, POCKETSPHINX_SAMPLE_RATE);
+    return { bytes, duration: bytes.length / 2 / POCKETSPHINX_SAMPLE_RATE };
   }
 
   async close(): Promise<void> {

@@ -80,14 +80,14 @@ export const readMp4 = (bytes: Uint8Array): Mp4Audio => {
   const trex = inMoov.find((box) => box.type === 'trex');
   const fragmented = trex !== undefined || boxes.some((box) => box.type === 'moof');
   const defaultDuration = trex ? view.getUint32(trex.dataStart + 12) : 0;
-  const fragmentTicks = fragmentDurations(bytes, view, boxes, defaultDuration);
+  const fragmentTicks = fragmentDurations(view, boxes, defaultDuration);
   const duration = (fragmented ? fragmentTicks : mdhdDuration === 0xffffffff ? 0 : mdhdDuration) / timescale;
   if (!fragmented && !boxes.some((box) => box.type === 'mdat')) throw invalid('The MP4 file has no mdat box (no audio data)');
   return { ...entry, duration, initSegmentLength: fragmented ? moov.end : null };
 };
 
 /** Ticks in the `moof` boxes, as `trun` sample durations or the `tfhd`/`trex` default. */
-export const fragmentDurations = (bytes: Uint8Array, view: DataView, boxes: Box[], trexDefault: number): number => {
+const fragmentDurations = (view: DataView, boxes: Box[], trexDefault: number): number => {
   let ticks = 0;
   let defaultDuration = trexDefault;
   for (const box of boxes) {

@@ -69,7 +69,9 @@ export const acceptedFormatOf = (contentType: string | undefined, accepted: read
   const format = audioFormatOf(contentType);
   if (!format || !accepted.includes(format)) {
     const names = accepted.map((f) => CANONICAL_MEDIA_TYPE[f]).join(', ');
-    throw unsupportedMediaType('Unsupported audio media type', `Content-Type must be one of: ${names}`);
+    // On AWS, MP4 waits for batch transcription: streaming cannot read it.
+    const why = format ? `${CANONICAL_MEDIA_TYPE[format]} cannot be transcribed by this deployment's recognizer; ` : '';
+    throw unsupportedMediaType('Unsupported audio media type', `${why}Content-Type must be one of: ${names}`);
   }
   return format;
 };
