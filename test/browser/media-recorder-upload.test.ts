@@ -169,7 +169,7 @@ const recordInBrowser = async (sessionId: string, mimeType: string) => {
   try {
     await page.goto(`http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/`);
     const millis = Math.ceil(wavSeconds(speechWav) * 1000) + 1500;
-    return await page.evaluate((options) => (window as any).recordAndUpload(options), {
+    return await page.evaluate((options) => (globalThis as any).recordAndUpload(options), {
       sessionId,
       speaker: 'candidate',
       mimeType,
