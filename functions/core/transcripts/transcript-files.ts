@@ -158,14 +158,19 @@ export const listTranscriptFiles = async (
       modified_at: object.lastModified,
     });
   }
-  // One query for the chunks' tracks; it also tells "no transcripts yet" from "no such session".
-  const rows = await sql.query<{ chunk_id: string | null; sequence: number | null; speaker: string | null; started_at: string | null }>(
-    `SELECT a.chunk_id::text AS chunk_id, a.sequence, a.speaker, a.started_at
-     FROM sessions s LEFT JOIN audio_chunks a ON a.session_id = s.session_id WHERE s.session_id = :session_id`,
+  if (found.length === 0) {
+    // Only an empty listing needs the session: to tell "no transcripts yet" from "no such session".
+    const [session] = await sql.query('SELECT 1 AS found FROM sessions WHERE session_id = :session_id', { session_id: sessionId });
+    if (!session) throw notFound('Session not found', `No session with id "${sessionId}"`);
+    return { session_id: sessionId, transcripts: [], total_count: 0 };
+  }
+  // One query, whatever the count: the tracks of the chunks that were uploaded with one.
+  const rows = await sql.query<{ chunk_id: string; sequence: number | null; speaker: string | null; started_at: string | null }>(
+    `SELECT chunk_id::text AS chunk_id, sequence, speaker, started_at FROM audio_chunks
+     WHERE session_id = :session_id AND (sequence IS NOT NULL OR speaker IS NOT NULL OR started_at IS NOT NULL)`,
     { session_id: sessionId },
   );
-  if (rows.length === 0) throw notFound('Session not found', `No session with id "${sessionId}"`);
-  const tracks = new Map(rows.filter((row) => row.chunk_id !== null).map((row) => [row.chunk_id!, row]));
+  const tracks = new Map(rows.map((row) => [row.chunk_id, row]));
   found.sort(byChunkNumber);
   const transcripts = found.map(({ chunk, ...file }) => {
     const track = tracks.get(chunk);
