@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryObjectStore } from '../../functions/adapters/object-store/directory';
 import type { ObjectStore } from '../../functions/core/ports/object-store';
 import type { Sql } from '../../functions/core/ports/sql';
-import { listTranscriptFiles } from '../../functions/core/transcripts/transcript-files';
+import { getTranscriptFile, listTranscriptFiles } from '../../functions/core/transcripts/transcript-files';
 import { chunkIdOfTranscriptKey } from '../../functions/core/transcripts/transcript-objects';
 
 let root: string;
@@ -108,6 +108,24 @@ describe('listTranscriptFiles', () => {
     const store = await new DirectoryObjectStore(root).open();
     const listed = await listTranscriptFiles({ sql: untouchableSql, store }, 's');
     expect(listed.transcripts.map((file) => file.filename)).toEqual(['s_1.txt', 's_2.txt']);
+  });
+});
+
+describe('getTranscriptFile', () => {
+  it('answers speaker and started_at from the text object before its sidecar is written', async () => {
+    const store = await new DirectoryObjectStore(root).open();
+    await store.put('transcripts/s/s_4.txt', 'hello there', {
+      metadata: {
+        session_id: 's',
+        chunk_id: '4',
+        language: 'en',
+        duration: '1.5',
+        speaker: 'candidate',
+        started_at: '2026-01-01T00:00:00.000Z',
+      },
+    });
+    const file = await getTranscriptFile({ sql: untouchableSql, store }, 's', '4');
+    expect(file).toMatchObject({ transcript: 'hello there', speaker: 'candidate', started_at: '2026-01-01T00:00:00.000Z', words: [] });
   });
 });
 

@@ -77,6 +77,9 @@ export const transcribeClaimedChunk = async (
         language: transcription.language,
         duration: String(transcription.duration),
         engine: transcription.engine,
+        // For readers that come between this write and the sidecar's.
+        ...(chunk.speaker === null ? {} : { speaker: chunk.speaker }),
+        ...(chunk.started_at === null ? {} : { started_at: chunk.started_at }),
       },
     });
     const details: TranscriptDetails = {

@@ -131,8 +131,8 @@ const transcriptValues = async (
     confidence: numberOr(Number(metadata.confidence), 0),
     language: metadata.language ?? '',
     duration: numberOr(Number(metadata.duration), 0),
-    speaker: null,
-    started_at: null,
+    speaker: metadata.speaker ?? null,
+    started_at: metadata.started_at ?? null,
     words: [],
   };
 };
