@@ -4,9 +4,11 @@
  * and its size), made whole behind their track header. Lengths are checked against sox's reading of
  * the source; bad bytes must be a 400 that says what is wrong, a wrong type a 415.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isContinuationBlob, joinTrackHeader, probeAudio } from '../../functions/core/audio/probe';
 import { readWebm, walkElements } from '../../functions/core/audio/webm';
+import { isDomainError } from '../../functions/core/errors';
 import { encodedSpeech, POCKETSPHINX_TEST_DATA, wavSeconds } from '../support/audio-fixtures';
 import { refusal } from '../support/refusal';
 
@@ -119,5 +121,46 @@ describe('MediaRecorder timeslice blobs', () => {
     const header = probeAudio(webm, 'audio/webm', ALL).trackHeader!;
     const error = refusal(() => joinTrackHeader('webm', header, Buffer.from([0x00, 0x00, 0x00, 0x01, 0x02])));
     expect(error.kind).toBe('invalid_input');
+  });
+});
+
+describe('hostile bytes', () => {
+  /** Each format's real file, with bytes overwritten and its end cut at random: a DomainError or a probe, never a crash. */
+  it.each([
+    ['webm', 'audio/webm'],
+    ['mp4', 'audio/mp4'],
+    ['ogg', 'audio/ogg'],
+  ] as const)('never throws anything but a 400 or 415 for corrupted %s', (format, contentType) => {
+    const whole = encodedSpeech(format, SOURCE);
+    fc.assert(
+      fc.property(
+        // Headers sit at the start (and, for an MP4 written without faststart, its moov at the end).
+        fc.array(
+          fc.tuple(
+            fc.oneof(fc.nat({ max: 4000 }), fc.nat({ max: 4000 }).map((back) => Math.max(0, whole.length - 1 - back))),
+            fc.nat({ max: 255 }),
+          ),
+          { maxLength: 8 },
+        ),
+        fc.nat({ max: whole.length }),
+        (edits, keep) => {
+          const bytes = Buffer.from(whole.subarray(0, Math.max(1, keep)));
+          for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value;
+          try {
+            const probe = probeAudio(bytes, contentType, ALL);
+            expect(probe.duration).toBeGreaterThanOrEqual(0);
+          } catch (error) {
+            expect(isDomainError(error), String(error)).toBe(true);
+          }
+          // The same bytes as a continuation behind a real header: a DomainError or whole audio.
+          try {
+            joinTrackHeader('webm', probeAudio(encodedSpeech('webm', SOURCE), 'audio/webm', ALL).trackHeader!, bytes);
+          } catch (error) {
+            expect(isDomainError(error), String(error)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 17 },
+    );
   });
 });

@@ -74,10 +74,12 @@ export const readMp4 = (bytes: Uint8Array): Mp4Audio => {
   if (!stsd || !mdhd) throw invalid('The MP4 file has no audio track (no stsd or mdhd box)');
   const entry = sampleEntry(bytes, view, stsd);
   const version = bytes[mdhd.dataStart]!;
+  if (mdhd.end - mdhd.dataStart < (version === 1 ? 32 : 20)) throw invalid('The MP4 mdhd box is truncated');
   const timescale = view.getUint32(mdhd.dataStart + (version === 1 ? 20 : 12));
   const mdhdDuration = version === 1 ? Number(view.getBigUint64(mdhd.dataStart + 24)) : view.getUint32(mdhd.dataStart + 16);
   if (timescale === 0) throw invalid('The MP4 track has no timescale');
   const trex = inMoov.find((box) => box.type === 'trex');
+  if (trex && trex.end - trex.dataStart < 16) throw invalid('The MP4 trex box is truncated');
   const fragmented = trex !== undefined || boxes.some((box) => box.type === 'moof');
   const defaultDuration = trex ? view.getUint32(trex.dataStart + 12) : 0;
   const fragmentTicks = fragmentDurations(view, boxes, defaultDuration);
@@ -97,6 +99,7 @@ const fragmentDurations = (view: DataView, boxes: Box[], trexDefault: number): n
     if (box.type === 'tfhd') {
       // base-data-offset (0x1) and sample-description-index (0x2) come before the default duration.
       const at = box.dataStart + 8 + (flags & 0x1 ? 8 : 0) + (flags & 0x2 ? 4 : 0);
+      if (flags & 0x8 && at + 4 > box.end) throw invalid('The MP4 fragment is truncated: its tfhd box is cut short');
       defaultDuration = flags & 0x8 ? view.getUint32(at) : trexDefault;
     } else {
       const count = view.getUint32(box.dataStart + 4);
@@ -126,7 +129,7 @@ const sampleEntry = (bytes: Uint8Array, view: DataView, stsd: Box): Pick<Mp4Audi
   }
   if (format === 'Opus') {
     const dOps = children.find((box) => box.type === 'dOps');
-    if (dOps) return { codec: 'opus', sampleRate: view.getUint32(dOps.dataStart + 4) || 48000, channels: bytes[dOps.dataStart + 1]! };
+    if (dOps && dOps.end - dOps.dataStart >= 8) return { codec: 'opus', sampleRate: view.getUint32(dOps.dataStart + 4) || 48000, channels: bytes[dOps.dataStart + 1]! };
     return { codec: 'opus', sampleRate: 48000, channels };
   }
   throw invalid(`Only AAC or Opus audio in MP4 is supported, not "${format}"`);
