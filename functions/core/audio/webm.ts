@@ -110,8 +110,10 @@ const readUint = (bytes: Uint8Array, element: WebmElement): number => {
 };
 
 const readFloat = (bytes: Uint8Array, element: WebmElement): number => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + element.dataStart, element.end - element.dataStart);
-  return element.end - element.dataStart === 4 ? view.getFloat32(0) : view.getFloat64(0);
+  const length = element.end - element.dataStart;
+  if (length !== 4 && length !== 8) throw invalidInput('Invalid audio', 'The WebM track has a malformed sampling frequency');
+  const view = new DataView(bytes.buffer, bytes.byteOffset + element.dataStart, length);
+  return length === 4 ? view.getFloat32(0) : view.getFloat64(0);
 };
 
 export interface WebmTrack {
@@ -272,7 +274,7 @@ export const completeContinuation = (initSegment: Uint8Array, blob: Uint8Array):
   const nextTimecodeElement = firstCluster < 0 ? undefined : elements.slice(firstCluster).find((element) => element.id === TIMECODE_ID);
   const lastBlock = [...leading].reverse().find((element) => element.id === SIMPLE_BLOCK_ID);
   let base = 0;
-  if (nextTimecodeElement && lastBlock) {
+  if (nextTimecodeElement && lastBlock && lastBlock.end - lastBlock.dataStart > vintLength(body[lastBlock.dataStart]!) + 3) {
     const next = readUint(body, nextTimecodeElement);
     const trackLength = vintLength(body[lastBlock.dataStart]!);
     const view = new DataView(body.buffer, body.byteOffset + lastBlock.dataStart + trackLength, 2);
