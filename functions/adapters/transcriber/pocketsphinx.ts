@@ -3,6 +3,8 @@
  * chunk at a time from a queue, since the decoder is single-threaded. A decode past its deadline gets the
  * process killed; a process that dies is replaced on the next job, and its chunk gets one more try.
  */
+
+import type { AudioFormat } from '../../core/audio/probe';
 import { dependencyUnavailable, invalidInput } from '../../core/errors';
 import type { Logger } from '../../core/ports/logger';
 import { type AudioForTranscription, meanConfidence, type Transcriber, type Transcription } from '../../core/ports/transcriber';
@@ -48,6 +50,11 @@ interface Job {
   reject(error: Error): void;
 }
 
+const decodeWavForModel = (bytes: Uint8Array) => {
+  const pcm = wavToPcm16Mono(bytes, POCKETSPHINX_SAMPLE_RATE);
+  return { bytes: int16LittleEndianBytes(pcm.samples), duration: pcm.duration };
+};
+
 export class PocketsphinxTranscriber implements Transcriber {
   readonly engine = 'pocketsphinx';
   /** WAV through our own converter (pcm.ts); the rest through ffmpeg. */
@@ -92,7 +99,9 @@ export class PocketsphinxTranscriber implements Transcriber {
       throw invalidInput('Unsupported audio format', `The local recognizer does not read ${audio.format} audio`);
     }
     if (!this.installed()) throw dependencyUnavailable('Speech recognizer unavailable', POCKETSPHINX_INSTALL_HINT);
-    const pcm = await this.decode(audio);
+    // WAV is converted at once, so a close() right after this call still finds the job queued and answers it.
+    const pcm = audio.format === 'wav' ? decodeWavForModel(audio.bytes) : await this.decodeCompressed(audio.bytes, audio.format);
+    if (this.closed) throw dependencyUnavailable('Speech recognizer unavailable', 'The recognizer is shutting down');
     if (this.queue.length >= this.maxQueued) {
       throw dependencyUnavailable('Speech recognizer busy', `More than ${this.maxQueued} chunks are waiting; try again shortly`);
     }
@@ -109,13 +118,9 @@ export class PocketsphinxTranscriber implements Transcriber {
     });
   }
 
-  /** 16-bit mono PCM at the model's rate, and its length in seconds. */
-  private async decode(audio: AudioForTranscription): Promise<{ bytes: Uint8Array; duration: number }> {
-    if (audio.format === 'wav') {
-      const pcm = wavToPcm16Mono(audio.bytes, POCKETSPHINX_SAMPLE_RATE);
-      return { bytes: int16LittleEndianBytes(pcm.samples), duration: pcm.duration };
-    }
-    const bytes = await decodeWithFfmpeg(audio.bytes, audio.format, POCKETSPHINX_SAMPLE_RATE);
+  /** Compressed audio through ffmpeg: 16-bit mono PCM at the model's rate, and its length in seconds. */
+  private async decodeCompressed(encoded: Uint8Array, format: Exclude<AudioFormat, 'wav'>) {
+    const bytes = await decodeWithFfmpeg(encoded, format, POCKETSPHINX_SAMPLE_RATE);
     return { bytes, duration: bytes.length / 2 / POCKETSPHINX_SAMPLE_RATE };
   }
 
