@@ -11,12 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
 import { DirectoryObjectStore } from '../../functions/adapters/object-store/directory';
 import { openPgliteSql } from '../../functions/adapters/sql/pglite';
+import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
 import { probeAudio } from '../../functions/core/audio/probe';
 import { readWebm, walkElements } from '../../functions/core/audio/webm';
 import { type AudioUpload, receiveAudioChunk } from '../../functions/core/audio-chunks';
 import { migrate } from '../../functions/core/migrations';
+import type { Logger } from '../../functions/core/ports/logger';
 import type { Sql } from '../../functions/core/ports/sql';
 import { createSession } from '../../functions/core/sessions';
+import { type SessionTranscript, sessionTranscript } from '../../functions/core/transcripts/session-transcript';
+import { transcribeChunk } from '../../functions/core/transcripts/transcribe-chunk';
 import { encodedSpeech, POCKETSPHINX_TEST_DATA, realWav, toneWav } from '../support/audio-fixtures';
 import { asyncRefusal as rejection } from '../support/refusal';
 
@@ -24,6 +28,7 @@ let root: string;
 let sql: Sql;
 let store: DirectoryObjectStore;
 let sessionCreatedAt: string;
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
 
 const ALL = ['wav', 'flac', 'ogg', 'webm', 'mp4'] as const;
 const deps = () => ({ sql, store, audio: { acceptedFormats: ALL, maxBytes: 4 * 1024 * 1024 } });
@@ -161,5 +166,40 @@ describe('timeslice blobs', () => {
   it('keeps each speaker track its own header', async () => {
     // The interviewer has sent no first blob: the candidate's header is not theirs.
     expect((await rejection(upload(blobs[2]!, 7, 'interviewer'))).kind).toBe('invalid_input');
+  });
+});
+
+describe('the session timeline', () => {
+  it('places each chunk at its started_at and orders the segments of two speakers in time', { timeout: 120_000 }, async () => {
+    await createSession({ sql }, { session_id: 'timeline-s' });
+    const recognizer = new PocketsphinxTranscriber({ logger: silent });
+    try {
+      const transcribed = async (clip: string, speaker: string, startedAt: number) => {
+        const result = await receiveAudioChunk(deps(), {
+          sessionId: 'timeline-s',
+          contentType: 'audio/wav',
+          bytes: realWav(clip),
+          track: { sequence: null, speaker, startedAt },
+        });
+        if (result.outcome === 'track-header') throw new Error('unexpected');
+        const transcriberDeps = { sql, store, transcriber: recognizer, logger: silent };
+        await transcribeChunk(transcriberDeps, { chunkId: result.chunk.chunk_id, deadline: Date.now() + 60_000 });
+        return result.chunk;
+      };
+      // Uploaded first, spoken later: the interviewer's question came at 1.5 s, the candidate's answer at 20 s.
+      const answer = await transcribed('cards/004.wav', 'candidate', 20_000);
+      const question = await transcribed('cards/001.wav', 'interviewer', 1_500);
+      const doc = (await sessionTranscript({ sql, store }, { sessionId: 'timeline-s', format: 'json' })) as SessionTranscript;
+      expect(doc.chunks.map((chunk) => [chunk.chunk_id, chunk.offset])).toEqual([
+        [answer.chunk_id, 20],
+        [question.chunk_id, 1.5],
+      ]);
+      expect(doc.segments.map((segment) => segment.speaker)).toEqual(['interviewer', 'candidate']);
+      expect(doc.segments[0]!.start).toBeGreaterThanOrEqual(1.5);
+      expect(doc.segments[1]!.start).toBeGreaterThanOrEqual(20);
+      expect(doc.duration).toBeCloseTo(20 + answer.duration, 2);
+    } finally {
+      await recognizer.close();
+    }
   });
 });

@@ -129,7 +129,8 @@ const sampleEntry = (bytes: Uint8Array, view: DataView, stsd: Box): Pick<Mp4Audi
   }
   if (format === 'Opus') {
     const dOps = children.find((box) => box.type === 'dOps');
-    if (dOps && dOps.end - dOps.dataStart >= 8) return { codec: 'opus', sampleRate: view.getUint32(dOps.dataStart + 4) || 48000, channels: bytes[dOps.dataStart + 1]! };
+    if (dOps && dOps.end - dOps.dataStart >= 8)
+      return { codec: 'opus', sampleRate: view.getUint32(dOps.dataStart + 4) || 48000, channels: bytes[dOps.dataStart + 1]! };
     return { codec: 'opus', sampleRate: 48000, channels };
   }
   throw invalid(`Only AAC or Opus audio in MP4 is supported, not "${format}"`);

@@ -65,6 +65,8 @@ type ChunkRow = {
   duration: number | null;
   transcript_status: string | null;
   transcript_error: string | null;
+  /** Seconds from the session's creation to the chunk's started_at, when the upload said it. */
+  started_offset: number | string | null;
 };
 
 const gapReason = (row: ChunkRow): string => {
@@ -127,7 +129,8 @@ export const sessionTranscript = async (
   const { sessionId } = request;
   const rows = await sql.query<ChunkRow>(
     `SELECT a.chunk_id::text AS chunk_id, a.duration, ${EFFECTIVE_TRANSCRIPT_STATUS} AS transcript_status,
-            left(a.transcript_error, 200) AS transcript_error
+            left(a.transcript_error, 200) AS transcript_error,
+            EXTRACT(EPOCH FROM (a.started_at - s.created_at))::float8 AS started_offset
      FROM sessions s LEFT JOIN audio_chunks a ON a.session_id = s.session_id
      WHERE s.session_id = :session_id
      ORDER BY a.chunk_id`,
@@ -135,9 +138,11 @@ export const sessionTranscript = async (
   );
   if (rows.length === 0) throw notFound('Session not found', `No session with id "${sessionId}"`);
   const all = rows.filter((row): row is ChunkRow & { chunk_id: string } => row.chunk_id !== null);
-  const offsets = chunkOffsets(all.map((row) => ({ duration: Number(row.duration), started_at: null })));
-  const last = all.length - 1;
-  const duration = last < 0 ? 0 : Math.round((offsets[last]! + Number(all[last]!.duration)) * 1000) / 1000;
+  const startedAt = (row: ChunkRow) =>
+    row.started_offset === null || row.started_offset === undefined ? null : Number(row.started_offset);
+  const offsets = chunkOffsets(all.map((row) => ({ duration: Number(row.duration), started_at: startedAt(row) })));
+  // The latest end: with started_at, chunks of two speakers overlap and a later chunk may end first.
+  const duration = Math.round(Math.max(0, ...all.map((row, i) => offsets[i]! + Number(row.duration))) * 1000) / 1000;
 
   const picked = all.flatMap((row, i) => (inRange(row.chunk_id, request.fromChunk, request.toChunk) ? [{ row, offset: offsets[i]! }] : []));
   const details = await mapLimited(picked, READ_CONCURRENCY, ({ row }) =>
@@ -158,11 +163,12 @@ export const sessionTranscript = async (
         reason: `Its transcript details are not stored; POST /process_chunk/${row.chunk_id} writes them again`,
       });
     } else {
-      timeline.push({ chunk_id: row.chunk_id, duration: Number(row.duration), started_at: null, ...found });
+      timeline.push({ chunk_id: row.chunk_id, duration: Number(row.duration), started_at: startedAt(row), ...found });
       timelineOffsets.push(offset);
     }
   });
-  const segments = buildSegments(timeline, timelineOffsets);
+  // In time order: tracks with started_at interleave (a stable sort keeps chunk order otherwise).
+  const segments = buildSegments(timeline, timelineOffsets).sort((a, b) => a.start - b.start);
   const chunks = picked.map(({ row, offset }) => ({
     chunk_id: row.chunk_id,
     offset,
