@@ -137,7 +137,10 @@ describe('hostile bytes', () => {
         // Headers sit at the start (and, for an MP4 written without faststart, its moov at the end).
         fc.array(
           fc.tuple(
-            fc.oneof(fc.nat({ max: 4000 }), fc.nat({ max: 4000 }).map((back) => Math.max(0, whole.length - 1 - back))),
+            fc.oneof(
+              fc.nat({ max: 4000 }),
+              fc.nat({ max: 4000 }).map((back) => Math.max(0, whole.length - 1 - back)),
+            ),
             fc.nat({ max: 255 }),
           ),
           { maxLength: 8 },
