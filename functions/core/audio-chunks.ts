@@ -89,6 +89,11 @@ export const receiveAudioChunk = async (
   }
   const format = acceptedFormatOf(upload.contentType, audio.acceptedFormats);
   const audioSha256 = sha256(upload.bytes);
+  // A retry is told by its bytes alone, before any decoding: its track header may have been replaced since.
+  if (track.sequence !== null) {
+    const existing = await findBySequence({ sql }, upload.sessionId, track.sequence);
+    if (existing) return replayOf(existing, audioSha256, track.sequence);
+  }
   let audioBytes = upload.bytes;
   if (isContinuationBlob(upload.bytes, format)) {
     const header = await store.get(trackHeaderKeyFor(upload.sessionId, track.speaker, format));
@@ -108,10 +113,6 @@ export const receiveAudioChunk = async (
       'Audio chunk too long',
       `Audio chunks are limited to ${audio.maxSeconds} seconds; this one holds ${roundSeconds(probe.duration)}`,
     );
-  }
-  if (track.sequence !== null) {
-    const existing = await findBySequence({ sql }, upload.sessionId, track.sequence);
-    if (existing) return replayOf(existing, audioSha256, track.sequence);
   }
   const [session] = await sql.query<{ chunk_id: string; created_at: string }>(
     `SELECT nextval(pg_get_serial_sequence('audio_chunks', 'chunk_id'))::text AS chunk_id, created_at

@@ -15,6 +15,7 @@ import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/po
 import { probeAudio } from '../../functions/core/audio/probe';
 import { readWebm, walkElements } from '../../functions/core/audio/webm';
 import { type AudioUpload, receiveAudioChunk } from '../../functions/core/audio-chunks';
+import { trackHeaderKeyFor } from '../../functions/core/keys';
 import { migrate } from '../../functions/core/migrations';
 import type { Logger } from '../../functions/core/ports/logger';
 import type { Sql } from '../../functions/core/ports/sql';
@@ -161,6 +162,13 @@ describe('timeslice blobs', () => {
       expect(probe.duration).toBeCloseTo(result.chunk.duration, 6);
       expect(readWebm(stored!.body).packets.length).toBeGreaterThan(10);
     }
+  });
+
+  it('answers a retried blob 200 by its bytes alone, even when its track header is gone', async () => {
+    await store.delete([trackHeaderKeyFor('blobs-s', 'candidate', 'webm')]);
+    expect((await upload(blobs[1]!, 1, 'candidate')).outcome).toBe('replayed');
+    // A new blob of that track, by contrast, cannot be decoded now.
+    expect((await rejection(upload(blobs[2]!, 9, 'candidate'))).kind).toBe('invalid_input');
   });
 
   it('keeps each speaker track its own header', async () => {

@@ -72,7 +72,7 @@ describe('the chunk track on the raw-body upload', () => {
 
   it('returns speaker and started_at from the transcript routes', { timeout: 120_000 }, async () => {
     const transcript = await awaitTranscript('track-e2e', chunkId);
-    expect(transcript.status).toBe(200);
+    expect(transcript.status, transcript.text).toBe(200);
     expect(transcript.json.data).toMatchObject({ speaker: 'candidate', started_at: '2026-03-04T05:06:07.000Z' });
     const listed = await call('GET', '/transcripts/track-e2e');
     expect(listed.status).toBe(200);
@@ -97,7 +97,7 @@ describe('browser formats', () => {
     expect(response.status).toBe(201);
     expect(response.json.data).toMatchObject({ content_type: 'audio/webm' });
     const transcript = await awaitTranscript('formats-e2e', response.json.data.chunk_id);
-    expect(transcript.status).toBe(200);
+    expect(transcript.status, transcript.text).toBe(200);
     expect(spokenWordsIn(transcript.json.data.transcript).length).toBeGreaterThanOrEqual(3);
   });
 
@@ -112,7 +112,7 @@ describe('browser formats', () => {
     const texts = [];
     for (const chunk of [first, second]) {
       const transcript = await awaitTranscript('formats-e2e', chunk.json.data.chunk_id);
-      expect(transcript.status).toBe(200);
+      expect(transcript.status, transcript.text).toBe(200);
       texts.push(transcript.json.data.transcript);
     }
     expect(spokenWordsIn(texts.join(' ')).length).toBeGreaterThanOrEqual(3);
