@@ -19,8 +19,9 @@ const SPOKEN = new Set(['he', 'was', 'not', 'an', 'ill', 'disposed', 'young', 'm
 const upload = (sessionId: string, bytes: Uint8Array, contentType: string, query = '') =>
   call('POST', `/sessions/${sessionId}/audio_chunks${query}`, { body: bytes, headers: { 'content-type': contentType } });
 
+/** Generous: on the twin, under a loaded machine, a transcript once took over 90 s to appear. */
 const awaitTranscript = async (sessionId: string, chunkId: string): Promise<ApiResponse> => {
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const response = await call('GET', `/transcript/${sessionId}/${chunkId}`);
     if (response.status === 200 || Date.now() > deadline) return response;
@@ -70,7 +71,7 @@ describe('the chunk track on the raw-body upload', () => {
     expect(new Set(answers.map((answer) => answer.json.data.chunk_id)).size).toBe(1);
   });
 
-  it('returns speaker and started_at from the transcript routes', { timeout: 120_000 }, async () => {
+  it('returns speaker and started_at from the transcript routes', { timeout: 240_000 }, async () => {
     const transcript = await awaitTranscript('track-e2e', chunkId);
     expect(transcript.status, transcript.text).toBe(200);
     expect(transcript.json.data).toMatchObject({ speaker: 'candidate', started_at: '2026-03-04T05:06:07.000Z' });
@@ -92,7 +93,7 @@ describe('the chunk track on the raw-body upload', () => {
 });
 
 describe('browser formats', () => {
-  it('transcribes WebM Opus', { timeout: 120_000 }, async () => {
+  it('transcribes WebM Opus', { timeout: 240_000 }, async () => {
     const response = await upload('formats-e2e', encodedSpeech('webm', SPEECH), 'audio/webm;codecs=opus');
     expect(response.status).toBe(201);
     expect(response.json.data).toMatchObject({ content_type: 'audio/webm' });
@@ -101,7 +102,7 @@ describe('browser formats', () => {
     expect(spokenWordsIn(transcript.json.data.transcript).length).toBeGreaterThanOrEqual(3);
   });
 
-  it('transcribes the blobs of a timeslice recording behind the first blob header', { timeout: 180_000 }, async () => {
+  it('transcribes the blobs of a timeslice recording behind the first blob header', { timeout: 400_000 }, async () => {
     // Cut one byte into a SimpleBlock, as Chromium cuts its timeslice blobs.
     const webm = encodedSpeech('webm', SPEECH);
     const blocks = walkElements(webm).filter((element) => element.id === 0xa3);
@@ -134,14 +135,14 @@ describe('browser formats', () => {
     expect(refused.status).toBe(targetKind() === 'twin' ? 415 : 400);
   });
 
-  it('transcribes Ogg Opus', { timeout: 120_000 }, async () => {
+  it('transcribes Ogg Opus', { timeout: 240_000 }, async () => {
     const response = await upload('formats-e2e', encodedSpeech('ogg', SPEECH), 'audio/ogg;codecs=opus');
     expect(response.status).toBe(201);
     const transcript = await awaitTranscript('formats-e2e', response.json.data.chunk_id);
     expect(spokenWordsIn(transcript.json.data.transcript).length).toBeGreaterThanOrEqual(3);
   });
 
-  it('transcribes MP4 AAC locally; on AWS refuses it with a 415 that says why', { timeout: 120_000 }, async () => {
+  it('transcribes MP4 AAC locally; on AWS refuses it with a 415 that says why', { timeout: 240_000 }, async () => {
     const response = await upload('formats-e2e', encodedSpeech('mp4', SPEECH), 'audio/mp4');
     if (targetKind() === 'twin') {
       // Transcribe Streaming cannot read MP4; batch transcription (issue 17, part B) will take it.
