@@ -4,7 +4,13 @@
  * functions/routes.ts; a handler missing here gets the app login and nothing else, so a new route starts
  * with no bucket and no master secret, and asks for more here. Prefixes come from where core makes the keys.
  */
-import { AUDIO_PREFIX, SESSION_OBJECT_PREFIXES, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
+import {
+  AUDIO_PREFIX,
+  AUDIO_TRACK_HEADERS_PREFIX,
+  SESSION_OBJECT_PREFIXES,
+  SNAPSHOTS_PREFIX,
+  TRANSCRIPTS_PREFIX,
+} from '../functions/core/keys';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
 
 export interface FunctionNeeds {
@@ -58,7 +64,8 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'health-deep': { pingBucket: true, database: 'reader' },
   'get-session': { database: 'reader' },
   'search-transcripts': { database: 'reader' },
-  'upload-audio-chunk': { write: [AUDIO_PREFIX] },
+  // A recorder's first blob leaves its track header; later blobs read it.
+  'upload-audio-chunk': { read: [AUDIO_TRACK_HEADERS_PREFIX], write: [AUDIO_PREFIX, AUDIO_TRACK_HEADERS_PREFIX] },
   'transcribe-audio-chunk': transcriber,
   'process-chunk': transcriber,
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX], database: 'reader' },

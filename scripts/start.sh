@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/.bin ] || npm ci --no-audit --no-fund
-bash scripts/system-deps.sh
+bash scripts/system-deps.sh --runtime
 # The build prints node's arguments for the built server, one a line; a failed build stops here (set -e).
 printed=$(node --import tsx scripts/local-server-build.ts)
 mapfile -t server_args <<< "$printed"

@@ -9,6 +9,8 @@ export const TRANSCRIPTS_PREFIX = 'transcripts/';
 export const SNAPSHOTS_PREFIX = 'snapshots/';
 /** JSON sidecars beside each transcript (functions/core/transcripts/transcript-objects.ts). */
 export const TRANSCRIPT_DETAILS_PREFIX = 'transcript-details/';
+/** Each recording track's header (WebM init segment, fragmented MP4 ftyp + moov): later timeslice blobs decode behind it. */
+export const AUDIO_TRACK_HEADERS_PREFIX = 'audio-track-headers/';
 
 /** Which retention setting ages an object kind out (functions/core/retention.ts). */
 export type RetentionClass = 'audio' | 'transcripts';
@@ -22,6 +24,7 @@ export const SESSION_OBJECT_KINDS = {
   audio: { prefix: AUDIO_PREFIX, retention: 'audio' },
   transcripts: { prefix: TRANSCRIPTS_PREFIX, retention: 'transcripts' },
   transcript_details: { prefix: TRANSCRIPT_DETAILS_PREFIX, retention: 'transcripts' },
+  audio_track_headers: { prefix: AUDIO_TRACK_HEADERS_PREFIX, retention: 'audio' },
 } as const satisfies Record<string, { prefix: string; retention: RetentionClass }>;
 
 export type SessionObjectKind = keyof typeof SESSION_OBJECT_KINDS;
@@ -43,12 +46,12 @@ export const sessionIdOfKey = (kind: SessionObjectKind, key: string): string | n
   return key.length > prefix.length + sessionId.length && SESSION_ID_PATTERN.test(sessionId) ? sessionId : null;
 };
 
-export type AudioExtension = 'wav' | 'flac' | 'ogg';
+export type AudioExtension = 'wav' | 'flac' | 'ogg' | 'webm' | 'mp4';
 
 export const audioKeyFor = (sessionId: string, chunkId: string, extension: AudioExtension): string =>
   `${AUDIO_PREFIX}${sessionId}/${chunkId}.${extension}`;
 
-const AUDIO_KEY = /^audio\/([^/]+)\/([0-9]+)\.(wav|flac|ogg)$/;
+const AUDIO_KEY = /^audio\/([^/]+)\/([0-9]+)\.(wav|flac|ogg|webm|mp4)$/;
 
 /** Reads session and chunk ids back out of an audio key, e.g. from an S3 ObjectCreated event; null if it is not one. */
 export const parseAudioKey = (key: string): { sessionId: string; chunkId: string; extension: AudioExtension } | null => {
@@ -58,6 +61,10 @@ export const parseAudioKey = (key: string): { sessionId: string; chunkId: string
   if (!SESSION_ID_PATTERN.test(sessionId) || !CHUNK_ID_PATTERN.test(chunkId)) return null;
   return { sessionId, chunkId, extension };
 };
+
+/** One header per session, speaker track and format; `_` (never a speaker label) names the track without one. */
+export const trackHeaderKeyFor = (sessionId: string, speaker: string | null, extension: AudioExtension): string =>
+  `${AUDIO_TRACK_HEADERS_PREFIX}${sessionId}/${speaker ?? '_'}.${extension}`;
 
 export const transcriptFilenameFor = (sessionId: string, chunkId: string): string => `${sessionId}_${chunkId}.txt`;
 

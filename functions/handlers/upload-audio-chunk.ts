@@ -1,20 +1,49 @@
-import { ingestAudioChunk } from '../core/audio-chunks';
+import { type AudioChunk, type IngestResult, receiveAudioChunk } from '../core/audio-chunks';
 import { apiHandler } from '../http/api-handler';
 import { requestSchemas } from '../http/request-schemas';
 
+const chunkData = (chunk: AudioChunk) => ({
+  chunk_id: chunk.chunk_id,
+  session_id: chunk.session_id,
+  content_type: chunk.content_type,
+  duration: chunk.duration,
+  size_bytes: chunk.size_bytes,
+  sequence: chunk.sequence,
+  speaker: chunk.speaker,
+  started_at: chunk.started_at,
+  transcript_status: chunk.transcript_status,
+  created_at: chunk.created_at,
+});
+
+const STATUS = { created: 201, replayed: 200, 'track-header': 202 } as const;
+const MESSAGE = {
+  created: 'Audio chunk stored',
+  replayed: 'Audio chunk already stored',
+  'track-header': 'Track header stored; it holds no audio, the recording continues in the next blobs',
+} as const;
+
 export const handler = apiHandler({
   ...requestSchemas['upload-audio-chunk'],
-  message: 'Audio chunk stored',
-  run: async ({ params, body }, deps) => {
-    const chunk = await ingestAudioChunk(deps, { sessionId: params.session_id, contentType: body.contentType, bytes: body.bytes });
-    return {
-      chunk_id: chunk.chunk_id,
-      session_id: chunk.session_id,
-      content_type: chunk.content_type,
-      duration: chunk.duration,
-      size_bytes: chunk.size_bytes,
-      transcript_status: chunk.transcript_status,
-      created_at: chunk.created_at,
-    };
+  status: (result: { outcome: IngestResult['outcome'] }) => STATUS[result.outcome],
+  message: (result: { outcome: IngestResult['outcome'] }) => MESSAGE[result.outcome],
+  run: async ({ params, query, body }, deps) => {
+    const result = await receiveAudioChunk(deps, {
+      sessionId: params.session_id,
+      contentType: body.contentType,
+      bytes: body.bytes,
+      track: { sequence: query.sequence ?? null, speaker: query.speaker ?? null, startedAt: query.started_at ?? null },
+    });
+    if (result.outcome === 'track-header') {
+      const { sessionId, contentType, track } = result;
+      return {
+        outcome: result.outcome,
+        chunk_id: null,
+        session_id: sessionId,
+        content_type: contentType,
+        sequence: track.sequence,
+        speaker: track.speaker,
+      };
+    }
+    return { outcome: result.outcome, ...chunkData(result.chunk) };
   },
 });

@@ -31,8 +31,8 @@ export interface RouteSpec<P extends z.ZodMiniType, Q extends z.ZodMiniType, B e
   params?: P;
   query?: Q;
   body?: B;
-  /** Status on success; 200 unless given. */
-  status?: number;
+  /** Status on success; 200 unless given. A function when it depends on the outcome (a retry answers 200, not 201). */
+  status?: number | ((result: R) => number);
   message: string | ((result: R) => string);
   run(request: { params: z.output<P>; query: z.output<Q>; body: BodyOf<B> }, deps: Dependencies): Promise<R>;
 }
@@ -159,7 +159,8 @@ export const apiHandler = <
       const result = await spec.run({ params, query, body }, await dependencies());
       recordApiOutcome(handlerByRouteKey.get(event.routeKey), { ok: true, result }, elapsedSince(event));
       const message = typeof spec.message === 'function' ? spec.message(result) : spec.message;
-      return successResponse(spec.status ?? 200, message, result);
+      const status = typeof spec.status === 'function' ? spec.status(result) : (spec.status ?? 200);
+      return successResponse(status, message, result);
     });
   return handler as unknown as ApiHandler;
 };

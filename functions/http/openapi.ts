@@ -4,6 +4,7 @@
  * written by hand, so the document cannot drift from what the handlers accept.
  */
 
+import { CANONICAL_MEDIA_TYPE } from '../core/audio/probe';
 import { type RouteDefinition, routes as routeTable } from '../routes';
 import * as z from '../validation';
 import { type RequestSchemas, requestSchemas } from './request-schemas';
@@ -26,7 +27,8 @@ const parametersOf = (schema: z.ZodMiniType | undefined, location: 'path' | 'que
   }));
 };
 
-const AUDIO_MEDIA_TYPES = ['audio/wav', 'audio/flac', 'audio/ogg'];
+/** Every type some engine accepts; a deployment whose recognizer cannot read one answers 415 saying so. */
+const AUDIO_MEDIA_TYPES = Object.values(CANONICAL_MEDIA_TYPE);
 
 const requestBodyOf = (body: RequestSchemas['body']) => {
   if (!body) return undefined;
@@ -54,6 +56,7 @@ const operationOf = (route: RouteDefinition, schemas: RequestSchemas) => {
     ...(requestBody ? { requestBody } : {}),
     responses: {
       [String(schemas.status ?? 200)]: envelopeRef('SuccessEnvelope'),
+      ...Object.fromEntries((schemas.alsoAnswers ?? []).map((status) => [String(status), envelopeRef('SuccessEnvelope')])),
       '4XX': envelopeRef('ErrorEnvelope'),
       '5XX': envelopeRef('ErrorEnvelope'),
     },

@@ -15,6 +15,8 @@ export interface RequestSchemas {
   body?: z.ZodMiniType | 'raw';
   /** Status on success; 200 unless given. */
   status?: number;
+  /** Other success statuses the route answers with (an upload's retry: 200). */
+  alsoAnswers?: readonly number[];
 }
 
 const SessionPath = z.object({ session_id: SessionId });
@@ -66,7 +68,8 @@ export const requestSchemas = {
     status: 201,
   },
   'get-session': { params: SessionPath },
-  'upload-audio-chunk': { params: SessionPath, body: 'raw', status: 201 },
+  /** 200: a retry of a stored sequence; 202: a recorder's first blob that holds only its track header. */
+  'upload-audio-chunk': { params: SessionPath, query: z.strictObject(ChunkTrackFields), body: 'raw', status: 201, alsoAnswers: [200, 202] },
   'record-code-history': {
     params: SessionPath,
     body: z.strictObject({

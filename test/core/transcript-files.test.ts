@@ -1,6 +1,6 @@
 /**
  * Listing transcripts reads list pages only: one list request per 1,000 keys, no per-object read,
- * and no database query when the session has transcripts.
+ * and one database query, for the chunks' tracks (sequence, speaker, started_at), whatever the count.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryObjectStore } from '../../functions/adapters/object-store/directory';
 import type { ObjectStore } from '../../functions/core/ports/object-store';
 import type { Sql } from '../../functions/core/ports/sql';
-import { listTranscriptFiles } from '../../functions/core/transcripts/transcript-files';
+import { getTranscriptFile, listTranscriptFiles } from '../../functions/core/transcripts/transcript-files';
 import { chunkIdOfTranscriptKey } from '../../functions/core/transcripts/transcript-objects';
 
 let root: string;
@@ -30,12 +30,20 @@ const countingStore = (store: ObjectStore) => {
   return { store: counted, calls };
 };
 
-/** Listing a session that has transcripts must not touch the database at all. */
-const untouchableSql = {
-  query: () => Promise.reject(new Error('listing must not query the database')),
-  transaction: () => Promise.reject(new Error('listing must not query the database')),
-  close: async () => undefined,
-} as unknown as Sql;
+/** A database whose only answer is the tracks given; counts its queries. */
+const tracksSql = (tracks: Record<string, unknown>[] = []) => {
+  const queries: string[] = [];
+  const sql = {
+    query: async (text: string) => {
+      queries.push(text);
+      return tracks;
+    },
+    transaction: () => Promise.reject(new Error('listing needs no transaction')),
+    close: async () => undefined,
+  } as unknown as Sql;
+  return { sql, queries };
+};
+const untouchableSql = tracksSql().sql;
 
 const writeTranscripts = (sessionId: string, count: number) => {
   const dir = join(root, 'transcripts', sessionId);
@@ -65,6 +73,24 @@ describe('listTranscriptFiles', () => {
     });
   });
 
+  it('makes one database query for 1,000 transcripts, and returns each chunk its track', async () => {
+    writeTranscripts('s', 1000);
+    const { sql, queries } = tracksSql([
+      { chunk_id: '7', sequence: 6, speaker: 'candidate', started_at: '2026-01-01T00:00:30.000Z' },
+      { chunk_id: '8', sequence: null, speaker: 'interviewer', started_at: null },
+    ]);
+    const listed = await listTranscriptFiles({ sql, store: await new DirectoryObjectStore(root).open() }, 's');
+    expect(queries).toHaveLength(1);
+    expect(listed.transcripts[6]).toMatchObject({
+      filename: 's_7.txt',
+      sequence: 6,
+      speaker: 'candidate',
+      started_at: '2026-01-01T00:00:30.000Z',
+    });
+    expect(listed.transcripts[7]).toMatchObject({ filename: 's_8.txt', sequence: null, speaker: 'interviewer', started_at: null });
+    expect(listed.transcripts[0]).toMatchObject({ sequence: null, speaker: null, started_at: null });
+  });
+
   it('takes a second list request for the 1,001st key', async () => {
     writeTranscripts('s', 1001);
     const { store, calls } = countingStore(await new DirectoryObjectStore(root).open());
@@ -82,18 +108,5 @@ describe('listTranscriptFiles', () => {
     const store = await new DirectoryObjectStore(root).open();
     const listed = await listTranscriptFiles({ sql: untouchableSql, store }, 's');
     expect(listed.transcripts.map((file) => file.filename)).toEqual(['s_1.txt', 's_2.txt']);
-  });
-});
-
-describe('chunkIdOfTranscriptKey', () => {
-  it.each([
-    ['transcripts/abc/abc_12.txt', '12'],
-    ['transcripts/abc/abc_x.txt', null],
-    ['transcripts/abc/other_12.txt', null],
-    ['transcripts/abc/abc_12.txt.json', null],
-    ['transcripts/abc-d/abc-d_1.txt', null],
-    ['audio/abc/12.wav', null],
-  ])('reads %s as %s', (key, expected) => {
-    expect(chunkIdOfTranscriptKey('abc', key)).toBe(expected);
   });
 });

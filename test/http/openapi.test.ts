@@ -47,6 +47,21 @@ describe('the OpenAPI document', () => {
     expect(schema.additionalProperties).toBe(false);
   });
 
+  it('documents the chunk track query parameters, the browser audio types and a retry status of the raw-body upload', async () => {
+    const document = await buildOpenApiDocument();
+    const upload = document.paths['/sessions/{session_id}/audio_chunks']!.post as {
+      parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[];
+      requestBody: { content: Record<string, unknown> };
+      responses: Record<string, unknown>;
+    };
+    const query = upload.parameters.filter((parameter) => parameter.in === 'query');
+    expect(query.map((parameter) => parameter.name).sort()).toEqual(['sequence', 'speaker', 'started_at']);
+    expect(query.every((parameter) => !parameter.required)).toBe(true);
+    expect(query.find((parameter) => parameter.name === 'speaker')!.schema.pattern).toBe('^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$');
+    expect(Object.keys(upload.requestBody.content)).toEqual(expect.arrayContaining(['audio/webm', 'audio/ogg', 'audio/mp4', 'audio/wav']));
+    expect(Object.keys(upload.responses)).toEqual(expect.arrayContaining(['200', '201', '202']));
+  });
+
   it('leaves only the public routes open', async () => {
     const document = await buildOpenApiDocument();
     for (const route of routes) {

@@ -190,6 +190,7 @@ describe('InterviewOpsStack', () => {
       // objects are written tagged for the lifecycle rules, which S3 authorizes by s3:PutObjectTagging too.
       expect(objectGrants(template, 'upload-audio-chunk')).toEqual({
         'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'audio-track-headers/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
       for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {
@@ -200,7 +201,12 @@ describe('InterviewOpsStack', () => {
         });
       }
       // Erasure lists and deletes every per-session kind; holds list and re-tag them; none reads a body.
-      const perSession = (actions: string[]) => ({ 'audio/': actions, 'transcripts/': actions, 'transcript-details/': actions });
+      const perSession = (actions: string[]) => ({
+        'audio/': actions,
+        'transcripts/': actions,
+        'transcript-details/': actions,
+        'audio-track-headers/': actions,
+      });
       expect(objectGrants(template, 'erase-session')).toEqual(perSession(['s3:DeleteObject']));
       expect(objectGrants(template, 'place-session-hold')).toEqual(perSession(['s3:PutObjectTagging']));
       expect(objectGrants(template, 'release-session-hold')).toEqual(perSession(['s3:PutObjectTagging']));

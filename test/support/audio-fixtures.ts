@@ -1,5 +1,8 @@
 /** Audio bytes for tests, built with the same WAV library the service decodes with, plus real recordings. */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import wavefile from 'wavefile';
 
 export const POCKETSPHINX_TEST_DATA = '/usr/share/pocketsphinx/test/data';
@@ -48,3 +51,35 @@ export const oggOpusHeader = (channels: number, seconds: number, preSkip = 312):
   head.writeUInt32LE(48000, 12);
   return Buffer.concat([page(0n, head), page(BigInt(Math.round(seconds * 48000) + preSkip), Buffer.alloc(10))]);
 };
+
+/** The formats browsers record, made by real encoders: libopus in Ogg or WebM, AAC in MP4 (as Safari), and FLAC. */
+export type EncodedFormat = 'ogg' | 'webm' | 'mp4' | 'flac';
+
+const ENCODER_ARGS: Record<EncodedFormat, string[]> = {
+  ogg: ['-c:a', 'libopus', '-b:a', '32k', '-f', 'ogg'],
+  webm: ['-c:a', 'libopus', '-b:a', '32k', '-f', 'webm'],
+  mp4: ['-c:a', 'aac', '-b:a', '64k', '-f', 'mp4'],
+  flac: ['-c:a', 'flac', '-f', 'flac'],
+};
+
+const encodedCache = new Map<string, Buffer>();
+
+/** A recording (a WAV path) encoded by Debian's ffmpeg into `format`; cached per process. */
+export const encodedSpeech = (format: EncodedFormat, source = `${POCKETSPHINX_TEST_DATA}/cards/001.wav`): Buffer => {
+  const cacheKey = `${format}:${source}`;
+  const cached = encodedCache.get(cacheKey);
+  if (cached) return cached;
+  const dir = mkdtempSync(join(tmpdir(), 'interview-ops-encoded-'));
+  try {
+    const out = join(dir, `speech.${format}`);
+    execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', source, '-fflags', '+bitexact', ...ENCODER_ARGS[format], out]);
+    const bytes = readFileSync(out);
+    encodedCache.set(cacheKey, bytes);
+    return bytes;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+/** Seconds of a WAV file's audio, as sox reads it (independently of our probe). */
+export const wavSeconds = (path: string): number => Number(execFileSync('soxi', ['-D', path], { encoding: 'utf8' }).trim());

@@ -1,7 +1,7 @@
 /**
  * The recognizer on AWS: Amazon Transcribe Streaming. WAV chunks are sent as what the service reads,
  * 16-bit little-endian mono PCM at the chunk's own sample rate (no resampling: Transcribe takes 8-48 kHz);
- * FLAC and Ogg Opus go as they are. Audio is paced at real time after a short burst, as the service
+ * FLAC and Ogg Opus go as they are; WebM Opus is remuxed to Ogg Opus (webm-to-ogg.ts). Audio is paced at real time after a short burst, as the service
  * expects of a live stream. The text is the final results' transcripts; confidence and word timings come
  * from their pronunciation items.
  */
@@ -27,6 +27,7 @@ import {
 } from '../../core/ports/transcriber';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './aws-transcribe-identity';
 import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
+import { webmToOggOpus } from './webm-to-ogg';
 
 export interface AwsTranscribeOptions {
   /** Used unless `identifyLanguageOptions` is set. */
@@ -58,7 +59,9 @@ const EVENT_SECONDS = 0.1;
 const MIN_ENCODED_EVENT_BYTES = 1024;
 const MAX_ENCODED_EVENT_BYTES = 8 * 1024;
 
-const MEDIA_ENCODING: Record<AudioFormat, MediaEncoding> = { wav: 'pcm', flac: 'flac', ogg: 'ogg-opus' };
+type StreamedFormat = (typeof AWS_TRANSCRIBE_FORMATS)[number];
+const MEDIA_ENCODING: Record<StreamedFormat, MediaEncoding> = { wav: 'pcm', flac: 'flac', ogg: 'ogg-opus', webm: 'ogg-opus' };
+const isStreamed = (format: AudioFormat): format is StreamedFormat => (AWS_TRANSCRIBE_FORMATS as readonly AudioFormat[]).includes(format);
 
 /**
  * Splits bytes into AudioEvents, lazily as the SDK pulls them, and holds each back until the audio sent
@@ -100,14 +103,21 @@ export class AwsTranscribeTranscriber implements Transcriber {
   }
 
   async transcribe(audio: AudioForTranscription): Promise<Transcription> {
-    const { bytes, sampleRate, eventBytes, duration } = this.prepare(audio);
+    if (!isStreamed(audio.format)) {
+      throw invalidInput(
+        'Unsupported audio format',
+        `Amazon Transcribe Streaming reads WAV, FLAC, Ogg Opus or WebM Opus, not ${audio.format}`,
+      );
+    }
+    const format = audio.format;
+    const { bytes, sampleRate, eventBytes, duration } = this.prepare({ ...audio, format });
     const secondsPerByte = bytes.length > 0 ? duration / bytes.length : 0;
     const identify = (this.options.identifyLanguageOptions?.length ?? 0) >= 2;
     let stream: AsyncIterable<TranscriptResultStream> | undefined;
     try {
       const response = await this.client.send(
         new StartStreamTranscriptionCommand({
-          MediaEncoding: MEDIA_ENCODING[audio.format],
+          MediaEncoding: MEDIA_ENCODING[format],
           MediaSampleRateHertz: sampleRate,
           AudioStream: pacedAudioEvents(bytes, eventBytes, secondsPerByte, this.options.pacer ?? realTimePacer),
           ...(identify
@@ -140,14 +150,20 @@ export class AwsTranscribeTranscriber implements Transcriber {
     this.client.destroy();
   }
 
-  private prepare(audio: AudioForTranscription) {
+  private prepare(audio: AudioForTranscription & { format: StreamedFormat }): {
+    bytes: Uint8Array;
+    sampleRate: number;
+    eventBytes: number;
+    duration: number;
+  } {
     if (audio.format === 'wav') {
       const pcm = wavToPcm16Mono(audio.bytes);
       const eventBytes = Math.max(2, Math.round(pcm.sampleRate * EVENT_SECONDS) * 2);
       return { bytes: int16LittleEndianBytes(pcm.samples), sampleRate: pcm.sampleRate, eventBytes, duration: pcm.duration };
     }
-    if (!this.acceptedFormats.includes(audio.format)) {
-      throw invalidInput('Unsupported audio format', `Amazon Transcribe reads WAV, FLAC or Ogg Opus, not ${audio.format}`);
+    if (audio.format === 'webm') {
+      const ogg = webmToOggOpus(audio.bytes);
+      return this.prepare({ ...audio, format: 'ogg', bytes: ogg.bytes, duration: ogg.duration });
     }
     const bytesPerEvent = Math.round((audio.bytes.length / Math.max(audio.duration, EVENT_SECONDS)) * EVENT_SECONDS);
     const eventBytes = Math.min(MAX_ENCODED_EVENT_BYTES, Math.max(MIN_ENCODED_EVENT_BYTES, bytesPerEvent));

@@ -3,10 +3,13 @@
  * chunk at a time from a queue, since the decoder is single-threaded. A decode past its deadline gets the
  * process killed; a process that dies is replaced on the next job, and its chunk gets one more try.
  */
+
+import type { AudioFormat } from '../../core/audio/probe';
 import { dependencyUnavailable, invalidInput } from '../../core/errors';
 import type { Logger } from '../../core/ports/logger';
 import { type AudioForTranscription, meanConfidence, type Transcriber, type Transcription } from '../../core/ports/transcriber';
 import { int16LittleEndianBytes, wavToPcm16Mono } from './pcm';
+import { decodeWithFfmpeg } from './pocketsphinx/ffmpeg-decode';
 import {
   POCKETSPHINX_INSTALL_HINT,
   POCKETSPHINX_MODEL_DIR,
@@ -47,9 +50,15 @@ interface Job {
   reject(error: Error): void;
 }
 
+const decodeWavForModel = (bytes: Uint8Array) => {
+  const pcm = wavToPcm16Mono(bytes, POCKETSPHINX_SAMPLE_RATE);
+  return { bytes: int16LittleEndianBytes(pcm.samples), duration: pcm.duration };
+};
+
 export class PocketsphinxTranscriber implements Transcriber {
   readonly engine = 'pocketsphinx';
-  readonly acceptedFormats = ['wav'] as const;
+  /** WAV through our own converter (pcm.ts); the rest through ffmpeg. */
+  readonly acceptedFormats = ['wav', 'flac', 'ogg', 'webm', 'mp4'] as const;
   private readonly command: string;
   private readonly modelDir: string;
   private readonly decodeTimeoutMs: (seconds: number) => number;
@@ -86,18 +95,20 @@ export class PocketsphinxTranscriber implements Transcriber {
 
   async transcribe(audio: AudioForTranscription): Promise<Transcription> {
     if (this.closed) throw dependencyUnavailable('Speech recognizer unavailable', 'The recognizer is shutting down');
-    if (audio.format !== 'wav') {
-      throw invalidInput('Unsupported audio format', `The local recognizer reads WAV audio, not ${audio.format}`);
+    if (!this.acceptedFormats.includes(audio.format)) {
+      throw invalidInput('Unsupported audio format', `The local recognizer does not read ${audio.format} audio`);
     }
     if (!this.installed()) throw dependencyUnavailable('Speech recognizer unavailable', POCKETSPHINX_INSTALL_HINT);
-    const pcm = wavToPcm16Mono(audio.bytes, POCKETSPHINX_SAMPLE_RATE);
+    // WAV is converted at once, so a close() right after this call still finds the job queued and answers it.
+    const pcm = audio.format === 'wav' ? decodeWavForModel(audio.bytes) : await this.decodeCompressed(audio.bytes, audio.format);
+    if (this.closed) throw dependencyUnavailable('Speech recognizer unavailable', 'The recognizer is shutting down');
     if (this.queue.length >= this.maxQueued) {
       throw dependencyUnavailable('Speech recognizer busy', `More than ${this.maxQueued} chunks are waiting; try again shortly`);
     }
     return new Promise<Transcription>((resolve, reject) => {
       this.queue.push({
         id: `u${++this.sequence}`,
-        pcm: int16LittleEndianBytes(pcm.samples),
+        pcm: pcm.bytes,
         duration: pcm.duration,
         attempts: 0,
         resolve,
@@ -105,6 +116,12 @@ export class PocketsphinxTranscriber implements Transcriber {
       });
       this.pump();
     });
+  }
+
+  /** Compressed audio through ffmpeg: 16-bit mono PCM at the model's rate, and its length in seconds. */
+  private async decodeCompressed(encoded: Uint8Array, format: Exclude<AudioFormat, 'wav'>) {
+    const bytes = await decodeWithFfmpeg(encoded, format, POCKETSPHINX_SAMPLE_RATE);
+    return { bytes, duration: bytes.length / 2 / POCKETSPHINX_SAMPLE_RATE };
   }
 
   async close(): Promise<void> {

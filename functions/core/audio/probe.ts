@@ -1,12 +1,15 @@
 /**
  * Checks that uploaded bytes are audio of the declared type and reads what the service reports about
- * them (duration, rate, channels). Full decoding for recognition lives in ./pcm.ts.
+ * them (duration, rate, channels). Pure TypeScript: it runs inside Lambda. Recognizers decode in their
+ * adapters (functions/adapters/transcriber).
  */
 import wavefile from 'wavefile';
 import { invalidInput, unsupportedMediaType } from '../errors';
 import type { AudioExtension } from '../keys';
+import { completeFragment, readMp4, startsWithFragment } from './mp4';
+import { completeContinuation, readWebm, startsWithEbmlHeader } from './webm';
 
-export type AudioFormat = 'wav' | 'flac' | 'ogg';
+export type AudioFormat = 'wav' | 'flac' | 'ogg' | 'webm' | 'mp4';
 
 export interface AudioProbe {
   format: AudioFormat;
@@ -14,8 +17,16 @@ export interface AudioProbe {
   contentType: string;
   sampleRate: number;
   channels: number;
-  /** Seconds, from the header: exact for WAV and FLAC, from the last granule position for Ogg Opus. */
+  /**
+   * Seconds: exact for WAV and FLAC, from the last granule position for Ogg Opus, the Opus packets for
+   * WebM, mdhd or the fragments' samples for MP4.
+   */
   duration: number;
+  /**
+   * What later timeslice blobs of the same recording need, when these bytes begin a recording that
+   * continues in headerless blobs: the WebM init segment, or a fragmented MP4's ftyp + moov.
+   */
+  trackHeader: Uint8Array | null;
 }
 
 /** Media types by canonical name; aliases browsers and tools send map onto them. */
@@ -28,12 +39,20 @@ const MEDIA_TYPE_FORMATS: Record<string, AudioFormat> = {
   'audio/x-flac': 'flac',
   'audio/ogg': 'ogg',
   'audio/opus': 'ogg',
+  'audio/webm': 'webm',
+  'video/webm': 'webm',
+  'audio/mp4': 'mp4',
+  'audio/m4a': 'mp4',
+  'audio/x-m4a': 'mp4',
+  'video/mp4': 'mp4',
 };
 
 export const CANONICAL_MEDIA_TYPE: Record<AudioFormat, string> = {
   wav: 'audio/wav',
   flac: 'audio/flac',
   ogg: 'audio/ogg',
+  webm: 'audio/webm',
+  mp4: 'audio/mp4',
 };
 
 export const MIN_SAMPLE_RATE = 8000;
@@ -45,25 +64,45 @@ export const audioFormatOf = (contentType: string | undefined): AudioFormat | nu
   return MEDIA_TYPE_FORMATS[essence] ?? null;
 };
 
-export const probeAudio = (bytes: Uint8Array, contentType: string | undefined, accepted: readonly AudioFormat[]): AudioProbe => {
+/** The accepted format the Content-Type names; a 415 that lists the accepted types otherwise. */
+export const acceptedFormatOf = (contentType: string | undefined, accepted: readonly AudioFormat[]): AudioFormat => {
   const format = audioFormatOf(contentType);
   if (!format || !accepted.includes(format)) {
     const names = accepted.map((f) => CANONICAL_MEDIA_TYPE[f]).join(', ');
-    throw unsupportedMediaType('Unsupported audio media type', `Content-Type must be one of: ${names}`);
+    // On AWS, MP4 waits for batch transcription: streaming cannot read it.
+    const why = format ? `${CANONICAL_MEDIA_TYPE[format]} cannot be transcribed by this deployment's recognizer; ` : '';
+    throw unsupportedMediaType('Unsupported audio media type', `${why}Content-Type must be one of: ${names}`);
   }
+  return format;
+};
+
+/**
+ * True for a MediaRecorder timeslice blob after the first: WebM without its EBML header, or MP4
+ * fragments without ftyp/moov. It decodes only behind its recording's track header.
+ */
+export const isContinuationBlob = (bytes: Uint8Array, format: AudioFormat): boolean =>
+  bytes.length > 0 && ((format === 'webm' && !startsWithEbmlHeader(bytes)) || (format === 'mp4' && startsWithFragment(bytes)));
+
+/** A continuation blob behind its recording's track header: a whole file, ready for probeAudio. */
+export const joinTrackHeader = (format: AudioFormat, trackHeader: Uint8Array, blob: Uint8Array): Uint8Array =>
+  format === 'webm' ? completeContinuation(trackHeader, blob) : completeFragment(trackHeader, blob);
+
+export const probeAudio = (bytes: Uint8Array, contentType: string | undefined, accepted: readonly AudioFormat[]): AudioProbe => {
+  const format = acceptedFormatOf(contentType, accepted);
   if (bytes.length === 0) throw invalidInput('Invalid audio', 'The audio body is empty');
-  const probe = format === 'wav' ? probeWav(bytes) : format === 'flac' ? probeFlac(bytes) : probeOgg(bytes);
+  const probe = PROBES[format](bytes);
   if (probe.sampleRate < MIN_SAMPLE_RATE || probe.sampleRate > MAX_SAMPLE_RATE) {
     throw invalidInput('Invalid audio', `Sample rate ${probe.sampleRate} Hz is outside ${MIN_SAMPLE_RATE}-${MAX_SAMPLE_RATE} Hz`);
   }
   if (probe.channels < 1 || probe.channels > 2) {
     throw invalidInput('Invalid audio', `Audio must be mono or stereo, not ${probe.channels} channels`);
   }
-  if (!(probe.duration > 0)) throw invalidInput('Invalid audio', 'The audio holds no samples');
+  // A fragmented MP4's first timeslice blob is its header alone: no samples yet, but what the next blobs need.
+  if (!(probe.duration > 0) && !probe.trackHeader) throw invalidInput('Invalid audio', 'The audio holds no samples');
   return { ...probe, format, extension: format, contentType: CANONICAL_MEDIA_TYPE[format] };
 };
 
-type HeaderFacts = Pick<AudioProbe, 'sampleRate' | 'channels' | 'duration'>;
+type HeaderFacts = Pick<AudioProbe, 'sampleRate' | 'channels' | 'duration' | 'trackHeader'>;
 
 const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
@@ -78,7 +117,7 @@ const SUPPORTED_WAV_SAMPLES = new Set([
   `${WAVE_FORMAT_IEEE_FLOAT}:64`,
 ]);
 
-export interface WavLayout extends HeaderFacts {
+export interface WavLayout extends Omit<HeaderFacts, 'trackHeader'> {
   formatCode: number;
   bitsPerSample: number;
   wave: InstanceType<typeof wavefile.WaveFile>;
@@ -121,7 +160,7 @@ const extensibleSubFormat = (wave: InstanceType<typeof wavefile.WaveFile>): numb
 
 const probeWav = (bytes: Uint8Array): HeaderFacts => {
   const { sampleRate, channels, duration } = readWav(bytes);
-  return { sampleRate, channels, duration };
+  return { sampleRate, channels, duration, trackHeader: null };
 };
 
 const ascii = (bytes: Uint8Array, start: number, length: number) => String.fromCharCode(...bytes.subarray(start, start + length));
@@ -137,10 +176,13 @@ const probeFlac = (bytes: Uint8Array): HeaderFacts => {
   const channels = ((bytes[info + 12]! >> 1) & 0x07) + 1;
   const totalSamples = (bytes[info + 13]! & 0x0f) * 2 ** 32 + view.getUint32(info + 14);
   if (sampleRate === 0 || totalSamples === 0) throw invalidInput('Invalid audio', 'The FLAC stream declares no samples');
-  return { sampleRate, channels, duration: totalSamples / sampleRate };
+  return { sampleRate, channels, duration: totalSamples / sampleRate, trackHeader: null };
 };
 
-/** Ogg Opus: the OpusHead packet gives channels, input rate and pre-skip; the last page's granule gives length at 48 kHz. */
+/**
+ * Ogg Opus: the OpusHead packet gives channels, input rate and pre-skip; the last page's granule gives
+ * the length at 48 kHz. Every page is walked, so a file cut inside a page is a 400, not a wrong length.
+ */
 const probeOgg = (bytes: Uint8Array): HeaderFacts => {
   if (bytes.length < 47 || ascii(bytes, 0, 4) !== 'OggS') throw invalidInput('Invalid audio', 'The body is not an Ogg stream');
   const segments = bytes[26]!;
@@ -150,13 +192,48 @@ const probeOgg = (bytes: Uint8Array): HeaderFacts => {
   const channels = bytes[head + 9]!;
   const preSkip = view.getUint16(head + 10, true);
   const inputRate = view.getUint32(head + 12, true) || 48000;
-  let lastPage = -1;
-  for (let at = bytes.length - 27; at >= 0; at--) {
-    if (bytes[at] === 0x4f && ascii(bytes, at, 4) === 'OggS') {
-      lastPage = at;
-      break;
+  let granule = 0;
+  for (let at = 0; at < bytes.length; ) {
+    if (at + 27 > bytes.length || ascii(bytes, at, 4) !== 'OggS') {
+      throw invalidInput('Invalid audio', `The Ogg stream is truncated or malformed at byte ${at}`);
     }
+    const count = bytes[at + 26]!;
+    let length = 27 + count;
+    for (let i = 0; i < count && at + 27 + i < bytes.length; i++) length += bytes[at + 27 + i]!;
+    if (at + length > bytes.length) throw invalidInput('Invalid audio', `The Ogg stream is truncated: its page at byte ${at} is cut off`);
+    const pageGranule = view.getBigInt64(at + 6, true);
+    // -1 marks a page on which no packet ends.
+    if (pageGranule >= 0n) granule = Number(pageGranule);
+    at += length;
   }
-  const granule = Number(view.getBigInt64(lastPage + 6, true));
-  return { sampleRate: inputRate, channels, duration: Math.max(0, granule - preSkip) / 48000 };
+  return { sampleRate: inputRate, channels, duration: Math.max(0, granule - preSkip) / 48000, trackHeader: null };
+};
+
+/** WebM Opus: rate and channels from its track, the length from its packets; a recorder's first blob keeps its init segment. */
+const probeWebm = (bytes: Uint8Array): HeaderFacts => {
+  const webm = readWebm(bytes);
+  return {
+    sampleRate: webm.track.sampleRate,
+    channels: webm.track.channels,
+    duration: webm.duration,
+    trackHeader: bytes.slice(0, webm.initSegmentLength),
+  };
+};
+
+const probeMp4 = (bytes: Uint8Array): HeaderFacts => {
+  const mp4 = readMp4(bytes);
+  return {
+    sampleRate: mp4.sampleRate,
+    channels: mp4.channels,
+    duration: mp4.duration,
+    trackHeader: mp4.initSegmentLength === null ? null : bytes.slice(0, mp4.initSegmentLength),
+  };
+};
+
+const PROBES: Record<AudioFormat, (bytes: Uint8Array) => HeaderFacts> = {
+  wav: probeWav,
+  flac: probeFlac,
+  ogg: probeOgg,
+  webm: probeWebm,
+  mp4: probeMp4,
 };

@@ -77,6 +77,9 @@ export const transcribeClaimedChunk = async (
         language: transcription.language,
         duration: String(transcription.duration),
         engine: transcription.engine,
+        // For readers that come between this write and the sidecar's.
+        ...(chunk.speaker === null ? {} : { speaker: chunk.speaker }),
+        ...(chunk.started_at === null ? {} : { started_at: chunk.started_at }),
       },
     });
     const details: TranscriptDetails = {
@@ -91,6 +94,8 @@ export const transcribeClaimedChunk = async (
       file_size: stored.size,
       engine: transcription.engine,
       words: transcription.words,
+      speaker: chunk.speaker,
+      started_at: chunk.started_at,
     };
     // The sidecar before the row: a chunk marked done always has its details, which the session timeline reads.
     await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), {

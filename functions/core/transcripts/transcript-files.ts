@@ -19,9 +19,16 @@ export interface TranscriptFile {
   modified_at: string;
 }
 
+/** A listed transcript with its chunk's track, from the chunk's row. */
+export interface ListedTranscriptFile extends TranscriptFile {
+  sequence: number | null;
+  speaker: string | null;
+  started_at: string | null;
+}
+
 /**
  * The seed's fields plus what POST /process_chunk answered, read back from the stored transcript and its
- * details sidecar. `speaker` and `started_at` are null until uploads carry them.
+ * details sidecar, with the chunk's `speaker` and `started_at` (null when the upload named none).
  */
 export interface TranscriptFileInfo extends TranscriptFile {
   exists: true;
@@ -36,7 +43,7 @@ export interface TranscriptFileInfo extends TranscriptFile {
 
 export interface SessionTranscripts {
   session_id: string;
-  transcripts: TranscriptFile[];
+  transcripts: ListedTranscriptFile[];
   total_count: number;
 }
 
@@ -137,8 +144,8 @@ const transcriptValues = async (
     confidence: numberOr(Number(metadata.confidence), 0),
     language: metadata.language ?? '',
     duration: numberOr(Number(metadata.duration), 0),
-    speaker: null,
-    started_at: null,
+    speaker: metadata.speaker ?? null,
+    started_at: metadata.started_at ?? null,
     words: [],
   };
 };
@@ -165,10 +172,27 @@ export const listTranscriptFiles = async (
     });
   }
   if (found.length === 0) {
-    // Only an empty listing needs the database: to tell "no transcripts yet" from "no such session".
+    // Only an empty listing needs the session: to tell "no transcripts yet" from "no such session".
     const [session] = await sql.query('SELECT 1 AS found FROM sessions WHERE session_id = :session_id', { session_id: sessionId });
     if (!session) throw notFound('Session not found', `No session with id "${sessionId}"`);
+    return { session_id: sessionId, transcripts: [], total_count: 0 };
   }
+  // One query, whatever the count: the tracks of the chunks that were uploaded with one.
+  const rows = await sql.query<{ chunk_id: string; sequence: number | null; speaker: string | null; started_at: string | null }>(
+    `SELECT chunk_id::text AS chunk_id, sequence, speaker, started_at FROM audio_chunks
+     WHERE session_id = :session_id AND (sequence IS NOT NULL OR speaker IS NOT NULL OR started_at IS NOT NULL)`,
+    { session_id: sessionId },
+  );
+  const tracks = new Map(rows.map((row) => [row.chunk_id, row]));
   found.sort(byChunkNumber);
-  return { session_id: sessionId, transcripts: found.map(({ chunk: _chunk, ...file }) => file), total_count: found.length };
+  const transcripts = found.map(({ chunk, ...file }) => {
+    const track = tracks.get(chunk);
+    return {
+      ...file,
+      sequence: track?.sequence === null || track?.sequence === undefined ? null : Number(track.sequence),
+      speaker: track?.speaker ?? null,
+      started_at: track?.started_at === null || track?.started_at === undefined ? null : String(track.started_at),
+    };
+  });
+  return { session_id: sessionId, transcripts, total_count: transcripts.length };
 };

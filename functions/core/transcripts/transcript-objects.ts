@@ -38,4 +38,7 @@ export interface TranscriptDetails {
   file_size: number;
   engine: string;
   words: WordTiming[];
+  /** The chunk's track, as uploaded (absent in sidecars written before uploads carried it). */
+  speaker?: string | null;
+  started_at?: string | null;
 }

@@ -17,7 +17,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
 import { AwsTranscribeTranscriber, BURST_SECONDS, type Pacer } from '../../../functions/adapters/transcriber/aws-transcribe';
-import { flacHeader, toneWav } from '../../support/audio-fixtures';
+import { webmToOggOpus } from '../../../functions/adapters/transcriber/webm-to-ogg';
+import { encodedSpeech, flacHeader, toneWav } from '../../support/audio-fixtures';
 import { asyncRefusal } from '../../support/refusal';
 
 const transcribeMock = mockClient(TranscribeStreamingClient);
@@ -112,6 +113,9 @@ beforeEach(() => {
 });
 
 afterEach(() => transcribeMock.reset());
+
+/** Pacing has its own tests below; here the audio goes at once. */
+const instantPacer: Pacer = { now: () => 0, sleep: async () => undefined };
 
 describe('AwsTranscribeTranscriber', () => {
   it('streams WAV as 16-bit mono PCM at its own rate in 100 ms events and reads the final results', async () => {
@@ -217,8 +221,30 @@ describe('AwsTranscribeTranscriber', () => {
     expect(failure.detail).toContain('concurrent streams');
   });
 
-  it('accepts the formats Transcribe streams', () => {
-    expect(new AwsTranscribeTranscriber({ languageCode: 'en-US', client }).acceptedFormats).toEqual(['wav', 'flac', 'ogg']);
+  it('accepts the formats Transcribe streams, WebM among them (remuxed), and not MP4', () => {
+    expect(new AwsTranscribeTranscriber({ languageCode: 'en-US', client }).acceptedFormats).toEqual(['wav', 'flac', 'ogg', 'webm']);
+  });
+
+  it('streams WebM Opus as the Ogg Opus remux of its packets, at the rate the track declares', async () => {
+    answerWith(DOCUMENTED_EVENTS);
+    const webm = encodedSpeech('webm');
+    const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client, pacer: instantPacer });
+    const result = await transcriber.transcribe({ bytes: webm, format: 'webm', sampleRate: 16000, channels: 1, duration: 1 });
+    expect(captured.input).toMatchObject({ MediaEncoding: 'ogg-opus', MediaSampleRateHertz: 16000 });
+    const sent = Buffer.concat(captured.chunks);
+    expect(sent.equals(Buffer.from(webmToOggOpus(webm).bytes))).toBe(true);
+    expect(sent.subarray(0, 4).toString()).toBe('OggS');
+    expect(result.text).toBe('Go forward. Ten meters.');
+  });
+
+  it('refuses MP4 before calling the service: streaming cannot read it', async () => {
+    answerWith(DOCUMENTED_EVENTS);
+    const transcriber = new AwsTranscribeTranscriber({ languageCode: 'en-US', client });
+    const failure = await asyncRefusal(
+      transcriber.transcribe({ bytes: encodedSpeech('mp4'), format: 'mp4', sampleRate: 16000, channels: 1, duration: 1 }),
+    );
+    expect(failure.kind).toBe('invalid_input');
+    expect(transcribeMock.commandCalls(StartStreamTranscriptionCommand)).toHaveLength(0);
   });
 });
 

@@ -13,7 +13,7 @@ import { PocketsphinxTranscriber } from '../../../functions/adapters/transcriber
 import { POCKETSPHINX_INSTALL_HINT } from '../../../functions/adapters/transcriber/pocketsphinx/installation';
 import { parseCtm, parseHypothesis } from '../../../functions/adapters/transcriber/pocketsphinx/output';
 import type { AudioForTranscription } from '../../../functions/core/ports/transcriber';
-import { POCKETSPHINX_TEST_DATA, realWav } from '../../support/audio-fixtures';
+import { encodedSpeech, POCKETSPHINX_TEST_DATA, realWav } from '../../support/audio-fixtures';
 import { asyncRefusal } from '../../support/refusal';
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -174,6 +174,47 @@ describe('work directories', () => {
     } finally {
       rmSync(abandoned, { recursive: true, force: true });
       rmSync(live, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('compressed uploads, decoded by ffmpeg', () => {
+  const source = `${POCKETSPHINX_TEST_DATA}/cards/002.wav`;
+
+  it.each(['flac', 'ogg', 'webm', 'mp4'] as const)(
+    'recognizes %s as it recognizes the WAV it was made from',
+    { timeout: 60_000 },
+    async (format) => {
+      const transcriber = new PocketsphinxTranscriber({ logger: quiet });
+      try {
+        const fromWav = await transcriber.transcribe(wavInput(readFileSync(source)));
+        const encoded = await transcriber.transcribe({
+          bytes: encodedSpeech(format, source),
+          format,
+          sampleRate: 16000,
+          channels: 1,
+          duration: 0,
+        });
+        // FLAC is lossless: the same samples, the same words. The lossy codecs keep enough of them.
+        if (format === 'flac') expect(encoded.text).toBe(fromWav.text);
+        const wavWords = new Set(fromWav.text.split(' '));
+        const kept = encoded.text.split(' ').filter((word) => wavWords.has(word)).length;
+        expect(kept).toBeGreaterThanOrEqual(Math.ceil(wavWords.size * 0.5));
+      } finally {
+        await transcriber.close();
+      }
+    },
+  );
+
+  it('refuses bytes ffmpeg cannot decode with a 400 that names no path', async () => {
+    const transcriber = new PocketsphinxTranscriber({ logger: quiet });
+    try {
+      const failure = await asyncRefusal(
+        transcriber.transcribe({ bytes: Buffer.from('not a webm at all'), format: 'webm', sampleRate: 48000, channels: 1, duration: 1 }),
+      );
+      expect(failure).toMatchObject({ kind: 'invalid_input', detail: 'The audio could not be decoded' });
+    } finally {
+      await transcriber.close();
     }
   });
 });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { RequestSchemas } from '../../../functions/http/request-schemas';
 import type { RouteDefinition } from '../../../functions/routes';
 import * as z from '../../../functions/validation';
-import { flacHeader, oggOpusHeader, toneWav } from '../../support/audio-fixtures';
+import { encodedSpeech, flacHeader, oggOpusHeader, toneWav } from '../../support/audio-fixtures';
 
 export interface Fixtures {
   sessionId: string;
@@ -313,6 +313,9 @@ const FLOAT_TONE = toneWav({ seconds: 0.25, bitDepth: '32f', sampleRate: 8000 })
 const EIGHT_BIT = toneWav({ seconds: 0.25, bitDepth: '8' });
 const FLAC = flacHeader(16000, 1, 16000);
 const OGG = oggOpusHeader(1, 1);
+/** Real browser-format files, cut anywhere below: a truncated header, element or box must be a 400. */
+const WEBM = encodedSpeech('webm');
+const MP4 = encodedSpeech('mp4');
 
 const AUDIO_TYPES = [
   'audio/wav',
@@ -324,6 +327,8 @@ const AUDIO_TYPES = [
   'audio/flac',
   'audio/ogg',
   'audio/opus',
+  'audio/webm;codecs=opus',
+  'audio/mp4',
 ];
 
 /** WAV headers with fields rewritten: sizes, rates, channels and formats that no encoder would write. */
@@ -354,7 +359,7 @@ export const hostileAudioBody = (): fc.Arbitrary<{ bytes: Uint8Array; contentTyp
     {
       weight: 3,
       arbitrary: fc
-        .tuple(fc.constantFrom(TONE, STEREO_TONE, FLAC, OGG), fc.nat())
+        .tuple(fc.constantFrom(TONE, STEREO_TONE, FLAC, OGG, WEBM, MP4), fc.nat())
         .map(([audio, cut]) => audio.subarray(0, cut % audio.length)),
     },
     { weight: 3, arbitrary: corruptedWav },
