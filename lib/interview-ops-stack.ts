@@ -129,6 +129,7 @@ export class InterviewOpsStack extends Stack {
     const endpoint = new HttpEndpoint(this, 'Http', { routes: apiRoutes, settings });
 
     const failureQueues: ObservedQueue[] = [];
+    const observedEvents: ObservedFunction[] = [];
     let snapshotFunction: NodejsFunction | undefined;
     for (const definition of props.eventFunctions ?? eventFunctions) {
       const fn = functionFor(definition.handler, definition.summary.slice(0, 256), {
@@ -144,6 +145,7 @@ export class InterviewOpsStack extends Stack {
         retentionSweepSchedule: settings.retentionSweepSchedule,
       });
       failureQueues.push({ handler: definition.handler, queue: wiring.failures });
+      observedEvents.push({ handler: definition.handler, function: fn });
     }
 
     const migrator = functionFor('migrate-database', 'Applies db/migrations through the Data API after each deploy', {
@@ -163,6 +165,8 @@ export class InterviewOpsStack extends Stack {
 
     const observability = new Observability(this, 'Observability', {
       functions: observed,
+      eventFunctions: observedEvents,
+      api: endpoint.api,
       failureQueues,
       ...(snapshotFunction ? { snapshotFunction } : {}),
       snapshotStaleMinutes: settings.snapshotStaleMinutes,

@@ -1,6 +1,7 @@
 /**
  * Operating the stack: one SNS topic every alarm notifies (with an optional email subscription), alarms
- * on each failure queue, each function's errors and throttles and a stale scheduled snapshot, and one
+ * on each failure queue, each event function's errors and throttles, the API's 5xx answers (every route
+ * function's errors, timeouts and throttles end in one) and a stale scheduled snapshot, and one
  * dashboard of the functions, the queues and the business metrics the handlers emit as EMF
  * (functions/observability.ts). docs/deploy.md "Operating it" says what to do when each fires.
  */
@@ -37,7 +38,15 @@ export interface ObservedQueue {
 }
 
 export interface ObservabilityProps {
+  /** Every function: the dashboard graphs them all. */
   functions: readonly ObservedFunction[];
+  /** Functions events invoke: each gets its own errors and throttles alarms. */
+  eventFunctions: readonly ObservedFunction[];
+  /**
+   * The API whose 5xx answers are alarmed once for all route functions: CloudWatch bills each alarm metric,
+   * and two per route function would cost more than the idle stack runs on (docs/deploy.md, Cost).
+   */
+  api?: { metricServerError(props?: { period?: Duration; statistic?: string }): Metric };
   failureQueues: readonly ObservedQueue[];
   /** The scheduled snapshot function, watched for staleness; none in a stack without the schedule. */
   snapshotFunction?: IFunction;
@@ -98,7 +107,21 @@ export class Observability extends Construct {
       );
     }
 
-    for (const { handler, function: fn } of props.functions) {
+    if (props.api) {
+      watch(
+        props.api.metricServerError({ period: FUNCTION_ALARM_PERIOD, statistic: 'Sum' }).createAlarm(this, 'Api-ServerErrors', {
+          alarmName: nameOf('Api-ServerErrors'),
+          alarmDescription:
+            "The API answered 5xx: a route function failed, timed out, was throttled, or a dependency was unavailable (503); see the route functions' log groups",
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+
+    for (const { handler, function: fn } of props.eventFunctions) {
       watch(
         fn.metricErrors({ period: FUNCTION_ALARM_PERIOD, statistic: 'Sum' }).createAlarm(this, `${handler}-Errors`, {
           alarmName: nameOf(`${handler}-Errors`),

@@ -52,6 +52,7 @@ console.log(
   `Template: ${facts.functions} functions (${facts.tracedFunctions} traced), Aurora minimum ${facts.databaseMinCapacity} ACU, ${facts.secrets} secrets, ${facts.alarmMetrics} alarm metrics, ${facts.dashboards} dashboard(s), ${Math.round(facts.scheduledRunsPerMonth)} scheduled runs a month`,
 );
 print(estimate(facts, IDLE, prices));
+print(estimate(facts, IDLE, prices, { alwaysFree: true }));
 print(estimate(facts, busy, prices));
 const neverPauses = estimate(facts, { ...IDLE, idleSnapshotsTouchDatabase: true }, prices);
 console.log(`\nIdle if every scheduled snapshot still queried the database (the cluster never pauses): ${dollars(neverPauses.total)}`);

@@ -27,6 +27,20 @@ export interface Prices {
   };
   xray: { perMillionTracesRecorded: number };
   transcribe: { streamingPerMinute: number };
+  /** The account's monthly 'always free' allowances, applied when the estimate is asked to. */
+  alwaysFree: {
+    cloudwatchAlarmMetrics: number;
+    cloudwatchDashboards: number;
+    cloudwatchCustomMetrics: number;
+    lambdaRequests: number;
+    lambdaGbSeconds: number;
+    xrayTraces: number;
+  };
+}
+
+export interface EstimateOptions {
+  /** Subtract the account's always-free allowances, as for an account that runs nothing else on them. */
+  alwaysFree?: boolean;
 }
 
 type Resource = { Type: string; Properties?: Record<string, any> };
@@ -112,8 +126,10 @@ export interface Estimate {
   total: number;
 }
 
-export const estimate = (facts: TemplateFacts, traffic: Traffic, prices: Prices): Estimate => {
+export const estimate = (facts: TemplateFacts, traffic: Traffic, prices: Prices, options: EstimateOptions = {}): Estimate => {
   const lines: CostLine[] = [];
+  const free = options.alwaysFree ? prices.alwaysFree : undefined;
+  const billable = (quantity: number, allowance: number | undefined) => Math.max(0, quantity - (allowance ?? 0));
   const add = (service: string, item: string, monthly: number) => lines.push({ service, item, monthly });
   const interviews = traffic.interviewsPerDay * DAYS_PER_MONTH;
   const each = traffic.interview;
@@ -171,8 +187,16 @@ export const estimate = (facts: TemplateFacts, traffic: Traffic, prices: Prices)
     (dataApiCalls / 1e6) * prices.dataApi.perMillionRequests,
   );
 
-  add('Lambda', `${Math.round(invocations).toLocaleString('en-US')} invocations`, (invocations / 1e6) * prices.lambda.perMillionRequests);
-  add('Lambda', `${Math.round(gbSeconds).toLocaleString('en-US')} GB-s (arm64)`, gbSeconds * prices.lambda.arm64GbSecond);
+  add(
+    'Lambda',
+    `${Math.round(invocations).toLocaleString('en-US')} invocations`,
+    (billable(invocations, free?.lambdaRequests) / 1e6) * prices.lambda.perMillionRequests,
+  );
+  add(
+    'Lambda',
+    `${Math.round(gbSeconds).toLocaleString('en-US')} GB-s (arm64)`,
+    billable(gbSeconds, free?.lambdaGbSeconds) * prices.lambda.arm64GbSecond,
+  );
   add(
     'API Gateway (HTTP API)',
     `${Math.round(apiCalls).toLocaleString('en-US')} requests`,
@@ -208,10 +232,22 @@ export const estimate = (facts: TemplateFacts, traffic: Traffic, prices: Prices)
   );
 
   add('Secrets Manager', `${facts.secrets} secrets`, facts.secrets * prices.secretsManager.secretMonth);
-  add('CloudWatch', `${facts.alarmMetrics} alarm metrics`, facts.alarmMetrics * prices.cloudwatch.alarmMetricMonth);
-  add('CloudWatch', `${facts.dashboards} dashboard(s)`, facts.dashboards * prices.cloudwatch.dashboardMonth);
+  add(
+    'CloudWatch',
+    `${facts.alarmMetrics} alarm metrics`,
+    billable(facts.alarmMetrics, free?.cloudwatchAlarmMetrics) * prices.cloudwatch.alarmMetricMonth,
+  );
+  add(
+    'CloudWatch',
+    `${facts.dashboards} dashboard(s)`,
+    billable(facts.dashboards, free?.cloudwatchDashboards) * prices.cloudwatch.dashboardMonth,
+  );
   const customMetrics = interviews > 0 ? CUSTOM_METRICS.withTraffic : CUSTOM_METRICS.idle;
-  add('CloudWatch', `${customMetrics} custom metrics (EMF)`, customMetrics * prices.cloudwatch.customMetricMonth);
+  add(
+    'CloudWatch',
+    `${customMetrics} custom metrics (EMF)`,
+    billable(customMetrics, free?.cloudwatchCustomMetrics) * prices.cloudwatch.customMetricMonth,
+  );
   const logGb = (invocations * INVOCATION.logBytes) / GB;
   add(
     'CloudWatch',
@@ -220,10 +256,14 @@ export const estimate = (facts: TemplateFacts, traffic: Traffic, prices: Prices)
   );
   // The default sampling rule records 1 request a second and 5 % beyond: at these rates, about every invocation.
   const traces = facts.tracedFunctions > 0 ? invocations : 0;
-  add('X-Ray', `${Math.round(traces).toLocaleString('en-US')} traces`, (traces / 1e6) * prices.xray.perMillionTracesRecorded);
+  add(
+    'X-Ray',
+    `${Math.round(traces).toLocaleString('en-US')} traces`,
+    (billable(traces, free?.xrayTraces) / 1e6) * prices.xray.perMillionTracesRecorded,
+  );
 
   const total = lines.reduce((sum, line) => sum + line.monthly, 0);
-  return { traffic: traffic.name, lines, total };
+  return { traffic: free ? `${traffic.name}, always-free allowances applied` : traffic.name, lines, total };
 };
 
 /** Lines that watch the service rather than run it. */

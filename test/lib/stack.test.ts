@@ -635,13 +635,19 @@ describe('InterviewOpsStack', () => {
         expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     });
 
-    it("alarms on each function's errors and throttles", () => {
+    it("alarms on each event function's errors and throttles, and once on the API's 5xx for every route", () => {
+      const eventHandlers = eventFunctions.map((entry) => entry.handler);
       for (const handler of handlers) {
         const fnId = functionIdOf(template, handler);
         for (const metricName of ['Errors', 'Throttles']) {
           const alarm = alarms().find(
             (entry) => entry.Properties.MetricName === metricName && entry.Properties.Dimensions?.[0]?.Value?.Ref === fnId,
           );
+          if (!eventHandlers.includes(handler)) {
+            // A route function's failures reach its caller as a 5xx, which the API alarm below counts.
+            expect(alarm, `${handler} ${metricName}`).toBeUndefined();
+            continue;
+          }
           expect(alarm, `${handler} ${metricName}`).toBeDefined();
           expect(alarm!.Properties.AlarmName).toBe(`InterviewOps-${handler}-${metricName}`);
           expect(alarm!.Properties).toMatchObject({
@@ -652,6 +658,16 @@ describe('InterviewOpsStack', () => {
           notifiesTopic(alarm!);
         }
       }
+      const apiAlarm = alarms().find((entry) => entry.Properties.Namespace === 'AWS/ApiGateway');
+      expect(apiAlarm).toBeDefined();
+      expect(apiAlarm!.Properties).toMatchObject({
+        AlarmName: 'InterviewOps-Api-ServerErrors',
+        MetricName: '5xx',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+      expect(apiAlarm!.Properties.Dimensions).toEqual([{ Name: 'ApiId', Value: { Ref: expect.any(String) } }]);
+      notifiesTopic(apiAlarm!);
     });
 
     const staleAlarm = (custom: Template) => {
