@@ -26,6 +26,8 @@ const insertedChunkTimeoutSeconds = (): number =>
 export interface WiringHooks {
   /** Local stand-in for S3 event notifications. */
   onObjectCreated?: (object: StoredObject) => void;
+  /** Where the local gateway takes signed uploads: the directory store's upload URLs point there. */
+  uploadBaseUrl?: () => string;
 }
 
 // Adapters load on demand, so a Lambda bundle leaves out the local database engines (see lib/bundling.ts).
@@ -63,12 +65,16 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
     return deferredObjectStore(s3LocationOf(bucket), async () => {
       if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
         const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/object-store/s3')]);
-        return new S3ObjectStore(new S3Client({}), bucket);
+        // Upload URLs carry no SDK checksum of an empty body (see S3ObjectStore's constructor).
+        return new S3ObjectStore(new S3Client({}), bucket, new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' }));
       }
       return notBundled('S3');
     });
   }
-  return new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
+  return new DirectoryObjectStore(settings.DATA_DIR, {
+    ...(hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}),
+    ...(hooks.uploadBaseUrl ? { uploadBaseUrl: hooks.uploadBaseUrl } : {}),
+  }).open();
 };
 
 /** Unset TRANSCRIBER: Amazon Transcribe on Lambda, pocketsphinx (kept warm) elsewhere. */

@@ -40,6 +40,8 @@ export const deferredObjectStore = (locationOf: (key: string) => string, open: (
     putStream: async (key, body, options) => (await store.get()).putStream(key, body, options),
     get: async (key) => (await store.get()).get(key),
     head: async (key) => (await store.get()).head(key),
+    getRange: async (key, start, end) => (await store.get()).getRange(key, start, end),
+    presignPut: async (key, options) => (await store.get()).presignPut(key, options),
     list: async (prefix, options) => (await store.get()).list(prefix, options),
     delete: async (keys) => (await store.get()).delete(keys),
     ping: async () => (await store.get()).ping(),
