@@ -45,6 +45,12 @@ export const routes = [
     handler: 'upload-audio-chunk',
     summary: 'Upload one audio chunk (raw body); its transcript follows automatically',
   },
+  {
+    method: 'POST',
+    path: '/sessions/{session_id}/audio_chunks/uploads',
+    handler: 'create-audio-upload',
+    summary: 'Get a URL to PUT a big audio chunk (up to 500 MB) to directly; its arrival makes the chunk and its transcript',
+  },
   { method: 'POST', path: '/sessions/{session_id}/code_history', handler: 'record-code-history', summary: "Record the candidate's code" },
   {
     method: 'POST',
@@ -104,7 +110,9 @@ export const routeId = (route: Pick<RouteDefinition, 'method' | 'path'>): string
 export type EventTrigger =
   | { kind: 'object-created'; prefix: string }
   /** Every SNAPSHOT_INTERVAL_SECONDS locally; EventBridge rate(1 minute) on AWS. */
-  | { kind: 'schedule' };
+  | { kind: 'schedule' }
+  /** Housekeeping every `minutes`, locally and on AWS (EventBridge rate). */
+  | { kind: 'rate'; minutes: number };
 
 export interface EventFunctionDefinition {
   handler: string;
@@ -120,6 +128,12 @@ export const eventFunctions: readonly EventFunctionDefinition[] = [
     summary: 'Transcribe each inserted audio chunk into transcripts/{session_id}/{session_id}_{chunk_id}.txt',
     // Transcribe streams at about real time: the longest accepted chunk (MAX_AUDIO_SECONDS, 600) plus a margin.
     timeoutSeconds: 720,
+  },
+  {
+    handler: 'expire-audio-uploads',
+    trigger: { kind: 'rate', minutes: 15 },
+    summary: 'Remove direct-upload reservations whose URL expired and whose audio never arrived',
+    timeoutSeconds: 60,
   },
   {
     handler: 'take-scheduled-snapshot',

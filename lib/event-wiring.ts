@@ -70,6 +70,16 @@ export class EventWiring extends Construct {
         props.function.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(this.failures) });
         break;
       }
+      case 'rate': {
+        // Housekeeping: a missed or failed run is made good by the next one.
+        new Rule(this, 'Schedule', {
+          schedule: Schedule.rate(Duration.minutes(trigger.minutes)),
+          description: 'Runs housekeeping on its schedule',
+          targets: [new LambdaFunction(props.function, { deadLetterQueue: this.failures, retryAttempts: 2 })],
+        });
+        props.function.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(this.failures) });
+        break;
+      }
     }
   }
 }

@@ -42,7 +42,11 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   health: { database: false },
   'health-deep': { pingBucket: true },
   'upload-audio-chunk': { write: [AUDIO_PREFIX] },
-  'transcribe-audio-chunk': transcriber,
+  // Signs the PUT URL: S3 authorizes the upload as this role, so it needs the write it hands out.
+  'create-audio-upload': { write: [AUDIO_PREFIX] },
+  // A direct upload refused on arrival (not audio, too long) has its object removed.
+  'transcribe-audio-chunk': { ...transcriber, delete: [AUDIO_PREFIX] },
+  'expire-audio-uploads': { read: [AUDIO_PREFIX] },
   'process-chunk': transcriber,
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX] },
   'list-transcripts': transcriptReader,

@@ -10,6 +10,7 @@
  */
 
 import { findAudioChunk } from '../audio-chunks';
+import { completeAudioUpload, refusedOnArrival } from '../audio-uploads';
 import { parseAudioKey } from '../keys';
 import { fitsBefore, type RunDeadline, TRANSCRIPTION_MARGIN_SECONDS } from './run-deadline';
 import { claimTranscription, endTranscription, isRetriable } from './status';
@@ -46,7 +47,9 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string, run: Ru
     logger.warn('Ignoring an object that is not an audio chunk', { key });
     return { key, outcome: 'skipped', reason: 'not an audio chunk key' };
   }
-  const chunk = await findAudioChunk(deps, parsed.chunkId);
+  // A direct upload's object arrives before its chunk row exists: its arrival makes the row.
+  const chunk =
+    (await findAudioChunk(deps, parsed.chunkId)) ?? (deps.audio ? await completeAudioUpload({ ...deps, audio: deps.audio }, key) : null);
   if (!chunk || chunk.session_id !== parsed.sessionId || chunk.audio_key !== key) {
     logger.warn('Ignoring audio with no matching chunk row', { key, chunk_id: parsed.chunkId, session_id: parsed.sessionId });
     return { key, outcome: 'skipped', reason: 'no matching chunk' };
@@ -55,6 +58,10 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string, run: Ru
     return { key, outcome: 'skipped', reason: 'already transcribed' };
   }
   const ids = { chunk_id: chunk.chunk_id, session_id: chunk.session_id };
+  if (refusedOnArrival(chunk)) {
+    // Its audio was removed; a repeated event must not overwrite the reason with "audio not found".
+    return { key, outcome: 'failed', ...ids, error: chunk.transcript_error ?? 'Refused on arrival' };
+  }
   const claim = await claimTranscription(deps, chunk.chunk_id, run.deadline - Date.now(), run.runId ?? null);
   if (!claim.claimed) {
     logger.info('Skipping a chunk another run is transcribing', { ...ids, lease_expires_at: claim.leaseExpiresAt });
