@@ -5,12 +5,15 @@
  */
 import { join, resolve } from 'node:path';
 import { loadMigrations } from '../db/migrations';
-import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
+import { AWS_TRANSCRIBE_BATCH_FORMATS } from './adapters/batch-transcriber/aws-transcribe-batch-identity';
+import { readTranscribeOutput } from './adapters/batch-transcriber/transcribe-output';
+import { deferredBatchTranscriber, deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
 import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
 import type { Dependencies } from './core/dependencies';
 import { migrate } from './core/migrations';
+import type { BatchTranscriber } from './core/ports/batch-transcriber';
 import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
@@ -111,12 +114,48 @@ const openTranscriber = async (settings: Settings): Promise<Transcriber> => {
   return notBundled('pocketsphinx');
 };
 
+const languageOptionsOf = (settings: Settings) =>
+  settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',')
+    .map((code) => code.trim())
+    .filter(Boolean);
+
+/** Amazon Transcribe batch, beside streaming on AWS, reading from and writing to the bucket; none locally. */
+const openBatchTranscriber = (settings: Settings): BatchTranscriber | undefined => {
+  const bucket = settings.BUCKET_NAME;
+  if (transcriberEngineFor(settings) !== 'aws-transcribe' || !bucket) return undefined;
+  const options = languageOptionsOf(settings);
+  const languageCode = settings.TRANSCRIBE_LANGUAGE;
+  return deferredBatchTranscriber(
+    {
+      engine: AWS_TRANSCRIBE_ENGINE,
+      acceptedFormats: AWS_TRANSCRIBE_BATCH_FORMATS,
+      readOutput: (output, duration) => readTranscribeOutput(output, languageCode, duration, AWS_TRANSCRIBE_ENGINE),
+    },
+    async () => {
+      if (process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE !== 'true') {
+        const [{ TranscribeClient }, { AwsTranscribeBatch }] = await Promise.all([
+          import('@aws-sdk/client-transcribe'),
+          import('./adapters/batch-transcriber/aws-transcribe-batch'),
+        ]);
+        return new AwsTranscribeBatch({
+          client: new TranscribeClient({}),
+          bucket,
+          languageCode,
+          ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
+        });
+      }
+      return notBundled('Amazon Transcribe');
+    },
+  );
+};
+
 /** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */
 export const runsMigrationsAtStart = (settings: Settings): boolean =>
   settings.RUN_MIGRATIONS_AT_START ?? settings.AWS_LAMBDA_FUNCTION_NAME === undefined;
 
 export const buildDependencies = async (settings: Settings, hooks: WiringHooks = {}): Promise<Dependencies> => {
   const [sql, store, transcriber] = await Promise.all([openSql(settings), openStore(settings, hooks), openTranscriber(settings)]);
+  const batchTranscriber = openBatchTranscriber(settings);
   if (runsMigrationsAtStart(settings)) {
     const applied = await migrate(sql, loadMigrations());
     if (applied.length > 0) logger.info('Applied migrations', { applied });
@@ -134,6 +173,7 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
       maxOnDemandSeconds: settings.MAX_ON_DEMAND_AUDIO_SECONDS,
     },
     transcriber,
+    ...(batchTranscriber ? { batchTranscriber } : {}),
     snapshots: {
       retentionDays: settings.SNAPSHOT_RETENTION_DAYS,
       retentionEnforcedBy: settings.SNAPSHOT_RETENTION_BY ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'bucket-lifecycle' : 'scheduler'),

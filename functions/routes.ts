@@ -4,6 +4,7 @@
  * `handler` names the module functions/handlers/<handler>.ts, which exports `handler`.
  */
 import { AUDIO_PREFIX } from './core/keys';
+import { BATCH_JOB_PREFIX } from './core/transcripts/batch';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -112,7 +113,9 @@ export type EventTrigger =
   /** Every SNAPSHOT_INTERVAL_SECONDS locally; EventBridge rate(1 minute) on AWS. */
   | { kind: 'schedule' }
   /** Housekeeping every `minutes`, locally and on AWS (EventBridge rate). */
-  | { kind: 'rate'; minutes: number };
+  | { kind: 'rate'; minutes: number }
+  /** AWS only: EventBridge's "Transcribe Job State Change" for jobs named with the prefix (no batch jobs locally). */
+  | { kind: 'transcribe-job-ended'; jobNamePrefix: string };
 
 export interface EventFunctionDefinition {
   handler: string;
@@ -128,6 +131,13 @@ export const eventFunctions: readonly EventFunctionDefinition[] = [
     summary: 'Transcribe each inserted audio chunk into transcripts/{session_id}/{session_id}_{chunk_id}.txt',
     // Transcribe streams at about real time: the longest accepted chunk (MAX_AUDIO_SECONDS, 600) plus a margin.
     timeoutSeconds: 720,
+  },
+  {
+    handler: 'complete-batch-transcription',
+    trigger: { kind: 'transcribe-job-ended', jobNamePrefix: BATCH_JOB_PREFIX },
+    summary: "Write a batch-transcribed chunk's transcript files from its Amazon Transcribe job's output, or record its failure",
+    // Reads the job's output (a few MB for hours of speech) and writes two objects.
+    timeoutSeconds: 120,
   },
   {
     handler: 'expire-audio-uploads',

@@ -4,7 +4,8 @@
  * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
  * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
-import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
+import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIBE_OUTPUT_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
+import { BATCH_JOB_PREFIX } from '../functions/core/transcripts/batch';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
 
 export interface FunctionNeeds {
@@ -23,6 +24,8 @@ export interface FunctionNeeds {
   pingBucket?: boolean;
   /** Amazon Transcribe streaming. */
   transcribe?: boolean;
+  /** Starts Amazon Transcribe batch jobs named with this prefix (the job reads and writes the bucket as this role). */
+  batchJobPrefix?: string;
   /** The Data API on the cluster and read access to its secret; true unless set to false. */
   database?: boolean;
 }
@@ -44,8 +47,15 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'upload-audio-chunk': { write: [AUDIO_PREFIX] },
   // Signs the PUT URL: S3 authorizes the upload as this role, so it needs the write it hands out.
   'create-audio-upload': { write: [AUDIO_PREFIX] },
-  // A direct upload refused on arrival (not audio, too long) has its object removed.
-  'transcribe-audio-chunk': { ...transcriber, delete: [AUDIO_PREFIX] },
+  // A direct upload refused on arrival (not audio, too long) has its object removed. A chunk too long to
+  // stream goes to a batch job, which reads audio/ and writes its output with this role's permissions.
+  'transcribe-audio-chunk': {
+    ...transcriber,
+    write: [...TRANSCRIPTION_WRITES, TRANSCRIBE_OUTPUT_PREFIX],
+    delete: [AUDIO_PREFIX],
+    batchJobPrefix: BATCH_JOB_PREFIX,
+  },
+  'complete-batch-transcription': { read: [TRANSCRIBE_OUTPUT_PREFIX], write: TRANSCRIPTION_WRITES },
   'expire-audio-uploads': { read: [AUDIO_PREFIX] },
   'process-chunk': transcriber,
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX] },

@@ -72,6 +72,26 @@ export class ServiceFunction extends Construct {
         'transcribe:StartStreamTranscription supports no resource-level permissions; the action is the only one granted on *.',
       );
     }
+    if (props.needs.batchJobPrefix) {
+      // Batch jobs are resources: the grant covers only jobs with this service's name prefix.
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['transcribe:StartTranscriptionJob'],
+          resources: [
+            Stack.of(this).formatArn({
+              service: 'transcribe',
+              resource: 'transcription-job',
+              resourceName: `${props.needs.batchJobPrefix}*`,
+            }),
+          ],
+        }),
+      );
+      acknowledgeNag(
+        role,
+        `IAM5[Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/${props.needs.batchJobPrefix}*]`,
+        'Job names end in the chunk, attempt and a random tail; the wildcard is the name prefix boundary.',
+      );
+    }
     acknowledgePrefixWildcards(role, props.bucket, props.needs);
   }
 }

@@ -5,7 +5,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SNAPSHOTS_PREFIX } from '../functions/core/keys';
+import { SNAPSHOTS_PREFIX, TRANSCRIBE_OUTPUT_PREFIX } from '../functions/core/keys';
 
 export interface StorageProps {
   snapshotRetentionDays: number;
@@ -34,6 +34,8 @@ export class Storage extends Construct {
       lifecycleRules: [
         { id: 'expire-snapshots', prefix: SNAPSHOTS_PREFIX, expiration: Duration.days(props.snapshotRetentionDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // A batch job's output is copied into the transcript files when it ends; the copy here is for inspection.
+        { id: 'expire-transcribe-output', prefix: TRANSCRIBE_OUTPUT_PREFIX, expiration: Duration.days(14) },
       ],
       // Transcripts and audio are the product: a stack deletion must not take them along.
       removalPolicy: RemovalPolicy.RETAIN,

@@ -4,6 +4,7 @@
  * one that lists transcripts the RDS Data API client, at cold start. The first call opens the adapter;
  * a failed open is forgotten so the next call tries again.
  */
+import type { BatchTranscriber } from '../core/ports/batch-transcriber';
 import type { ObjectStore } from '../core/ports/object-store';
 import type { Sql } from '../core/ports/sql';
 import type { Transcriber } from '../core/ports/transcriber';
@@ -59,5 +60,19 @@ export const deferredTranscriber = (
     acceptedFormats: identity.acceptedFormats,
     transcribe: async (audio) => (await transcriber.get()).transcribe(audio),
     close: () => transcriber.closeIfOpened((adapter) => adapter.close()),
+  };
+};
+
+/** Reading a job's output needs no client: only starting one opens the adapter. */
+export const deferredBatchTranscriber = (
+  identity: Pick<BatchTranscriber, 'engine' | 'acceptedFormats' | 'readOutput'>,
+  open: () => Promise<BatchTranscriber>,
+): BatchTranscriber => {
+  const batch = openOnce(open);
+  return {
+    engine: identity.engine,
+    acceptedFormats: identity.acceptedFormats,
+    readOutput: identity.readOutput,
+    start: async (job) => (await batch.get()).start(job),
   };
 };

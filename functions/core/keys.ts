@@ -7,6 +7,12 @@ import { CHUNK_ID_PATTERN, SESSION_ID_PATTERN, SNAPSHOT_ID_PATTERN } from './ide
 export const AUDIO_PREFIX = 'audio/';
 export const TRANSCRIPTS_PREFIX = 'transcripts/';
 export const SNAPSHOTS_PREFIX = 'snapshots/';
+/** Amazon Transcribe batch jobs write their output here; the completion reads it into the transcript files. */
+export const TRANSCRIBE_OUTPUT_PREFIX = 'transcribe-output/';
+
+/** One output per job: a retried chunk's new job never reads an older job's output. */
+export const transcribeOutputKeyFor = (sessionId: string, jobName: string): string =>
+  `${TRANSCRIBE_OUTPUT_PREFIX}${sessionId}/${jobName}.json`;
 
 export type AudioExtension = 'wav' | 'flac' | 'ogg';
 

@@ -181,13 +181,29 @@ describe('InterviewOpsStack', () => {
         'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
-      for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {
-        expect(objectGrants(template, transcriber), transcriber).toEqual({
-          'audio/': ['s3:GetObject'],
-          'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-          'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-        });
-      }
+      expect(objectGrants(template, 'process-chunk')).toEqual({
+        'audio/': ['s3:GetObject'],
+        'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
+      // The inserted-chunk function also removes audio refused on arrival, and its batch jobs write their
+      // output as its role; the completion reads that output and writes the transcript files.
+      expect(objectGrants(template, 'transcribe-audio-chunk')).toEqual({
+        'audio/': ['s3:DeleteObject', 's3:GetObject'],
+        'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        'transcribe-output/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
+      expect(objectGrants(template, 'complete-batch-transcription')).toEqual({
+        'transcribe-output/': ['s3:GetObject'],
+        'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
+      // Presigning makes no request: the upload is authorized as the signer, who needs the write it hands out.
+      expect(objectGrants(template, 'create-audio-upload')).toEqual({
+        'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
+      expect(objectGrants(template, 'expire-audio-uploads')).toEqual({ 'audio/': ['s3:GetObject'] });
       // Reading a transcript back answers its details too; the session timeline reads the details alone.
       expect(objectGrants(template, 'get-transcript')).toEqual({
         'transcripts/': ['s3:GetObject'],
@@ -228,6 +244,23 @@ describe('InterviewOpsStack', () => {
       expect(transcribes('process-chunk')).toBe(true);
       expect(transcribes('upload-audio-chunk')).toBe(false);
       expect(transcribes('take-scheduled-snapshot')).toBe(false);
+    });
+
+    it('lets only the inserted-chunk function start batch jobs, and only jobs with the service prefix', () => {
+      const startsJobs = (handler: string) =>
+        statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('transcribe:StartTranscriptionJob'));
+      const [grant, ...others] = startsJobs('transcribe-audio-chunk');
+      expect(others).toEqual([]);
+      expect(actionsOf(grant)).toEqual(['transcribe:StartTranscriptionJob']);
+      expect(JSON.stringify(grant.Resource)).toContain(':transcription-job/interview-ops-chunk-*');
+      for (const handler of ['process-chunk', 'complete-batch-transcription', 'create-audio-upload', 'upload-audio-chunk']) {
+        expect(startsJobs(handler), handler).toEqual([]);
+      }
+      // Transcribe reads the audio and writes the output as the caller: no data access role to pass.
+      const actions = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap((policy) =>
+        (policy.Properties.PolicyDocument.Statement as any[]).flatMap(actionsOf),
+      );
+      expect(actions).not.toContain('iam:PassRole');
     });
 
     it('gives the public liveness check no Data API, no secret and no bucket', () => {
@@ -319,6 +352,40 @@ describe('InterviewOpsStack', () => {
             RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
           }),
         ],
+      });
+    });
+  });
+
+  describe('batch transcription and upload housekeeping', () => {
+    it("invokes the completion function on the end of this service's Transcribe jobs, with retries and a queue", () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.transcribe'],
+          'detail-type': ['Transcribe Job State Change'],
+          detail: { TranscriptionJobStatus: ['COMPLETED', 'FAILED'], TranscriptionJobName: [{ prefix: 'interview-ops-chunk-' }] },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionIdOf(template, 'complete-batch-transcription'), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CompleteBatchTranscriptionEventsFailures'), 'Arn'] } },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionIdOf(template, 'complete-batch-transcription') },
+        MaximumRetryAttempts: 2,
+      });
+    });
+
+    it('sweeps expired direct-upload reservations every 15 minutes, and expires batch output in the bucket', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(15 minutes)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionIdOf(template, 'expire-audio-uploads'), 'Arn'] } })],
+      });
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'transcribe-output/', ExpirationInDays: 14, Status: 'Enabled' })]),
+        },
       });
     });
   });

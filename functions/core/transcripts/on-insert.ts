@@ -12,6 +12,7 @@
 import { findAudioChunk } from '../audio-chunks';
 import { completeAudioUpload, refusedOnArrival } from '../audio-uploads';
 import { parseAudioKey } from '../keys';
+import { needsBatch, startBatchTranscription } from './batch';
 import { fitsBefore, type RunDeadline, TRANSCRIPTION_MARGIN_SECONDS } from './run-deadline';
 import { claimTranscription, endTranscription, isRetriable } from './status';
 import { type TranscriberDependencies, transcribeClaimedChunk } from './transcribe-chunk';
@@ -19,6 +20,8 @@ import { type TranscriberDependencies, transcribeClaimedChunk } from './transcri
 export type InsertOutcome =
   | { key: string; outcome: 'done'; chunk_id: string; session_id: string }
   | { key: string; outcome: 'failed'; chunk_id: string; session_id: string; error: string }
+  /** Handed to a batch job, whose completion event finishes it (./batch.ts). */
+  | { key: string; outcome: 'batch'; chunk_id: string; session_id: string; job: string }
   | { key: string; outcome: 'skipped'; reason: string };
 
 export const transcribeInsertedAudio = async (
@@ -66,6 +69,17 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string, run: Ru
   if (!claim.claimed) {
     logger.info('Skipping a chunk another run is transcribing', { ...ids, lease_expires_at: claim.leaseExpiresAt });
     return { key, outcome: 'skipped', reason: 'being transcribed by another run' };
+  }
+  if (deps.batchTranscriber && needsBatch(deps, chunk, fitsBefore(chunk, run))) {
+    try {
+      const job = await startBatchTranscription({ ...deps, batchTranscriber: deps.batchTranscriber }, chunk, claim.attempt);
+      logger.info('Handed an audio chunk to batch transcription', { ...ids, job, duration: chunk.duration });
+      return { key, outcome: 'batch', ...ids, job };
+    } catch (error) {
+      if (isRetriable(error)) throw error;
+      logger.error('Batch transcription could not start', { ...ids, error });
+      return { key, outcome: 'failed', ...ids, error: error instanceof Error ? error.message : String(error) };
+    }
   }
   if (!fitsBefore(chunk, run)) {
     // Every retry gets the same timeout, so this is final; the upload limit (MAX_AUDIO_SECONDS) should prevent it.
