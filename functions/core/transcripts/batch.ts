@@ -79,7 +79,11 @@ export const completeBatchTranscription = async (deps: BatchDependencies, end: B
     { chunk_id: named.chunkId },
   );
   const chunk = await findAudioChunk(deps, named.chunkId);
-  if (!chunk || !held || held.transcript_lease_run !== end.jobName || Number(held.transcript_attempts) !== named.attempt) {
+  const waiting =
+    chunk?.transcript_status === 'processing' &&
+    held?.transcript_lease_run === end.jobName &&
+    Number(held.transcript_attempts) === named.attempt;
+  if (!chunk || !waiting) {
     logger.warn('Ignoring the end of a batch job its chunk no longer waits for', { job: end.jobName, chunk_id: named.chunkId });
     return { outcome: 'skipped', reason: 'the chunk does not wait for this job' };
   }
