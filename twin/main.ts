@@ -16,6 +16,7 @@ import { type FunctionRuntime, functionRuntimeOf, type InvokeResult } from './la
 import { type PostgresServer, startPostgresServer } from './postgres-server';
 import { startS3, type TwinS3 } from './s3/index';
 import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
+import { startTranscribeBatch, type TranscriptionJobEnd } from './transcribe/batch';
 import { startTranscribeStreaming, type TranscribeStreamingServer } from './transcribe/server';
 
 export interface TwinOptions {
@@ -93,6 +94,11 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       () => transcribe.close(),
     );
 
+    // Transcribe batch announces its jobs' ends on EventBridge, which starts after deploy.
+    let announceJobEnd: (event: TranscriptionJobEnd) => void = () => undefined;
+    const transcribeBatch = await startTranscribeBatch({ gate, s3Url: s3.url, onJobEnded: (event) => announceJobEnd(event) });
+    closers.push(() => transcribeBatch.close());
+
     const functions = new Map<string, FunctionRuntime>();
     closers.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
     const runtimeOf = (fn: TwinFunction) =>
@@ -102,6 +108,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
           AWS_ENDPOINT_URL_S3: s3.url,
           AWS_ENDPOINT_URL_RDS_DATA: dataApi.url,
           AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING: transcribe.url,
+          AWS_ENDPOINT_URL_TRANSCRIBE: transcribeBatch.url,
         },
         region: TWIN_REGION,
         accountId: TWIN_ACCOUNT,
@@ -156,6 +163,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
     });
     closers.push(() => events.close());
     s3.onObjectCreated((record) => events.onObjectCreated(record));
+    announceJobEnd = (event) => events.putServiceEvent(event);
 
     const api: ApiGateway = await startApiGateway({
       template,
