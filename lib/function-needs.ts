@@ -5,7 +5,6 @@
  * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
 import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIBE_OUTPUT_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
-import { BATCH_JOB_PREFIX } from '../functions/core/transcripts/batch';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
 
 export interface FunctionNeeds {
@@ -24,8 +23,8 @@ export interface FunctionNeeds {
   pingBucket?: boolean;
   /** Amazon Transcribe streaming. */
   transcribe?: boolean;
-  /** Starts Amazon Transcribe batch jobs named with this prefix (the job reads and writes the bucket as this role). */
-  batchJobPrefix?: string;
+  /** Starts Amazon Transcribe batch jobs (which read and write the bucket as this role). */
+  batchTranscribe?: boolean;
   /** The Data API on the cluster and read access to its secret; true unless set to false. */
   database?: boolean;
 }
@@ -53,7 +52,7 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
     ...transcriber,
     write: [...TRANSCRIPTION_WRITES, TRANSCRIBE_OUTPUT_PREFIX],
     delete: [AUDIO_PREFIX],
-    batchJobPrefix: BATCH_JOB_PREFIX,
+    batchTranscribe: true,
   },
   'complete-batch-transcription': { read: [TRANSCRIBE_OUTPUT_PREFIX], write: TRANSCRIPTION_WRITES },
   'expire-audio-uploads': { read: [AUDIO_PREFIX] },

@@ -66,31 +66,17 @@ export class ServiceFunction extends Construct {
     if (props.needs.transcribe) {
       // Amazon Transcribe streaming has no resource-level permissions: '*' is the only resource it accepts.
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['transcribe:StartStreamTranscription'], resources: ['*'] }));
+    }
+    if (props.needs.transcribe || props.needs.batchTranscribe) {
       acknowledgeNag(
         role,
         'IAM5[Resource::*]',
-        'transcribe:StartStreamTranscription supports no resource-level permissions; the action is the only one granted on *.',
+        'transcribe:StartStreamTranscription and StartTranscriptionJob support no resource-level permissions; they are the only actions granted on *.',
       );
     }
-    if (props.needs.batchJobPrefix) {
-      // Batch jobs are resources: the grant covers only jobs with this service's name prefix.
-      role.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['transcribe:StartTranscriptionJob'],
-          resources: [
-            Stack.of(this).formatArn({
-              service: 'transcribe',
-              resource: 'transcription-job',
-              resourceName: `${props.needs.batchJobPrefix}*`,
-            }),
-          ],
-        }),
-      );
-      acknowledgeNag(
-        role,
-        `IAM5[Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/${props.needs.batchJobPrefix}*]`,
-        'Job names end in the chunk, attempt and a random tail; the wildcard is the name prefix boundary.',
-      );
+    if (props.needs.batchTranscribe) {
+      // StartTranscriptionJob has no resource type either (the IAM reference, and iam-simulate in the twin): '*' only.
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['transcribe:StartTranscriptionJob'], resources: ['*'] }));
     }
     acknowledgePrefixWildcards(role, props.bucket, props.needs);
   }

@@ -147,7 +147,7 @@ describe('InterviewOpsStack', () => {
       }
     });
 
-    it('grants no s3:* and no * action, and * as a resource only to Transcribe streaming and the log-retention helper', () => {
+    it('grants no s3:* and no * action, and * as a resource only to starting Transcribe streams and jobs, and the log-retention helper', () => {
       // CDK's log-retention helper (the RDS log export's retention) sets retention on a log group RDS names.
       const retentionHelper = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).filter(([id]) => id.startsWith('LogRetention'));
       expect(
@@ -171,7 +171,11 @@ describe('InterviewOpsStack', () => {
           expect(action).not.toBe('*');
           expect(action).not.toBe('s3:*');
         }
-        if (resourcesOfStatement(statement).includes('"*"')) expect(actionsOf(statement)).toEqual(['transcribe:StartStreamTranscription']);
+        if (resourcesOfStatement(statement).includes('"*"')) {
+          expect(['transcribe:StartStreamTranscription', 'transcribe:StartTranscriptionJob']).toEqual(
+            expect.arrayContaining(actionsOf(statement)),
+          );
+        }
       }
     });
 
@@ -246,13 +250,15 @@ describe('InterviewOpsStack', () => {
       expect(transcribes('take-scheduled-snapshot')).toBe(false);
     });
 
-    it('lets only the inserted-chunk function start batch jobs, and only jobs with the service prefix', () => {
+    it('lets only the inserted-chunk function start batch jobs', () => {
       const startsJobs = (handler: string) =>
         statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('transcribe:StartTranscriptionJob'));
       const [grant, ...others] = startsJobs('transcribe-audio-chunk');
       expect(others).toEqual([]);
-      expect(actionsOf(grant)).toEqual(['transcribe:StartTranscriptionJob']);
-      expect(JSON.stringify(grant.Resource)).toContain(':transcription-job/interview-ops-chunk-*');
+      // The action has no resource type: '*' is all IAM takes (the twin's gate refuses anything narrower).
+      // CDK merges it with the streaming grant, the other action on '*'.
+      expect(actionsOf(grant).sort()).toEqual(['transcribe:StartStreamTranscription', 'transcribe:StartTranscriptionJob']);
+      expect(grant.Resource).toBe('*');
       for (const handler of ['process-chunk', 'complete-batch-transcription', 'create-audio-upload', 'upload-audio-chunk']) {
         expect(startsJobs(handler), handler).toEqual([]);
       }

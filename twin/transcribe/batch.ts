@@ -1,6 +1,6 @@
 /**
  * The twin's Amazon Transcribe batch: the JSON protocol (X-Amz-Target Transcribe.StartTranscriptionJob /
- * GetTranscriptionJob), authorized by the IAM gate on the job's ARN. A job runs as Transcribe runs it:
+ * GetTranscriptionJob), authorized by the IAM gate (on '*': the actions have no resource type). A job runs as Transcribe runs it:
  * it reads the media through the twin's S3 with the caller's own credentials (so the caller's role must
  * allow s3:GetObject on it, and s3:PutObject where the output goes), recognizes it with pocketsphinx,
  * writes Transcribe's output document, and announces "Transcribe Job State Change" to EventBridge.
@@ -162,12 +162,8 @@ export const startTranscribeBatch = async (options: TranscribeBatchOptions): Pro
       const name = String(input.TranscriptionJobName ?? '');
       if (!JOB_NAME.test(name)) return fail(400, 'BadRequestException', 'TranscriptionJobName must match ^[0-9a-zA-Z._-]+');
       const url = new URL(request.url ?? '/', 'http://localhost');
-      const checks = [
-        {
-          action: `transcribe:${operation}`,
-          resource: `arn:aws:transcribe:${TWIN_REGION}:${TWIN_ACCOUNT}:transcription-job/${name}`,
-        },
-      ];
+      // Neither action has a resource type in IAM: policies grant them on '*'.
+      const checks = [{ action: `transcribe:${operation}`, resource: '*' }];
       const gate = await options.gate.authorize(
         'transcribe',
         { method: request.method ?? 'POST', path: url.pathname, query: url.search.slice(1), headers: request.headers, body },
