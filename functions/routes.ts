@@ -3,8 +3,7 @@
  * route and one Lambda function per entry from it, so the two cannot drift.
  * `handler` names the module functions/handlers/<handler>.ts, which exports `handler`.
  */
-import { AUDIO_PREFIX } from './core/keys';
-import { BATCH_JOB_PREFIX } from './core/transcripts/batch';
+import { AUDIO_PREFIX, BATCH_JOB_PREFIX } from './core/keys';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -10,6 +10,9 @@ export const SNAPSHOTS_PREFIX = 'snapshots/';
 /** Amazon Transcribe batch jobs write their output here; the completion reads it into the transcript files. */
 export const TRANSCRIBE_OUTPUT_PREFIX = 'transcribe-output/';
 
+/** Amazon Transcribe batch job names start so (the account's job names share one space); the completion rule matches on it. */
+export const BATCH_JOB_PREFIX = 'interview-ops-chunk-';
+
 /** One output per job: a retried chunk's new job never reads an older job's output. */
 export const transcribeOutputKeyFor = (sessionId: string, jobName: string): string =>
   `${TRANSCRIBE_OUTPUT_PREFIX}${sessionId}/${jobName}.json`;

@@ -10,12 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { audioFormatOf } from '../audio/probe';
 import { type AudioChunk, findAudioChunk } from '../audio-chunks';
 import type { Dependencies } from '../dependencies';
-import { transcribeOutputKeyFor } from '../keys';
+import { BATCH_JOB_PREFIX, transcribeOutputKeyFor } from '../keys';
 import { endTranscription, failureDescription, handOverLease, isRetriable } from './status';
 import { storeTranscript } from './transcribe-chunk';
 
-/** Job names start so; the completion rule matches on it. */
-export const BATCH_JOB_PREFIX = 'interview-ops-chunk-';
 /** How long a job may take, queueing included, before its chunk reads as pending again (and its event is ignored). */
 export const BATCH_LEASE_MS = 6 * 3600_000;
 

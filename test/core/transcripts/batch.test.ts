@@ -15,14 +15,14 @@ import { DirectoryObjectStore } from '../../../functions/adapters/object-store/d
 import { openPgliteSql } from '../../../functions/adapters/sql/pglite';
 import { findAudioChunk, ingestAudioChunk } from '../../../functions/core/audio-chunks';
 import { dependencyUnavailable } from '../../../functions/core/errors';
-import { transcribeOutputKeyFor } from '../../../functions/core/keys';
+import { BATCH_JOB_PREFIX, transcribeOutputKeyFor } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
 import type { BatchJob, BatchTranscriber } from '../../../functions/core/ports/batch-transcriber';
 import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import type { Transcriber } from '../../../functions/core/ports/transcriber';
 import { createSession } from '../../../functions/core/sessions';
-import { BATCH_JOB_PREFIX, completeBatchTranscription, parseBatchJobName } from '../../../functions/core/transcripts/batch';
+import { completeBatchTranscription, parseBatchJobName } from '../../../functions/core/transcripts/batch';
 import { transcribeInsertedAudio } from '../../../functions/core/transcripts/on-insert';
 import { getTranscriptFile } from '../../../functions/core/transcripts/transcript-files';
 import { toneWav } from '../../support/audio-fixtures';
