@@ -5,7 +5,9 @@
  */
 import { join, resolve } from 'node:path';
 import { loadMigrations } from '../db/migrations';
-import { deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
+import { AWS_TRANSCRIBE_BATCH_FORMATS } from './adapters/batch-transcriber/aws-transcribe-batch-identity';
+import { readTranscribeOutput } from './adapters/batch-transcriber/transcribe-output';
+import { deferredBatchTranscriber, deferredObjectStore, deferredSql, deferredTranscriber } from './adapters/deferred-ports';
 import { DirectoryObjectStore } from './adapters/object-store/directory';
 import { s3LocationOf } from './adapters/object-store/s3-location';
 import { AWS_TRANSCRIBE_ENGINE, AWS_TRANSCRIBE_FORMATS } from './adapters/transcriber/aws-transcribe-identity';
@@ -13,6 +15,7 @@ import type { DatabaseLogins } from './core/database-logins';
 import type { Dependencies, RetentionSettings } from './core/dependencies';
 import { objectTagsFor } from './core/lifecycle/retention-tags';
 import { migrate } from './core/migrations';
+import type { BatchTranscriber } from './core/ports/batch-transcriber';
 import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
@@ -31,6 +34,8 @@ const insertedChunkTimeoutSeconds = (): number =>
 export interface WiringHooks {
   /** Local stand-in for S3 event notifications. */
   onObjectCreated?: (object: StoredObject) => void;
+  /** Where the local gateway takes signed uploads: the directory store's upload URLs point there. */
+  uploadBaseUrl?: () => string;
 }
 
 // Adapters load on demand, so a Lambda bundle leaves out the local database engines (see lib/bundling.ts).
@@ -69,12 +74,21 @@ const openStore = async (settings: Settings, hooks: WiringHooks): Promise<Object
     return deferredObjectStore(s3LocationOf(bucket), async () => {
       if (process.env.INTERVIEW_OPS_OMIT_S3 !== 'true') {
         const [{ S3Client }, { S3ObjectStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./adapters/object-store/s3')]);
-        return new S3ObjectStore(traced(new S3Client({})), bucket, { tagsFor: objectTagsFor });
+        // Upload URLs carry no SDK checksum of an empty body (see S3ObjectStore's constructor).
+        return new S3ObjectStore(
+          traced(new S3Client({})),
+          bucket,
+          { tagsFor: objectTagsFor },
+          new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' }),
+        );
       }
       return notBundled('S3');
     });
   }
-  return new DirectoryObjectStore(settings.DATA_DIR, hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}).open();
+  return new DirectoryObjectStore(settings.DATA_DIR, {
+    ...(hooks.onObjectCreated ? { onObjectCreated: hooks.onObjectCreated } : {}),
+    ...(hooks.uploadBaseUrl ? { uploadBaseUrl: hooks.uploadBaseUrl } : {}),
+  }).open();
 };
 
 /** Unset TRANSCRIBER: Amazon Transcribe on Lambda, pocketsphinx (kept warm) elsewhere. */
@@ -130,6 +144,41 @@ export const databaseLogins = async (settings: Settings = readSettings()): Promi
   return notBundled('Secrets Manager');
 };
 
+const languageOptionsOf = (settings: Settings) =>
+  settings.TRANSCRIBE_LANGUAGE_OPTIONS?.split(',')
+    .map((code) => code.trim())
+    .filter(Boolean);
+
+/** Amazon Transcribe batch, beside streaming on AWS, reading from and writing to the bucket; none locally. */
+const openBatchTranscriber = (settings: Settings): BatchTranscriber | undefined => {
+  const bucket = settings.BUCKET_NAME;
+  if (transcriberEngineFor(settings) !== 'aws-transcribe' || !bucket) return undefined;
+  const options = languageOptionsOf(settings);
+  const languageCode = settings.TRANSCRIBE_LANGUAGE;
+  return deferredBatchTranscriber(
+    {
+      engine: AWS_TRANSCRIBE_ENGINE,
+      acceptedFormats: AWS_TRANSCRIBE_BATCH_FORMATS,
+      readOutput: (output, duration) => readTranscribeOutput(output, languageCode, duration, AWS_TRANSCRIBE_ENGINE),
+    },
+    async () => {
+      if (process.env.INTERVIEW_OPS_OMIT_TRANSCRIBE !== 'true') {
+        const [{ TranscribeClient }, { AwsTranscribeBatch }] = await Promise.all([
+          import('@aws-sdk/client-transcribe'),
+          import('./adapters/batch-transcriber/aws-transcribe-batch'),
+        ]);
+        return new AwsTranscribeBatch({
+          client: traced(new TranscribeClient({})),
+          bucket,
+          languageCode,
+          ...(options && options.length >= 2 ? { identifyLanguageOptions: options } : {}),
+        });
+      }
+      return notBundled('Amazon Transcribe');
+    },
+  );
+};
+
 /** On Lambda the deploy-time trigger (functions/handlers/migrate-database.ts) migrates, not every cold start. */
 export const runsMigrationsAtStart = (settings: Settings): boolean =>
   settings.RUN_MIGRATIONS_AT_START ?? settings.AWS_LAMBDA_FUNCTION_NAME === undefined;
@@ -144,6 +193,7 @@ export const retentionSettingsFor = (settings: Settings): RetentionSettings => (
 
 export const buildDependencies = async (settings: Settings, hooks: WiringHooks = {}): Promise<Dependencies> => {
   const [sql, store, transcriber] = await Promise.all([openSql(settings), openStore(settings, hooks), openTranscriber(settings)]);
+  const batchTranscriber = openBatchTranscriber(settings);
   if (runsMigrationsAtStart(settings)) {
     const applied = await migrate(sql, loadMigrations());
     if (applied.length > 0) logger.info('Applied migrations', { applied });
@@ -160,13 +210,15 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
     clock: systemClock,
     logger,
     audio: {
-      acceptedFormats: transcriber.acceptedFormats,
+      // What batch reads but streaming cannot (MP4/AAC on AWS) goes to a batch job (core/transcripts/batch.ts).
+      acceptedFormats: [...new Set([...transcriber.acceptedFormats, ...(batchTranscriber?.acceptedFormats ?? [])])],
       maxBytes: settings.MAX_AUDIO_BYTES,
       // No longer than the inserted-chunk function can stream before its timeout, whatever the setting says.
       maxSeconds: Math.min(settings.MAX_AUDIO_SECONDS, longestAudioFor(insertedChunkTimeoutSeconds())),
       maxOnDemandSeconds: settings.MAX_ON_DEMAND_AUDIO_SECONDS,
     },
     transcriber,
+    ...(batchTranscriber ? { batchTranscriber } : {}),
     snapshots: {
       retentionDays: settings.SNAPSHOT_RETENTION_DAYS,
       retentionEnforcedBy: settings.SNAPSHOT_RETENTION_BY ?? (settings.AWS_LAMBDA_FUNCTION_NAME ? 'bucket-lifecycle' : 'scheduler'),

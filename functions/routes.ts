@@ -3,7 +3,7 @@
  * route and one Lambda function per entry from it, so the two cannot drift.
  * `handler` names the module functions/handlers/<handler>.ts, which exports `handler`.
  */
-import { AUDIO_PREFIX } from './core/keys';
+import { AUDIO_PREFIX, BATCH_JOB_PREFIX } from './core/keys';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -47,6 +47,12 @@ export const routes = [
     path: '/sessions/{session_id}/audio_chunks',
     handler: 'upload-audio-chunk',
     summary: 'Upload one audio chunk (raw body); its transcript follows automatically',
+  },
+  {
+    method: 'POST',
+    path: '/sessions/{session_id}/audio_chunks/uploads',
+    handler: 'create-audio-upload',
+    summary: 'Get a URL to PUT a big audio chunk (up to 500 MB) to directly; its arrival makes the chunk and its transcript',
   },
   { method: 'POST', path: '/sessions/{session_id}/code_history', handler: 'record-code-history', summary: "Record the candidate's code" },
   {
@@ -130,7 +136,12 @@ export type EventTrigger =
   /** Every SNAPSHOT_INTERVAL_SECONDS locally; EventBridge rate(1 minute) on AWS. */
   | { kind: 'schedule' }
   /** Every RETENTION_SWEEP_INTERVAL_SECONDS locally; EventBridge context retentionSweepSchedule (daily) on AWS. */
-  | { kind: 'retention-schedule' };
+  | { kind: 'retention-schedule' }
+
+  /** Housekeeping every `minutes`, locally and on AWS (EventBridge rate). */
+  | { kind: 'rate'; minutes: number }
+  /** AWS only: EventBridge's "Transcribe Job State Change" for jobs named with the prefix (no batch jobs locally). */
+  | { kind: 'transcribe-job-ended'; jobNamePrefix: string };
 
 export interface EventFunctionDefinition {
   handler: string;
@@ -146,6 +157,19 @@ export const eventFunctions: readonly EventFunctionDefinition[] = [
     summary: 'Transcribe each inserted audio chunk into transcripts/{session_id}/{session_id}_{chunk_id}.txt',
     // Transcribe streams at about real time: the longest accepted chunk (MAX_AUDIO_SECONDS, 600) plus a margin.
     timeoutSeconds: 720,
+  },
+  {
+    handler: 'complete-batch-transcription',
+    trigger: { kind: 'transcribe-job-ended', jobNamePrefix: BATCH_JOB_PREFIX },
+    summary: "Write a batch-transcribed chunk's transcript files from its Amazon Transcribe job's output, or record its failure",
+    // Reads the job's output (a few MB for hours of speech) and writes two objects.
+    timeoutSeconds: 120,
+  },
+  {
+    handler: 'expire-audio-uploads',
+    trigger: { kind: 'rate', minutes: 15 },
+    summary: 'Remove direct-upload reservations whose URL expired and whose audio never arrived',
+    timeoutSeconds: 60,
   },
   {
     handler: 'take-scheduled-snapshot',

@@ -83,6 +83,38 @@ export class EventWiring extends Construct {
         props.function.configureAsyncInvoke({ retryAttempts: 1, onFailure: new SqsDestination(this.failures) });
         break;
       }
+      case 'transcribe-job-ended': {
+        props.function.configureAsyncInvoke({
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(6),
+          onFailure: new SqsDestination(this.failures),
+        });
+        new Rule(this, 'JobEnded', {
+          description: "Finishes a chunk's batch transcription when its Amazon Transcribe job ends",
+          eventPattern: {
+            source: ['aws.transcribe'],
+            detailType: ['Transcribe Job State Change'],
+            detail: {
+              TranscriptionJobStatus: ['COMPLETED', 'FAILED'],
+              TranscriptionJobName: [{ prefix: trigger.jobNamePrefix }],
+            },
+          },
+          targets: [
+            new LambdaFunction(props.function, { deadLetterQueue: this.failures, retryAttempts: 2, maxEventAge: Duration.hours(6) }),
+          ],
+        });
+        break;
+      }
+      case 'rate': {
+        // Housekeeping: a missed or failed run is made good by the next one.
+        new Rule(this, 'Schedule', {
+          schedule: Schedule.rate(Duration.minutes(trigger.minutes)),
+          description: 'Runs housekeeping on its schedule',
+          targets: [new LambdaFunction(props.function, { deadLetterQueue: this.failures, retryAttempts: 2 })],
+        });
+        props.function.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(this.failures) });
+        break;
+      }
     }
   }
 }

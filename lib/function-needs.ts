@@ -9,6 +9,7 @@ import {
   AUDIO_TRACK_HEADERS_PREFIX,
   SESSION_OBJECT_PREFIXES,
   SNAPSHOTS_PREFIX,
+  TRANSCRIBE_OUTPUT_PREFIX,
   TRANSCRIPTS_PREFIX,
 } from '../functions/core/keys';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
@@ -35,6 +36,8 @@ export interface FunctionNeeds {
   pingBucket?: boolean;
   /** Amazon Transcribe streaming. */
   transcribe?: boolean;
+  /** Starts Amazon Transcribe batch jobs (which read and write the bucket as this role). */
+  batchTranscribe?: boolean;
   /** The Data API on the cluster and read access to the secret of this login; 'app' unless set, false for none. */
   database?: DatabaseLogin | false;
 }
@@ -66,7 +69,18 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'search-transcripts': { database: 'reader' },
   // A recorder's first blob leaves its track header; later blobs read it.
   'upload-audio-chunk': { read: [AUDIO_TRACK_HEADERS_PREFIX], write: [AUDIO_PREFIX, AUDIO_TRACK_HEADERS_PREFIX] },
-  'transcribe-audio-chunk': transcriber,
+  // Signs the PUT URL: S3 authorizes the upload as this role, so it needs the write it hands out.
+  'create-audio-upload': { write: [AUDIO_PREFIX] },
+  // A direct upload refused on arrival (not audio, too long) has its object removed. A chunk too long to
+  // stream goes to a batch job, which reads audio/ and writes its output with this role's permissions.
+  'transcribe-audio-chunk': {
+    ...transcriber,
+    write: [...TRANSCRIPTION_WRITES, TRANSCRIBE_OUTPUT_PREFIX],
+    delete: [AUDIO_PREFIX],
+    batchTranscribe: true,
+  },
+  'complete-batch-transcription': { read: [TRANSCRIBE_OUTPUT_PREFIX], write: TRANSCRIPTION_WRITES },
+  'expire-audio-uploads': { read: [AUDIO_PREFIX] },
   'process-chunk': transcriber,
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX], database: 'reader' },
   'list-transcripts': transcriptReader,

@@ -69,12 +69,16 @@ export class ServiceFunction extends Construct {
     acknowledgeNag(
       role,
       'IAM5[Resource::*]',
-      `Actions that support no resource-level permissions are the only ones granted on *: xray:PutTraceSegments and PutTelemetryRecords (active tracing)${props.needs.transcribe ? ', transcribe:StartStreamTranscription' : ''}.`,
+      `Actions that support no resource-level permissions are the only ones granted on *: xray:PutTraceSegments and PutTelemetryRecords (active tracing)${props.needs.transcribe ? ', transcribe:StartStreamTranscription' : ''}${props.needs.batchTranscribe ? ', transcribe:StartTranscriptionJob' : ''}.`,
     );
     grantBucketNeeds(role, props.bucket, props.needs);
     if (props.needs.transcribe) {
       // Amazon Transcribe streaming has no resource-level permissions: '*' is the only resource it accepts.
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['transcribe:StartStreamTranscription'], resources: ['*'] }));
+    }
+    if (props.needs.batchTranscribe) {
+      // StartTranscriptionJob has no resource type either (the IAM reference, and iam-simulate in the twin): '*' only.
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['transcribe:StartTranscriptionJob'], resources: ['*'] }));
     }
     acknowledgePrefixWildcards(role, props.bucket, props.needs);
   }

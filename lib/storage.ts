@@ -5,9 +5,9 @@
  * `retention=expires`: a legal hold re-tags its session's objects `held` (functions/core/lifecycle).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type RetentionClass, SESSION_OBJECT_KINDS, SNAPSHOTS_PREFIX } from '../functions/core/keys';
+import { type RetentionClass, SESSION_OBJECT_KINDS, SNAPSHOTS_PREFIX, TRANSCRIBE_OUTPUT_PREFIX } from '../functions/core/keys';
 import { EXPIRING_TAG } from '../functions/core/lifecycle/retention-tags';
 
 export interface StorageProps {
@@ -49,6 +49,17 @@ export class Storage extends Construct {
         { id: 'expire-snapshots', prefix: SNAPSHOTS_PREFIX, expiration: Duration.days(props.snapshotRetentionDays) },
         ...sessionObjectRules(props.retentionDays),
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // A batch job's output is copied into the transcript files when it ends; the copy here is for inspection.
+        { id: 'expire-transcribe-output', prefix: TRANSCRIBE_OUTPUT_PREFIX, expiration: Duration.days(14) },
+      ],
+      // Browsers PUT direct uploads to presigned URLs (the URL is the credential); nothing else crosses origins.
+      cors: [
+        {
+          allowedMethods: [HttpMethods.PUT],
+          allowedOrigins: ['*'],
+          allowedHeaders: ['content-type', 'x-amz-tagging'],
+          maxAge: 3600,
+        },
       ],
       // Transcripts and audio are the product: a stack deletion must not take them along.
       removalPolicy: RemovalPolicy.RETAIN,

@@ -140,6 +140,22 @@ await check('POST /sessions/{session_id}/audio_chunks', async () => {
   chunkId = body.data.chunk_id;
   return `chunk ${chunkId}, ${body.data.duration}s`;
 });
+await check('POST /sessions/{session_id}/audio_chunks/uploads', async () => {
+  const body = expectStatus(
+    await send(
+      'POST',
+      `/sessions/${sessionId}/audio_chunks/uploads`,
+      JSON.stringify({ content_type: 'audio/wav', size_bytes: audio.length }),
+      'application/json',
+    ),
+    201,
+    'upload URL',
+  );
+  // The URL itself is signed: the PUT carries no credentials of its own.
+  const put = await fetch(body.data.upload_url, { method: 'PUT', headers: body.data.headers, body: audio });
+  if (put.status !== 200) throw new Error(`PUT to the upload URL answered ${put.status}`);
+  return `chunk ${body.data.chunk_id} uploaded directly`;
+});
 await check('POST /sessions/{session_id}/code_history', async () => {
   const body = expectStatus(
     await send(

@@ -136,6 +136,8 @@ export interface TwinEvents {
   onObjectCreated(record: S3EventRecordLike): string[];
   /** Fires a schedule rule now, as its schedule would (rule logical id). */
   fireRule(ruleLogicalId: string): void;
+  /** An AWS service's event on the default bus (e.g. Transcribe's job state change): delivered to every rule whose pattern matches. */
+  putServiceEvent(event: { source: string; 'detail-type': string; detail: Record<string, unknown> }): string[];
   queues: TwinQueues;
   /** Resolves when no asynchronous invocation, retry or delivery is in flight. */
   settled(): Promise<void>;
@@ -308,9 +310,10 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
   }
 
   const rules: ScheduleRule[] = [];
+  const patternRules: (ScheduleRule & { pattern: Record<string, unknown> })[] = [];
   for (const id of template.ofType('AWS::Events::Rule')) {
     const p = template.resources[id]!.Properties;
-    if (!p.ScheduleExpression || (p.State ?? 'ENABLED') !== 'ENABLED') continue;
+    if ((!p.ScheduleExpression && !p.EventPattern) || (p.State ?? 'ENABLED') !== 'ENABLED') continue;
     const targets: ScheduleRule['targets'] = [];
     for (const target of asArray<any>(p.Targets)) {
       const functionLogicalId = functionIdOf(target.Arn);
@@ -329,7 +332,8 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
         deadLetterArn: target.DeadLetterConfig?.Arn,
       });
     }
-    rules.push({ logicalId: id, arn: template.arn(id), expression: String(p.ScheduleExpression), targets });
+    if (p.EventPattern) patternRules.push({ logicalId: id, arn: template.arn(id), expression: '', targets, pattern: p.EventPattern });
+    else rules.push({ logicalId: id, arn: template.arn(id), expression: String(p.ScheduleExpression), targets });
   }
 
   // ---- in-flight work and timers ----
@@ -527,8 +531,30 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
     }
   }
 
+  const putServiceEvent: TwinEvents['putServiceEvent'] = (event) => {
+    const delivered: string[] = [];
+    for (const rule of patternRules) {
+      if (!matchesPattern(rule.pattern, event)) continue;
+      for (const target of rule.targets) {
+        const full = {
+          version: '0',
+          id: randomUUID(),
+          account: template.arn(rule.logicalId).split(':')[4],
+          time: eventTime(new Date()),
+          region: template.arn(rule.logicalId).split(':')[3],
+          resources: [],
+          ...event,
+        };
+        delivered.push(target.functionLogicalId);
+        void deliverToTarget(rule, target, full);
+      }
+    }
+    return delivered;
+  };
+
   return {
     onObjectCreated,
+    putServiceEvent,
     fireRule: (ruleLogicalId) => {
       const rule = rules.find((r) => r.logicalId === ruleLogicalId);
       if (!rule) throw new Error(`no enabled schedule rule ${ruleLogicalId}`);
@@ -550,4 +576,23 @@ export const startEvents = (options: EventsOptions): TwinEvents => {
       // Invocations already running finish on their own (close the runtimes to end them).
     },
   };
+};
+
+/**
+ * EventBridge's pattern matching, for the forms the template uses: a field's pattern is a list of allowed
+ * values (exact strings, or `{prefix}`), or an object matched field by field against the event's object.
+ */
+export const matchesPattern = (pattern: unknown, value: unknown): boolean => {
+  if (Array.isArray(pattern)) {
+    return pattern.some((allowed) =>
+      allowed !== null && typeof allowed === 'object' && 'prefix' in allowed
+        ? typeof value === 'string' && value.startsWith(String((allowed as { prefix: unknown }).prefix))
+        : allowed === value,
+    );
+  }
+  if (pattern !== null && typeof pattern === 'object') {
+    if (value === null || typeof value !== 'object') return false;
+    return Object.entries(pattern).every(([field, inner]) => matchesPattern(inner, (value as Record<string, unknown>)[field]));
+  }
+  return false;
 };

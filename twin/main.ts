@@ -17,6 +17,7 @@ import { type PostgresServer, startPostgresServer } from './postgres-server';
 import { startS3, type TwinS3 } from './s3/index';
 import { startSecretsManager, type TwinSecretsManager } from './secrets-manager/server';
 import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
+import { startTranscribeBatch, type TranscriptionJobEnd } from './transcribe/batch';
 import { startTranscribeStreaming, type TranscribeStreamingServer } from './transcribe/server';
 import { startXrayDaemon, type XrayDaemon } from './xray';
 
@@ -132,6 +133,10 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
 
     const xray = await startXrayDaemon();
     closers.push(() => xray.close());
+    // Transcribe batch announces its jobs' ends on EventBridge, which starts after deploy.
+    let announceJobEnd: (event: TranscriptionJobEnd) => void = () => undefined;
+    const transcribeBatch = await startTranscribeBatch({ gate, s3Url: s3.url, onJobEnded: (event) => announceJobEnd(event) });
+    closers.push(() => transcribeBatch.close());
 
     const functions = new Map<string, FunctionRuntime>();
     closers.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
@@ -145,6 +150,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
           // What Lambda sets for a function with active tracing.
           ...(fn.tracing === 'Active' ? { AWS_XRAY_DAEMON_ADDRESS: xray.address, AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR' } : {}),
           AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING: transcribe.url,
+          AWS_ENDPOINT_URL_TRANSCRIBE: transcribeBatch.url,
         },
         region: TWIN_REGION,
         accountId: TWIN_ACCOUNT,
@@ -199,6 +205,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
     });
     closers.push(() => events.close());
     s3.onObjectCreated((record) => events.onObjectCreated(record));
+    announceJobEnd = (event) => events.putServiceEvent(event);
 
     const api: ApiGateway = await startApiGateway({
       template,

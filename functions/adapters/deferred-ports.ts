@@ -4,6 +4,7 @@
  * one that lists transcripts the RDS Data API client, at cold start. The first call opens the adapter;
  * a failed open is forgotten so the next call tries again.
  */
+import type { BatchTranscriber } from '../core/ports/batch-transcriber';
 import type { ObjectStore } from '../core/ports/object-store';
 import type { Sql } from '../core/ports/sql';
 import type { Transcriber } from '../core/ports/transcriber';
@@ -40,6 +41,8 @@ export const deferredObjectStore = (locationOf: (key: string) => string, open: (
     putStream: async (key, body, options) => (await store.get()).putStream(key, body, options),
     get: async (key) => (await store.get()).get(key),
     head: async (key) => (await store.get()).head(key),
+    getRange: async (key, start, end) => (await store.get()).getRange(key, start, end),
+    presignPut: async (key, options) => (await store.get()).presignPut(key, options),
     list: async (prefix, options) => (await store.get()).list(prefix, options),
     delete: async (keys) => (await store.get()).delete(keys),
     // Always present, since whether the store has tags is only known once open: deferred stores wrap S3, which does.
@@ -63,5 +66,19 @@ export const deferredTranscriber = (
     acceptedFormats: identity.acceptedFormats,
     transcribe: async (audio) => (await transcriber.get()).transcribe(audio),
     close: () => transcriber.closeIfOpened((adapter) => adapter.close()),
+  };
+};
+
+/** Reading a job's output needs no client: only starting one opens the adapter. */
+export const deferredBatchTranscriber = (
+  identity: Pick<BatchTranscriber, 'engine' | 'acceptedFormats' | 'readOutput'>,
+  open: () => Promise<BatchTranscriber>,
+): BatchTranscriber => {
+  const batch = openOnce(open);
+  return {
+    engine: identity.engine,
+    acceptedFormats: identity.acceptedFormats,
+    readOutput: identity.readOutput,
+    start: async (job) => (await batch.get()).start(job),
   };
 };

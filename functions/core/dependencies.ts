@@ -1,4 +1,5 @@
 import type { AudioFormat } from './audio/probe';
+import type { BatchTranscriber } from './ports/batch-transcriber';
 import type { Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { ObjectStore } from './ports/object-store';
@@ -14,6 +15,8 @@ export interface Dependencies {
   audio: AudioSettings;
   /** Speech recognition for audio chunks; a missing engine answers 503 without stopping the service. */
   transcriber: Transcriber;
+  /** On AWS, Amazon Transcribe batch for chunks the streaming transcriber cannot take in one run; absent locally. */
+  batchTranscriber?: BatchTranscriber;
   snapshots: SnapshotSettings;
   retention: RetentionSettings;
 }

@@ -11,6 +11,15 @@ export const SNAPSHOTS_PREFIX = 'snapshots/';
 export const TRANSCRIPT_DETAILS_PREFIX = 'transcript-details/';
 /** Each recording track's header (WebM init segment, fragmented MP4 ftyp + moov): later timeslice blobs decode behind it. */
 export const AUDIO_TRACK_HEADERS_PREFIX = 'audio-track-headers/';
+/** Amazon Transcribe batch jobs write their output here; the completion reads it into the transcript files. */
+export const TRANSCRIBE_OUTPUT_PREFIX = 'transcribe-output/';
+
+/** Amazon Transcribe batch job names start so (the account's job names share one space); the completion rule matches on it. */
+export const BATCH_JOB_PREFIX = 'interview-ops-chunk-';
+
+/** One output per job: a retried chunk's new job never reads an older job's output. */
+export const transcribeOutputKeyFor = (sessionId: string, jobName: string): string =>
+  `${TRANSCRIBE_OUTPUT_PREFIX}${sessionId}/${jobName}.json`;
 
 /** Which retention setting ages an object kind out (functions/core/retention.ts). */
 export type RetentionClass = 'audio' | 'transcripts';
@@ -25,6 +34,7 @@ export const SESSION_OBJECT_KINDS = {
   transcripts: { prefix: TRANSCRIPTS_PREFIX, retention: 'transcripts' },
   transcript_details: { prefix: TRANSCRIPT_DETAILS_PREFIX, retention: 'transcripts' },
   audio_track_headers: { prefix: AUDIO_TRACK_HEADERS_PREFIX, retention: 'audio' },
+  transcribe_output: { prefix: TRANSCRIBE_OUTPUT_PREFIX, retention: 'transcripts' },
 } as const satisfies Record<string, { prefix: string; retention: RetentionClass }>;
 
 export type SessionObjectKind = keyof typeof SESSION_OBJECT_KINDS;

@@ -70,6 +70,17 @@ export const requestSchemas = {
   'get-session': { params: SessionPath },
   /** 200: a retry of a stored sequence; 202: a recorder's first blob that holds only its track header. */
   'upload-audio-chunk': { params: SessionPath, query: z.strictObject(ChunkTrackFields), body: 'raw', status: 201, alsoAnswers: [200, 202] },
+  'create-audio-upload': {
+    params: SessionPath,
+    body: z.strictObject({
+      /** A media type the transcription path reads, e.g. audio/wav; others get a 415. */
+      content_type: z.string().check(z.minLength(1), z.maxLength(255)),
+      /** The exact size of the PUT to come; over the direct-upload limit gets a 413. */
+      size_bytes: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+      ...ChunkTrackFields,
+    }),
+    status: 201,
+  },
   'record-code-history': {
     params: SessionPath,
     body: z.strictObject({

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { S3Event } from 'aws-lambda';
+import { MAX_DIRECT_UPLOAD_SECONDS } from '../core/audio-uploads';
 import type { StoredObject } from '../core/ports/object-store';
 import { loadHandler } from '../handler-modules';
 import { logger } from '../logger';
@@ -52,7 +53,9 @@ export interface ObjectNotifications {
  * its wait behind the chunks before it, which parallel Lambda invocations do not have. With the Lambda
  * timeout a burst of uploads would time out deliveries whose decode then finishes anyway.
  */
-const LOCAL_NOTIFICATION_TIMEOUT_MS = 15 * 60_000;
+const QUEUE_WAIT_MS = 15 * 60_000;
+/** And a direct upload may hold hours of audio, which pocketsphinx takes locally without Lambda's cap. */
+const LOCAL_NOTIFICATION_TIMEOUT_MS = QUEUE_WAIT_MS + MAX_DIRECT_UPLOAD_SECONDS * 1000;
 
 export const objectNotifications = (functions: readonly EventFunctionDefinition[]): ObjectNotifications => {
   const inFlight = new Set<Promise<void>>();

@@ -18,7 +18,10 @@ export interface ResumeOptions {
   notify(object: StoredObject): void;
 }
 
-export const resumeTranscriptions = async ({ sql }: Pick<Dependencies, 'sql'>, options: ResumeOptions): Promise<number> => {
+export const resumeTranscriptions = async (
+  { sql, store }: Pick<Dependencies, 'sql' | 'store'>,
+  options: ResumeOptions,
+): Promise<number> => {
   if (options.ownsDatabase) {
     await sql.query(
       `UPDATE audio_chunks SET transcript_status = 'pending', transcript_lease_expires_at = NULL, transcript_updated_at = now()
@@ -33,6 +36,15 @@ export const resumeTranscriptions = async ({ sql }: Pick<Dependencies, 'sql'>, o
   for (const chunk of unfinished) {
     options.notify({ key: chunk.audio_key, size: Number(chunk.size_bytes), lastModified: chunk.created_at });
   }
-  if (unfinished.length > 0) logger.info('Resuming unfinished transcriptions', { chunks: unfinished.length });
-  return unfinished.length;
+  // Direct uploads whose object was written but whose arrival was never handled (the process died first).
+  const awaited = await sql.query<{ audio_key: string }>('SELECT audio_key FROM audio_uploads ORDER BY chunk_id');
+  let arrived = 0;
+  for (const upload of awaited) {
+    const object = await store.head(upload.audio_key);
+    if (!object) continue;
+    options.notify(object);
+    arrived += 1;
+  }
+  if (unfinished.length + arrived > 0) logger.info('Resuming unfinished transcriptions', { chunks: unfinished.length, arrived });
+  return unfinished.length + arrived;
 };

@@ -1,5 +1,6 @@
 /**
- * The local stand-in for EventBridge: invokes each `schedule` event function every interval with a
+ * The local stand-in for EventBridge: invokes each `schedule` event function every interval (and each
+ * `rate` one at its own rate) with a
  * Scheduled Event. A tick that comes while the previous run is still going is skipped and logged.
  */
 import { randomUUID } from 'node:crypto';
@@ -30,9 +31,12 @@ export interface Scheduler {
 export const startScheduler = (
   functions: readonly EventFunctionDefinition[],
   intervalSeconds: number,
-  kind: Exclude<EventTrigger['kind'], 'object-created'> = 'schedule',
+  kind: 'schedule' | 'retention-schedule' = 'schedule',
 ): Scheduler => {
-  const scheduled = functions.filter((definition) => definition.trigger.kind === kind);
+  // `rate` housekeeping rides along with the snapshot scheduler, each at its own rate.
+  const scheduled = functions.filter(
+    (definition) => definition.trigger.kind === kind || (kind === 'schedule' && definition.trigger.kind === 'rate'),
+  );
   const running = new Map<string, Promise<void>>();
 
   const run = (definition: EventFunctionDefinition): Promise<void> => {
@@ -61,13 +65,18 @@ export const startScheduler = (
   const tick = async () => {
     await Promise.all(scheduled.map(run));
   };
-  const timer = scheduled.length > 0 ? setInterval(() => void tick(), intervalSeconds * 1000) : undefined;
-  timer?.unref();
+  // The snapshot schedule every intervalSeconds; housekeeping at its own rate.
+  const timers = scheduled.map((definition) => {
+    const seconds = definition.trigger.kind === 'rate' ? definition.trigger.minutes * 60 : intervalSeconds;
+    const timer = setInterval(() => void run(definition), seconds * 1000);
+    timer.unref();
+    return timer;
+  });
 
   return {
     tick,
     async stop() {
-      if (timer) clearInterval(timer);
+      for (const timer of timers) clearInterval(timer);
       await Promise.all([...running.values()]);
     },
   };

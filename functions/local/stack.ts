@@ -2,6 +2,7 @@
  * The whole service on one machine: the gateway for the route table, S3-style notifications and an
  * EventBridge-style scheduler for the event functions, all over the embedded adapters.
  */
+import { DirectoryObjectStore } from '../adapters/object-store/directory';
 import { buildDependencies, useDependencies } from '../config';
 import type { Dependencies } from '../core/dependencies';
 import { logger } from '../logger';
@@ -11,6 +12,7 @@ import { startGateway } from './gateway';
 import { objectNotifications } from './object-notifications';
 import { resumeTranscriptions } from './resume-transcriptions';
 import { type Scheduler, startScheduler } from './scheduler';
+import { serveSignedUpload } from './signed-uploads';
 
 export interface LocalStack {
   url: string;
@@ -25,10 +27,22 @@ export interface LocalStack {
 
 export const startLocalStack = async (settings: Settings): Promise<LocalStack> => {
   const notifications = objectNotifications(eventFunctions);
-  const built = buildDependencies(settings, { onObjectCreated: (object) => notifications.notify(object) });
+  // Upload URLs name the gateway, whose address (PORT=0 picks one) is known only once it listens.
+  let gatewayUrl = '';
+  const built = buildDependencies(settings, {
+    onObjectCreated: (object) => notifications.notify(object),
+    uploadBaseUrl: () => gatewayUrl,
+  });
   useDependencies(built);
   const dependencies = await built;
-  const gateway = await startGateway(routes, settings.PORT, settings.HOST);
+  const { store } = dependencies;
+  const gateway = await startGateway(
+    routes,
+    settings.PORT,
+    settings.HOST,
+    store instanceof DirectoryObjectStore ? { signedUploads: (request, url) => serveSignedUpload(store, request, url) } : {},
+  );
+  gatewayUrl = gateway.url;
   const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);
   const retentionScheduler = startScheduler(eventFunctions, settings.RETENTION_SWEEP_INTERVAL_SECONDS, 'retention-schedule');
   await resumeTranscriptions(dependencies, {

@@ -61,9 +61,9 @@ describe('key layout', () => {
 });
 
 describe('per-session object kinds', () => {
-  it('registers every top-level prefix but snapshots/, so erasure, holds and retention cover a new one', () => {
+  it('registers every top-level key prefix (ending in /) but snapshots/, so erasure, holds and retention cover a new one', () => {
     const prefixes = Object.entries(keys)
-      .filter(([name, value]) => name.endsWith('_PREFIX') && typeof value === 'string')
+      .filter(([name, value]) => name.endsWith('_PREFIX') && typeof value === 'string' && value.endsWith('/'))
       .map(([, value]) => value as string);
     const sharedAcrossSessions = [keys.SNAPSHOTS_PREFIX];
     expect(prefixes.filter((prefix) => !sharedAcrossSessions.includes(prefix)).sort()).toEqual([...keys.SESSION_OBJECT_PREFIXES].sort());

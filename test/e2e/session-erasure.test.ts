@@ -87,7 +87,7 @@ describe('legal hold and erasure', () => {
         session_id: SESSION,
         rows: { execution_results: 1, code_history: 1, audio_chunks: 1, session_holds: 0, session_erasures: 1, sessions: 1 },
         search_index_entries: 1,
-        objects: { audio: 1, transcripts: 1, transcript_details: 1, audio_track_headers: 0 },
+        objects: { audio: 1, transcripts: 1, transcript_details: 1, audio_track_headers: 0, transcribe_output: 0 },
         keys_deleted: 3,
       },
     });

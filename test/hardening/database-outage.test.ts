@@ -32,6 +32,7 @@ const NEEDS_DATABASE = new Set([
   'create-session',
   'get-session',
   'upload-audio-chunk',
+  'create-audio-upload',
   'record-code-history',
   'record-execution-result',
   'process-chunk',

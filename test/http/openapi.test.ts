@@ -62,6 +62,22 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(upload.responses)).toEqual(expect.arrayContaining(['200', '201', '202']));
   });
 
+  it('describes the direct-upload request: its fields, the chunk track, and no others', async () => {
+    const document = await buildOpenApiDocument();
+    const operation = document.paths['/sessions/{session_id}/audio_chunks/uploads']!.post as {
+      requestBody: {
+        content: Record<string, { schema: { properties: Record<string, any>; required: string[]; additionalProperties?: boolean } }>;
+      };
+      responses: Record<string, unknown>;
+    };
+    const schema = operation.requestBody.content['application/json']!.schema;
+    expect(Object.keys(schema.properties).sort()).toEqual(['content_type', 'sequence', 'size_bytes', 'speaker', 'started_at']);
+    expect(schema.required.sort()).toEqual(['content_type', 'size_bytes']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.size_bytes).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(Object.keys(operation.responses)).toContain('201');
+  });
+
   it('leaves only the public routes open', async () => {
     const document = await buildOpenApiDocument();
     for (const route of routes) {

@@ -155,7 +155,7 @@ describe('InterviewOpsStack', () => {
       }
     });
 
-    it('grants no s3:* and no * action, and * as a resource only to X-Ray, Transcribe streaming and the log-retention helper', () => {
+    it('grants no s3:* and no * action, and * as a resource only to X-Ray, starting Transcribe streams and jobs, and the log-retention helper', () => {
       // CDK's log-retention helper (the RDS log export's retention) sets retention on a log group RDS names.
       const retentionHelper = Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).filter(([id]) => id.startsWith('LogRetention'));
       expect(
@@ -180,7 +180,12 @@ describe('InterviewOpsStack', () => {
           expect(action).not.toBe('s3:*');
         }
         // Actions with no resource-level permissions (CDK merges them into one statement per role).
-        const onStar = ['transcribe:StartStreamTranscription', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+        const onStar = [
+          'transcribe:StartStreamTranscription',
+          'transcribe:StartTranscriptionJob',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ];
         if (resourcesOfStatement(statement).includes('"*"')) for (const action of actionsOf(statement)) expect(onStar).toContain(action);
       }
     });
@@ -193,19 +198,37 @@ describe('InterviewOpsStack', () => {
         'audio-track-headers/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
-      for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {
-        expect(objectGrants(template, transcriber), transcriber).toEqual({
-          'audio/': ['s3:GetObject'],
-          'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
-          'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
-        });
-      }
+      expect(objectGrants(template, 'process-chunk')).toEqual({
+        'audio/': ['s3:GetObject'],
+        'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+      });
+      // The inserted-chunk function also removes audio refused on arrival, and its batch jobs write their
+      // output as its role; the completion reads that output and writes the transcript files.
+      expect(objectGrants(template, 'transcribe-audio-chunk')).toEqual({
+        'audio/': ['s3:DeleteObject', 's3:GetObject'],
+        'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'transcribe-output/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+      });
+      expect(objectGrants(template, 'complete-batch-transcription')).toEqual({
+        'transcribe-output/': ['s3:GetObject'],
+        'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+      });
+      // Presigning makes no request; the URL carries the expiring tag, so the PUT needs s3:PutObjectTagging too.
+      // The upload is authorized as the signer, who needs the write it hands out.
+      expect(objectGrants(template, 'create-audio-upload')).toEqual({
+        'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+      });
+      expect(objectGrants(template, 'expire-audio-uploads')).toEqual({ 'audio/': ['s3:GetObject'] });
       // Erasure lists and deletes every per-session kind; holds list and re-tag them; none reads a body.
       const perSession = (actions: string[]) => ({
         'audio/': actions,
         'transcripts/': actions,
         'transcript-details/': actions,
         'audio-track-headers/': actions,
+        'transcribe-output/': actions,
       });
       expect(objectGrants(template, 'erase-session')).toEqual(perSession(['s3:DeleteObject']));
       expect(objectGrants(template, 'place-session-hold')).toEqual(perSession(['s3:PutObjectTagging']));
@@ -265,6 +288,30 @@ describe('InterviewOpsStack', () => {
         expect(actions.filter((action) => action.startsWith('logs:')).length).toBeGreaterThan(0);
         expect(actions.filter((action) => !action.startsWith('logs:') && !action.startsWith('xray:'))).toEqual([]);
       }
+    });
+
+    it('lets only the inserted-chunk function start batch jobs', () => {
+      const startsJobs = (handler: string) =>
+        statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('transcribe:StartTranscriptionJob'));
+      const [grant, ...others] = startsJobs('transcribe-audio-chunk');
+      expect(others).toEqual([]);
+      // The action has no resource type: '*' is all IAM takes (the twin's gate refuses anything narrower).
+      // CDK merges it with the other actions on '*': the streaming grant and X-Ray's.
+      expect(actionsOf(grant).sort()).toEqual([
+        'transcribe:StartStreamTranscription',
+        'transcribe:StartTranscriptionJob',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]);
+      expect(grant.Resource).toBe('*');
+      for (const handler of ['process-chunk', 'complete-batch-transcription', 'create-audio-upload', 'upload-audio-chunk']) {
+        expect(startsJobs(handler), handler).toEqual([]);
+      }
+      // Transcribe reads the audio and writes the output as the caller: no data access role to pass.
+      const actions = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap((policy) =>
+        (policy.Properties.PolicyDocument.Statement as any[]).flatMap(actionsOf),
+      );
+      expect(actions).not.toContain('iam:PassRole');
     });
 
     /** The logical ids of the secrets a handler's role may read. */
@@ -382,13 +429,15 @@ describe('InterviewOpsStack', () => {
       });
     });
 
-    it('expires no session data by default: only snapshots/ and incomplete uploads have rules', () => {
+    it('expires no session data by default: only snapshots/, batch job output and incomplete uploads have rules', () => {
       const [bucket] = Object.values(resourcesOf(template, 'AWS::S3::Bucket')).filter((resource) =>
         resource.Properties.LifecycleConfiguration?.Rules?.some((rule: any) => rule.Prefix === 'snapshots/'),
       );
       expect(bucket!.Properties.LifecycleConfiguration.Rules.map((rule: any) => rule.Id).sort()).toEqual([
         'abort-incomplete-uploads',
         'expire-snapshots',
+        // A copy of what the transcript files hold, kept 14 days for inspection.
+        'expire-transcribe-output',
       ]);
     });
 
@@ -493,6 +542,40 @@ describe('InterviewOpsStack', () => {
       expect(() => synth({ transcriptRetentionDays: 'soon' }, none)).toThrow(/transcriptRetentionDays/);
       expect(() => synth({ sessionRetentionDays: 0 }, none)).toThrow(/sessionRetentionDays/);
       expect(() => synth({ retentionSweepSchedule: 'rate(2 days)' }, none)).toThrow(/retentionSweepSchedule/);
+    });
+  });
+
+  describe('batch transcription and upload housekeeping', () => {
+    it("invokes the completion function on the end of this service's Transcribe jobs, with retries and a queue", () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.transcribe'],
+          'detail-type': ['Transcribe Job State Change'],
+          detail: { TranscriptionJobStatus: ['COMPLETED', 'FAILED'], TranscriptionJobName: [{ prefix: 'interview-ops-chunk-' }] },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionIdOf(template, 'complete-batch-transcription'), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CompleteBatchTranscriptionEventsFailures'), 'Arn'] } },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionIdOf(template, 'complete-batch-transcription') },
+        MaximumRetryAttempts: 2,
+      });
+    });
+
+    it('sweeps expired direct-upload reservations every 15 minutes, and expires batch output in the bucket', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(15 minutes)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionIdOf(template, 'expire-audio-uploads'), 'Arn'] } })],
+      });
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'transcribe-output/', ExpirationInDays: 14, Status: 'Enabled' })]),
+        },
+      });
     });
   });
 

@@ -1,7 +1,7 @@
 /** Wraps a real object store and counts the requests made through it, as S3 would bill them. */
 import type { ObjectStore } from '../../functions/core/ports/object-store';
 
-export type StoreOperation = 'put' | 'putStream' | 'get' | 'head' | 'list' | 'delete' | 'ping';
+export type StoreOperation = 'put' | 'putStream' | 'get' | 'getRange' | 'head' | 'list' | 'delete' | 'ping' | 'presignPut';
 
 export interface CountingObjectStore extends ObjectStore {
   counts: Record<StoreOperation, number>;
@@ -9,7 +9,17 @@ export interface CountingObjectStore extends ObjectStore {
 }
 
 export const countingObjectStore = (inner: ObjectStore): CountingObjectStore => {
-  const counts: Record<StoreOperation, number> = { put: 0, putStream: 0, get: 0, head: 0, list: 0, delete: 0, ping: 0 };
+  const counts: Record<StoreOperation, number> = {
+    put: 0,
+    putStream: 0,
+    get: 0,
+    getRange: 0,
+    head: 0,
+    list: 0,
+    delete: 0,
+    ping: 0,
+    presignPut: 0,
+  };
   return {
     counts,
     reset: () => {
@@ -18,7 +28,9 @@ export const countingObjectStore = (inner: ObjectStore): CountingObjectStore => 
     put: (...args) => (counts.put++, inner.put(...args)),
     putStream: (...args) => (counts.putStream++, inner.putStream(...args)),
     get: (...args) => (counts.get++, inner.get(...args)),
+    getRange: (...args) => (counts.getRange++, inner.getRange(...args)),
     head: (...args) => (counts.head++, inner.head(...args)),
+    presignPut: (...args) => (counts.presignPut++, inner.presignPut(...args)),
     list: (...args) => (counts.list++, inner.list(...args)),
     delete: (...args) => (counts.delete++, inner.delete(...args)),
     ping: () => (counts.ping++, inner.ping()),

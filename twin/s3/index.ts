@@ -376,8 +376,9 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
         throw error;
       }
     }
-    // A checksum sent as a header (the SDK's default for a body of known length) is checked the same way.
-    const headerCrc = req.headers['x-amz-checksum-crc32'];
+    // A checksum sent as a header (the SDK's default for a body of known length) is checked the same way,
+    // and so is one a presigned URL carries in its query (the SDK's default signs the empty body's CRC32).
+    const headerCrc = req.headers['x-amz-checksum-crc32'] ?? new URLSearchParams(rawQuery).get('x-amz-checksum-crc32') ?? undefined;
     if (typeof headerCrc === 'string' && body.length > 0 && headerCrc !== crc32Base64(body)) {
       return sendError(res, method, requestId, 400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
     }

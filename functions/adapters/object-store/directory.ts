@@ -4,7 +4,7 @@
  * `<root>/.meta/<key>.json`; temporary files in `<root>/.tmp`, on the same filesystem so a rename
  * publishes a finished file at once.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, type Stats } from 'node:fs';
 import { access, constants, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -16,15 +16,20 @@ import {
   ObjectAlreadyExistsError,
   type ObjectBody,
   type ObjectStore,
+  type PresignedPut,
+  type PresignPutOptions,
   type PutOptions,
   type StoredObject,
   type StoredObjectWithMetadata,
 } from '../../core/ports/object-store';
 import { errorCodeOf, failureTranslator } from '../unreachable';
+import { checkSignedUpload, isRefusal, signedUploadUrl, type UploadRefusal } from './signed-upload';
 
 const MAX_KEYS = 1000;
 const META_DIR = '.meta';
 const TMP_DIR = '.tmp';
+/** The key signed upload URLs are made with (signed-upload.ts); kept so URLs outlive a restart. */
+const UPLOAD_SECRET_FILE = '.upload-secret';
 /** Keys S3 would accept that could still escape or alias a path: no empty, dot or dot-dot segments, no backslash or NUL. */
 const SAFE_KEY = /^(?!.*(?:^|\/)\.{0,2}(?:\/|$))[^\\\0]+$/;
 /** A full disk is the store being unavailable, as S3 failing would be, not a fault of the request. */
@@ -34,10 +39,22 @@ const translateDiskFailure = failureTranslator((error) => DISK_FULL_CODES.has(er
 export interface DirectoryObjectStoreOptions {
   /** Called after an object is published, as S3 sends ObjectCreated notifications. */
   onObjectCreated?: (object: StoredObject) => void;
+  /** The base URL of the server that takes signed uploads (functions/local/signed-uploads.ts); presignPut needs it. */
+  uploadBaseUrl?: () => string;
+}
+
+/** A signed upload the server should take: its request line, the two signed headers and the body. */
+export interface SignedUploadRequest {
+  path: string;
+  query: URLSearchParams;
+  contentType: string | undefined;
+  contentLength: string | undefined;
+  body: AsyncIterable<Uint8Array>;
 }
 
 export class DirectoryObjectStore implements ObjectStore {
   private readonly root: string;
+  private uploadSecret: Promise<Buffer> | undefined;
 
   constructor(
     root: string,
@@ -120,6 +137,68 @@ export class DirectoryObjectStore implements ObjectStore {
     return { ...objectOf(key, info), ...(contentType ? { contentType } : {}), metadata };
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | null> {
+    const file = await open(this.pathOf(key), 'r').catch(missingAsNull);
+    if (!file) return null;
+    try {
+      if (!(await file.stat()).isFile()) return null;
+      const buffer = Buffer.alloc(Math.max(0, end - start));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, start);
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
+    } finally {
+      await file.close();
+    }
+  }
+
+  async presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut> {
+    this.pathOf(key);
+    if (!this.options.uploadBaseUrl) throw new Error('This directory store has no upload server (uploadBaseUrl)');
+    const expires = Math.floor(Date.now() / 1000) + options.expiresInSeconds;
+    const url = signedUploadUrl(this.options.uploadBaseUrl(), await this.secret(), {
+      key,
+      contentType: options.contentType,
+      size: options.size,
+      expires,
+    });
+    return {
+      url,
+      method: 'PUT',
+      headers: { 'content-type': options.contentType, 'content-length': String(options.size) },
+      expiresAt: new Date(expires * 1000).toISOString(),
+    };
+  }
+
+  /**
+   * Writes a signed upload's body to its key, or refuses it without reading the body. The body must hold
+   * exactly the signed size, else nothing is stored; the object is announced like any other put.
+   */
+  async acceptSignedUpload(request: SignedUploadRequest): Promise<{ object: StoredObject } | UploadRefusal> {
+    const checked = checkSignedUpload(await this.secret(), { ...request, now: Date.now() });
+    if (isRefusal(checked)) return checked;
+    try {
+      this.pathOf(checked.key);
+    } catch {
+      return { status: 400, message: 'Invalid upload URL', error: 'The upload URL names no valid key' };
+    }
+    const object = await this.putStream(checked.key, exactly(request.body, checked.size), { contentType: checked.contentType });
+    return { object };
+  }
+
+  /** The upload signing key: made once (0600) in the data directory and read from there afterwards. */
+  private secret(): Promise<Buffer> {
+    this.uploadSecret ??= (async () => {
+      const path = join(this.root, UPLOAD_SECRET_FILE);
+      await writeFile(path, randomBytes(32), { flag: 'wx', mode: 0o600 }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+      return readFile(path);
+    })().catch((error: unknown) => {
+      this.uploadSecret = undefined;
+      throw error;
+    });
+    return this.uploadSecret;
+  }
+
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const maxKeys = Math.min(Math.max(options.maxKeys ?? MAX_KEYS, 1), MAX_KEYS);
     const after = options.continuationToken ?? options.startAfter;
@@ -180,6 +259,17 @@ const fileStatAt = async (path: string): Promise<Stats | null> => {
   const info = await stat(path).catch(missingAsNull);
   return info?.isFile() ? info : null;
 };
+
+/** Passes the body through, failing it when it holds more or fewer than `size` bytes (a client that hung up). */
+async function* exactly(body: AsyncIterable<Uint8Array>, size: number): AsyncIterable<Uint8Array> {
+  let received = 0;
+  for await (const piece of body) {
+    received += piece.byteLength;
+    if (received > size) throw new Error(`upload body longer than its signed ${size} bytes`);
+    yield piece;
+  }
+  if (received !== size) throw new Error(`upload body ended after ${received} of its signed ${size} bytes`);
+}
 
 const objectOf = (key: string, info: Stats): StoredObject => ({ key, size: info.size, lastModified: info.mtime.toISOString() });
 

@@ -40,12 +40,35 @@ export interface ListPage {
   nextToken?: string;
 }
 
+/** The bounds of a presigned upload: exactly this type and size, to one key, until the expiry. */
+export interface PresignPutOptions {
+  contentType: string;
+  /** The exact byte length the upload must have. */
+  size: number;
+  /** Seconds from now until the URL stops being accepted. */
+  expiresInSeconds: number;
+}
+
+/** A URL an uploader PUTs the object's bytes to, without credentials of its own. */
+export interface PresignedPut {
+  url: string;
+  method: 'PUT';
+  /** Headers the uploader must send, exactly as given: they are part of the signature. */
+  headers: Record<string, string>;
+  /** ISO 8601 UTC: requests started after this are refused. */
+  expiresAt: string;
+}
+
 export interface ObjectStore {
   put(key: string, body: ObjectBody, options?: PutOptions): Promise<StoredObject>;
   /** Writes a body produced piece by piece; readers see either no object or the whole one. */
   putStream(key: string, body: AsyncIterable<ObjectBody>, options?: PutOptions): Promise<StoredObject>;
   get(key: string): Promise<{ body: Uint8Array; object: StoredObjectWithMetadata } | null>;
   head(key: string): Promise<StoredObjectWithMetadata | null>;
+  /** Bytes [start, end) of the object, fewer when it is shorter; null when it does not exist. Reads only that range. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array | null>;
+  /** A URL that lets its holder write this one key once, with the given type and size, until it expires. */
+  presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut>;
   /** One page of keys under `prefix`, in ascending key order: one list request. */
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   delete(keys: readonly string[]): Promise<void>;

@@ -10,7 +10,9 @@
  */
 
 import { findAudioChunk } from '../audio-chunks';
+import { completeAudioUpload, refusedOnArrival } from '../audio-uploads';
 import { parseAudioKey } from '../keys';
+import { needsBatch, startBatchTranscription } from './batch';
 import { fitsBefore, type RunDeadline, TRANSCRIPTION_MARGIN_SECONDS } from './run-deadline';
 import { claimTranscription, endTranscription, isRetriable } from './status';
 import { type TranscriberDependencies, transcribeClaimedChunk } from './transcribe-chunk';
@@ -18,6 +20,8 @@ import { type TranscriberDependencies, transcribeClaimedChunk } from './transcri
 export type InsertOutcome =
   | { key: string; outcome: 'done'; chunk_id: string; session_id: string }
   | { key: string; outcome: 'failed'; chunk_id: string; session_id: string; error: string }
+  /** Handed to a batch job, whose completion event finishes it (./batch.ts). */
+  | { key: string; outcome: 'batch'; chunk_id: string; session_id: string; job: string }
   | { key: string; outcome: 'skipped'; reason: string };
 
 export const transcribeInsertedAudio = async (
@@ -46,7 +50,9 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string, run: Ru
     logger.warn('Ignoring an object that is not an audio chunk', { key });
     return { key, outcome: 'skipped', reason: 'not an audio chunk key' };
   }
-  const chunk = await findAudioChunk(deps, parsed.chunkId);
+  // A direct upload's object arrives before its chunk row exists: its arrival makes the row.
+  const chunk =
+    (await findAudioChunk(deps, parsed.chunkId)) ?? (deps.audio ? await completeAudioUpload({ ...deps, audio: deps.audio }, key) : null);
   if (!chunk || chunk.session_id !== parsed.sessionId || chunk.audio_key !== key) {
     logger.warn('Ignoring audio with no matching chunk row', { key, chunk_id: parsed.chunkId, session_id: parsed.sessionId });
     return { key, outcome: 'skipped', reason: 'no matching chunk' };
@@ -55,10 +61,25 @@ const transcribeOne = async (deps: TranscriberDependencies, key: string, run: Ru
     return { key, outcome: 'skipped', reason: 'already transcribed' };
   }
   const ids = { chunk_id: chunk.chunk_id, session_id: chunk.session_id };
+  if (refusedOnArrival(chunk)) {
+    // Its audio was removed; a repeated event must not overwrite the reason with "audio not found".
+    return { key, outcome: 'failed', ...ids, error: chunk.transcript_error ?? 'Refused on arrival' };
+  }
   const claim = await claimTranscription(deps, chunk.chunk_id, run.deadline - Date.now(), run.runId ?? null);
   if (!claim.claimed) {
     logger.info('Skipping a chunk another run is transcribing', { ...ids, lease_expires_at: claim.leaseExpiresAt });
     return { key, outcome: 'skipped', reason: 'being transcribed by another run' };
+  }
+  if (deps.batchTranscriber && needsBatch(deps, chunk, fitsBefore(chunk, run))) {
+    try {
+      const job = await startBatchTranscription({ ...deps, batchTranscriber: deps.batchTranscriber }, chunk, claim.attempt);
+      logger.info('Handed an audio chunk to batch transcription', { ...ids, job, duration: chunk.duration });
+      return { key, outcome: 'batch', ...ids, job };
+    } catch (error) {
+      if (isRetriable(error)) throw error;
+      logger.error('Batch transcription could not start', { ...ids, error });
+      return { key, outcome: 'failed', ...ids, error: error instanceof Error ? error.message : String(error) };
+    }
   }
   if (!fitsBefore(chunk, run)) {
     // Every retry gets the same timeout, so this is final; the upload limit (MAX_AUDIO_SECONDS) should prevent it.

@@ -83,3 +83,26 @@ export const isRetriable = (error: unknown): boolean => isDomainError(error) && 
 /** What a failure says on the row: the domain error's public words, or a generic line for anything else. */
 export const failureDescription = (error: unknown): string =>
   isDomainError(error) ? `${error.message}: ${error.detail}` : 'Transcription failed unexpectedly; retry with POST /process_chunk';
+
+/**
+ * Passes a claimed run's lease to a batch job: the row stays processing under `runId` (the job's name)
+ * until `leaseMs` from now, so the completion event can tell its own job from a stale or foreign one.
+ * False when another run has taken the chunk over meanwhile.
+ */
+export const handOverLease = async (
+  { sql }: Pick<Dependencies, 'sql'>,
+  chunkId: string,
+  attempt: number,
+  runId: string,
+  leaseMs: number,
+): Promise<boolean> => {
+  const updated = await sql.query(
+    `UPDATE audio_chunks
+     SET transcript_lease_run = :run_id, transcript_lease_expires_at = now() + CAST(:lease_ms AS integer) * interval '1 millisecond',
+         transcript_updated_at = now()
+     WHERE chunk_id = CAST(:chunk_id AS bigint) AND transcript_attempts = :attempt AND transcript_status = 'processing'
+     RETURNING chunk_id`,
+    { chunk_id: chunkId, attempt, run_id: runId, lease_ms: Math.floor(leaseMs) },
+  );
+  return updated.length > 0;
+};

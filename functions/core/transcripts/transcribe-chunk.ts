@@ -12,6 +12,7 @@ import { type AudioChunk, findAudioChunk } from '../audio-chunks';
 import type { Dependencies } from '../dependencies';
 import { conflict, notFound, tooLarge } from '../errors';
 import { transcriptFilenameFor, transcriptKeyFor } from '../keys';
+import type { Transcription } from '../ports/transcriber';
 import { fitsBefore, type RunDeadline, secondsLeft, TRANSCRIPTION_MARGIN_SECONDS } from './run-deadline';
 import { claimTranscription, endTranscription, failureDescription, isRetriable } from './status';
 import { type TranscriptDetails, transcriptDetailsKeyFor } from './transcript-objects';
@@ -22,6 +23,8 @@ export type GeneratedTranscript = { success: true; file_path: string } & Omit<Tr
 export type TranscriberDependencies = Pick<Dependencies, 'sql' | 'store' | 'transcriber' | 'logger'> & {
   /** Its maxOnDemandSeconds limits POST /process_chunk. */
   audio?: Dependencies['audio'];
+  /** Takes the chunks a streaming run cannot (./batch.ts); AWS only. */
+  batchTranscriber?: Dependencies['batchTranscriber'];
 };
 
 const roundSeconds = (seconds: number) => Math.round(seconds * 10) / 10;
@@ -66,55 +69,7 @@ export const transcribeClaimedChunk = async (
       channels: chunk.channels,
       duration: chunk.duration,
     });
-    const key = transcriptKeyFor(chunk.session_id, chunk.chunk_id);
-    const confidence = roundTo(transcription.confidence, 4);
-    const stored = await store.put(key, transcription.text, {
-      contentType: 'text/plain; charset=utf-8',
-      metadata: {
-        session_id: chunk.session_id,
-        chunk_id: chunk.chunk_id,
-        confidence: String(confidence),
-        language: transcription.language,
-        duration: String(transcription.duration),
-        engine: transcription.engine,
-        // For readers that come between this write and the sidecar's.
-        ...(chunk.speaker === null ? {} : { speaker: chunk.speaker }),
-        ...(chunk.started_at === null ? {} : { started_at: chunk.started_at }),
-      },
-    });
-    const details: TranscriptDetails = {
-      session_id: chunk.session_id,
-      chunk_id: chunk.chunk_id,
-      filename: transcriptFilenameFor(chunk.session_id, chunk.chunk_id),
-      transcript: transcription.text,
-      confidence,
-      language: transcription.language,
-      duration: transcription.duration,
-      created_at: stored.lastModified,
-      file_size: stored.size,
-      engine: transcription.engine,
-      words: transcription.words,
-      speaker: chunk.speaker,
-      started_at: chunk.started_at,
-    };
-    // The sidecar before the row: a chunk marked done always has its details, which the session timeline reads.
-    await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), {
-      contentType: 'application/json',
-    });
-    await endTranscription(deps, chunk.chunk_id, attempt, 'done', null, transcription.text);
-    return {
-      success: true,
-      chunk_id: chunk.chunk_id,
-      session_id: chunk.session_id,
-      file_path: store.locationOf(key),
-      filename: details.filename,
-      transcript: details.transcript,
-      confidence,
-      language: details.language,
-      duration: details.duration,
-      created_at: details.created_at,
-      file_size: details.file_size,
-    };
+    return await storeTranscript(deps, chunk, attempt, transcription);
   } catch (error) {
     // If even this write fails, the lease still ends at the deadline and the row reads as pending then.
     await endTranscription(deps, chunk.chunk_id, attempt, isRetriable(error) ? 'pending' : 'failed', failureDescription(error)).catch(
@@ -123,6 +78,65 @@ export const transcribeClaimedChunk = async (
     );
     throw error;
   }
+};
+
+/**
+ * Writes a recognized chunk's transcript (the text, then its details sidecar) and marks the claimed run
+ * done: the one ending of every engine's run, streamed or batch. Failures are the caller's to record.
+ */
+export const storeTranscript = async (
+  deps: Pick<Dependencies, 'sql' | 'store'>,
+  chunk: AudioChunk,
+  attempt: number,
+  transcription: Transcription,
+): Promise<GeneratedTranscript> => {
+  const { store } = deps;
+  const key = transcriptKeyFor(chunk.session_id, chunk.chunk_id);
+  const confidence = roundTo(transcription.confidence, 4);
+  const stored = await store.put(key, transcription.text, {
+    contentType: 'text/plain; charset=utf-8',
+    metadata: {
+      session_id: chunk.session_id,
+      chunk_id: chunk.chunk_id,
+      confidence: String(confidence),
+      language: transcription.language,
+      duration: String(transcription.duration),
+      engine: transcription.engine,
+    },
+  });
+  const details: TranscriptDetails = {
+    session_id: chunk.session_id,
+    chunk_id: chunk.chunk_id,
+    filename: transcriptFilenameFor(chunk.session_id, chunk.chunk_id),
+    transcript: transcription.text,
+    confidence,
+    language: transcription.language,
+    duration: transcription.duration,
+    created_at: stored.lastModified,
+    file_size: stored.size,
+    engine: transcription.engine,
+    words: transcription.words,
+    speaker: chunk.speaker,
+    started_at: chunk.started_at,
+  };
+  // The sidecar before the row: a chunk marked done always has its details, which the session timeline reads.
+  await store.put(transcriptDetailsKeyFor(chunk.session_id, chunk.chunk_id), JSON.stringify(details), {
+    contentType: 'application/json',
+  });
+  await endTranscription(deps, chunk.chunk_id, attempt, 'done', null, transcription.text);
+  return {
+    success: true,
+    chunk_id: chunk.chunk_id,
+    session_id: chunk.session_id,
+    file_path: store.locationOf(key),
+    filename: details.filename,
+    transcript: details.transcript,
+    confidence,
+    language: details.language,
+    duration: details.duration,
+    created_at: details.created_at,
+    file_size: details.file_size,
+  };
 };
 
 /** How often a caller waiting for another run's live lease looks again. */

@@ -1,21 +1,42 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
+import { serveSignedUpload } from '../../../functions/local/signed-uploads';
 import { describeObjectStoreContract } from './object-store.contract';
 
-describeObjectStoreContract('directory', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'object-store-'));
-  return {
-    store: await new DirectoryObjectStore(root).open(),
-    unreachable: new DirectoryObjectStore(join(root, 'never-created')),
-    // Locally file_path is the path under DATA_DIR, which is the key itself.
-    expectedLocation: (key) => key,
-    stop: () => rm(root, { recursive: true, force: true }),
-  };
-});
+describeObjectStoreContract(
+  'directory',
+  async () => {
+    const root = await mkdtemp(join(tmpdir(), 'object-store-'));
+    let baseUrl = '';
+    const store = await new DirectoryObjectStore(root, { uploadBaseUrl: () => baseUrl }).open();
+    // The local gateway's upload route, alone: what takes the directory store's presigned PUTs.
+    const server = createServer((request, response) => {
+      void serveSignedUpload(store, request, new URL(request.url!, 'http://localhost')).then(({ statusCode, headers, body }) => {
+        response.writeHead(statusCode, headers).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return {
+      store,
+      unreachable: new DirectoryObjectStore(join(root, 'never-created')),
+      // Locally file_path is the path under DATA_DIR, which is the key itself.
+      expectedLocation: (key) => key,
+      stop: async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        await rm(root, { recursive: true, force: true });
+      },
+    };
+  },
+  { checksUploadBounds: true },
+);
 
 describe('directory store head', () => {
   let root: string;

@@ -11,6 +11,7 @@ export interface ObjectStoreUnderTest {
   unreachable: ObjectStore;
   /** What `locationOf` must return for a key in this store. */
   expectedLocation(key: string): string;
+
   stop(): Promise<void>;
 }
 
@@ -36,7 +37,19 @@ const gatedBody = (first: string, rest: string) => {
   return { body: body(), atGate, release, fail };
 };
 
-export const describeObjectStoreContract = (name: string, start: () => Promise<ObjectStoreUnderTest>) => {
+export interface ContractOptions {
+  /**
+   * Whether whatever takes the presigned PUTs checks their bounds (type, size, expiry, signature). s3rver
+   * checks none, so the S3 adapter's bounds are proven by its run against the twin's S3, which does.
+   */
+  checksUploadBounds: boolean;
+}
+
+export const describeObjectStoreContract = (
+  name: string,
+  start: () => Promise<ObjectStoreUnderTest>,
+  { checksUploadBounds }: ContractOptions,
+) => {
   describe(`ObjectStore contract: ${name}`, () => {
     let subject: ObjectStoreUnderTest;
     let store: ObjectStore;
@@ -244,6 +257,77 @@ export const describeObjectStoreContract = (name: string, start: () => Promise<O
       await store.put(keys[0]!, 'y');
       expect((await store.head(keys[0]!))!.metadata).toEqual({});
     });
+
+    it('reads a byte range without the rest, and null for a missing key', async () => {
+      const key = `${fresh()}range.bin`;
+      await store.put(key, new Uint8Array(Array.from({ length: 100 }, (_, index) => index)));
+      expect([...(await store.getRange(key, 10, 14))!]).toEqual([10, 11, 12, 13]);
+      expect([...(await store.getRange(key, 98, 120))!]).toEqual([98, 99]);
+      expect((await store.getRange(key, 200, 210))!.byteLength).toBe(0);
+      expect(await store.getRange(`${fresh()}missing.bin`, 0, 10)).toBeNull();
+    });
+
+    it('presigns a PUT that stores the bytes, with their type, at that key', async () => {
+      const key = `${fresh()}upload.wav`;
+      const body = Buffer.from('RIFF-not-really-audio');
+      const presigned = await store.presignPut(key, { contentType: 'audio/wav', size: body.length, expiresInSeconds: 300 });
+      expect(presigned).toMatchObject({ method: 'PUT', headers: { 'content-type': 'audio/wav', 'content-length': String(body.length) } });
+      expect(Date.parse(presigned.expiresAt) - Date.now()).toBeGreaterThan(200_000);
+      expect(Date.parse(presigned.expiresAt) - Date.now()).toBeLessThanOrEqual(300_000);
+      expect(await store.head(key)).toBeNull();
+      const response = await fetch(presigned.url, { method: 'PUT', headers: presigned.headers, body });
+      expect(response.status).toBe(200);
+      const read = await store.get(key);
+      expect(Buffer.from(read!.body).equals(body)).toBe(true);
+      expect(read!.object.contentType).toBe('audio/wav');
+    });
+
+    // Registered only where bounds are checked: a store that checks none has no such test, not a skipped one.
+    if (checksUploadBounds)
+      describe('presigned PUT bounds', () => {
+        const refused = async (url: string, headers: Record<string, string>, body: Buffer, key: string) => {
+          const response = await fetch(url, { method: 'PUT', headers, body });
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          expect(response.status).toBeLessThan(500);
+          expect(await store.head(key)).toBeNull();
+          return response.status;
+        };
+        const upload = async (expiresInSeconds = 300) => {
+          const key = `${fresh()}bounded.wav`;
+          const body = Buffer.from('0123456789');
+          const presigned = await store.presignPut(key, { contentType: 'audio/wav', size: body.length, expiresInSeconds });
+          return { key, body, presigned };
+        };
+
+        it('refuses another content type', async () => {
+          const { key, body, presigned } = await upload();
+          expect(await refused(presigned.url, { ...presigned.headers, 'content-type': 'audio/ogg' }, body, key)).toBeLessThan(500);
+        });
+
+        it('refuses another size, shorter or longer', async () => {
+          const { key, body, presigned } = await upload();
+          await refused(presigned.url, { 'content-type': 'audio/wav' }, body.subarray(0, 9), key);
+          await refused(presigned.url, { 'content-type': 'audio/wav' }, Buffer.concat([body, Buffer.from('!')]), key);
+        });
+
+        it('refuses another key, and a changed signature', async () => {
+          const { key, body, presigned } = await upload();
+          const other = presigned.url.replace('/bounded.wav', '/other.wav');
+          expect(other).not.toBe(presigned.url);
+          await refused(other, presigned.headers, body, key.replace('bounded.wav', 'other.wav'));
+          const url = new URL(presigned.url);
+          const signatureName = [...url.searchParams.keys()].find((name) => /signature/i.test(name))!;
+          const signature = url.searchParams.get(signatureName)!;
+          url.searchParams.set(signatureName, (signature[0] === 'a' ? 'b' : 'a') + signature.slice(1));
+          await refused(url.toString(), presigned.headers, body, key);
+        });
+
+        it('refuses the URL once it has expired', async () => {
+          const { key, body, presigned } = await upload(1);
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(presigned.expiresAt) - Date.now()) + 1100));
+          await refused(presigned.url, presigned.headers, body, key);
+        });
+      });
 
     it('says where an object lives', () => {
       const key = 'transcripts/s1/s1_1.txt';

@@ -17,6 +17,7 @@ import {
   sessionObjectKinds,
   sessionObjectPrefixFor,
   trackHeaderKeyFor,
+  transcribeOutputKeyFor,
   transcriptKeyFor,
 } from '../../../functions/core/keys';
 import { runRetentionSweep } from '../../../functions/core/lifecycle/retention-sweep';
@@ -66,6 +67,8 @@ const seedSession = async (sessionId: string) => {
   }
   // A recorder's track header, kept for its later timeslice blobs.
   await store.put(trackHeaderKeyFor(sessionId, 'candidate', 'webm'), new Uint8Array(8));
+  // A batch transcription job's output.
+  await store.put(transcribeOutputKeyFor(sessionId, 'interview-ops-chunk-1-1'), '{}');
   const [code] = await sql.query<{ id: string }>(
     "INSERT INTO code_history (session_id, code, language) VALUES (:session_id, 'print(1)', 'python') RETURNING id",
     { session_id: sessionId },
@@ -142,8 +145,8 @@ describe('eraseSession', () => {
       session_id: 'erase-me',
       rows: { execution_results: 1, code_history: 1, audio_chunks: 2, session_holds: 0, session_erasures: 1, sessions: 1 },
       search_index_entries: 2,
-      objects: { audio: 2, transcripts: 2, transcript_details: 2, audio_track_headers: 1 },
-      keys_deleted: 7,
+      objects: { audio: 2, transcripts: 2, transcript_details: 2, audio_track_headers: 1, transcribe_output: 1 },
+      keys_deleted: 8,
     });
     expect(await rowCounts('erase-me')).toEqual({
       sessions: 0,
@@ -158,7 +161,7 @@ describe('eraseSession', () => {
     // The audit trail: what was removed, in the log.
     expect(logged).toContainEqual({ message: 'Session erased', attributes: report });
     // The other session is untouched.
-    expect((await keysOf('keep-me')).length).toBe(7);
+    expect((await keysOf('keep-me')).length).toBe(8);
     expect((await rowCounts('keep-me')).audio_chunks).toBe(2);
     await eraseSession(deps(), 'keep-me');
   });
@@ -197,7 +200,7 @@ describe('eraseSession', () => {
     expect((await refusal(placeHold(deps(), 'crashy', 'dispute'))).kind).toBe('conflict');
 
     const report = await eraseSession(deps(), 'crashy');
-    expect(report.objects).toEqual({ audio: 0, transcripts: 2, transcript_details: 2, audio_track_headers: 1 });
+    expect(report.objects).toEqual({ audio: 0, transcripts: 2, transcript_details: 2, audio_track_headers: 1, transcribe_output: 1 });
     expect(report.rows.sessions).toBe(1);
     expect(await keysOf('crashy')).toEqual([]);
     expect((await rowCounts('crashy')).sessions).toBe(0);
@@ -214,7 +217,7 @@ describe('legal hold', () => {
     const refused = await refusal(eraseSession(deps(), 'held'));
     expect(refused.kind).toBe('conflict');
     expect(refused.detail).toContain('legal hold');
-    expect((await keysOf('held')).length).toBe(7);
+    expect((await keysOf('held')).length).toBe(8);
     expect((await rowCounts('held')).session_erasures).toBe(0);
 
     // Placing it again updates the reason and keeps when it was placed.
@@ -227,7 +230,7 @@ describe('legal hold', () => {
       released: { reason: 'Dispute #43', placed_at: hold.placed_at },
     });
     expect(await releaseHold(deps(), 'held')).toEqual({ session_id: 'held', held: false, released: null });
-    expect((await eraseSession(deps(), 'held')).keys_deleted).toBe(7);
+    expect((await eraseSession(deps(), 'held')).keys_deleted).toBe(8);
   });
 
   it('answers not_found for an unknown session', async () => {
@@ -266,7 +269,7 @@ describe('runRetentionSweep', () => {
     expect((await rowCounts('old')).sessions).toBe(0);
     expect(await keysOf('old')).toEqual([]);
     expect((await rowCounts('old-held')).audio_chunks).toBe(2);
-    expect((await keysOf('old-held')).length).toBe(7);
+    expect((await keysOf('old-held')).length).toBe(8);
     expect((await rowCounts('fresh')).audio_chunks).toBe(2);
     await releaseHold(deps(), 'old-held');
     for (const id of ['old-held', 'fresh']) await eraseSession(deps(), id);
@@ -284,21 +287,21 @@ describe('runRetentionSweep', () => {
     expect(report).toMatchObject({
       sessions_erased: 0,
       transcripts_unindexed: 2,
-      objects_deleted: { audio: 2, transcripts: 2, transcript_details: 2, audio_track_headers: 1 },
+      objects_deleted: { audio: 2, transcripts: 2, transcript_details: 2, audio_track_headers: 1, transcribe_output: 1 },
     });
     expect(await keysOf('aged')).toEqual([]);
     expect((await rowCounts('aged')).audio_chunks).toBe(2); // rows go with the session's own retention
     expect(await searchHits('binary')).toEqual(['aged-held', 'young']);
-    expect((await keysOf('aged-held')).length).toBe(7);
-    expect((await keysOf('young')).length).toBe(7);
+    expect((await keysOf('aged-held')).length).toBe(8);
+    expect((await keysOf('young')).length).toBe(8);
   });
 
   it('keeps audio when only transcripts expire, and does nothing with retention off', async () => {
     await seedSession('partial');
     await age('partial', 10);
     const off = await runRetentionSweep(deps(), new Date());
-    expect(off.objects_deleted).toEqual({ audio: 0, transcripts: 0, transcript_details: 0, audio_track_headers: 0 });
-    expect((await keysOf('partial')).length).toBe(7);
+    expect(off.objects_deleted).toEqual({ audio: 0, transcripts: 0, transcript_details: 0, audio_track_headers: 0, transcribe_output: 0 });
+    expect((await keysOf('partial')).length).toBe(8);
 
     await runRetentionSweep(sweepDeps({ transcriptDays: 7 }), new Date());
     expect((await keysOf('partial')).map((key) => key.split('/')[0])).toEqual(['audio', 'audio', 'audio-track-headers']);
@@ -315,7 +318,7 @@ describe('runRetentionSweep', () => {
     const report = await runRetentionSweep({ sql, store, logger, retention: { objectsExpiredBy: 'bucket-lifecycle' } }, new Date());
     expect(report.orphans_deleted).toBe(2);
     expect(await keysOf('late')).toEqual([]);
-    expect((await keysOf('alive')).length).toBe(7);
+    expect((await keysOf('alive')).length).toBe(8);
     await eraseSession(deps(), 'alive');
   });
 

@@ -50,6 +50,8 @@ export const failingObjectStore = (inner: ObjectStore): FailingObjectStore => {
     put: (...args) => inner.put(...args),
     get: (...args) => inner.get(...args),
     head: (...args) => inner.head(...args),
+    getRange: (...args) => inner.getRange(...args),
+    presignPut: (...args) => inner.presignPut(...args),
     list: (...args) => inner.list(...args),
     delete: (...args) => inner.delete(...args),
     locationOf: (key) => inner.locationOf(key),

@@ -15,6 +15,7 @@ export interface KnownIds {
 /** Bodies the JSON routes accept; a route not listed here gets `{}`, which its schema may refuse (a 400 is still an answer). */
 const JSON_BODIES: Record<string, unknown> = {
   'create-session': {},
+  'create-audio-upload': { content_type: 'audio/wav', size_bytes: 1000 },
   'record-code-history': { code: 'print(1)', language: 'python' },
   'record-execution-result': { stdout: '1\n', stderr: '', exit_code: 0 },
   'place-session-hold': { reason: 'fault test' },

@@ -1,0 +1,95 @@
+/**
+ * The directory store's stand-in for S3 presigned PUT URLs: an HMAC-SHA256, under a secret kept in the
+ * data directory, over method, key, content type, exact size and expiry. The URL carries those values so
+ * a refusal can say which bound was broken; the signature makes any change to them a tampered URL.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Where the local gateway serves signed uploads: the key follows, one path segment per key segment. */
+export const SIGNED_UPLOAD_PATH = '/_uploads/';
+
+export interface SignedUploadBounds {
+  key: string;
+  contentType: string;
+  size: number;
+  /** Unix seconds: requests after this are refused. */
+  expires: number;
+}
+
+const signatureOf = (secret: Uint8Array, { key, contentType, size, expires }: SignedUploadBounds): string =>
+  createHmac('sha256', secret)
+    .update(['PUT', key, contentType, String(size), String(expires)].join('\n'))
+    .digest('base64url');
+
+export const signedUploadUrl = (baseUrl: string, secret: Uint8Array, bounds: SignedUploadBounds): string => {
+  const path = bounds.key.split('/').map(encodeURIComponent).join('/');
+  const query = new URLSearchParams({
+    type: bounds.contentType,
+    size: String(bounds.size),
+    expires: String(bounds.expires),
+    signature: signatureOf(secret, bounds),
+  });
+  return `${baseUrl.replace(/\/$/, '')}${SIGNED_UPLOAD_PATH}${path}?${query}`;
+};
+
+/** Why an upload is refused: the HTTP status and a line the uploader can act on. */
+export interface UploadRefusal {
+  status: 400 | 403 | 411;
+  message: string;
+  error: string;
+}
+
+/**
+ * The bounds a signed request may write within, or why it may not: a URL whose values do not match its
+ * signature (403), one past its expiry (403), a Content-Type or Content-Length other than signed (400),
+ * or no Content-Length at all (411, as S3 answers a PUT without one).
+ */
+export const checkSignedUpload = (
+  secret: Uint8Array,
+  request: { path: string; query: URLSearchParams; contentType: string | undefined; contentLength: string | undefined; now: number },
+): SignedUploadBounds | UploadRefusal => {
+  let key: string;
+  try {
+    key = decodeURIComponent(request.path.slice(SIGNED_UPLOAD_PATH.length));
+  } catch {
+    return { status: 400, message: 'Invalid upload URL', error: 'The path is not valid percent-encoding' };
+  }
+  const bounds = {
+    key,
+    contentType: request.query.get('type') ?? '',
+    size: Number(request.query.get('size')),
+    expires: Number(request.query.get('expires')),
+  };
+  const given = Buffer.from(request.query.get('signature') ?? '');
+  const expected = Buffer.from(signatureOf(secret, bounds));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return { status: 403, message: 'Upload refused', error: 'The upload URL does not match its signature; ask for a new one' };
+  }
+  if (request.now / 1000 > bounds.expires) {
+    return {
+      status: 403,
+      message: 'Upload refused',
+      error: `The upload URL expired at ${new Date(bounds.expires * 1000).toISOString()}; ask for a new one`,
+    };
+  }
+  if (request.contentType !== bounds.contentType) {
+    return {
+      status: 400,
+      message: 'Upload refused',
+      error: `Content-Type must be ${bounds.contentType}, as the upload URL was issued for`,
+    };
+  }
+  if (request.contentLength === undefined) {
+    return { status: 411, message: 'Length required', error: `Send Content-Length: ${bounds.size}` };
+  }
+  if (request.contentLength !== String(bounds.size)) {
+    return {
+      status: 400,
+      message: 'Upload refused',
+      error: `Content-Length must be exactly ${bounds.size} bytes, as the upload URL was issued for`,
+    };
+  }
+  return bounds;
+};
+
+export const isRefusal = (value: SignedUploadBounds | UploadRefusal): value is UploadRefusal => 'status' in value;
