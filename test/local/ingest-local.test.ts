@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('the local gateway', () => {
   it('answers in the envelope for an unknown route or method', async () => {
     expectRefusal(await call('GET', '/no/such/route'), 404);
-    expectRefusal(await call('DELETE', '/sessions/session-456'), 405);
+    expectRefusal(await call('PATCH', '/sessions/session-456'), 405);
   });
 });
 
