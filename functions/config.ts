@@ -14,6 +14,7 @@ import { migrate } from './core/migrations';
 import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
+import { markingSnapshotChanges } from './core/snapshots/change-marker';
 import type { Transcriber } from './core/ports/transcriber';
 import { longestAudioFor } from './core/transcripts/run-deadline';
 import { logger } from './logger';
@@ -116,7 +117,8 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
     if (applied.length > 0) logger.info('Applied migrations', { applied });
   }
   return {
-    sql,
+    // Every writer goes through this Sql, which moves the snapshot change marker after each committed write.
+    sql: markingSnapshotChanges(sql, { store, logger }),
     store,
     clock: systemClock,
     logger,

@@ -4,7 +4,13 @@
  * the handler names of functions/routes.ts; a handler missing here gets the database and nothing else,
  * so a new route starts with the least and asks for more here. Prefixes come from where core makes the keys.
  */
-import { AUDIO_PREFIX, SNAPSHOTS_PREFIX, TRANSCRIPTS_PREFIX } from '../functions/core/keys';
+import {
+  AUDIO_PREFIX,
+  SNAPSHOT_CHANGE_MARKER_KEY,
+  SNAPSHOT_SEGMENTS_PREFIX,
+  SNAPSHOTS_PREFIX,
+  TRANSCRIPTS_PREFIX,
+} from '../functions/core/keys';
 import { TRANSCRIPT_DETAILS_PREFIX, TRANSCRIPTION_WRITES } from '../functions/core/transcripts/transcript-objects';
 
 export interface FunctionNeeds {
@@ -27,21 +33,26 @@ export interface FunctionNeeds {
   database?: boolean;
 }
 
-const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX] };
+const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX], list: [SNAPSHOTS_PREFIX] };
 const snapshotWriter: FunctionNeeds = {
-  read: [SNAPSHOTS_PREFIX],
-  write: [SNAPSHOTS_PREFIX],
-  list: [SNAPSHOTS_PREFIX],
-  delete: [SNAPSHOTS_PREFIX],
+  read: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+  write: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+  list: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+  delete: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
 };
-const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: TRANSCRIPTION_WRITES, transcribe: true };
+/** Every function that writes a snapshot table rewrites the change marker after it commits (change-marker.ts). */
+const marksChanges = [SNAPSHOT_CHANGE_MARKER_KEY];
+const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: [...TRANSCRIPTION_WRITES, ...marksChanges], transcribe: true };
 const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS_PREFIX], list: [TRANSCRIPTS_PREFIX] };
 
 export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   // Liveness answers from the function alone; the deep check probes the database and the bucket.
   health: { database: false },
   'health-deep': { pingBucket: true },
-  'upload-audio-chunk': { write: [AUDIO_PREFIX] },
+  'create-session': { write: marksChanges },
+  'upload-audio-chunk': { write: [AUDIO_PREFIX, ...marksChanges] },
+  'record-code-history': { write: marksChanges },
+  'record-execution-result': { write: marksChanges },
   'transcribe-audio-chunk': transcriber,
   'process-chunk': transcriber,
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX] },
@@ -51,6 +62,7 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'trigger-snapshot': snapshotWriter,
   'get-latest-snapshot': snapshotReader,
   'get-snapshot': snapshotReader,
+  'get-snapshot-part': snapshotReader,
   'list-snapshots': snapshotReader,
 };
 

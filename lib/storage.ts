@@ -5,7 +5,8 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SNAPSHOTS_PREFIX } from '../functions/core/keys';
+import { SNAPSHOT_SEGMENTS_PREFIX, SNAPSHOTS_PREFIX } from '../functions/core/keys';
+import { segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces';
 
 export interface StorageProps {
   snapshotRetentionDays: number;
@@ -33,6 +34,12 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'data-bucket/',
       lifecycleRules: [
         { id: 'expire-snapshots', prefix: SNAPSHOTS_PREFIX, expiration: Duration.days(props.snapshotRetentionDays) },
+        // Pieces outlive the manifests that name them: see segmentLifetimeDays.
+        {
+          id: 'expire-snapshot-segments',
+          prefix: SNAPSHOT_SEGMENTS_PREFIX,
+          expiration: Duration.days(segmentLifetimeDays(props.snapshotRetentionDays)),
+        },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       // Transcripts and audio are the product: a stack deletion must not take them along.
