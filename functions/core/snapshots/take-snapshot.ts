@@ -90,8 +90,11 @@ interface DatabaseRead {
   work: PieceWork;
 }
 
-/** Inside the snapshot's transaction: the segments to read again, read and written as pieces, merged into the base's. */
-const readSegments = async (
+/**
+ * Inside the snapshot's transaction: the segments to read again, read and written as pieces, merged into
+ * the base's. Exported for the test that compares it with a full read in the same transaction.
+ */
+export const readChangedSegments = async (
   tx: SqlRunner,
   base: SnapshotManifest | null,
   writer: PieceWriter,
@@ -154,7 +157,7 @@ export const takeSnapshot = async (
     read = await sql.transaction(
       async (tx): Promise<DatabaseRead | null> => {
         if (options.exclusive && !(await tryLock(tx))) return null;
-        return { ...(await readSegments(tx, base, writer, options.pageLimits ?? DEFAULT_PAGE_LIMITS)), work: writer.work };
+        return { ...(await readChangedSegments(tx, base, writer, options.pageLimits ?? DEFAULT_PAGE_LIMITS)), work: writer.work };
       },
       { isolation: 'repeatable read', readOnly: true },
     );
