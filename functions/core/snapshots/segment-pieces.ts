@@ -38,6 +38,8 @@ const nonce = () => randomBytes(6).toString('hex');
 /** Writes pieces with a bounded number of puts in flight. */
 export class PieceWriter {
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The first put that failed: a manifest must never name a piece that was not written. */
+  private failed: { error: unknown } | undefined;
   readonly work: PieceWork = noPieceWork();
 
   constructor(
@@ -49,10 +51,13 @@ export class PieceWriter {
     const body = Buffer.from(`[${rows.join(',')}]`);
     const key = snapshotSegmentKeyFor(this.writtenAt, section, segment, index, nonce());
     while (this.inFlight.size >= MAX_PUTS_IN_FLIGHT) await Promise.race(this.inFlight);
-    const put = this.store.put(key, body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE });
-    const tracked = put.finally(() => this.inFlight.delete(tracked));
-    // Awaited in drain(); settled here so a failure is never an unhandled rejection meanwhile.
-    tracked.catch(() => undefined);
+    if (this.failed) await this.drain();
+    const tracked: Promise<unknown> = this.store
+      .put(key, body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE })
+      .catch((error: unknown) => {
+        this.failed ??= { error };
+      })
+      .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     this.work.piecesWritten += 1;
     this.work.bytesWritten += body.length;
@@ -61,6 +66,12 @@ export class PieceWriter {
 
   /** Waits for every put; throws the first failure. */
   async drain(): Promise<void> {
+    await this.settle();
+    if (this.failed) throw this.failed.error;
+  }
+
+  /** Waits for every put, failed or not: nothing is left writing once a run has ended. */
+  async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 }

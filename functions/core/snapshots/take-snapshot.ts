@@ -154,13 +154,15 @@ export const takeSnapshot = async (
     };
   } else {
     const writer = new PieceWriter(store, startedAt);
-    read = await sql.transaction(
-      async (tx): Promise<DatabaseRead | null> => {
-        if (options.exclusive && !(await tryLock(tx))) return null;
-        return { ...(await readChangedSegments(tx, base, writer, options.pageLimits ?? DEFAULT_PAGE_LIMITS)), work: writer.work };
-      },
-      { isolation: 'repeatable read', readOnly: true },
-    );
+    read = await sql
+      .transaction(
+        async (tx): Promise<DatabaseRead | null> => {
+          if (options.exclusive && !(await tryLock(tx))) return null;
+          return { ...(await readChangedSegments(tx, base, writer, options.pageLimits ?? DEFAULT_PAGE_LIMITS)), work: writer.work };
+        },
+        { isolation: 'repeatable read', readOnly: true },
+      )
+      .finally(() => writer.settle());
     if (!read) {
       logger.info('Snapshot skipped', { snapshotId, reason: 'busy' });
       return skipped('busy');
