@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark beside its anchor on this machine, one after another so none competes
  * with another for the two cores. Prints progress, then a markdown table; writes bench/results.json.
- * BENCH_ONLY=api,snapshot,transcription,cold-start,growth runs a subset.
+ * BENCH_ONLY=api,snapshot,transcription,cold-start,growth,snapshot-growth runs a subset.
  */
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -11,6 +11,7 @@ import { runApiBenchmark } from './api';
 import { runColdStartBenchmark } from './cold-start';
 import { runGrowthBenchmark } from './growth';
 import { runSnapshotBench } from './snapshot';
+import { runSnapshotGrowthBench } from './snapshot-growth';
 import { type Comparison, machine, markdownTable, type Progress } from './support/report';
 import { runTranscriptionBench } from './transcription';
 
@@ -20,6 +21,7 @@ const BENCHMARKS: Record<string, (progress: Progress) => Promise<Comparison | Co
   transcription: runTranscriptionBench,
   'cold-start': runColdStartBenchmark,
   growth: runGrowthBenchmark,
+  'snapshot-growth': runSnapshotGrowthBench,
 };
 
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());

@@ -82,7 +82,7 @@ export const snapshotSegmentDayPrefixFor = (instant: Date): string => `${SNAPSHO
 export const snapshotSegmentKeyFor = (writtenAt: Date, section: string, segment: number, piece: number, nonce: string): string =>
   `${snapshotSegmentDayPrefixFor(writtenAt)}${compactUtc(writtenAt).slice(9)}_${section}_${segment}_${piece}_${nonce}.json`;
 
-const SEGMENT_KEY = /^snapshot-segments\/(\d{4})(\d{2})(\d{2})\/(\d{2})(\d{2})(\d{2})_[a-z_]+_\d+_\d+_[a-z0-9]+\.json$/;
+const SEGMENT_KEY = /^snapshot-segments\/(\d{4})(\d{2})(\d{2})\/(\d{2})(\d{2})(\d{2})_[a-z_]+_-?\d+_\d+_[a-z0-9]+\.json$/;
 
 /** When a segment piece was written, read off its key; null for any other key. */
 export const snapshotSegmentWrittenAt = (key: string): Date | null => {

@@ -186,6 +186,7 @@ describe('InterviewOpsStack', () => {
           'audio/': ['s3:GetObject'],
           'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
           'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+          'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:PutObject'],
         });
       }
       // Reading a transcript back answers its details too; the session timeline reads the details alone.
@@ -197,9 +198,17 @@ describe('InterviewOpsStack', () => {
       expect(objectGrants(template, 'search-transcripts')).toEqual({});
       expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
         'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        'snapshot-segments/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       });
-      expect(objectGrants(template, 'get-snapshot')).toEqual({ 'snapshots/': ['s3:GetObject'] });
-      expect(objectGrants(template, 'create-session')).toEqual({});
+      expect(objectGrants(template, 'get-snapshot')).toEqual({ 'snapshots/': ['s3:GetObject'], 'snapshot-segments/': ['s3:GetObject'] });
+      expect(objectGrants(template, 'get-snapshot-part')).toEqual({
+        'snapshots/': ['s3:GetObject'],
+        'snapshot-segments/': ['s3:GetObject'],
+      });
+      // Writers of the snapshot tables move the change marker, and may write nothing else there.
+      expect(objectGrants(template, 'create-session')).toEqual({
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:PutObject'],
+      });
     });
 
     it('gives routes that transcribe or snapshot the whole API Gateway wait, and plain routes less', () => {
@@ -275,6 +284,14 @@ describe('InterviewOpsStack', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {
           Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshots/', ExpirationInDays: 7, Status: 'Enabled' })]),
+        },
+      });
+    });
+
+    it('expires segment pieces after twice the retention and a day, as manifests name them that long', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshot-segments/', ExpirationInDays: 15, Status: 'Enabled' })]),
         },
       });
     });

@@ -4,7 +4,7 @@
  * when there is no previous snapshot to build on. Also prunes the log once a newer snapshot is stored.
  */
 import type { Sql, SqlRunner } from '../ports/sql';
-import { quoteIdentifier, SNAPSHOT_TABLES, type SnapshotSection, segmentOfKey } from './snapshot-tables';
+import { quoteIdentifier, SNAPSHOT_TABLES, type SnapshotSection, segmentOfRow } from './snapshot-tables';
 
 export type SegmentSet = Map<SnapshotSection, Set<number>>;
 
@@ -26,13 +26,11 @@ export const changesPrunedSince = async (tx: SqlRunner, since: string): Promise<
   return row!.pruned === true;
 };
 
-const changedSegmentsSql = `SELECT DISTINCT section, CAST(CASE section ${SNAPSHOT_TABLES.map(
-  (table) => `WHEN '${table.section}' THEN ${segmentOfKey(table, table.keyType === 'text' ? 'row_key' : 'CAST(row_key AS bigint)')}`,
-).join(' ')} END AS text) AS segment
+const changedSegmentsSql = `SELECT DISTINCT section, CAST(segment AS text) AS segment
   FROM snapshot_changes
   WHERE txid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot)) AND NOT pg_visible_in_snapshot(txid, CAST(:since AS pg_snapshot))`;
 
-/** Segments with a row inserted, updated or deleted by a transaction committed after `since` and visible to `tx`. */
+/** Segments with a row inserted, updated or deleted by a transaction that `since` could not see and `tx` can. */
 export const changedSegmentsSince = async (tx: SqlRunner, since: string): Promise<SegmentSet> => {
   const found = await tx.query<{ section: SnapshotSection; segment: string }>(changedSegmentsSql, { since });
   const segments = newSegmentSet();
@@ -45,8 +43,7 @@ export const allSegments = async (tx: SqlRunner): Promise<SegmentSet> => {
   const segments = newSegmentSet();
   for (const table of SNAPSHOT_TABLES) {
     const found = await tx.query<{ segment: string }>(
-      `SELECT DISTINCT CAST(${segmentOfKey(table, `t.${quoteIdentifier(table.key)}`)} AS text) AS segment
-       FROM ${quoteIdentifier(table.section)} AS t`,
+      `SELECT DISTINCT CAST(${segmentOfRow(table)} AS text) AS segment FROM ${quoteIdentifier(table.section)} AS t`,
     );
     for (const { segment } of found) segments.get(table.section)!.add(Number(segment));
   }

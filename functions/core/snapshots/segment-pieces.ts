@@ -137,7 +137,7 @@ export const refreshPieces = async (
   for (const key of chosen) {
     const stored = await store.get(key);
     if (!stored) throw new Error(`snapshot piece ${key} is missing`);
-    const [, section, segment, index] = /_([a-z_]+)_(\d+)_(\d+)_[a-z0-9]+\.json$/.exec(key.slice(SNAPSHOT_SEGMENTS_PREFIX.length))!;
+    const [, section, segment, index] = /_([a-z_]+)_(-?\d+)_(\d+)_[a-z0-9]+\.json$/.exec(key.slice(SNAPSHOT_SEGMENTS_PREFIX.length))!;
     const fresh = snapshotSegmentKeyFor(now, section!, Number(segment), Number(index), nonce());
     await store.put(fresh, stored.body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE });
     const old = all.find((piece) => piece.key === key)!;

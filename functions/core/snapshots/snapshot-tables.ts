@@ -27,23 +27,24 @@ export const SNAPSHOT_TABLES: readonly SnapshotTable[] = [
 /**
  * Rows are grouped into segments, the unit a snapshot rereads and rewrites when one of its rows changed.
  * Numeric keys are identities that grow with time, so a segment is a range of SEGMENT_KEY_SPAN keys and
- * new rows land in the newest segments. Session ids are free text: a segment is one of SESSION_SEGMENTS
- * buckets of an md5 byte (stable across PostgreSQL versions, unlike hashtext), read through the
- * expression index of migration 011.
+ * new rows land in the newest segments. Session ids are free text: a session's segment is the UTC day it
+ * was created, so new and active sessions share today's. Migration 011's snapshot_segment() computes the
+ * same numbers in the change-log trigger; the property test in test/core/snapshots fails if they differ.
  */
 export const SEGMENT_KEY_SPAN = 4096;
-export const SESSION_SEGMENTS = 64;
+const SESSION_SEGMENT_SECONDS = 86_400;
 
-/** The SQL segment number of a key expression (text for sessions, bigint otherwise). */
-export const segmentOfKey = (table: SnapshotTable, keyExpression: string): string =>
+/** The SQL segment number of a row of `table` (alias t). */
+export const segmentOfRow = (table: SnapshotTable): string =>
   table.keyType === 'text'
-    ? `(get_byte(decode(md5(${keyExpression}), 'hex'), 0) & ${SESSION_SEGMENTS - 1})`
-    : `(${keyExpression} / ${SEGMENT_KEY_SPAN})`;
+    ? `CAST(floor(extract(epoch FROM t.created_at) / ${SESSION_SEGMENT_SECONDS}) AS bigint)`
+    : `(t.${quoteIdentifier(table.key)} / ${SEGMENT_KEY_SPAN})`;
 
-/** A condition on the table (alias t) selecting the rows of segment `:segment`, in a form the key's index serves. */
+/** A condition on the table (alias t) selecting the rows of segment `:segment`, in a form an index serves. */
 const segmentCondition = (table: SnapshotTable): string => {
+  if (table.keyType === 'text')
+    return `t.created_at >= to_timestamp(CAST(:segment AS bigint) * ${SESSION_SEGMENT_SECONDS}) AND t.created_at < to_timestamp((CAST(:segment AS bigint) + 1) * ${SESSION_SEGMENT_SECONDS})`;
   const key = `t.${quoteIdentifier(table.key)}`;
-  if (table.keyType === 'text') return `${segmentOfKey(table, key)} = CAST(:segment AS integer)`;
   return `${key} >= CAST(:segment AS bigint) * ${SEGMENT_KEY_SPAN} AND ${key} < (CAST(:segment AS bigint) + 1) * ${SEGMENT_KEY_SPAN}`;
 };
 
