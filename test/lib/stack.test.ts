@@ -61,7 +61,7 @@ const objectGrants = (template: Template, handler: string) => {
   const grants: Record<string, string[]> = {};
   for (const statement of statementsOf(template, handler)) {
     for (const resource of resourcesOfStatement(statement)) {
-      const prefix = /"\/([a-z-]+\/)\*"/.exec(resource)?.[1];
+      const prefix = /"\/([a-z-]+\/[a-z-]*)\*"/.exec(resource)?.[1];
       if (!prefix) continue;
       grants[prefix] = [...(grants[prefix] ?? []), ...actionsOf(statement)].sort();
     }
@@ -179,6 +179,7 @@ describe('InterviewOpsStack', () => {
       // Writers may read what they wrote: the S3 adapter heads an object after writing it.
       expect(objectGrants(template, 'upload-audio-chunk')).toEqual({
         'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
       for (const transcriber of ['transcribe-audio-chunk', 'process-chunk']) {
@@ -186,7 +187,7 @@ describe('InterviewOpsStack', () => {
           'audio/': ['s3:GetObject'],
           'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
           'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-          'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:PutObject'],
+          'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
         });
       }
       // Reading a transcript back answers its details too; the session timeline reads the details alone.
@@ -207,7 +208,7 @@ describe('InterviewOpsStack', () => {
       });
       // Writers of the snapshot tables move the change marker, and may write nothing else there.
       expect(objectGrants(template, 'create-session')).toEqual({
-        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:PutObject'],
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
     });
 
