@@ -145,7 +145,8 @@ const fullDump = async (sql: Sql, store: CountingObjectStore, counter: { calls: 
 export const runSnapshotGrowthBench = async (progress: Progress = (message) => console.error(message)): Promise<Comparison[]> => {
   const server: PostgresServer = await startPostgresServer({ settings: { shared_buffers: '1GB', max_wal_size: '8GB' } });
   const work = await mkdtemp(join(tmpdir(), 'interview-ops-bench-growth-'));
-  const raw = await openPgSql(server.url, { maxConnections: 4 });
+  // Seeding 10 million rows takes statements of minutes.
+  const raw = await openPgSql(server.url, { maxConnections: 4, queryTimeoutMs: 3_600_000 });
   const results: Comparison[] = [];
   try {
     await migrate(raw, loadMigrations());
