@@ -125,6 +125,23 @@ describe('taking and reading snapshots', () => {
     }
   });
 
+  it('every write moves the change marker, which quiet scheduled minutes compare (IAM lets each writer put it)', async () => {
+    const markerPath = triggered.file_path.replace(/snapshots\/snapshot_\d{8}_\d{6}\.json$/, 'snapshot-segments/change-marker');
+    const markerNow = async () => (await target!.readObject(markerPath))?.toString('utf8');
+    let last = await markerNow();
+    expect(last).toBeDefined();
+    for (const [path, json] of [
+      ['/sessions', { session_id: 'snap-marker' }],
+      ['/sessions/snap-marker/code_history', { code: 'y = 2', language: 'python' }],
+      ['/sessions/snap-marker/execution_results', { stdout: '', stderr: '', exit_code: 0 }],
+    ] as const) {
+      expect((await call('POST', path, { json })).status, path).toBe(201);
+      const now = await markerNow();
+      expect(now, path).not.toBe(last);
+      last = now;
+    }
+  });
+
   it('GET /sandbox_snapshots lists them newest first with one is_latest, and pages with limit and cursor', async () => {
     const all = await call('GET', '/sandbox_snapshots');
     expect(all.status).toBe(200);
