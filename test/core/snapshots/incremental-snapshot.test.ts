@@ -65,7 +65,22 @@ const round = fc.record({
   staleBase: fc.boolean(),
 });
 
-const apply = async (sql: SqlRunner, op: Operation) => {
+/**
+ * A write that lost a race with a concurrent delete of its session (the foreign key check sees the
+ * delete commit) did not happen: as for a client, that is the write failing, not the snapshot.
+ */
+const lostToConcurrentDelete = (error: unknown): boolean => {
+  const codes = [error, (error as { cause?: unknown })?.cause].map((candidate) => (candidate as { code?: unknown })?.code);
+  return codes.includes('23503') || /is not present in table "sessions"/.test(String(error));
+};
+
+const apply = (sql: SqlRunner, op: Operation) =>
+  applyOnce(sql, op).catch((error: unknown) => {
+    if (lostToConcurrentDelete(error)) return [];
+    throw error;
+  });
+
+const applyOnce = async (sql: SqlRunner, op: Operation) => {
   switch (op.kind) {
     case 'session':
       return sql.query(
