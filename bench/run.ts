@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark beside its anchor on this machine, one after another so none competes
  * with another for the two cores. Prints progress, then a markdown table; writes bench/results.json.
- * BENCH_ONLY=api,snapshot,transcription,cold-start,growth,transcripts runs a subset.
+ * BENCH_ONLY=api,snapshot,transcription,cold-start,growth,transcripts,snapshot-growth runs a subset.
  */
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -11,6 +11,7 @@ import { runApiBenchmark } from './api';
 import { runColdStartBenchmark } from './cold-start';
 import { runGrowthBenchmark } from './growth';
 import { runSnapshotBench } from './snapshot';
+import { runSnapshotGrowthBench } from './snapshot-growth';
 import { type Comparison, machine, markdownTable, type Progress } from './support/report';
 import { runTranscriptionBench } from './transcription';
 import { runTranscriptsBench } from './transcripts';
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, (progress: Progress) => Promise<Comparison | Co
   'cold-start': runColdStartBenchmark,
   growth: runGrowthBenchmark,
   transcripts: runTranscriptsBench,
+  'snapshot-growth': runSnapshotGrowthBench,
 };
 
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());

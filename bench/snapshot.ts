@@ -18,7 +18,6 @@ import { fileURLToPath } from 'node:url';
 import { loadMigrations } from '../db/migrations';
 import { DirectoryObjectStore } from '../functions/adapters/object-store/directory';
 import { openPgSql } from '../functions/adapters/sql/pg';
-import { snapshotKeyFor } from '../functions/core/keys';
 import { migrate } from '../functions/core/migrations';
 import type { Logger } from '../functions/core/ports/logger';
 import type { Sql } from '../functions/core/ports/sql';
@@ -44,7 +43,9 @@ const split = (total: number) => {
 /** Seeds the four tables with rows shaped like the API writes them, in one server-side pass each. */
 export const seed = async (sql: Sql, total: number) => {
   const n = split(total);
-  await sql.query('TRUNCATE sessions, audio_chunks, code_history, execution_results RESTART IDENTITY CASCADE');
+  await sql.query('TRUNCATE sessions, audio_chunks, code_history, execution_results, snapshot_changes RESTART IDENTITY CASCADE');
+  // A seed is the state before any snapshot: its rows need no change log (migration 011's triggers).
+  for (const table of TABLES) await sql.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
   await sql.query(
     `INSERT INTO sessions (session_id, candidate, interviewer, metadata, created_at)
      SELECT 'session-' || lpad(i::text, 7, '0'), 'Candidate ' || i, 'Interviewer ' || (i % 50),
@@ -77,6 +78,7 @@ export const seed = async (sql: Sql, total: number) => {
      FROM code_history c WHERE c.id <= CAST(:n AS int)`,
     { n: n.executions },
   );
+  for (const table of TABLES) await sql.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
   await sql.query('VACUUM ANALYZE');
   const [counts] = await sql.query<Record<string, string>>(
     `SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM audio_chunks) + (SELECT count(*) FROM code_history)
@@ -102,9 +104,10 @@ const exportWithCopy = async (server: PostgresServer, outFile: string): Promise<
   return elapsed;
 };
 
+/** A first snapshot (every segment): `store` must hold no earlier one to build on. */
 const snapshotOnce = async (sql: Sql, store: DirectoryObjectStore, instant: Date): Promise<{ ms: number; bytes: number }> => {
   const started = performance.now();
-  const outcome = await takeSnapshot({ sql, store, logger: silent }, { instant });
+  const outcome = await takeSnapshot({ sql, store, logger: silent, clock: { now: () => instant } }, { instant });
   const ms = performance.now() - started;
   if (outcome.status !== 'taken') throw new Error(`snapshot ${outcome.snapshot_id} was ${outcome.status}`);
   return { ms, bytes: outcome.metadata.snapshot_size_bytes };
@@ -153,10 +156,12 @@ export const runSnapshotBench = async (progress: Progress = (message) => console
       await inAlternatingOrder(
         run,
         async () => {
-          const result = await snapshotOnce(sql, store, new Date(Date.UTC(2030, 0, 1, 0, 0, run)));
+          // An empty store each run, so that every run reads and writes the whole state.
+          const fresh = await new DirectoryObjectStore(join(work, `store-${run}`)).open();
+          const result = await snapshotOnce(sql, fresh, new Date(Date.UTC(2030, 0, 1, 0, 0, run)));
           ours.push(result.ms);
           snapshotBytes = result.bytes;
-          await rm(join(work, 'store', snapshotKeyFor(`snapshot_${Date.UTC(2030, 0, 1, 0, 0, run) / 1000}`)));
+          await rm(join(work, `store-${run}`), { recursive: true, force: true });
         },
         async () => theirs.push(await exportWithCopy(server, join(work, 'export.jsonl'))),
       );

@@ -20,6 +20,7 @@ import { systemClock } from './core/ports/clock';
 import type { ObjectStore, StoredObject } from './core/ports/object-store';
 import type { Sql } from './core/ports/sql';
 import type { Transcriber } from './core/ports/transcriber';
+import { markingSnapshotChanges } from './core/snapshots/change-marker';
 import { backfillSearchText } from './core/transcripts/backfill-search-text';
 import { longestAudioFor } from './core/transcripts/run-deadline';
 import { invocationTimeLeftMs } from './invocation';
@@ -205,7 +206,8 @@ export const buildDependencies = async (settings: Settings, hooks: WiringHooks =
     if (backfill && (backfill.filled > 0 || backfill.missing > 0)) logger.info('Search text backfill', { ...backfill });
   }
   return {
-    sql,
+    // Every writer goes through this Sql, which moves the snapshot change marker after each committed write.
+    sql: markingSnapshotChanges(sql, { store, logger }),
     store,
     clock: systemClock,
     logger,

@@ -65,6 +65,12 @@ export const routes = [
   { method: 'GET', path: '/sandbox_snapshot/{snapshot_id}', handler: 'get-snapshot', summary: 'Get a sandbox snapshot by id' },
   {
     method: 'GET',
+    path: '/sandbox_snapshot/{snapshot_id}/parts/{part}',
+    handler: 'get-snapshot-part',
+    summary: 'Get one part of a sandbox snapshot too big to return whole',
+  },
+  {
+    method: 'GET',
     path: '/sandbox_snapshots',
     handler: 'list-snapshots',
     summary: 'List sandbox snapshots, newest first (optional limit and cursor)',

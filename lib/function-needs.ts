@@ -8,6 +8,8 @@ import {
   AUDIO_PREFIX,
   AUDIO_TRACK_HEADERS_PREFIX,
   SESSION_OBJECT_PREFIXES,
+  SNAPSHOT_CHANGE_MARKER_KEY,
+  SNAPSHOT_SEGMENTS_PREFIX,
   SNAPSHOTS_PREFIX,
   TRANSCRIBE_OUTPUT_PREFIX,
   TRANSCRIPTS_PREFIX,
@@ -48,16 +50,21 @@ export interface FunctionNeeds {
  */
 export type DatabaseLogin = 'reader' | 'app' | 'owner';
 
-const snapshotReader: FunctionNeeds = { read: [SNAPSHOTS_PREFIX], list: [SNAPSHOTS_PREFIX], database: 'reader' };
-// Taking a snapshot reads the tables (and takes an advisory lock, open to every login): the reader login.
-const snapshotWriter: FunctionNeeds = {
-  database: 'reader',
-  read: [SNAPSHOTS_PREFIX],
-  write: [SNAPSHOTS_PREFIX],
+const snapshotReader: FunctionNeeds = {
+  read: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
   list: [SNAPSHOTS_PREFIX],
-  delete: [SNAPSHOTS_PREFIX],
+  database: 'reader',
 };
-const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: TRANSCRIPTION_WRITES, transcribe: true };
+// Taking a snapshot prunes the change log it read (migration 011): the app login.
+const snapshotWriter: FunctionNeeds = {
+  read: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+  write: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+  list: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+  delete: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+};
+/** Every function that writes a snapshot table rewrites the change marker after it commits (change-marker.ts). */
+const marksChanges = [SNAPSHOT_CHANGE_MARKER_KEY];
+const transcriber: FunctionNeeds = { read: [AUDIO_PREFIX], write: [...TRANSCRIPTION_WRITES, ...marksChanges], transcribe: true };
 const transcriptReader: FunctionNeeds = { read: [TRANSCRIPTS_PREFIX], list: [TRANSCRIPTS_PREFIX], database: 'reader' };
 
 export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
@@ -67,19 +74,22 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'health-deep': { pingBucket: true, database: 'reader' },
   'get-session': { database: 'reader' },
   'search-transcripts': { database: 'reader' },
+  'create-session': { write: marksChanges },
+  'record-code-history': { write: marksChanges },
+  'record-execution-result': { write: marksChanges },
   // A recorder's first blob leaves its track header; later blobs read it.
-  'upload-audio-chunk': { read: [AUDIO_TRACK_HEADERS_PREFIX], write: [AUDIO_PREFIX, AUDIO_TRACK_HEADERS_PREFIX] },
+  'upload-audio-chunk': { read: [AUDIO_TRACK_HEADERS_PREFIX], write: [AUDIO_PREFIX, AUDIO_TRACK_HEADERS_PREFIX, ...marksChanges] },
   // Signs the PUT URL: S3 authorizes the upload as this role, so it needs the write it hands out.
   'create-audio-upload': { write: [AUDIO_PREFIX] },
   // A direct upload refused on arrival (not audio, too long) has its object removed. A chunk too long to
   // stream goes to a batch job, which reads audio/ and writes its output with this role's permissions.
   'transcribe-audio-chunk': {
     ...transcriber,
-    write: [...TRANSCRIPTION_WRITES, TRANSCRIBE_OUTPUT_PREFIX],
+    write: [...transcriber.write!, TRANSCRIBE_OUTPUT_PREFIX],
     delete: [AUDIO_PREFIX],
     batchTranscribe: true,
   },
-  'complete-batch-transcription': { read: [TRANSCRIBE_OUTPUT_PREFIX], write: TRANSCRIPTION_WRITES },
+  'complete-batch-transcription': { read: [TRANSCRIBE_OUTPUT_PREFIX], write: [...TRANSCRIPTION_WRITES, ...marksChanges] },
   'expire-audio-uploads': { read: [AUDIO_PREFIX] },
   'process-chunk': transcriber,
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX], database: 'reader' },
@@ -87,17 +97,18 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'get-session-transcript': { read: [TRANSCRIPT_DETAILS_PREFIX], database: 'reader' },
   // Applies the migrations and provisions the other two logins (functions/handlers/migrate-database.ts), then
   // fills the search text of chunks transcribed before migration 006 from their objects.
-  'migrate-database': { database: 'owner', read: [TRANSCRIPTS_PREFIX] },
+  'migrate-database': { database: 'owner', read: [TRANSCRIPTS_PREFIX], write: marksChanges },
   'take-scheduled-snapshot': snapshotWriter,
   'trigger-snapshot': snapshotWriter,
   'get-latest-snapshot': snapshotReader,
   'get-snapshot': snapshotReader,
+  'get-snapshot-part': snapshotReader,
   'list-snapshots': snapshotReader,
   // Erasure and holds touch every per-session kind that keys.ts registers, and nothing else.
-  'erase-session': { list: SESSION_OBJECT_PREFIXES, delete: SESSION_OBJECT_PREFIXES },
+  'erase-session': { list: SESSION_OBJECT_PREFIXES, delete: SESSION_OBJECT_PREFIXES, write: marksChanges },
   'place-session-hold': { list: SESSION_OBJECT_PREFIXES, tag: SESSION_OBJECT_PREFIXES },
   'release-session-hold': { list: SESSION_OBJECT_PREFIXES, tag: SESSION_OBJECT_PREFIXES },
-  'sweep-retention': { list: SESSION_OBJECT_PREFIXES, delete: SESSION_OBJECT_PREFIXES, tag: SESSION_OBJECT_PREFIXES },
+  'sweep-retention': { list: SESSION_OBJECT_PREFIXES, delete: SESSION_OBJECT_PREFIXES, tag: SESSION_OBJECT_PREFIXES, write: marksChanges },
 };
 
 export const needsOf = (handler: string): FunctionNeeds => functionNeeds[handler] ?? {};

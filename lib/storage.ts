@@ -7,8 +7,15 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type RetentionClass, SESSION_OBJECT_KINDS, SNAPSHOTS_PREFIX, TRANSCRIBE_OUTPUT_PREFIX } from '../functions/core/keys';
+import {
+  type RetentionClass,
+  SESSION_OBJECT_KINDS,
+  SNAPSHOT_SEGMENTS_PREFIX,
+  SNAPSHOTS_PREFIX,
+  TRANSCRIBE_OUTPUT_PREFIX,
+} from '../functions/core/keys';
 import { EXPIRING_TAG } from '../functions/core/lifecycle/retention-tags';
+import { segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces';
 
 export interface StorageProps {
   snapshotRetentionDays: number;
@@ -48,6 +55,12 @@ export class Storage extends Construct {
       lifecycleRules: [
         { id: 'expire-snapshots', prefix: SNAPSHOTS_PREFIX, expiration: Duration.days(props.snapshotRetentionDays) },
         ...sessionObjectRules(props.retentionDays),
+        // Pieces outlive the manifests that name them: see segmentLifetimeDays.
+        {
+          id: 'expire-snapshot-segments',
+          prefix: SNAPSHOT_SEGMENTS_PREFIX,
+          expiration: Duration.days(segmentLifetimeDays(props.snapshotRetentionDays)),
+        },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // A batch job's output is copied into the transcript files when it ends; the copy here is for inspection.
         { id: 'expire-transcribe-output', prefix: TRANSCRIBE_OUTPUT_PREFIX, expiration: Duration.days(14) },

@@ -229,6 +229,11 @@ await check('GET /sandbox_snapshot/{snapshot_id}', async () => {
   const body = expectStatus(await send('GET', `/sandbox_snapshot/${snapshotId}`), 200, 'snapshot');
   return `${body.data.metadata.total_audio_chunks} audio chunks`;
 });
+await check('GET /sandbox_snapshot/{snapshot_id}/parts/{part}', async () => {
+  // Every snapshot is stored in parts; a big one lists them instead of its data.
+  const body = expectStatus(await send('GET', `/sandbox_snapshot/${snapshotId}/parts/0`), 200, 'snapshot part');
+  return `part 0 of ${body.data.parts_total}: ${body.data.rows.length} ${body.data.section} row(s)`;
+});
 await check('GET /sandbox_snapshots', async () => {
   const body = expectStatus(await send('GET', '/sandbox_snapshots'), 200, 'list');
   return `${body.data.total_count} snapshot(s)`;

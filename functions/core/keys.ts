@@ -13,6 +13,10 @@ export const TRANSCRIPT_DETAILS_PREFIX = 'transcript-details/';
 export const AUDIO_TRACK_HEADERS_PREFIX = 'audio-track-headers/';
 /** Amazon Transcribe batch jobs write their output here; the completion reads it into the transcript files. */
 export const TRANSCRIBE_OUTPUT_PREFIX = 'transcribe-output/';
+/** Immutable pieces of snapshot state that the manifests under SNAPSHOTS_PREFIX name (docs/snapshots.md). */
+export const SNAPSHOT_SEGMENTS_PREFIX = 'snapshot-segments/';
+/** Rewritten after each committed write to a snapshot table, so a scheduled run can tell a quiet minute without the database. */
+export const SNAPSHOT_CHANGE_MARKER_KEY = `${SNAPSHOT_SEGMENTS_PREFIX}change-marker`;
 
 /** Amazon Transcribe batch job names start so (the account's job names share one space); the completion rule matches on it. */
 export const BATCH_JOB_PREFIX = 'interview-ops-chunk-';
@@ -121,4 +125,21 @@ export const snapshotIdFromKey = (key: string): string | null => {
   if (!exact) return null;
   const id = snapshotIdFor(instant);
   return SNAPSHOT_ID_PATTERN.test(id) ? id : null;
+};
+
+/** All segment pieces written on one UTC day share this prefix, so the sweeper removes them by day. */
+export const snapshotSegmentDayPrefixFor = (instant: Date): string => `${SNAPSHOT_SEGMENTS_PREFIX}${compactUtc(instant).slice(0, 8)}/`;
+
+/** One piece of one segment, named by when it was written (so its age is known from its key) and a nonce. */
+export const snapshotSegmentKeyFor = (writtenAt: Date, section: string, segment: number, piece: number, nonce: string): string =>
+  `${snapshotSegmentDayPrefixFor(writtenAt)}${compactUtc(writtenAt).slice(9)}_${section}_${segment}_${piece}_${nonce}.json`;
+
+const SEGMENT_KEY = /^snapshot-segments\/(\d{4})(\d{2})(\d{2})\/(\d{2})(\d{2})(\d{2})_[a-z_]+_-?\d+_\d+_[a-z0-9]+\.json$/;
+
+/** When a segment piece was written, read off its key; null for any other key. */
+export const snapshotSegmentWrittenAt = (key: string): Date | null => {
+  const match = SEGMENT_KEY.exec(key);
+  if (!match) return null;
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
+  return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
 };

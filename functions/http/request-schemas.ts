@@ -104,6 +104,12 @@ export const requestSchemas = {
   },
   'get-latest-snapshot': {},
   'get-snapshot': { params: z.object({ snapshot_id: SnapshotId }) },
+  'get-snapshot-part': {
+    params: z.object({
+      snapshot_id: SnapshotId,
+      part: z.pipe(z.string().check(z.regex(/^(0|[1-9][0-9]{0,6})$/, 'part must be a part number from 0')), z.transform(Number)),
+    }),
+  },
   'list-snapshots': {
     query: z.strictObject({
       limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_SNAPSHOTS_PER_PAGE)), MAX_SNAPSHOTS_PER_PAGE),

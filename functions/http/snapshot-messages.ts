@@ -4,4 +4,4 @@ import type { SnapshotView } from '../core/snapshots/read-snapshots';
 export const snapshotMessage =
   (found: string) =>
   (view: SnapshotView): string =>
-    view.data === null ? `${found}; its data exceeds the response size limit, read it from file_path` : found;
+    view.data === null ? `${found}; its data exceeds the response size limit, read it part by part from the paths in parts` : found;

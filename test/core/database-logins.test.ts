@@ -14,6 +14,7 @@ import { recordCodeHistory } from '../../functions/core/code-history';
 import { type DatabaseLogins, provisionLogins, scramVerifier } from '../../functions/core/database-logins';
 import { recordExecutionResult } from '../../functions/core/execution-results';
 import { migrate } from '../../functions/core/migrations';
+import { systemClock } from '../../functions/core/ports/clock';
 import type { Sql } from '../../functions/core/ports/sql';
 import { createSession, getSession } from '../../functions/core/sessions';
 import { takeSnapshot } from '../../functions/core/snapshots/take-snapshot';
@@ -87,11 +88,14 @@ describe('database logins', () => {
     expect(await app.query('DELETE FROM audio_chunks WHERE chunk_id = :id RETURNING chunk_id', { id: chunk!.chunk_id })).toHaveLength(1);
   });
 
-  it('let the reader login run what the read functions run, a snapshot included', async () => {
+  it('let the reader login run what the read functions run, and the app login take a snapshot (it prunes the change log)', async () => {
     expect((await getSession({ sql: reader }, 'logins-app')).session_id).toBe('logins-app');
     await searchTranscripts({ sql: reader }, { q: 'hello', limit: 5 });
     const store = await new DirectoryObjectStore(dataDir).open();
-    const outcome = await takeSnapshot({ sql: reader, store, logger }, { instant: new Date('2026-01-01T00:00:00Z'), exclusive: true });
+    const outcome = await takeSnapshot(
+      { sql: app, store, logger, clock: systemClock },
+      { instant: new Date('2026-01-01T00:00:00Z'), exclusive: true },
+    );
     expect(outcome).toMatchObject({ status: 'taken', metadata: { total_sessions: 1, total_code_entries: 1, total_executions: 1 } });
   });
 

@@ -61,11 +61,11 @@ describe('key layout', () => {
 });
 
 describe('per-session object kinds', () => {
-  it('registers every top-level key prefix (ending in /) but snapshots/, so erasure, holds and retention cover a new one', () => {
+  it('registers every top-level key prefix (ending in /) but the snapshots ones, so erasure, holds and retention cover a new one', () => {
     const prefixes = Object.entries(keys)
       .filter(([name, value]) => name.endsWith('_PREFIX') && typeof value === 'string' && value.endsWith('/'))
       .map(([, value]) => value as string);
-    const sharedAcrossSessions = [keys.SNAPSHOTS_PREFIX];
+    const sharedAcrossSessions = [keys.SNAPSHOTS_PREFIX, keys.SNAPSHOT_SEGMENTS_PREFIX];
     expect(prefixes.filter((prefix) => !sharedAcrossSessions.includes(prefix)).sort()).toEqual([...keys.SESSION_OBJECT_PREFIXES].sort());
   });
 

@@ -1,7 +1,7 @@
 /**
  * The store fails in the middle of a snapshot: the in-process local stack (PGlite, the directory store)
- * with its store wrapped so the next snapshot upload breaks after part of the document has gone out,
- * for a trigger and for a scheduled run. No partial file may become visible, the failure answers in the
+ * with its store wrapped so the next snapshot upload breaks after some of its segment pieces have gone
+ * out, or at its manifest, for a trigger and for a scheduled run. No partial file may become visible, the failure answers in the
  * envelope, the snapshot transaction and its lock are released, and the next run succeeds.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -28,16 +28,16 @@ const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Da
 
 const listDir = async (path: string) => (await readdir(join(dataDir, path)).catch(() => [] as string[])).sort();
 
-/** Every snapshot file on disk parses, names itself, and its metadata counts its own rows and bytes. */
+/** Every snapshot on disk is a manifest that names itself, and GET gives every row its metadata counts. */
 const expectWholeSnapshots = async () => {
   const names = await listDir('snapshots');
   for (const name of names) {
-    const bytes = await readFile(join(dataDir, 'snapshots', name));
-    const document = JSON.parse(bytes.toString('utf8'));
-    expect(document.snapshot_id, name).toBe(snapshotIdFromKey(`snapshots/${name}`));
-    expect(document.data.sessions, name).toHaveLength(document.metadata.total_sessions);
-    expect(document.data.code_history, name).toHaveLength(document.metadata.total_code_entries);
-    expect(document.metadata.snapshot_size_bytes, name).toBe(bytes.length);
+    const manifest = JSON.parse((await readFile(join(dataDir, 'snapshots', name))).toString('utf8'));
+    const snapshotId = snapshotIdFromKey(`snapshots/${name}`);
+    expect(manifest.snapshot_id, name).toBe(snapshotId);
+    const { data, metadata } = (await call('GET', `/sandbox_snapshot/${snapshotId}`)).json.data;
+    expect(data.sessions, name).toHaveLength(metadata.total_sessions);
+    expect(data.code_history, name).toHaveLength(metadata.total_code_entries);
   }
   return names;
 };
@@ -63,10 +63,10 @@ afterAll(async () => {
 
 describe('the store fails in the middle of a triggered snapshot', () => {
   it('answers in the envelope and leaves no snapshot, whole or partial, behind', async () => {
-    const broken = store.failNextUpload({ prefix: 'snapshots/', afterPieces: 3, error: connectionReset() });
+    const broken = store.failNextUpload({ prefix: 'snapshot-segments/', afterPieces: 1, error: connectionReset() });
     const response = await sendRaw(stack.url, { method: 'POST', target: '/sandbox_snapshot/trigger', headers: {} });
-    // Part of the document had gone out when the upload broke.
-    expect((await broken).piecesPassed).toBe(3);
+    // Some of the segment pieces had gone out when the upload broke.
+    expect((await broken).piecesPassed).toBe(1);
     expectSafeAnswer(response, { method: 'POST', target: '/sandbox_snapshot/trigger', alsoAllowed: [503] });
     expect(response.status).toBe(503);
 
@@ -89,15 +89,15 @@ describe('the store fails in the middle of a scheduled snapshot', () => {
     const before = await listDir('snapshots');
     // A fresh second: a run named by an instant already snapshotted is skipped before it uploads anything.
     await nextSecond();
-    // Deeper into the document this time: past the sessions, inside the later tables.
-    const broken = store.failNextUpload({ prefix: 'snapshots/', afterPieces: 7, error: connectionReset() });
+    // Nothing changed since the trigger, so this run writes no piece: its manifest is what breaks.
+    const broken = store.failNextUpload({ prefix: 'snapshots/', afterPieces: 0, error: connectionReset() });
     await stack.scheduler.tick();
     expect(
       await Promise.race([
         broken.then(({ piecesPassed }) => piecesPassed),
         new Promise((resolve) => setImmediate(() => resolve('no upload broke'))),
       ]),
-    ).toBe(7);
+    ).toBe(0);
     expect(await listDir('snapshots')).toEqual(before);
     expect(await listDir('.tmp')).toEqual([]);
 
@@ -108,10 +108,10 @@ describe('the store fails in the middle of a scheduled snapshot', () => {
   });
 
   it('retries the very same instant after a failure: the failed run left no file to collide with', async () => {
-    // A trigger in one second that fails and is retried in the same second must not get a 409.
+    // A trigger in one second that fails and is retried in the same second gets that second's snapshot.
     const before = await listDir('snapshots');
     await nextSecond();
-    const broken = store.failNextUpload({ prefix: 'snapshots/', afterPieces: 1, error: connectionReset() });
+    const broken = store.failNextUpload({ prefix: 'snapshots/', afterPieces: 0, error: connectionReset() });
     const failed = await call('POST', '/sandbox_snapshot/trigger');
     expect(await Promise.race([broken.then(() => 'broke'), new Promise((resolve) => setImmediate(() => resolve('no upload broke')))])).toBe(
       'broke',

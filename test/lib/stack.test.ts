@@ -63,7 +63,7 @@ const objectGrants = (template: Template, handler: string) => {
   const grants: Record<string, string[]> = {};
   for (const statement of statementsOf(template, handler)) {
     for (const resource of resourcesOfStatement(statement)) {
-      const prefix = /"\/([a-z-]+\/)\*"/.exec(resource)?.[1];
+      const prefix = /"\/([a-z-]+\/[a-z-]*)\*"/.exec(resource)?.[1];
       if (!prefix) continue;
       grants[prefix] = [...(grants[prefix] ?? []), ...actionsOf(statement)].sort();
     }
@@ -196,12 +196,14 @@ describe('InterviewOpsStack', () => {
       expect(objectGrants(template, 'upload-audio-chunk')).toEqual({
         'audio/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'audio-track-headers/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
       expect(objectGrants(template, 'process-chunk')).toEqual({
         'audio/': ['s3:GetObject'],
         'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // The inserted-chunk function also removes audio refused on arrival, and its batch jobs write their
       // output as its role; the completion reads that output and writes the transcript files.
@@ -210,11 +212,13 @@ describe('InterviewOpsStack', () => {
         'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'transcribe-output/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       expect(objectGrants(template, 'complete-batch-transcription')).toEqual({
         'transcribe-output/': ['s3:GetObject'],
         'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // Presigning makes no request; the URL carries the expiring tag, so the PUT needs s3:PutObjectTagging too.
       // The upload is authorized as the signer, who needs the write it hands out.
@@ -230,10 +234,16 @@ describe('InterviewOpsStack', () => {
         'audio-track-headers/': actions,
         'transcribe-output/': actions,
       });
-      expect(objectGrants(template, 'erase-session')).toEqual(perSession(['s3:DeleteObject']));
+      expect(objectGrants(template, 'erase-session')).toEqual({
+        ...perSession(['s3:DeleteObject']),
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
       expect(objectGrants(template, 'place-session-hold')).toEqual(perSession(['s3:PutObjectTagging']));
       expect(objectGrants(template, 'release-session-hold')).toEqual(perSession(['s3:PutObjectTagging']));
-      expect(objectGrants(template, 'sweep-retention')).toEqual(perSession(['s3:DeleteObject', 's3:PutObjectTagging']));
+      expect(objectGrants(template, 'sweep-retention')).toEqual({
+        ...perSession(['s3:DeleteObject', 's3:PutObjectTagging']),
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
       for (const handler of ['erase-session', 'place-session-hold', 'release-session-hold', 'sweep-retention']) {
         const listing = statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('s3:ListBucket'));
         expect(listing, handler).toHaveLength(1);
@@ -245,13 +255,25 @@ describe('InterviewOpsStack', () => {
       });
       expect(objectGrants(template, 'get-session-transcript')).toEqual({ 'transcript-details/': ['s3:GetObject'] });
       expect(objectGrants(template, 'search-transcripts')).toEqual({});
-      // The deploy trigger reads old transcripts to make them searchable (backfill-search-text.ts), nothing else.
-      expect(objectGrants(template, 'migrate-database')).toEqual({ 'transcripts/': ['s3:GetObject'] });
+      // The deploy trigger reads old transcripts to make them searchable (backfill-search-text.ts), which
+      // writes the rows: so it moves the snapshot change marker too.
+      expect(objectGrants(template, 'migrate-database')).toEqual({
+        'transcripts/': ['s3:GetObject'],
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
       expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
         'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        'snapshot-segments/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       });
-      expect(objectGrants(template, 'get-snapshot')).toEqual({ 'snapshots/': ['s3:GetObject'] });
-      expect(objectGrants(template, 'create-session')).toEqual({});
+      expect(objectGrants(template, 'get-snapshot')).toEqual({ 'snapshots/': ['s3:GetObject'], 'snapshot-segments/': ['s3:GetObject'] });
+      expect(objectGrants(template, 'get-snapshot-part')).toEqual({
+        'snapshots/': ['s3:GetObject'],
+        'snapshot-segments/': ['s3:GetObject'],
+      });
+      // Writers of the snapshot tables move the change marker, and may write nothing else there.
+      expect(objectGrants(template, 'create-session')).toEqual({
+        'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      });
     });
 
     it('gives routes that transcribe or snapshot the whole API Gateway wait, and plain routes less', () => {
@@ -356,9 +378,11 @@ describe('InterviewOpsStack', () => {
         'search-transcripts': 'reader',
         'get-latest-snapshot': 'reader',
         'get-snapshot': 'reader',
+        'get-snapshot-part': 'reader',
         'list-snapshots': 'reader',
-        'take-scheduled-snapshot': 'reader',
-        'trigger-snapshot': 'reader',
+        // Taking a snapshot prunes the change log it read (migration 011).
+        'take-scheduled-snapshot': 'app',
+        'trigger-snapshot': 'app',
       };
       const handlers = new Set([
         ...routes.map((route) => route.handler),
@@ -435,10 +459,19 @@ describe('InterviewOpsStack', () => {
       );
       expect(bucket!.Properties.LifecycleConfiguration.Rules.map((rule: any) => rule.Id).sort()).toEqual([
         'abort-incomplete-uploads',
+        'expire-snapshot-segments',
         'expire-snapshots',
         // A copy of what the transcript files hold, kept 14 days for inspection.
         'expire-transcribe-output',
       ]);
+    });
+
+    it('expires segment pieces after twice the retention and a day, as manifests name them that long', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshot-segments/', ExpirationInDays: 15, Status: 'Enabled' })]),
+        },
+      });
     });
 
     it('notifies the transcription function of objects created under audio/', () => {

@@ -4,10 +4,13 @@
  * Locally the scheduler runs it after each snapshot; on AWS the bucket's lifecycle rule does the same job.
  */
 import type { Dependencies } from '../dependencies';
-import { SNAPSHOTS_PREFIX, snapshotIdFromKey, snapshotInstantOf } from '../keys';
+import { SNAPSHOT_SEGMENTS_PREFIX, SNAPSHOTS_PREFIX, snapshotIdFromKey, snapshotInstantOf, snapshotSegmentWrittenAt } from '../keys';
+import { segmentLifetimeDays } from './segment-pieces';
 
 export interface CleanupReport {
   deleted_count: number;
+  /** Segment pieces written before segmentLifetimeDays(keepDays) ago, removed as the bucket's rule would. */
+  pieces_deleted: number;
   /** Snapshots named before this instant were removed. */
   cutoff: string;
 }
@@ -39,7 +42,32 @@ export const cleanupOldSnapshots = async (
     deleted += expired.length;
     continuationToken = page.nextToken;
   } while (continuationToken && !reachedKept);
-  const report = { deleted_count: deleted, cutoff: cutoff.toISOString() };
+  const piecesDeleted = await cleanupOldPieces({ store }, new Date(clock.now().getTime() - segmentLifetimeDays(keepDays) * DAY_MS));
+  const report = { deleted_count: deleted, cutoff: cutoff.toISOString(), pieces_deleted: piecesDeleted };
   if (deleted > 0) logger.info('Old snapshots removed', { ...report });
   return report;
+};
+
+/** Segment pieces written before `cutoff`; keys start with their day, so the walk stops at the first kept. */
+const cleanupOldPieces = async ({ store }: Pick<Dependencies, 'store'>, cutoff: Date): Promise<number> => {
+  let deleted = 0;
+  let continuationToken: string | undefined;
+  let reachedKept = false;
+  do {
+    const page = await store.list(SNAPSHOT_SEGMENTS_PREFIX, { continuationToken });
+    const expired: string[] = [];
+    for (const object of page.objects) {
+      const writtenAt = snapshotSegmentWrittenAt(object.key);
+      if (!writtenAt) continue;
+      if (writtenAt >= cutoff) {
+        reachedKept = true;
+        break;
+      }
+      expired.push(object.key);
+    }
+    if (expired.length > 0) await store.delete(expired);
+    deleted += expired.length;
+    continuationToken = page.nextToken;
+  } while (continuationToken && !reachedKept);
+  return deleted;
 };

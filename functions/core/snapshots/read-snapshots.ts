@@ -7,6 +7,7 @@ import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
 import { SNAPSHOTS_PREFIX, snapshotDayPrefixFor, snapshotIdFromKey, snapshotInstantOf, snapshotKeyFor } from '../keys';
 import type { ObjectStore, StoredObject } from '../ports/object-store';
+import { isManifest, MANIFEST_FORMAT, piecesInOrder, type SnapshotManifest } from './manifest';
 import {
   type SnapshotData,
   type SnapshotDocument,
@@ -14,6 +15,7 @@ import {
   snapshotTimestamp,
   snapshotTimestampOfKey,
 } from './snapshot-document';
+import type { SnapshotSection } from './snapshot-tables';
 
 /**
  * Largest snapshot returned inline. A Lambda response is at most 6 MB; a bigger snapshot is described
@@ -28,6 +30,20 @@ export interface SnapshotView {
   data: SnapshotData | null;
   metadata: SnapshotMetadata;
   file_path: string;
+  /**
+   * Only when `data` is null (a state over MAX_INLINE_SNAPSHOT_BYTES): the API paths that serve the whole
+   * state part by part, each within a Lambda response (GET /sandbox_snapshot/{id}/parts/{n}).
+   */
+  parts?: string[];
+}
+
+/** One part of a snapshot too big to return inline: rows of one table, in document order. */
+export interface SnapshotPart {
+  snapshot_id: string;
+  part: number;
+  parts_total: number;
+  section: SnapshotSection;
+  rows: Record<string, unknown>[];
 }
 
 export interface SnapshotListing {
@@ -48,10 +64,51 @@ type Readers = Pick<Dependencies, 'store'>;
 const KEY_PREFIX = `${SNAPSHOTS_PREFIX}snapshot_`;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Piece reads in flight at once while a snapshot is assembled. */
+const MAX_GETS_IN_FLIGHT = 16;
+
 const objectMetadataCount = (metadata: Record<string, string>, name: string): number => {
   const value = Number(metadata[name]);
   return Number.isSafeInteger(value) && value >= 0 ? value : 0;
 };
+
+/** The manifest stored under a snapshot key; null when there is none or it is a whole document of the earlier format. */
+export const readManifest = async (store: ObjectStore, key: string): Promise<SnapshotManifest | null> => {
+  const described = await store.head(key);
+  if (!described || described.metadata.format !== MANIFEST_FORMAT) return null;
+  const stored = await store.get(key);
+  if (!stored) return null;
+  const manifest: unknown = JSON.parse(Buffer.from(stored.body).toString('utf8'));
+  return isManifest(manifest) ? manifest : null;
+};
+
+/** The newest snapshot's manifest, the one a new snapshot builds on; null when it has none. */
+export const readLatestManifest = async (store: ObjectStore, now: Date): Promise<SnapshotManifest | null> => {
+  const latest = await findLatestSnapshotObject(store, new Date(now.getTime() + 1000));
+  return latest ? readManifest(store, latest.key) : null;
+};
+
+const pieceRows = async (store: ObjectStore, key: string): Promise<Record<string, unknown>[]> => {
+  const stored = await store.get(key);
+  if (!stored) throw new Error(`snapshot piece ${key} is missing`);
+  return JSON.parse(Buffer.from(stored.body).toString('utf8')) as Record<string, unknown>[];
+};
+
+/** The whole state a manifest names, its pieces read a few at a time. */
+export const assembleData = async (store: ObjectStore, manifest: SnapshotManifest): Promise<SnapshotData> => {
+  const pieces = piecesInOrder(manifest);
+  const rows: Record<string, unknown>[][] = new Array(pieces.length);
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < pieces.length; index = next++) rows[index] = await pieceRows(store, pieces[index]!.piece.key);
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_GETS_IN_FLIGHT, pieces.length) }, worker));
+  const data: SnapshotData = { sessions: [], audio_chunks: [], code_history: [], execution_results: [] };
+  for (const [index, { section }] of pieces.entries()) for (const row of rows[index]!) data[section].push(row);
+  return data;
+};
+
+export const partPathFor = (snapshotId: string, part: number): string => `/sandbox_snapshot/${snapshotId}/parts/${part}`;
 
 /** Reads a stored snapshot into its view, or null when there is no such object. */
 export const readSnapshot = async ({ store }: Readers, snapshotId: string): Promise<SnapshotView | null> => {
@@ -65,6 +122,16 @@ export const readSnapshot = async ({ store }: Readers, snapshotId: string): Prom
     metadata,
     file_path: store.locationOf(key),
   });
+  if (described.metadata.format === MANIFEST_FORMAT) {
+    const manifest = await readManifest(store, key);
+    // Retention can remove it between the two calls.
+    if (!manifest) return null;
+    if (manifest.metadata.snapshot_size_bytes <= MAX_INLINE_SNAPSHOT_BYTES)
+      return view(await assembleData(store, manifest), manifest.metadata);
+    const count = piecesInOrder(manifest).length;
+    return { ...view(null, manifest.metadata), parts: Array.from({ length: count }, (_, part) => partPathFor(snapshotId, part)) };
+  }
+  // A whole document, as snapshots were written before segments (issue 16).
   if (described.size > MAX_INLINE_SNAPSHOT_BYTES) {
     const counts = described.metadata;
     return view(null, {
@@ -76,10 +143,25 @@ export const readSnapshot = async ({ store }: Readers, snapshotId: string): Prom
     });
   }
   const stored = await store.get(key);
-  // Retention can remove it between the two calls.
   if (!stored) return null;
   const document = JSON.parse(Buffer.from(stored.body).toString('utf8')) as SnapshotDocument;
   return view(document.data, document.metadata);
+};
+
+/** Part `part` of a snapshot: one piece's rows. 404 for an unknown snapshot or a part past the last. */
+export const getSnapshotPart = async ({ store }: Readers, snapshotId: string, part: number): Promise<SnapshotPart> => {
+  const manifest = await readManifest(store, snapshotKeyFor(snapshotId));
+  if (!manifest) throw notFound('Snapshot not found', `No snapshot with id "${snapshotId}" stored in parts`);
+  const pieces = piecesInOrder(manifest);
+  const chosen = pieces[part];
+  if (!chosen) throw notFound('Snapshot part not found', `Snapshot "${snapshotId}" has ${pieces.length} parts, numbered from 0`);
+  return {
+    snapshot_id: snapshotId,
+    part,
+    parts_total: pieces.length,
+    section: chosen.section,
+    rows: await pieceRows(store, chosen.piece.key),
+  };
 };
 
 export const getSnapshot = async (deps: Readers, snapshotId: string): Promise<SnapshotView> => {

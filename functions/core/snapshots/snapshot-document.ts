@@ -1,6 +1,8 @@
 /**
- * The snapshot file, written as it is read: the header, each table's rows page by page, then the
- * metadata, whose `snapshot_size_bytes` is the size of the whole file including itself.
+ * The whole state as one JSON document, written as it is read: the header, each table's rows page by
+ * page, then the metadata, whose `snapshot_size_bytes` is the size of the whole document including
+ * itself. Snapshots were stored this way before segments (issue 16); it remains the shape GET returns,
+ * the full dump the tests and benchmarks compare segmented snapshots with, and the size they report.
  */
 import { SNAPSHOTS_PREFIX } from '../keys';
 import type { SqlRunner } from '../ports/sql';

@@ -25,6 +25,30 @@ export const SNAPSHOT_TABLES: readonly SnapshotTable[] = [
 ];
 
 /**
+ * Rows are grouped into segments, the unit a snapshot rereads and rewrites when one of its rows changed.
+ * Numeric keys are identities that grow with time, so a segment is a range of SEGMENT_KEY_SPAN keys and
+ * new rows land in the newest segments. Session ids are free text: a session's segment is the UTC day it
+ * was created, so new and active sessions share today's. Migration 011's snapshot_segment() computes the
+ * same numbers in the change-log trigger; the property test in test/core/snapshots fails if they differ.
+ */
+export const SEGMENT_KEY_SPAN = 4096;
+const SESSION_SEGMENT_SECONDS = 86_400;
+
+/** The SQL segment number of a row of `table` (alias t). */
+export const segmentOfRow = (table: SnapshotTable): string =>
+  table.keyType === 'text'
+    ? `CAST(floor(extract(epoch FROM t.created_at) / ${SESSION_SEGMENT_SECONDS}) AS bigint)`
+    : `(t.${quoteIdentifier(table.key)} / ${SEGMENT_KEY_SPAN})`;
+
+/** A condition on the table (alias t) selecting the rows of segment `:segment`, in a form an index serves. */
+const segmentCondition = (table: SnapshotTable): string => {
+  if (table.keyType === 'text')
+    return `t.created_at >= to_timestamp(CAST(:segment AS bigint) * ${SESSION_SEGMENT_SECONDS}) AND t.created_at < to_timestamp((CAST(:segment AS bigint) + 1) * ${SESSION_SEGMENT_SECONDS})`;
+  const key = `t.${quoteIdentifier(table.key)}`;
+  return `${key} >= CAST(:segment AS bigint) * ${SEGMENT_KEY_SPAN} AND ${key} < (CAST(:segment AS bigint) + 1) * ${SEGMENT_KEY_SPAN}`;
+};
+
+/**
  * What one statement's result may hold on every Sql adapter: the RDS Data API's limits, the tightest.
  * It refuses a result row over 64 KB and a response over 1 MiB, both counted as the JSON it sends. Kept
  * here, not in ports/sql.ts, because snapshots are the only reads whose rows and results have no bound.
@@ -63,7 +87,7 @@ export const DEFAULT_PAGE_LIMITS: PageLimits = {
 /** Rows in a table's first page, before its row size is known. */
 const FIRST_PAGE_ROWS = 500;
 
-const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
+export const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
  * `YYYY-MM-DD"T"HH24:MI:SS.MS"Z"`, with its colons as chr(58) so that no `:MI` in the statement can be
@@ -105,8 +129,11 @@ export interface TablePage {
 
 export interface TableReader {
   table: SnapshotTable;
-  /** One page of rows after `after` (the previous page's cursor, null for the first), each as JSON text. */
-  page(tx: SqlRunner, after: PageCursor | null): Promise<TablePage>;
+  /**
+   * One page of rows after `after` (the previous page's cursor, null for the first), each as JSON text;
+   * only the rows of `segment` when one is given.
+   */
+  page(tx: SqlRunner, after: PageCursor | null, segment?: number): Promise<TablePage>;
 }
 
 interface CatalogColumn {
@@ -161,7 +188,14 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
     // slice numbers come from unnest, which the planner takes for about 10 rows where generate_series
     // over a column counts 1,000: with that estimate PostgreSQL spent seconds JIT-compiling each page.
     // 'mid-row' resumes inside the row of `after`, skipping the slices already read.
-    const pageSql = (from: 'start' | 'after-row' | 'mid-row') =>
+    const whereOf = (from: 'start' | 'after-row' | 'mid-row', segmented: boolean) => {
+      const conditions = [
+        ...(segmented ? [segmentCondition(table)] : []),
+        ...(from === 'start' ? [] : [`t.${key} ${from === 'mid-row' ? '>=' : '>'} ${afterKey}`]),
+      ];
+      return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+    };
+    const pageSql = (from: 'start' | 'after-row' | 'mid-row', segmented: boolean) =>
       `SELECT key_value, slices_left, piece FROM (
          SELECT key_value, slices_left, piece,
                 sum(cost) OVER (ORDER BY key_value, slices_left DESC ROWS UNBOUNDED PRECEDING) - cost AS bytes_before
@@ -172,7 +206,7 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
                         CASE WHEN octet_length(row_json) > ${slice} THEN convert_to(row_json, 'UTF8') END AS utf8
                  FROM (SELECT t.${key} AS key_value, row_to_json(r)::text AS row_json
                        FROM ${quoteIdentifier(table.section)} AS t, LATERAL (SELECT ${convertedRow}) AS r
-                       ${from === 'start' ? '' : `WHERE t.${key} ${from === 'mid-row' ? '>=' : '>'} ${afterKey}`}
+                       ${whereOf(from, segmented)}
                        ORDER BY t.${key} LIMIT :max_rows) AS page
                  OFFSET 0) AS whole,
                 LATERAL unnest(CASE WHEN whole.last_slice = 0 THEN ARRAY[0] ELSE ARRAY(SELECT generate_series(0, whole.last_slice)) END) AS s(slice_no),
@@ -186,13 +220,21 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
        ) AS counted
        WHERE bytes_before < :max_bytes
        ORDER BY key_value, slices_left DESC`;
-    const statements = { start: pageSql('start'), 'after-row': pageSql('after-row'), 'mid-row': pageSql('mid-row') };
+    const statements = {
+      start: pageSql('start', false),
+      'after-row': pageSql('after-row', false),
+      'mid-row': pageSql('mid-row', false),
+      'segment:start': pageSql('start', true),
+      'segment:after-row': pageSql('after-row', true),
+      'segment:mid-row': pageSql('mid-row', true),
+    };
     let rowsPerPage = Math.min(FIRST_PAGE_ROWS, limits.maxRows);
     return {
       table,
-      async page(tx, after) {
+      async page(tx, after, segment) {
         const from = after === null ? 'start' : after.slicesLeft === 0 ? 'after-row' : 'mid-row';
-        const found = await tx.query<SliceRow>(statements[from], {
+        const found = await tx.query<SliceRow>(statements[segment === undefined ? from : (`segment:${from}` as const)], {
+          ...(segment === undefined ? {} : { segment }),
           max_rows: rowsPerPage,
           max_bytes: limits.maxBytes,
           slice_bytes: limits.sliceBytes,

@@ -1,17 +1,48 @@
 /**
- * Takes one snapshot: open a read-only REPEATABLE READ transaction, so all four tables are read at one
- * point in time, and stream the document into the store under the instant's key, created only if
- * absent, so a snapshot is never overwritten and no reader ever sees a partial one.
+ * Takes one snapshot: reads, in one read-only REPEATABLE READ transaction, only the segments whose rows
+ * changed since the snapshot it builds on (every segment when there is none), writes them as new
+ * immutable pieces, and stores a manifest naming them and the unchanged pieces under the instant's key,
+ * created only if absent: a snapshot is never overwritten and no reader sees a partial one. A scheduled
+ * run in a quiet minute (the change marker as the last manifest recorded it) does not open the database.
  */
 import type { Dependencies } from '../dependencies';
 import { snapshotIdFor, snapshotKeyFor } from '../keys';
 import { ObjectAlreadyExistsError } from '../ports/object-store';
 import type { SqlRunner } from '../ports/sql';
-import { type DocumentProgress, type RowCounts, type SnapshotMetadata, snapshotDocument, snapshotTimestamp } from './snapshot-document';
-import { countRows, DEFAULT_PAGE_LIMITS, type PageLimits, tableReaders } from './snapshot-tables';
+import { readChangeMarker } from './change-marker';
+import {
+  allSegments,
+  changedSegmentsSince,
+  changesPrunedSince,
+  currentDatabaseSnapshot,
+  pruneChangesBefore,
+  type SegmentSet,
+} from './changed-segments';
+import {
+  countsOf,
+  emptySegments,
+  MANIFEST_FORMAT,
+  type ManifestSegment,
+  type ManifestState,
+  metadataFor,
+  type SnapshotManifest,
+} from './manifest';
+import { readLatestManifest } from './read-snapshots';
+import { noPieceWork, type PieceWork, PieceWriter, refreshPieces, writeSegment } from './segment-pieces';
+import { type RowCounts, type SnapshotMetadata, snapshotTimestamp } from './snapshot-document';
+import { DEFAULT_PAGE_LIMITS, type PageLimits, type SnapshotSection, tableReaders } from './snapshot-tables';
+
+/** What a run cost: how it used the database, and what it read and wrote. */
+export interface SnapshotWork extends PieceWork {
+  /** `quiet`: no database; `changes`: the changed segments; `full`: every segment. */
+  database: 'quiet' | 'changes' | 'full';
+  segmentsRead: number;
+  piecesRefreshed: number;
+  manifestBytes: number;
+}
 
 export type SnapshotOutcome =
-  | { status: 'taken'; snapshot_id: string; key: string; metadata: SnapshotMetadata }
+  | { status: 'taken'; snapshot_id: string; key: string; metadata: SnapshotMetadata; work: SnapshotWork }
   /** `exists`: this second's snapshot is already there; `busy`: another exclusive run holds the lock. */
   | { status: 'skipped'; snapshot_id: string; key: string; reason: 'exists' | 'busy' };
 
@@ -21,14 +52,22 @@ export interface TakeSnapshotOptions {
   /** Skip, rather than run beside, another exclusive run (the scheduled ones) that is still going. */
   exclusive?: boolean;
   pageLimits?: PageLimits;
+  /**
+   * Scheduled runs: when the change marker is what the latest manifest recorded and the database was read
+   * less than this long ago (ms), the snapshot names the same pieces without opening the database. The
+   * bound catches a marker lost between a commit and its put. Unset: always read the database.
+   */
+  quietFor?: number;
+  /** Scheduled runs: refresh pieces about to outlive this retention (refreshPieces). */
+  retentionDays?: number;
 }
 
 /** Any fixed number: the transaction-scoped advisory lock that keeps scheduled runs from overlapping. */
 const SCHEDULED_SNAPSHOT_LOCK = 7_203_614_451;
 
-const SNAPSHOT_CONTENT_TYPE = 'application/json';
+const MANIFEST_CONTENT_TYPE = 'application/json';
 
-/** Kept with the object, so a snapshot too big to return inline can still be described without reading it. */
+/** Kept with the object, so a snapshot can be described from a head request. */
 export const countsAsObjectMetadata = (counts: RowCounts): Record<string, string> => ({
   'total-sessions': String(counts.sessions),
   'total-audio-chunks': String(counts.audio_chunks),
@@ -43,8 +82,48 @@ const tryLock = async (tx: SqlRunner): Promise<boolean> => {
   return row?.locked === true;
 };
 
+interface DatabaseRead {
+  segments: Record<SnapshotSection, ManifestSegment[]>;
+  databaseSnapshot: string;
+  mode: 'changes' | 'full';
+  segmentsRead: number;
+  work: PieceWork;
+}
+
+/**
+ * Inside the snapshot's transaction: the segments to read again, read and written as pieces, merged into
+ * the base's. Exported for the test that compares it with a full read in the same transaction.
+ */
+export const readChangedSegments = async (
+  tx: SqlRunner,
+  base: SnapshotManifest | null,
+  writer: PieceWriter,
+  limits: PageLimits,
+): Promise<Omit<DatabaseRead, 'work'>> => {
+  const databaseSnapshot = await currentDatabaseSnapshot(tx);
+  const buildOn = base && !(await changesPrunedSince(tx, base.state.database_snapshot)) ? base : null;
+  const dirty: SegmentSet = buildOn ? await changedSegmentsSince(tx, buildOn.state.database_snapshot) : await allSegments(tx);
+  const readers = await tableReaders(tx, limits);
+  const segments = emptySegments();
+  let segmentsRead = 0;
+  for (const reader of readers) {
+    const { section } = reader.table;
+    const changed = dirty.get(section)!;
+    const kept = (buildOn?.segments[section] ?? []).filter((segment) => !changed.has(segment.segment));
+    const fresh: ManifestSegment[] = [];
+    for (const segment of [...changed].sort((a, b) => a - b)) {
+      const written = await writeSegment(tx, reader, segment, writer);
+      segmentsRead += 1;
+      if (written) fresh.push(written);
+    }
+    segments[section] = [...kept, ...fresh].sort((a, b) => a.segment - b.segment);
+  }
+  await writer.drain();
+  return { segments, databaseSnapshot, mode: buildOn ? 'changes' : 'full', segmentsRead };
+};
+
 export const takeSnapshot = async (
-  { sql, store, logger }: Pick<Dependencies, 'sql' | 'store' | 'logger'>,
+  { sql, store, clock, logger }: Pick<Dependencies, 'sql' | 'store' | 'clock' | 'logger'>,
   options: TakeSnapshotOptions,
 ): Promise<SnapshotOutcome> => {
   const snapshotId = snapshotIdFor(options.instant);
@@ -53,43 +132,87 @@ export const takeSnapshot = async (
   // Cheap early exit; the create-if-absent put below is what actually guarantees no overwrite.
   if (await store.head(key)) return skipped('exists');
 
-  const outcome = await sql.transaction(
-    async (tx): Promise<SnapshotOutcome> => {
-      if (options.exclusive && !(await tryLock(tx))) return skipped('busy');
-      const expected = await countRows(tx);
-      const readers = await tableReaders(tx, options.pageLimits ?? DEFAULT_PAGE_LIMITS);
-      const progress: DocumentProgress = { counts: { sessions: 0, audio_chunks: 0, code_history: 0, execution_results: 0 } };
-      const header = { timestamp: snapshotTimestamp(options.instant), snapshot_id: snapshotId };
-      try {
-        await store.putStream(key, verifiedAgainst(expected, snapshotDocument(tx, readers, header, progress), progress), {
-          ifAbsent: true,
-          contentType: SNAPSHOT_CONTENT_TYPE,
-          metadata: countsAsObjectMetadata(expected),
-        });
-      } catch (error) {
-        if (error instanceof ObjectAlreadyExistsError) return skipped('exists');
-        throw error;
-      }
-      return { status: 'taken', snapshot_id: snapshotId, key, metadata: progress.metadata! };
-    },
-    { isolation: 'repeatable read', readOnly: true },
-  );
-  if (outcome.status === 'taken') logger.info('Snapshot taken', { snapshotId, key, ...outcome.metadata });
-  else logger.info('Snapshot skipped', { snapshotId, reason: outcome.reason });
-  return outcome;
-};
+  const startedAt = clock.now();
+  const base = await readLatestManifest(store, startedAt);
+  // Read before the transaction starts: a write whose marker put began after this read changes the marker
+  // the next run compares with; one whose put began before it committed before the transaction began.
+  const marker = await readChangeMarker(store);
+  const quiet =
+    options.quietFor !== undefined &&
+    base !== null &&
+    base.state.change_marker === marker &&
+    startedAt.getTime() - Date.parse(base.state.database_checked_at) < options.quietFor;
 
-/**
- * Passes the document through and, before its last piece, checks that the rows streamed match the
- * counts read first in the same transaction: if an adapter ever ran the pages outside the snapshot's
- * transaction the upload fails instead of publishing an inconsistent file.
- */
-async function* verifiedAgainst(expected: RowCounts, pieces: AsyncGenerator<Buffer>, progress: DocumentProgress) {
-  for await (const piece of pieces) {
-    if (progress.metadata) {
-      const mismatched = (Object.keys(expected) as (keyof RowCounts)[]).filter((section) => expected[section] !== progress.counts[section]);
-      if (mismatched.length > 0) throw new Error(`snapshot rows changed while being read: ${mismatched.join(', ')}`);
+  let read: DatabaseRead | null;
+  if (quiet) {
+    read = {
+      segments: base.segments,
+      databaseSnapshot: base.state.database_snapshot,
+      mode: 'changes',
+      segmentsRead: 0,
+      work: noPieceWork(),
+    };
+  } else {
+    const writer = new PieceWriter(store, startedAt);
+    read = await sql
+      .transaction(
+        async (tx): Promise<DatabaseRead | null> => {
+          if (options.exclusive && !(await tryLock(tx))) return null;
+          return { ...(await readChangedSegments(tx, base, writer, options.pageLimits ?? DEFAULT_PAGE_LIMITS)), work: writer.work };
+        },
+        { isolation: 'repeatable read', readOnly: true },
+      )
+      .finally(() => writer.settle());
+    if (!read) {
+      logger.info('Snapshot skipped', { snapshotId, reason: 'busy' });
+      return skipped('busy');
     }
-    yield piece;
   }
-}
+
+  let { segments } = read;
+  let piecesRefreshed = 0;
+  if (options.retentionDays !== undefined) {
+    const refreshed = await refreshPieces(store, segments, { now: startedAt, retentionDays: options.retentionDays });
+    segments = refreshed.segments;
+    piecesRefreshed = refreshed.refreshed;
+  }
+  const timestamp = snapshotTimestamp(options.instant);
+  const state: ManifestState = quiet
+    ? base.state
+    : { database_snapshot: read.databaseSnapshot, change_marker: marker, database_checked_at: startedAt.toISOString() };
+  const metadata = metadataFor(timestamp, snapshotId, segments);
+  const manifest: SnapshotManifest = { format: MANIFEST_FORMAT, timestamp, snapshot_id: snapshotId, metadata, segments, state };
+  const body = JSON.stringify(manifest);
+  try {
+    await store.put(key, body, {
+      ifAbsent: true,
+      contentType: MANIFEST_CONTENT_TYPE,
+      metadata: {
+        format: MANIFEST_FORMAT,
+        'size-bytes': String(metadata.snapshot_size_bytes),
+        ...countsAsObjectMetadata(countsOf(segments)),
+      },
+    });
+  } catch (error) {
+    if (error instanceof ObjectAlreadyExistsError) {
+      logger.info('Snapshot skipped', { snapshotId, reason: 'exists' });
+      return skipped('exists');
+    }
+    throw error;
+  }
+  if (!quiet && base) {
+    // Housekeeping: a failure leaves a longer log for the next run, never a wrong snapshot.
+    await pruneChangesBefore(sql, base.state.database_snapshot).catch((error: unknown) =>
+      logger.warn('Snapshot change log not pruned', { error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+  const work: SnapshotWork = {
+    ...read.work,
+    database: quiet ? 'quiet' : read.mode,
+    segmentsRead: read.segmentsRead,
+    piecesRefreshed,
+    manifestBytes: Buffer.byteLength(body),
+  };
+  logger.info('Snapshot taken', { snapshotId, key, ...metadata, ...work });
+  return { status: 'taken', snapshot_id: snapshotId, key, metadata, work };
+};

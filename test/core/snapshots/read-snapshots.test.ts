@@ -6,10 +6,17 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
-import { snapshotIdFor, snapshotKeyFor } from '../../../functions/core/keys';
+import {
+  SNAPSHOT_CHANGE_MARKER_KEY,
+  SNAPSHOT_SEGMENTS_PREFIX,
+  snapshotIdFor,
+  snapshotKeyFor,
+  snapshotSegmentKeyFor,
+} from '../../../functions/core/keys';
 import type { Logger } from '../../../functions/core/ports/logger';
 import { cleanupOldSnapshots } from '../../../functions/core/snapshots/cleanup';
 import { getLatestSnapshot, getSnapshot, listSnapshots, MAX_INLINE_SNAPSHOT_BYTES } from '../../../functions/core/snapshots/read-snapshots';
+import { segmentLifetimeDays } from '../../../functions/core/snapshots/segment-pieces';
 import { type CountingObjectStore, countingObjectStore } from '../../support/counting-object-store';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 
@@ -169,7 +176,7 @@ describe('retention', () => {
 
     const report = await cleanupOldSnapshots({ store: retained, clock: { now: () => new Date(now) }, logger: silent }, 7);
     const expired = instants.filter((instant) => instant < cutoff);
-    expect(report).toEqual({ deleted_count: expired.length, cutoff: new Date(cutoff).toISOString() });
+    expect(report).toEqual({ deleted_count: expired.length, cutoff: new Date(cutoff).toISOString(), pieces_deleted: 0 });
 
     const left = await listSnapshots({ store: retained }, { limit: 1000 });
     const kept = instants.filter((instant) => instant >= cutoff).sort((a, b) => b - a);
@@ -186,6 +193,24 @@ describe('retention', () => {
   it('leaves a week of snapshots alone until they expire', async () => {
     const report = await cleanupOldSnapshots(at(LAST + 30_000), 7);
     expect(report.deleted_count).toBe(0);
-    expect(store.counts.list).toBe(1);
+    // One list of the snapshots, one of the segment pieces.
+    expect(store.counts.list).toBe(2);
+  });
+
+  it('removes segment pieces written more than twice the retention and a day ago, as the bucket rule does', async () => {
+    const dir = await newDataDir('snapshots-piece-retention');
+    const pieces = await new DirectoryObjectStore(dir).open();
+    const now = Date.UTC(2030, 0, 20, 12, 0, 0);
+    const lifetime = segmentLifetimeDays(7) * DAY;
+    const written = [now - lifetime - 60_000, now - lifetime - 1000, now - lifetime + 1000, now - DAY, now];
+    const keys = written.map((instant, index) => snapshotSegmentKeyFor(new Date(instant), 'code_history', index, 0, `n${index}`));
+    for (const key of keys) await pieces.put(key, '[]');
+    await pieces.put(SNAPSHOT_CHANGE_MARKER_KEY, 'marker');
+
+    const report = await cleanupOldSnapshots({ store: pieces, clock: { now: () => new Date(now) }, logger: silent }, 7);
+    expect(report.pieces_deleted).toBe(2);
+    const left = (await pieces.list(SNAPSHOT_SEGMENTS_PREFIX)).objects.map((object) => object.key);
+    expect(left).toEqual([...keys.slice(2), SNAPSHOT_CHANGE_MARKER_KEY]);
+    await removeDataDir(dir);
   });
 });

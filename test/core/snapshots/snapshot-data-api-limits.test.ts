@@ -1,22 +1,15 @@
-/**
- * Snapshots through the RDS Data API adapter, against the fake that refuses what the service refuses
- * (a record over 64 KB, a response over 1 MiB), over a real PostgreSQL (PGlite): rows as big as the
- * input limits allow, and bigger, must not stop a snapshot, and the file must hold exactly the tables.
- */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../../db/migrations';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 import { pgTimestampToIso } from '../../../functions/adapters/sql/postgres-dialect';
 import { openRdsDataSql } from '../../../functions/adapters/sql/rds-data';
-import { snapshotKeyFor } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
 import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
-import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
+import { PIECE_BYTES } from '../../../functions/core/snapshots/manifest';
+import { getSnapshotPart, readSnapshot } from '../../../functions/core/snapshots/read-snapshots';
 import { type PageCursor, SNAPSHOT_TABLES, tableReaders } from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import {
@@ -25,6 +18,7 @@ import {
   RECORD_TOO_LARGE_MESSAGE,
   startFakeDataApi,
 } from '../../adapters/sql/data-api/fake-data-api';
+import { byKey, fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -120,15 +114,30 @@ describe('snapshots within the RDS Data API limits', () => {
     expect(Number(sized!.bytes)).toBeGreaterThan(5 * 1024 * 1024);
 
     const instant = new Date('2031-01-02T03:04:05Z');
-    const outcome = await takeSnapshot({ sql, store, logger: silent }, { instant });
+    const outcome = await takeSnapshot({ sql, store, logger: silent, clock: { now: () => instant } }, { instant });
     expect(outcome.status).toBe('taken');
-    const text = await readFile(join(dataDir, snapshotKeyFor(outcome.snapshot_id)), 'utf8');
-    const document = JSON.parse(text) as SnapshotDocument;
-    for (const table of SNAPSHOT_TABLES) {
-      expect(document.data[table.section], table.section).toEqual(await fullRead(api, table.section, table.key));
+    // Too big to return inline: the view names its parts, and the parts hold exactly the tables.
+    const view = (await readSnapshot({ store }, outcome.snapshot_id))!;
+    expect(view.data).toBeNull();
+    expect(view.parts!.length).toBeGreaterThan(1);
+    const data: Record<string, Record<string, unknown>[]> = { sessions: [], audio_chunks: [], code_history: [], execution_results: [] };
+    for (const [index, path] of view.parts!.entries()) {
+      expect(path).toBe(`/sandbox_snapshot/${outcome.snapshot_id}/parts/${index}`);
+      const part = await getSnapshotPart({ store }, outcome.snapshot_id, index);
+      expect(part.parts_total).toBe(view.parts!.length);
+      // Each part fits a Lambda response with room for its envelope.
+      expect(Buffer.byteLength(JSON.stringify(part.rows))).toBeLessThanOrEqual(PIECE_BYTES);
+      data[part.section]!.push(...part.rows);
     }
-    expect(document.metadata.snapshot_size_bytes).toBe(Buffer.byteLength(text));
-    expect(document.data.execution_results[0]!.stdout).toBe(ansiOutput('test_0.py', STDOUT_LIMIT));
+    for (const table of SNAPSHOT_TABLES) {
+      expect(byKey(data[table.section]!, table.key), table.section).toEqual(await fullRead(api, table.section, table.key));
+    }
+    const full = await sql.transaction((tx) => fullDocument(tx, { timestamp: view.timestamp, snapshot_id: view.snapshot_id }), {
+      isolation: 'repeatable read',
+      readOnly: true,
+    });
+    expect(view.metadata).toEqual(full.document.metadata);
+    expect(data.execution_results![0]!.stdout).toBe(ansiOutput('test_0.py', STDOUT_LIMIT));
   });
 
   it('reads rows of any size from 0 to 200 KB whole, in order, through the limits', async () => {

@@ -10,11 +10,11 @@ import { DirectoryObjectStore } from '../../../functions/adapters/object-store/d
 import { openPgSql } from '../../../functions/adapters/sql/pg';
 import { recordCodeHistory } from '../../../functions/core/code-history';
 import { recordExecutionResult } from '../../../functions/core/execution-results';
-import { snapshotKeyFor } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
 import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
+import { readSnapshot } from '../../../functions/core/snapshots/read-snapshots';
 import type { SnapshotDocument } from '../../../functions/core/snapshots/snapshot-document';
 import {
   DEFAULT_PAGE_LIMITS,
@@ -25,6 +25,7 @@ import {
 } from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import { triggerSnapshot } from '../../../functions/core/snapshots/trigger-snapshot';
+import { byKey, fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
 
@@ -37,8 +38,11 @@ let store: DirectoryObjectStore;
 
 const deps = (now: Date) => ({ sql, store, logger: silent, clock: { now: () => now } });
 
-const readDocument = async (snapshotId: string): Promise<SnapshotDocument> =>
-  JSON.parse(await readFile(join(dataDir, snapshotKeyFor(snapshotId)), 'utf8')) as SnapshotDocument;
+/** The whole state a snapshot gives, as GET returns it. */
+const readDocument = async (snapshotId: string): Promise<SnapshotDocument> => {
+  const view = await readSnapshot({ store }, snapshotId);
+  return { timestamp: view!.timestamp, snapshot_id: view!.snapshot_id, data: view!.data!, metadata: view!.metadata };
+};
 
 const addChunk = (sessionId: string) =>
   sql.query(
@@ -76,13 +80,18 @@ describe('takeSnapshot', () => {
     const outcome = await takeSnapshot(deps(instant), { instant });
     expect(outcome).toMatchObject({ status: 'taken', snapshot_id: 'snapshot_1904281689', key: 'snapshots/snapshot_20300506_070809.json' });
 
-    const path = join(dataDir, 'snapshots/snapshot_20300506_070809.json');
-    const text = await readFile(path, 'utf8');
-    const document = JSON.parse(text) as SnapshotDocument;
-    expect(Object.keys(document)).toEqual(['timestamp', 'snapshot_id', 'data', 'metadata']);
+    // The key holds a manifest; the state it names is what a full read gives, byte for byte in size.
+    const manifest = JSON.parse(await readFile(join(dataDir, 'snapshots/snapshot_20300506_070809.json'), 'utf8'));
+    expect(manifest).toMatchObject({ format: 'segments/1', snapshot_id: 'snapshot_1904281689' });
+    const document = await readDocument('snapshot_1904281689');
+    const full = await sql.transaction((tx) => fullDocument(tx, { timestamp: document.timestamp, snapshot_id: document.snapshot_id }), {
+      isolation: 'repeatable read',
+      readOnly: true,
+    });
     expect(document.timestamp).toBe('2030-05-06T07:08:09Z');
-    expect(document.snapshot_id).toBe('snapshot_1904281689');
     expect(Object.keys(document.data)).toEqual(['sessions', 'audio_chunks', 'code_history', 'execution_results']);
+    expect(document.metadata).toEqual(full.document.metadata);
+    expect(full.document.metadata.snapshot_size_bytes).toBe(Buffer.byteLength(full.text));
 
     const session = document.data.sessions.find((row) => row.session_id === 'content-1');
     const stored = (
@@ -117,7 +126,7 @@ describe('takeSnapshot', () => {
       total_audio_chunks: Number(counts.a),
       total_code_entries: Number(counts.c),
       total_executions: Number(counts.e),
-      snapshot_size_bytes: Buffer.byteLength(text),
+      snapshot_size_bytes: Buffer.byteLength(full.text),
     });
     expect(outcome.status === 'taken' && outcome.metadata).toEqual(document.metadata);
   });
@@ -135,7 +144,8 @@ describe('takeSnapshot', () => {
     const sessionIds = (await sql.query<{ session_id: string }>('SELECT session_id FROM sessions ORDER BY session_id')).map(
       (row) => row.session_id,
     );
-    expect(document.data.sessions.map((row) => row.session_id)).toEqual(sessionIds);
+    // Sessions come by segment (a hash of their id), the numeric keys in order.
+    expect(byKey(document.data.sessions, 'session_id').map((row) => row.session_id)).toEqual(sessionIds);
     expect(document.metadata.total_sessions).toBe(sessionIds.length);
   });
 
@@ -227,20 +237,16 @@ describe('takeSnapshot', () => {
     }
   });
 
-  it('never replaces a snapshot: two triggers in one second give one snapshot and one 409, and the file stays whole', async () => {
+  it('two triggers in one second each get a snapshot of their own, never a 409 (issue 16)', async () => {
     const instant = new Date('2030-05-06T10:00:00Z');
-    const results = await Promise.allSettled([triggerSnapshot(deps(instant)), triggerSnapshot(deps(instant))]);
-    const created = results.filter((result) => result.status === 'fulfilled');
-    const refused = results.filter((result) => result.status === 'rejected');
-    expect(created).toHaveLength(1);
-    expect(refused).toHaveLength(1);
-    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ kind: 'conflict' });
-    const document = await readDocument('snapshot_1904292000');
-    expect(document.metadata.snapshot_size_bytes).toBe(
-      Buffer.byteLength(await readFile(join(dataDir, snapshotKeyFor('snapshot_1904292000')))),
-    );
-    expect((created[0] as PromiseFulfilledResult<{ data: unknown }>).value.data).toEqual(document.data);
-    // Nothing half-written is left beside it.
+    // The schedule took this second's snapshot just before the requests arrived.
+    await takeSnapshot(deps(instant), { instant, exclusive: true });
+    const views = await Promise.all([triggerSnapshot(deps(instant)), triggerSnapshot(deps(instant))]);
+    const ids = views.map((view) => view.snapshot_id);
+    expect(new Set(ids).size).toBe(2);
+    expect(ids).not.toContain('snapshot_1904292000');
+    for (const view of views) expect(view.data).not.toBeNull();
+    // Nothing half-written is left beside them.
     expect(await readdir(join(dataDir, '.tmp'))).toEqual([]);
   });
 

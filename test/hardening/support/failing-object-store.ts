@@ -2,7 +2,9 @@
  * A real object store with a fault that can be armed: the next streamed upload under a prefix breaks
  * after some pieces, as an S3 upload does when its connection resets mid-body. The inner store sees a
  * body that errors part way, so whatever it does with a half-received upload is what gets tested.
+ * Whole-object puts under the prefix count as one piece each: after `afterPieces` of them, the next fails.
  */
+import { unreachableDependency } from '../../../functions/core/errors';
 import type { ObjectBody, ObjectStore, PutOptions } from '../../../functions/core/ports/object-store';
 
 export interface ArmedFault {
@@ -13,7 +15,7 @@ export interface ArmedFault {
 }
 
 export interface FailingObjectStore extends ObjectStore {
-  /** Breaks the next putStream under `fault.prefix`; resolves when it has broken. */
+  /** Breaks the next putStream under `fault.prefix`, or the put after `afterPieces` puts there; resolves when it has broken. */
   failNextUpload(fault: ArmedFault): Promise<{ piecesPassed: number }>;
 }
 
@@ -47,7 +49,18 @@ export const failingObjectStore = (inner: ObjectStore): FailingObjectStore => {
       armed = undefined;
       return inner.putStream(key, breaking(body, fault), options);
     },
-    put: (...args) => inner.put(...args),
+    put: (key, body, options) => {
+      const fault = armed;
+      if (!fault || !key.startsWith(fault.prefix)) return inner.put(key, body, options);
+      if (fault.afterPieces > 0) {
+        armed = { ...fault, afterPieces: fault.afterPieces - 1, broke: (passed) => fault.broke(passed + 1) };
+        return inner.put(key, body, options);
+      }
+      armed = undefined;
+      fault.broke(0);
+      // As a store adapter reports a connection that broke mid-request.
+      return Promise.reject(unreachableDependency(fault.error));
+    },
     get: (...args) => inner.get(...args),
     head: (...args) => inner.head(...args),
     getRange: (...args) => inner.getRange(...args),

@@ -1,0 +1,265 @@
+/**
+ * Snapshot growth (issue 16): at 10 thousand, 100 thousand, 1 million and 10 million rows, one minute
+ * in which 0.1 % of the rows changed (new chunks, code entries, runs and sessions, and status updates of
+ * the newest chunks and sessions, as interviews in progress write them), then the scheduled snapshot of
+ * that minute, beside a full dump of the same state (the design before segments: every row read and
+ * written as one document, the anchor). Then a minute with no change. Per size: rows and bytes read from
+ * the database, store requests, bytes written, Data API calls and time. One PostgreSQL 15 server, seeded
+ * with generate_series; the directory store.
+ *
+ * Data API calls are counted at the Sql port: the rds-data adapter makes one ExecuteStatement per query
+ * and a BeginTransaction and CommitTransaction per transaction, and every page is built within the Data
+ * API's limits by the same SQL. BENCH_GROWTH_MAX_ROWS (default 10,000,000) stops earlier sizes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadMigrations } from '../db/migrations';
+import { DirectoryObjectStore } from '../functions/adapters/object-store/directory';
+import { openPgSql } from '../functions/adapters/sql/pg';
+import { migrate } from '../functions/core/migrations';
+import type { Logger } from '../functions/core/ports/logger';
+import type { Sql } from '../functions/core/ports/sql';
+import { markingSnapshotChanges } from '../functions/core/snapshots/change-marker';
+import { QUIET_DATABASE_CHECK_MS } from '../functions/core/snapshots/scheduled-snapshot';
+import { type DocumentProgress, snapshotDocument } from '../functions/core/snapshots/snapshot-document';
+import { tableReaders } from '../functions/core/snapshots/snapshot-tables';
+import { type SnapshotWork, takeSnapshot } from '../functions/core/snapshots/take-snapshot';
+import { type CountingObjectStore, countingObjectStore } from '../test/support/counting-object-store';
+import { type PostgresServer, startPostgresServer } from '../test/support/postgres-server';
+import { seed } from './snapshot';
+import { type Comparison, compare, markdownTable, type Progress } from './support/report';
+
+const SIZES = [10_000, 100_000, 1_000_000, 10_000_000].filter((rows) => rows <= Number(process.env.BENCH_GROWTH_MAX_ROWS ?? 10_000_000));
+const CHANGED_PER_MINUTE = 0.001;
+const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** An Sql that counts what the RDS Data API would be called for. */
+const countingSql = (inner: Sql) => {
+  const counter = { calls: 0 };
+  const sql: Sql = {
+    query: (statement, params) => {
+      counter.calls += 1;
+      return inner.query(statement, params);
+    },
+    transaction: (work, options) => {
+      counter.calls += 2;
+      return inner.transaction(
+        (tx) =>
+          work({
+            query: (statement, params) => {
+              counter.calls += 1;
+              return tx.query(statement, params);
+            },
+          }),
+        options,
+      );
+    },
+    close: () => inner.close(),
+  };
+  return { sql, counter };
+};
+
+const requestsOf = (store: CountingObjectStore) => Object.values(store.counts).reduce((sum, count) => sum + count, 0);
+
+/**
+ * One minute of an interview platform at `changed` rows: 70 % new rows over the four tables, 30 % updates
+ * of the newest chunks (transcription status) and sessions (metadata).
+ */
+const changeOneMinute = async (sql: Sql, changed: number, minute: number) => {
+  const inserts = Math.max(4, Math.round(changed * 0.7));
+  const updates = Math.max(2, changed - inserts);
+  const sessions = Math.max(1, Math.round(inserts * 0.1));
+  const chunks = Math.round(inserts * 0.3);
+  const code = Math.round(inserts * 0.35);
+  const runs = Math.max(0, inserts - sessions - chunks - code);
+  await sql.query(
+    `INSERT INTO sessions (session_id, candidate, metadata)
+     SELECT 'live-' || CAST(:minute AS int) || '-' || i, 'Candidate', jsonb_build_object('round', 1) FROM generate_series(1, CAST(:n AS int)) AS i`,
+    { n: sessions, minute },
+  );
+  await sql.query(
+    `INSERT INTO audio_chunks (session_id, content_type, audio_key, size_bytes, sample_rate, channels, duration)
+     SELECT 'live-' || CAST(:minute AS int) || '-' || (1 + i % CAST(:sessions AS int)), 'audio/wav', 'audio/live/' || i || '.wav', 32044, 16000, 1, 1.0
+     FROM generate_series(1, CAST(:n AS int)) AS i`,
+    { n: chunks, sessions, minute },
+  );
+  await sql.query(
+    `INSERT INTO code_history (session_id, code, language)
+     SELECT 'live-' || CAST(:minute AS int) || '-' || (1 + i % CAST(:sessions AS int)), 'def solve(items):\n    return sorted(items)  # ' || md5(i::text), 'python'
+     FROM generate_series(1, CAST(:n AS int)) AS i`,
+    { n: code, sessions, minute },
+  );
+  await sql.query(
+    `INSERT INTO execution_results (session_id, stdout, stderr, exit_code, duration_ms)
+     SELECT 'live-' || CAST(:minute AS int) || '-' || (1 + i % CAST(:sessions AS int)), 'ran 7 tests: 7 passed\n', '', 0, 20.5
+     FROM generate_series(1, CAST(:n AS int)) AS i`,
+    { n: runs, sessions, minute },
+  );
+  await sql.query(
+    `UPDATE audio_chunks SET transcript_status = 'done', transcript_updated_at = now()
+     WHERE chunk_id > (SELECT max(chunk_id) FROM audio_chunks) - CAST(:n AS int)`,
+    { n: Math.ceil(updates * 0.8) },
+  );
+  await sql.query(
+    `UPDATE sessions SET metadata = metadata || jsonb_build_object('minute', CAST(:minute AS int))
+     WHERE session_id IN (SELECT session_id FROM sessions ORDER BY created_at DESC LIMIT CAST(:n AS int))`,
+    { n: Math.max(1, Math.floor(updates * 0.2)), minute },
+  );
+};
+
+interface Measured {
+  ms: number;
+  databaseCalls: number;
+  storeRequests: number;
+  work?: SnapshotWork;
+}
+
+/** The anchor: every row read in one transaction and written as one document, as snapshots were before segments. */
+const fullDump = async (sql: Sql, store: CountingObjectStore, counter: { calls: number }, instant: Date) => {
+  const callsBefore = counter.calls;
+  const requestsBefore = requestsOf(store);
+  const started = performance.now();
+  const result = await sql.transaction(
+    async (tx) => {
+      const progress: DocumentProgress = { counts: { sessions: 0, audio_chunks: 0, code_history: 0, execution_results: 0 } };
+      const key = `bench-full-dumps/${instant.getTime()}.json`;
+      await store.putStream(key, snapshotDocument(tx, await tableReaders(tx), { timestamp: '', snapshot_id: '' }, progress));
+      const rows = Object.values(progress.counts).reduce((sum, count) => sum + count, 0);
+      return { rows, bytes: progress.metadata!.snapshot_size_bytes, key };
+    },
+    { isolation: 'repeatable read', readOnly: true },
+  );
+  const ms = performance.now() - started;
+  await store.delete([result.key]);
+  return {
+    ms,
+    rows: result.rows,
+    bytes: result.bytes,
+    databaseCalls: counter.calls - callsBefore,
+    storeRequests: requestsOf(store) - requestsBefore - 1,
+  };
+};
+
+export const runSnapshotGrowthBench = async (progress: Progress = (message) => console.error(message)): Promise<Comparison[]> => {
+  const server: PostgresServer = await startPostgresServer({ settings: { shared_buffers: '1GB', max_wal_size: '8GB' } });
+  const work = await mkdtemp(join(tmpdir(), 'interview-ops-bench-growth-'));
+  // Seeding 10 million rows takes statements of minutes.
+  const raw = await openPgSql(server.url, { maxConnections: 4, queryTimeoutMs: 3_600_000 });
+  const results: Comparison[] = [];
+  try {
+    await migrate(raw, loadMigrations());
+    for (const rows of SIZES) {
+      const label = rows.toLocaleString('en-US');
+      progress(`${label} rows: seeding`);
+      await seed(raw, rows);
+      const store = countingObjectStore(await new DirectoryObjectStore(join(work, `store-${rows}`)).open());
+      const { sql: counted, counter } = countingSql(raw);
+      // Writers move the change marker as the service's do.
+      const writerSql = markingSnapshotChanges(raw, { store, logger: silent });
+      let now = Date.UTC(2031, 0, 1, 0, 0, 0);
+      const deps = { sql: counted, store, logger: silent, clock: { now: () => new Date(now) } };
+      const scheduled = async (): Promise<Measured> => {
+        const callsBefore = counter.calls;
+        store.reset();
+        const started = performance.now();
+        const outcome = await takeSnapshot(deps, {
+          instant: new Date(now),
+          exclusive: true,
+          quietFor: QUIET_DATABASE_CHECK_MS,
+          retentionDays: 7,
+        });
+        const ms = performance.now() - started;
+        if (outcome.status !== 'taken') throw new Error(`scheduled snapshot ${outcome.status}`);
+        return { ms, databaseCalls: counter.calls - callsBefore, storeRequests: requestsOf(store), work: outcome.work };
+      };
+      progress(`${label} rows: first snapshot (every segment)`);
+      const first = await scheduled();
+      progress(`${label} rows: first snapshot ${first.ms.toFixed(0)} ms, ${first.work!.piecesWritten} pieces`);
+
+      const changed = Math.round(rows * CHANGED_PER_MINUTE);
+      now += 60_000;
+      await changeOneMinute(writerSql, changed, 1);
+      const minute = await scheduled();
+      store.reset();
+      const anchor = await fullDump(counted, store, counter, new Date(now));
+      progress(
+        `${label} rows: minute with ${changed} changed: ${minute.ms.toFixed(0)} ms, ${minute.work!.rowsRead} rows read; full dump ${anchor.ms.toFixed(0)} ms`,
+      );
+      now += 60_000;
+      const quiet = await scheduled();
+      const stateBytes = anchor.bytes;
+      const minuteWritten = minute.work!.bytesWritten + minute.work!.manifestBytes;
+      // Seven days at this minute's cost, plus two live copies of every piece (each is rewritten once
+      // before the retention and lives 2R+1 days), against the state's size.
+      const weekRatio = (minuteWritten * 7 * 1440 + 2.5 * stateBytes) / stateBytes;
+      const note = (measured: Measured) =>
+        JSON.stringify({
+          database: measured.work!.database,
+          rowsRead: measured.work!.rowsRead,
+          bytesRead: measured.work!.bytesRead,
+          segmentsRead: measured.work!.segmentsRead,
+          piecesWritten: measured.work!.piecesWritten,
+          bytesWritten: measured.work!.bytesWritten,
+          manifestBytes: measured.work!.manifestBytes,
+          storeRequests: measured.storeRequests,
+          dataApiCalls: measured.databaseCalls,
+        });
+      results.push(
+        compare({
+          benchmark: 'snapshot growth',
+          metric: `scheduled snapshot, ${label} rows, ${changed.toLocaleString('en-US')} changed`,
+          unit: 'ms',
+          ours: minute.ms,
+          anchor: anchor.ms,
+          anchorName: `full dump: ${anchor.rows.toLocaleString('en-US')} rows, ${(anchor.bytes / 2 ** 20).toFixed(1)} MiB read and written, ${anchor.storeRequests} store requests, ${anchor.databaseCalls} Data API calls`,
+          target: 'ours <= 5000 ms at every size',
+          check: ({ ours }) => ours <= 5000,
+          runs: 1,
+          note: `${note(minute)}; 7 days at this rate: ${weekRatio.toFixed(1)}x the state`,
+        }),
+        compare({
+          benchmark: 'snapshot growth',
+          metric: `bytes read + written, ${label} rows, ${changed.toLocaleString('en-US')} changed`,
+          unit: 'bytes',
+          ours: minute.work!.bytesRead + minuteWritten,
+          anchor: 2 * anchor.bytes,
+          anchorName: 'full dump (bytes read + written)',
+          runs: 1,
+        }),
+        compare({
+          benchmark: 'snapshot growth',
+          metric: `quiet minute, ${label} rows`,
+          unit: 'ms',
+          ours: quiet.ms,
+          target: 'no Data API call',
+          check: () => quiet.databaseCalls === 0,
+          runs: 1,
+          note: note(quiet),
+        }),
+        compare({
+          benchmark: 'snapshot growth',
+          metric: `first snapshot (every segment), ${label} rows`,
+          unit: 'ms',
+          ours: first.ms,
+          anchor: anchor.ms,
+          anchorName: 'full dump',
+          runs: 1,
+          note: note(first),
+        }),
+      );
+      await rm(join(work, `store-${rows}`), { recursive: true, force: true });
+    }
+    return results;
+  } finally {
+    await raw.close();
+    await server.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const figures = await runSnapshotGrowthBench();
+  console.log(markdownTable(figures));
+}

@@ -1,0 +1,153 @@
+/**
+ * Segment pieces in the store: a segment's rows read in the snapshot's transaction and written as
+ * immutable pieces of at most PIECE_BYTES, and pieces near the end of their life copied to fresh keys so
+ * that the bucket's age-based expiry never removes a piece a kept manifest still names.
+ */
+import { randomBytes } from 'node:crypto';
+import { SNAPSHOT_SEGMENTS_PREFIX, snapshotSegmentKeyFor, snapshotSegmentWrittenAt } from '../keys';
+import type { ObjectStore } from '../ports/object-store';
+import type { SqlRunner } from '../ports/sql';
+import { type ManifestSegment, PIECE_BYTES, type SegmentPiece } from './manifest';
+import type { PageCursor, SnapshotSection, TableReader } from './snapshot-tables';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const PIECE_CONTENT_TYPE = 'application/json';
+
+/** Puts in flight at once while a snapshot writes its pieces. */
+const MAX_PUTS_IN_FLIGHT = 8;
+
+export interface PieceWork {
+  rowsRead: number;
+  /** Row JSON read from the database, UTF-8 bytes. */
+  bytesRead: number;
+  piecesWritten: number;
+  bytesWritten: number;
+}
+
+export const noPieceWork = (): PieceWork => ({ rowsRead: 0, bytesRead: 0, piecesWritten: 0, bytesWritten: 0 });
+
+/**
+ * How long a piece may live in the bucket: a manifest is kept `retentionDays` and names pieces at most
+ * `retentionDays` old (refreshPieces), so a piece is never needed past twice that; a day of slack.
+ * The bucket's lifecycle rule (lib/storage.ts) and the local sweeper both use it.
+ */
+export const segmentLifetimeDays = (retentionDays: number): number => 2 * retentionDays + 1;
+
+const nonce = () => randomBytes(6).toString('hex');
+
+/** Writes pieces with a bounded number of puts in flight. */
+export class PieceWriter {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** The first put that failed: a manifest must never name a piece that was not written. */
+  private failed: { error: unknown } | undefined;
+  readonly work: PieceWork = noPieceWork();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly writtenAt: Date,
+  ) {}
+
+  async write(section: SnapshotSection, segment: number, index: number, rows: readonly string[]): Promise<SegmentPiece> {
+    const body = Buffer.from(`[${rows.join(',')}]`);
+    const key = snapshotSegmentKeyFor(this.writtenAt, section, segment, index, nonce());
+    while (this.inFlight.size >= MAX_PUTS_IN_FLIGHT) await Promise.race(this.inFlight);
+    if (this.failed) await this.drain();
+    const tracked: Promise<unknown> = this.store
+      .put(key, body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE })
+      .catch((error: unknown) => {
+        this.failed ??= { error };
+      })
+      .finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    this.work.piecesWritten += 1;
+    this.work.bytesWritten += body.length;
+    return { key, rows: rows.length, bytes: body.length };
+  }
+
+  /** Waits for every put; throws the first failure. */
+  async drain(): Promise<void> {
+    await this.settle();
+    if (this.failed) throw this.failed.error;
+  }
+
+  /** Waits for every put, failed or not: nothing is left writing once a run has ended. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+}
+
+/** Reads one segment's rows in `tx` and writes them as pieces; null when the segment holds no row any more. */
+export const writeSegment = async (
+  tx: SqlRunner,
+  reader: TableReader,
+  segment: number,
+  writer: PieceWriter,
+): Promise<ManifestSegment | null> => {
+  const pieces: SegmentPiece[] = [];
+  let rows: string[] = [];
+  let bytes = 2;
+  let after: PageCursor | null = null;
+  do {
+    const page = await reader.page(tx, after, segment);
+    for (const row of page.rows) {
+      const rowBytes = Buffer.byteLength(row);
+      writer.work.rowsRead += 1;
+      writer.work.bytesRead += rowBytes;
+      if (rows.length > 0 && bytes + 1 + rowBytes > PIECE_BYTES) {
+        pieces.push(await writer.write(reader.table.section, segment, pieces.length, rows));
+        rows = [];
+        bytes = 2;
+      }
+      bytes += rowBytes + (rows.length > 0 ? 1 : 0);
+      rows.push(row);
+    }
+    after = page.nextAfter;
+  } while (after);
+  if (rows.length > 0) pieces.push(await writer.write(reader.table.section, segment, pieces.length, rows));
+  return pieces.length === 0 ? null : { segment, pieces };
+};
+
+export interface RefreshOptions {
+  now: Date;
+  retentionDays: number;
+}
+
+/**
+ * Copies to fresh keys the pieces that will be `retentionDays` old within a day, oldest first and a
+ * bounded number per run, so that a week's pieces written at once are refreshed over a day rather than
+ * in one minute; a piece already `retentionDays` old is always copied. Needs no database.
+ */
+export const refreshPieces = async (
+  store: ObjectStore,
+  segments: Record<SnapshotSection, ManifestSegment[]>,
+  { now, retentionDays }: RefreshOptions,
+): Promise<{ segments: Record<SnapshotSection, ManifestSegment[]>; refreshed: number }> => {
+  const soon = now.getTime() - (retentionDays - 1) * DAY_MS;
+  const due = now.getTime() - retentionDays * DAY_MS;
+  const all = Object.values(segments).flatMap((list) => list.flatMap((segment) => segment.pieces));
+  const aging = all
+    .map((piece) => ({ piece, writtenAt: snapshotSegmentWrittenAt(piece.key)?.getTime() ?? 0 }))
+    .filter(({ writtenAt }) => writtenAt < soon)
+    .sort((a, b) => a.writtenAt - b.writtenAt);
+  // Twice the pace that refreshes every piece within the day's window.
+  const budget = Math.max(16, Math.ceil((2 * all.length) / 1440));
+  const chosen = new Set(aging.filter(({ writtenAt }, index) => writtenAt < due || index < budget).map(({ piece }) => piece.key));
+  if (chosen.size === 0) return { segments, refreshed: 0 };
+  const copies = new Map<string, SegmentPiece>();
+  for (const key of chosen) {
+    const stored = await store.get(key);
+    if (!stored) throw new Error(`snapshot piece ${key} is missing`);
+    const [, section, segment, index] = /_([a-z_]+)_(-?\d+)_(\d+)_[a-z0-9]+\.json$/.exec(key.slice(SNAPSHOT_SEGMENTS_PREFIX.length))!;
+    const fresh = snapshotSegmentKeyFor(now, section!, Number(segment), Number(index), nonce());
+    await store.put(fresh, stored.body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE });
+    const old = all.find((piece) => piece.key === key)!;
+    copies.set(key, { ...old, key: fresh });
+  }
+  const refreshedSegments = Object.fromEntries(
+    Object.entries(segments).map(([section, list]) => [
+      section,
+      list.map((segment) => ({ ...segment, pieces: segment.pieces.map((piece) => copies.get(piece.key) ?? piece) })),
+    ]),
+  ) as Record<SnapshotSection, ManifestSegment[]>;
+  return { segments: refreshedSegments, refreshed: copies.size };
+};
