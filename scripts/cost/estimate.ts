@@ -219,7 +219,12 @@ export const estimate = (facts: TemplateFacts, traffic: Traffic, prices: Prices,
     `storage: ${Math.round(snapshotsKept)} snapshots kept ${facts.snapshotRetentionDays} days, ${snapshotGb.toFixed(1)} GB`,
     snapshotGb * prices.s3.storageGbMonth,
   );
-  const puts = uploads * INVOCATION.upload.s3Puts + transcriptionRuns * INVOCATION.transcription.s3Puts + snapshotRequests + changedRuns;
+  const puts =
+    uploads * INVOCATION.upload.s3Puts +
+    transcriptionRuns * INVOCATION.transcription.s3Puts +
+    snapshotRequests +
+    changedRuns +
+    unchangedRuns * INVOCATION.idleSnapshot.s3Puts;
   const gets =
     uploads * INVOCATION.upload.s3Gets +
     transcriptionRuns * INVOCATION.transcription.s3Gets +

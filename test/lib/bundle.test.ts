@@ -85,7 +85,7 @@ describe('function bundles', () => {
       expect(carries(handler, 'StartStreamTranscription'), `${handler} and Transcribe`).toBe(Boolean(needs.transcribe));
     }
     expect(carries('list-snapshots', 'ListObjectsV2')).toBe(true);
-    expect(carries('create-session', 'ListObjectsV2')).toBe(false);
+    expect(carries('get-session', 'ListObjectsV2')).toBe(false);
     expect(carries('process-chunk', 'StartStreamTranscription')).toBe(true);
   });
 
