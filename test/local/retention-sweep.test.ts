@@ -37,7 +37,13 @@ describe('the local retention sweep', () => {
 
     await expect.poll(async () => (await target.request('GET', '/sessions/swept')).status, { timeout: 30_000, interval: 250 }).toBe(404);
     expect(await target.readKey(audioKeys.swept!)).toBeUndefined();
-    expect(target.logs.some((line) => line.message === 'Retention sweep done' && Number(line.sessions_erased) >= 1)).toBe(true);
+    // The run logs after its last step; its line reaches us through the process's stdout a moment later.
+    await expect
+      .poll(() => target.logs.some((line) => line.message === 'Retention sweep done' && Number(line.sessions_erased) >= 1), {
+        timeout: 30_000,
+        interval: 250,
+      })
+      .toBe(true);
 
     expect((await target.request('GET', '/sessions/kept')).status).toBe(200);
     expect(await target.readKey(audioKeys.kept!)).toBeDefined();
