@@ -2,9 +2,10 @@
  * The chunk's track and safe retries in core, on PGlite and the directory store: sequence, speaker and
  * started_at stored on the row; a retry of the same sequence with the same bytes is the same chunk
  * (also when the copies race), other bytes a 409; a timeslice blob is stored whole behind its track's
- * header, and one without a header stored before it is a 400 that leaves nothing behind.
+ * header, and one without a header stored before it is a 400 that leaves nothing behind. Firefox's Ogg
+ * Opus blobs, cut at page boundaries, get transcripts of their own that match the WAV path's words.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ import type { Sql } from '../../functions/core/ports/sql';
 import { createSession } from '../../functions/core/sessions';
 import { type SessionTranscript, sessionTranscript } from '../../functions/core/transcripts/session-transcript';
 import { transcribeChunk } from '../../functions/core/transcripts/transcribe-chunk';
-import { encodedSpeech, POCKETSPHINX_TEST_DATA, realWav, toneWav } from '../support/audio-fixtures';
+import { encodedSpeech, firefoxBlobs, POCKETSPHINX_TEST_DATA, realWav, toneWav } from '../support/audio-fixtures';
 import { asyncRefusal as rejection } from '../support/refusal';
 
 let root: string;
@@ -174,6 +175,95 @@ describe('timeslice blobs', () => {
   it('keeps each speaker track its own header', async () => {
     // The interviewer has sent no first blob: the candidate's header is not theirs.
     expect((await rejection(upload(blobs[2]!, 7, 'interviewer'))).kind).toBe('invalid_input');
+  });
+});
+
+const words = (text: string) => text.toLowerCase().match(/[a-z']+/g) ?? [];
+
+/** The share of the spoken words found in the transcript, each occurrence matched at most once. */
+const recall = (transcript: string, truth: string): number => {
+  const left = new Map<string, number>();
+  for (const word of words(transcript)) left.set(word, (left.get(word) ?? 0) + 1);
+  const spoken = words(truth);
+  let found = 0;
+  for (const word of spoken) {
+    const count = left.get(word) ?? 0;
+    if (count > 0) {
+      found++;
+      left.set(word, count - 1);
+    }
+  }
+  return found / spoken.length;
+};
+
+describe("Firefox's Ogg Opus timeslice blobs", () => {
+  const clip = 'sense_and_sensibility_01_austen_64kb-0870';
+  const source = `${POCKETSPHINX_TEST_DATA}/librivox/${clip}.wav`;
+  /** The words spoken, from the recording's own transcription. */
+  const truth = readFileSync(`${POCKETSPHINX_TEST_DATA}/librivox/transcription`, 'utf8')
+    .split('\n')
+    .find((line) => line.includes(`(${clip})`))!
+    .replace(/<\/?s>|\(.*\)/g, '');
+  const blobs = firefoxBlobs(encodedSpeech('ogg', source), 3);
+  const upload = (sessionId: string, blob: Uint8Array, sequence: number, speaker: string | null, contentType = 'audio/ogg;codecs=opus') =>
+    receiveAudioChunk(deps(), { sessionId, contentType, bytes: blob, track: { sequence, speaker, startedAt: null } });
+
+  it('refuses a continuation whose track has no header yet with a 400 that says so, storing nothing', async () => {
+    await createSession({ sql }, { session_id: 'ogg-none-s' });
+    const error = await rejection(upload('ogg-none-s', blobs[1]!, 1, 'candidate'));
+    expect(error.kind).toBe('invalid_input');
+    expect(error.detail).toMatch(/ogg blob continues a recording.*speaker "candidate".*first blob/);
+    expect(await rowsOf('ogg-none-s')).toEqual([]);
+  });
+
+  it('stores each blob whole and transcribes every one with pocketsphinx about as well as the WAV', { timeout: 180_000 }, async () => {
+    await createSession({ sql }, { session_id: 'ogg-s' });
+    const recognizer = new PocketsphinxTranscriber({ logger: silent });
+    const transcriberDeps = { sql, store, transcriber: recognizer, logger: silent };
+    try {
+      const texts: string[] = [];
+      for (const [sequence, blob] of blobs.entries()) {
+        const result = await upload('ogg-s', blob, sequence, 'candidate');
+        if (result.outcome !== 'created') throw new Error(`blob ${sequence}: ${result.outcome}`);
+        const stored = await store.get(result.chunk.audio_key);
+        expect(probeAudio(stored!.body, 'audio/ogg', ALL).duration).toBeCloseTo(result.chunk.duration, 6);
+        expect(result.chunk.duration).toBeGreaterThan(1.5);
+        const transcript = await transcribeChunk(transcriberDeps, { chunkId: result.chunk.chunk_id, deadline: Date.now() + 60_000 });
+        // Each blob holds seconds of continuous speech.
+        expect(words(transcript.transcript).length, `blob ${sequence}: "${transcript.transcript}"`).toBeGreaterThan(2);
+        texts.push(transcript.transcript);
+      }
+      const durations = (
+        await sql.query<{ duration: number }>('SELECT duration FROM audio_chunks WHERE session_id = :s ORDER BY sequence', { s: 'ogg-s' })
+      ).map((row) => Number(row.duration));
+      expect(durations.reduce((sum, seconds) => sum + seconds, 0)).toBeCloseTo(
+        probeAudio(encodedSpeech('ogg', source), 'audio/ogg', ALL).duration,
+        3,
+      );
+
+      // The same speech as a WAV: the blobs' words must match the recording about as well (a word cut at a
+      // page boundary is lost to both blobs).
+      await createSession({ sql }, { session_id: 'ogg-wav-s' });
+      const wav = await receiveAudioChunk(deps(), { sessionId: 'ogg-wav-s', contentType: 'audio/wav', bytes: readFileSync(source) });
+      if (wav.outcome === 'track-header') throw new Error('unexpected');
+      const wavText = (await transcribeChunk(transcriberDeps, { chunkId: wav.chunk.chunk_id, deadline: Date.now() + 60_000 })).transcript;
+      const wavRecall = recall(wavText, truth);
+      console.info(`Ogg blobs: word recall ${recall(texts.join(' '), truth).toFixed(2)} (WAV path ${wavRecall.toFixed(2)})`);
+      expect(wavRecall).toBeGreaterThan(0.4);
+      expect(recall(texts.join(' '), truth)).toBeGreaterThan(wavRecall - 0.2);
+    } finally {
+      await recognizer.close();
+    }
+  });
+
+  it('answers a first blob that is only the header pages 202, and decodes the next blob behind them', async () => {
+    await createSession({ sql }, { session_id: 'ogg-head-s' });
+    const ogg = encodedSpeech('ogg', source);
+    const headerOnly = probeAudio(ogg, 'audio/ogg', ALL).trackHeader!;
+    expect((await upload('ogg-head-s', headerOnly, 0, null)).outcome).toBe('track-header');
+    const next = await upload('ogg-head-s', ogg.subarray(headerOnly.length), 1, null);
+    if (next.outcome !== 'created') throw new Error('unexpected');
+    expect(next.chunk.duration).toBeCloseTo(probeAudio(ogg, 'audio/ogg', ALL).duration, 6);
   });
 });
 

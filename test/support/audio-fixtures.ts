@@ -83,3 +83,28 @@ export const encodedSpeech = (format: EncodedFormat, source = `${POCKETSPHINX_TE
 
 /** Seconds of a WAV file's audio, as sox reads it (independently of our probe). */
 export const wavSeconds = (path: string): number => Number(execFileSync('soxi', ['-D', path], { encoding: 'utf8' }).trim());
+
+/** Where each Ogg page of `ogg` starts, read from the page headers alone (a parser of its own, not the service's). */
+export const oggPageStarts = (ogg: Uint8Array): number[] => {
+  const starts: number[] = [];
+  for (let at = 0; at < ogg.length; ) {
+    if (String.fromCharCode(...ogg.subarray(at, at + 4)) !== 'OggS') throw new Error(`no Ogg page at byte ${at}`);
+    starts.push(at);
+    const count = ogg[at + 26]!;
+    at += 27 + count + ogg.subarray(at + 27, at + 27 + count).reduce((sum, value) => sum + value, 0);
+  }
+  return starts;
+};
+
+/**
+ * Cuts an Ogg Opus file as Firefox's MediaRecorder does with a timeslice: at page boundaries, the first
+ * blob holding the OpusHead and OpusTags pages and the first audio pages, each later one only further
+ * pages (same serial, granule positions and page numbers running on).
+ */
+export const firefoxBlobs = (ogg: Buffer, parts: number): Buffer[] => {
+  const starts = oggPageStarts(ogg);
+  // Pages 0 and 1 are the headers; the audio pages are shared out evenly.
+  const audio = starts.slice(2);
+  const cuts = Array.from({ length: parts - 1 }, (_, i) => audio[Math.floor(((i + 1) * audio.length) / parts)]!);
+  return [0, ...cuts].map((from, i) => ogg.subarray(from, cuts[i] ?? ogg.length));
+};

@@ -3,28 +3,14 @@
  * which reads Ogg Opus but not WebM: the track's OpusHead and an OpusTags packet, then the Opus packets
  * from the SimpleBlocks in pages whose granule positions count the samples decoded so far at 48 kHz.
  */
+import { oggCrc } from '../../core/audio/ogg';
 import { readWebm } from '../../core/audio/webm';
+
+export { oggCrc };
 
 /** Packets per page: small pages keep the paced stream smooth (about half a second of 60 ms packets). */
 const PACKETS_PER_PAGE = 8;
 const VENDOR = 'interview-ops';
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 24;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x80000000 ? (crc << 1) ^ 0x04c11db7 : crc << 1;
-    table[i] = crc >>> 0;
-  }
-  return table;
-})();
-
-/** Ogg's CRC-32: polynomial 0x04c11db7, no reflection, initial value 0. */
-export const oggCrc = (bytes: Uint8Array): number => {
-  let crc = 0;
-  for (const byte of bytes) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ byte) & 0xff]!) >>> 0;
-  return crc;
-};
 
 const FLAG_FIRST = 0x02;
 const FLAG_LAST = 0x04;

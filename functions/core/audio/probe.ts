@@ -7,6 +7,7 @@ import wavefile from 'wavefile';
 import { invalidInput, unsupportedMediaType } from '../errors';
 import type { AudioExtension } from '../keys';
 import { completeFragment, readMp4, startsWithFragment } from './mp4';
+import { completeOggContinuation, isOggContinuation, oggOpusHeaderLength } from './ogg';
 import { completeContinuation, readWebm, startsWithEbmlHeader } from './webm';
 
 export type AudioFormat = 'wav' | 'flac' | 'ogg' | 'webm' | 'mp4';
@@ -24,7 +25,8 @@ export interface AudioProbe {
   duration: number;
   /**
    * What later timeslice blobs of the same recording need, when these bytes begin a recording that
-   * continues in headerless blobs: the WebM init segment, or a fragmented MP4's ftyp + moov.
+   * continues in headerless blobs: the WebM init segment, a fragmented MP4's ftyp + moov, or the Ogg
+   * Opus header pages (OpusHead, OpusTags).
    */
   trackHeader: Uint8Array | null;
 }
@@ -77,15 +79,22 @@ export const acceptedFormatOf = (contentType: string | undefined, accepted: read
 };
 
 /**
- * True for a MediaRecorder timeslice blob after the first: WebM without its EBML header, or MP4
- * fragments without ftyp/moov. It decodes only behind its recording's track header.
+ * True for a MediaRecorder timeslice blob after the first: WebM without its EBML header, MP4
+ * fragments without ftyp/moov, or Ogg pages without the OpusHead (Firefox). It decodes only behind its
+ * recording's track header.
  */
 export const isContinuationBlob = (bytes: Uint8Array, format: AudioFormat): boolean =>
-  bytes.length > 0 && ((format === 'webm' && !startsWithEbmlHeader(bytes)) || (format === 'mp4' && startsWithFragment(bytes)));
+  bytes.length > 0 &&
+  ((format === 'webm' && !startsWithEbmlHeader(bytes)) ||
+    (format === 'mp4' && startsWithFragment(bytes)) ||
+    (format === 'ogg' && isOggContinuation(bytes)));
 
 /** A continuation blob behind its recording's track header: a whole file, ready for probeAudio. */
-export const joinTrackHeader = (format: AudioFormat, trackHeader: Uint8Array, blob: Uint8Array): Uint8Array =>
-  format === 'webm' ? completeContinuation(trackHeader, blob) : completeFragment(trackHeader, blob);
+export const joinTrackHeader = (format: AudioFormat, trackHeader: Uint8Array, blob: Uint8Array): Uint8Array => {
+  if (format === 'webm') return completeContinuation(trackHeader, blob);
+  if (format === 'ogg') return completeOggContinuation(trackHeader, blob);
+  return completeFragment(trackHeader, blob);
+};
 
 export const probeAudio = (bytes: Uint8Array, contentType: string | undefined, accepted: readonly AudioFormat[]): AudioProbe => {
   const format = acceptedFormatOf(contentType, accepted);
@@ -206,7 +215,10 @@ const probeOgg = (bytes: Uint8Array): HeaderFacts => {
     if (pageGranule >= 0n) granule = Number(pageGranule);
     at += length;
   }
-  return { sampleRate: inputRate, channels, duration: Math.max(0, granule - preSkip) / 48000, trackHeader: null };
+  // A recorder's later blobs (Firefox's timeslices) need the header pages.
+  const headerLength = oggOpusHeaderLength(bytes);
+  const trackHeader = headerLength === null ? null : bytes.slice(0, headerLength);
+  return { sampleRate: inputRate, channels, duration: Math.max(0, granule - preSkip) / 48000, trackHeader };
 };
 
 /** WebM Opus: rate and channels from its track, the length from its packets; a recorder's first blob keeps its init segment. */
