@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodedSpeech, POCKETSPHINX_TEST_DATA, wavSeconds } from '../support/audio-fixtures';
 import type { ApiResponse } from '../support/http';
 import { startLocalTarget, type Target } from '../support/target';
+import { wordRecall, words } from '../support/word-recall';
 
 const LIBRIVOX = `${POCKETSPHINX_TEST_DATA}/librivox`;
 const CLIPS = ['0870', '0880', '0890'];
@@ -43,23 +44,7 @@ let workDir: string;
 let speechWav: string;
 let wavRecall: number;
 
-const words = (text: string) => text.toLowerCase().match(/[a-z']+/g) ?? [];
-
-/** The share of the spoken words found in the transcript, each occurrence matched at most once. */
-const recall = (transcript: string, truth = TRUTH): number => {
-  const left = new Map<string, number>();
-  for (const word of words(transcript)) left.set(word, (left.get(word) ?? 0) + 1);
-  const spoken = words(truth);
-  let found = 0;
-  for (const word of spoken) {
-    const count = left.get(word) ?? 0;
-    if (count > 0) {
-      found++;
-      left.set(word, count - 1);
-    }
-  }
-  return found / spoken.length;
-};
+const recall = (transcript: string, truth = TRUTH): number => wordRecall(transcript, truth);
 
 const call: Target['request'] = (method, path, init) => target.request(method, path, init);
 

@@ -25,6 +25,7 @@ import { type SessionTranscript, sessionTranscript } from '../../functions/core/
 import { transcribeChunk } from '../../functions/core/transcripts/transcribe-chunk';
 import { encodedSpeech, firefoxBlobs, POCKETSPHINX_TEST_DATA, realWav, toneWav } from '../support/audio-fixtures';
 import { asyncRefusal as rejection } from '../support/refusal';
+import { wordRecall, words } from '../support/word-recall';
 
 let root: string;
 let sql: Sql;
@@ -178,24 +179,6 @@ describe('timeslice blobs', () => {
   });
 });
 
-const words = (text: string) => text.toLowerCase().match(/[a-z']+/g) ?? [];
-
-/** The share of the spoken words found in the transcript, each occurrence matched at most once. */
-const recall = (transcript: string, truth: string): number => {
-  const left = new Map<string, number>();
-  for (const word of words(transcript)) left.set(word, (left.get(word) ?? 0) + 1);
-  const spoken = words(truth);
-  let found = 0;
-  for (const word of spoken) {
-    const count = left.get(word) ?? 0;
-    if (count > 0) {
-      found++;
-      left.set(word, count - 1);
-    }
-  }
-  return found / spoken.length;
-};
-
 describe("Firefox's Ogg Opus timeslice blobs", () => {
   const clip = 'sense_and_sensibility_01_austen_64kb-0870';
   const source = `${POCKETSPHINX_TEST_DATA}/librivox/${clip}.wav`;
@@ -247,10 +230,10 @@ describe("Firefox's Ogg Opus timeslice blobs", () => {
       const wav = await receiveAudioChunk(deps(), { sessionId: 'ogg-wav-s', contentType: 'audio/wav', bytes: readFileSync(source) });
       if (wav.outcome === 'track-header') throw new Error('unexpected');
       const wavText = (await transcribeChunk(transcriberDeps, { chunkId: wav.chunk.chunk_id, deadline: Date.now() + 60_000 })).transcript;
-      const wavRecall = recall(wavText, truth);
-      console.info(`Ogg blobs: word recall ${recall(texts.join(' '), truth).toFixed(2)} (WAV path ${wavRecall.toFixed(2)})`);
+      const wavRecall = wordRecall(wavText, truth);
+      console.info(`Ogg blobs: word recall ${wordRecall(texts.join(' '), truth).toFixed(2)} (WAV path ${wavRecall.toFixed(2)})`);
       expect(wavRecall).toBeGreaterThan(0.4);
-      expect(recall(texts.join(' '), truth)).toBeGreaterThan(wavRecall - 0.2);
+      expect(wordRecall(texts.join(' '), truth)).toBeGreaterThan(wavRecall - 0.2);
     } finally {
       await recognizer.close();
     }
