@@ -23,43 +23,42 @@ export const cleanupOldSnapshots = async (
 ): Promise<CleanupReport> => {
   if (!(keepDays > 0)) throw new RangeError('keepDays must be positive');
   const cutoff = new Date(clock.now().getTime() - keepDays * DAY_MS);
-  let deleted = 0;
-  let continuationToken: string | undefined;
-  let reachedKept = false;
-  do {
-    const page = await store.list(`${SNAPSHOTS_PREFIX}snapshot_`, { continuationToken });
-    const expired: string[] = [];
-    for (const object of page.objects) {
-      const snapshotId = snapshotIdFromKey(object.key);
-      if (!snapshotId) continue;
-      if (snapshotInstantOf(snapshotId) >= cutoff) {
-        reachedKept = true;
-        break;
-      }
-      expired.push(object.key);
-    }
-    if (expired.length > 0) await store.delete(expired);
-    deleted += expired.length;
-    continuationToken = page.nextToken;
-  } while (continuationToken && !reachedKept);
-  const piecesDeleted = await cleanupOldPieces({ store }, new Date(clock.now().getTime() - segmentLifetimeDays(keepDays) * DAY_MS));
+  const deleted = await deleteWrittenBefore(
+    store,
+    `${SNAPSHOTS_PREFIX}snapshot_`,
+    (key) => {
+      const snapshotId = snapshotIdFromKey(key);
+      return snapshotId ? snapshotInstantOf(snapshotId) : null;
+    },
+    cutoff,
+  );
+  const pieceCutoff = new Date(clock.now().getTime() - segmentLifetimeDays(keepDays) * DAY_MS);
+  const piecesDeleted = await deleteWrittenBefore(store, SNAPSHOT_SEGMENTS_PREFIX, snapshotSegmentWrittenAt, pieceCutoff);
   const report = { deleted_count: deleted, cutoff: cutoff.toISOString(), pieces_deleted: piecesDeleted };
   if (deleted > 0) logger.info('Old snapshots removed', { ...report });
   return report;
 };
 
-/** Segment pieces written before `cutoff`; keys start with their day, so the walk stops at the first kept. */
-const cleanupOldPieces = async ({ store }: Pick<Dependencies, 'store'>, cutoff: Date): Promise<number> => {
+/**
+ * Deletes the objects under `prefix` whose key names an instant before `cutoff`, skipping keys that name
+ * none. Keys sort by that instant (snapshots by theirs, pieces by their day), so the walk stops at the first kept.
+ */
+const deleteWrittenBefore = async (
+  store: Dependencies['store'],
+  prefix: string,
+  instantOf: (key: string) => Date | null,
+  cutoff: Date,
+): Promise<number> => {
   let deleted = 0;
   let continuationToken: string | undefined;
   let reachedKept = false;
   do {
-    const page = await store.list(SNAPSHOT_SEGMENTS_PREFIX, { continuationToken });
+    const page = await store.list(prefix, { continuationToken });
     const expired: string[] = [];
     for (const object of page.objects) {
-      const writtenAt = snapshotSegmentWrittenAt(object.key);
-      if (!writtenAt) continue;
-      if (writtenAt >= cutoff) {
+      const instant = instantOf(object.key);
+      if (!instant) continue;
+      if (instant >= cutoff) {
         reachedKept = true;
         break;
       }
