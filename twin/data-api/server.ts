@@ -26,7 +26,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type {
   BatchExecuteStatementRequest,
   BeginTransactionRequest,
@@ -38,6 +37,7 @@ import type {
 } from '@aws-sdk/client-rds-data';
 import pg from 'pg';
 import type { Check, Gate, GateAnswer, SignedRequest } from '../iam/gate';
+import { listenOnLoopback } from '../listen';
 import { DataApiError, type DataApiErrorName, MESSAGES } from './errors';
 import { bindParameters, type ColumnSource, columnMetadata, type ResultOptions, toField, toJsonValue } from './values';
 
@@ -597,14 +597,10 @@ export const startDataApi = async (options: DataApiOptions): Promise<DataApi> =>
   };
 
   const server = createServer((request, response) => void handle(request, response));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server, options.port);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     calls: () => callCount,
     setResuming(on: boolean) {
       resuming = on;

@@ -8,8 +8,8 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Gate } from '../iam/gate';
+import { listenOnLoopback } from '../listen';
 import type { TwinTemplate } from '../template';
 
 export interface StoredSecret {
@@ -120,13 +120,9 @@ export const startSecretsManager = async (options: { template: TwinTemplate; gat
       send(response, 500, { __type: 'InternalServiceError', message: 'An error occurred on the server side.' }),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server, options.port);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     secret: find,
     json(id) {
       const secret = find(id);

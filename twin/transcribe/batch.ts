@@ -7,13 +7,13 @@
  * WAV only: the recognizer reads nothing else.
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PocketsphinxTranscriber } from '../../functions/adapters/transcriber/pocketsphinx';
 import { type AudioFormat, CANONICAL_MEDIA_TYPE, probeAudio } from '../../functions/core/audio/probe';
 import type { Transcriber } from '../../functions/core/ports/transcriber';
 import type { Gate } from '../iam/gate';
 import { secretOfAccessKey, sessionTokenOfAccessKey, TWIN_ACCOUNT, TWIN_REGION } from '../identity';
+import { listenOnLoopback } from '../listen';
 
 export interface TranscriptionJobEnd {
   'detail-type': 'Transcribe Job State Change';
@@ -201,9 +201,9 @@ export const startTranscribeBatch = async (options: TranscribeBatchOptions): Pro
       return answer(200, { TranscriptionJob: job });
     })().catch((error: unknown) => fail(500, 'InternalFailureException', (error as Error).message));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     settled: async () => {
       while (running.size) await Promise.allSettled([...running]);
     },
