@@ -101,9 +101,7 @@ export const getTranscriptFile = async (
 };
 
 const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
-const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
-
-type StoredDetails = Partial<TranscriptDetails> & { speaker?: unknown; started_at?: unknown };
+type StoredDetails = Partial<TranscriptDetails>;
 
 /** The sidecar's record; null when absent or unreadable, and the text object answers instead. */
 const parsedSidecar = (sidecar: Uint8Array | undefined): StoredDetails | null => {
@@ -118,14 +116,15 @@ const parsedSidecar = (sidecar: Uint8Array | undefined): StoredDetails | null =>
 
 /**
  * The values POST /process_chunk returned, from the sidecar. The sidecar is written just after the text,
- * so for that moment the text object and its metadata answer, without word timings.
+ * so for that moment the text object and its metadata answer, without word timings. Speaker and start
+ * come from the chunk's row, the one place they are kept.
  */
 const transcriptValues = async (
   store: Pick<Dependencies, 'store'>['store'],
   key: string,
   metadata: Record<string, string>,
   sidecar: Uint8Array | undefined,
-): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'speaker' | 'started_at' | 'words'>> => {
+): Promise<Pick<TranscriptFileInfo, 'transcript' | 'confidence' | 'language' | 'duration' | 'words'>> => {
   const details = parsedSidecar(sidecar);
   if (details) {
     return {
@@ -133,8 +132,6 @@ const transcriptValues = async (
       confidence: numberOr(details.confidence, 0),
       language: details.language ?? '',
       duration: numberOr(details.duration, 0),
-      speaker: stringOrNull(details.speaker),
-      started_at: stringOrNull(details.started_at),
       words: Array.isArray(details.words) ? details.words : [],
     };
   }
@@ -144,8 +141,6 @@ const transcriptValues = async (
     confidence: numberOr(Number(metadata.confidence), 0),
     language: metadata.language ?? '',
     duration: numberOr(Number(metadata.duration), 0),
-    speaker: metadata.speaker ?? null,
-    started_at: metadata.started_at ?? null,
     words: [],
   };
 };
