@@ -42,6 +42,7 @@ export const deferredObjectStore = (locationOf: (key: string) => string, open: (
     get: async (key) => (await store.get()).get(key),
     head: async (key) => (await store.get()).head(key),
     getRange: async (key, start, end) => (await store.get()).getRange(key, start, end),
+    getStream: async (key) => (await store.get()).getStream(key),
     presignPut: async (key, options) => (await store.get()).presignPut(key, options),
     list: async (prefix, options) => (await store.get()).list(prefix, options),
     delete: async (keys) => (await store.get()).delete(keys),

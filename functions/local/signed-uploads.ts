@@ -5,10 +5,16 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { DirectoryObjectStore } from '../adapters/object-store/directory';
+import { CHECKSUM_SHA256_HEADER } from '../core/ports/object-store';
 import { errorResponse } from '../http/envelope';
 import { toPublicError } from '../http/error-mapping';
 import { logger } from '../logger';
 import { fromApiGatewayResult, type HttpReply } from './api-gateway-event';
+
+const header = (request: IncomingMessage, name: string): string | undefined => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+};
 
 export const serveSignedUpload = async (store: DirectoryObjectStore, request: IncomingMessage, url: URL): Promise<HttpReply> => {
   if (request.method !== 'PUT') {
@@ -21,6 +27,7 @@ export const serveSignedUpload = async (store: DirectoryObjectStore, request: In
       query: url.searchParams,
       contentType: request.headers['content-type'],
       contentLength: request.headers['content-length'],
+      checksumSha256: header(request, CHECKSUM_SHA256_HEADER),
       body: request,
     });
     if ('status' in outcome) {

@@ -1,7 +1,7 @@
 /** Wraps a real object store and counts the requests made through it, as S3 would bill them. */
 import type { ObjectStore } from '../../functions/core/ports/object-store';
 
-export type StoreOperation = 'put' | 'putStream' | 'get' | 'getRange' | 'head' | 'list' | 'delete' | 'ping' | 'presignPut';
+export type StoreOperation = 'put' | 'putStream' | 'get' | 'getRange' | 'getStream' | 'head' | 'list' | 'delete' | 'ping' | 'presignPut';
 
 export interface CountingObjectStore extends ObjectStore {
   counts: Record<StoreOperation, number>;
@@ -14,6 +14,7 @@ export const countingObjectStore = (inner: ObjectStore): CountingObjectStore => 
     putStream: 0,
     get: 0,
     getRange: 0,
+    getStream: 0,
     head: 0,
     list: 0,
     delete: 0,
@@ -29,6 +30,7 @@ export const countingObjectStore = (inner: ObjectStore): CountingObjectStore => 
     putStream: (...args) => (counts.putStream++, inner.putStream(...args)),
     get: (...args) => (counts.get++, inner.get(...args)),
     getRange: (...args) => (counts.getRange++, inner.getRange(...args)),
+    getStream: (...args) => (counts.getStream++, inner.getStream(...args)),
     head: (...args) => (counts.head++, inner.head(...args)),
     presignPut: (...args) => (counts.presignPut++, inner.presignPut(...args)),
     list: (...args) => (counts.list++, inner.list(...args)),

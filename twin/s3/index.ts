@@ -96,6 +96,8 @@ const xmlUnescape = (text: string) =>
     .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(Number.parseInt(h, 16)))
     .replace(/&amp;/g, '&');
 
+const sha256Base64 = (body: Uint8Array) => createHash('sha256').update(body).digest('base64');
+
 const newRequestId = () => randomBytes(8).toString('hex').toUpperCase();
 
 /** S3's answer when the gate refuses: the code S3 uses for each kind of refusal. */
@@ -371,6 +373,10 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
         if (crc !== undefined && crc !== crc32Base64(body)) {
           return sendError(res, method, requestId, 400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
         }
+        const sha = decoded.trailers['x-amz-checksum-sha256'];
+        if (sha !== undefined && sha !== sha256Base64(body)) {
+          return sendError(res, method, requestId, 400, 'BadDigest', 'The sha256 you specified did not match the calculated checksum.');
+        }
       } catch (error) {
         if (error instanceof ChunkedFormatError) return sendError(res, method, requestId, 400, 'IncompleteBody', error.message);
         throw error;
@@ -381,6 +387,11 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     const headerCrc = req.headers['x-amz-checksum-crc32'] ?? new URLSearchParams(rawQuery).get('x-amz-checksum-crc32') ?? undefined;
     if (typeof headerCrc === 'string' && body.length > 0 && headerCrc !== crc32Base64(body)) {
       return sendError(res, method, requestId, 400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+    }
+    // A SHA-256 a presigned PUT signed (functions/adapters/object-store/s3.ts) is checked against every body, as S3 does.
+    const headerSha = req.headers['x-amz-checksum-sha256'] ?? new URLSearchParams(rawQuery).get('x-amz-checksum-sha256') ?? undefined;
+    if (typeof headerSha === 'string' && headerSha !== sha256Base64(body)) {
+      return sendError(res, method, requestId, 400, 'BadDigest', 'The sha256 you specified did not match the calculated checksum.');
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {

@@ -4,13 +4,15 @@
  * `<root>/.meta/<key>.json`; temporary files in `<root>/.tmp`, on the same filesystem so a rename
  * publishes a finished file at once.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { access, constants, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  base64OfHexSha256,
+  CHECKSUM_SHA256_HEADER,
   type ListOptions,
   type ListPage,
   ObjectAlreadyExistsError,
@@ -49,6 +51,8 @@ export interface SignedUploadRequest {
   query: URLSearchParams;
   contentType: string | undefined;
   contentLength: string | undefined;
+  /** The x-amz-checksum-sha256 header, if sent. */
+  checksumSha256: string | undefined;
   body: AsyncIterable<Uint8Array>;
 }
 
@@ -150,6 +154,17 @@ export class DirectoryObjectStore implements ObjectStore {
     }
   }
 
+  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | null> {
+    const file = await open(this.pathOf(key), 'r').catch(missingAsNull);
+    if (!file) return null;
+    if (!(await file.stat().catch(() => null))?.isFile()) {
+      await file.close();
+      return null;
+    }
+    // The stream owns the open file, so an object deleted meanwhile is still read whole.
+    return createReadStream('', { fd: file, highWaterMark: 1024 * 1024 });
+  }
+
   async presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut> {
     this.pathOf(key);
     if (!this.options.uploadBaseUrl) throw new Error('This directory store has no upload server (uploadBaseUrl)');
@@ -159,18 +174,24 @@ export class DirectoryObjectStore implements ObjectStore {
       contentType: options.contentType,
       size: options.size,
       expires,
+      ...(options.sha256 ? { sha256: base64OfHexSha256(options.sha256) } : {}),
     });
     return {
       url,
       method: 'PUT',
-      headers: { 'content-type': options.contentType, 'content-length': String(options.size) },
+      headers: {
+        'content-type': options.contentType,
+        'content-length': String(options.size),
+        ...(options.sha256 ? { [CHECKSUM_SHA256_HEADER]: base64OfHexSha256(options.sha256) } : {}),
+      },
       expiresAt: new Date(expires * 1000).toISOString(),
     };
   }
 
   /**
    * Writes a signed upload's body to its key, or refuses it without reading the body. The body must hold
-   * exactly the signed size, else nothing is stored; the object is announced like any other put.
+   * exactly the signed size, and the signed SHA-256 if any (else 400 BadDigest, as S3 answers), else
+   * nothing is stored; the object is announced like any other put.
    */
   async acceptSignedUpload(request: SignedUploadRequest): Promise<{ object: StoredObject } | UploadRefusal> {
     const checked = checkSignedUpload(await this.secret(), { ...request, now: Date.now() });
@@ -180,8 +201,16 @@ export class DirectoryObjectStore implements ObjectStore {
     } catch {
       return { status: 400, message: 'Invalid upload URL', error: 'The upload URL names no valid key' };
     }
-    const object = await this.putStream(checked.key, exactly(request.body, checked.size), { contentType: checked.contentType });
-    return { object };
+    try {
+      const body = exactly(request.body, checked.size);
+      const object = await this.putStream(checked.key, checked.sha256 ? digestChecked(body, checked.sha256) : body, {
+        contentType: checked.contentType,
+      });
+      return { object };
+    } catch (error) {
+      if (!(error instanceof BadDigestError)) throw error;
+      return { status: 400, message: 'Upload refused', error: error.message };
+    }
   }
 
   /** The upload signing key: made once (0600) in the data directory and read from there afterwards. */
@@ -269,6 +298,20 @@ async function* exactly(body: AsyncIterable<Uint8Array>, size: number): AsyncIte
     yield piece;
   }
   if (received !== size) throw new Error(`upload body ended after ${received} of its signed ${size} bytes`);
+}
+
+class BadDigestError extends Error {}
+
+/** Passes the body through, failing it at its end when its SHA-256 (base64) is not the signed one: nothing is published. */
+async function* digestChecked(body: AsyncIterable<Uint8Array>, sha256: string): AsyncIterable<Uint8Array> {
+  const hash = createHash('sha256');
+  for await (const piece of body) {
+    hash.update(piece);
+    yield piece;
+  }
+  if (hash.digest('base64') !== sha256) {
+    throw new BadDigestError('BadDigest: the body does not have the SHA-256 the upload URL was issued for (x-amz-checksum-sha256)');
+  }
 }
 
 const objectOf = (key: string, info: Stats): StoredObject => ({ key, size: info.size, lastModified: info.mtime.toISOString() });

@@ -18,6 +18,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
+  base64OfHexSha256,
+  CHECKSUM_SHA256_HEADER,
   type ListOptions,
   type ListPage,
   ObjectAlreadyExistsError,
@@ -122,25 +124,41 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | null> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })).catch(translateAwsFailure);
+      // In Node the SDK's body is a Readable: read piece by piece, never held whole.
+      return (response.Body as AsyncIterable<Uint8Array> | undefined) ?? (async function* () {})();
+    } catch (error) {
+      if (isMissing(error)) return null;
+      return translateAwsFailure(error);
+    }
+  }
+
   /**
-   * A SigV4 query-string signature over PUT, the key, content-type and content-length: S3 refuses the
-   * upload (403 SignatureDoesNotMatch) when either header differs, and after the expiry.
+   * A SigV4 query-string signature over PUT, the key, content-type and content-length (and
+   * x-amz-checksum-sha256 when the digest is known): S3 refuses the upload (403 SignatureDoesNotMatch)
+   * when a header differs, after the expiry, and (400 BadDigest) when the body has another SHA-256.
    */
   async presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut> {
     // The object's tags travel as a signed header the uploader must send, so lifecycle rules see it as written here.
     const tags = this.options.tagsFor?.(key);
     const tagging = tags ? new URLSearchParams(tags).toString() : undefined;
+    const checksum = options.sha256 ? base64OfHexSha256(options.sha256) : undefined;
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: key,
       ContentType: options.contentType,
       ContentLength: options.size,
       ...(tagging ? { Tagging: tagging } : {}),
+      ...(checksum ? { ChecksumSHA256: checksum } : {}),
     });
+    // x-amz-* headers left hoistable would move into the query, where the uploader need not send them.
+    const unhoistable = [...(tagging ? ['x-amz-tagging'] : []), ...(checksum ? [CHECKSUM_SHA256_HEADER] : [])];
     const url = await getSignedUrl(this.presigner, command, {
       expiresIn: options.expiresInSeconds,
-      signableHeaders: new Set(['content-type', 'content-length', ...(tagging ? ['x-amz-tagging'] : [])]),
-      ...(tagging ? { unhoistableHeaders: new Set(['x-amz-tagging']) } : {}),
+      signableHeaders: new Set(['content-type', 'content-length', ...unhoistable]),
+      ...(unhoistable.length ? { unhoistableHeaders: new Set(unhoistable) } : {}),
     });
     return {
       url,
@@ -149,6 +167,7 @@ export class S3ObjectStore implements ObjectStore {
         'content-type': options.contentType,
         'content-length': String(options.size),
         ...(tagging ? { 'x-amz-tagging': tagging } : {}),
+        ...(checksum ? { [CHECKSUM_SHA256_HEADER]: checksum } : {}),
       },
       expiresAt: new Date(Date.now() + options.expiresInSeconds * 1000).toISOString(),
     };

@@ -14,11 +14,13 @@ export interface SignedUploadBounds {
   size: number;
   /** Unix seconds: requests after this are refused. */
   expires: number;
+  /** The body's SHA-256, base64, when the URL was issued for known bytes: sent as x-amz-checksum-sha256. */
+  sha256?: string;
 }
 
-const signatureOf = (secret: Uint8Array, { key, contentType, size, expires }: SignedUploadBounds): string =>
+const signatureOf = (secret: Uint8Array, { key, contentType, size, expires, sha256 }: SignedUploadBounds): string =>
   createHmac('sha256', secret)
-    .update(['PUT', key, contentType, String(size), String(expires)].join('\n'))
+    .update(['PUT', key, contentType, String(size), String(expires), ...(sha256 ? [sha256] : [])].join('\n'))
     .digest('base64url');
 
 export const signedUploadUrl = (baseUrl: string, secret: Uint8Array, bounds: SignedUploadBounds): string => {
@@ -27,6 +29,7 @@ export const signedUploadUrl = (baseUrl: string, secret: Uint8Array, bounds: Sig
     type: bounds.contentType,
     size: String(bounds.size),
     expires: String(bounds.expires),
+    ...(bounds.sha256 ? { sha256: bounds.sha256 } : {}),
     signature: signatureOf(secret, bounds),
   });
   return `${baseUrl.replace(/\/$/, '')}${SIGNED_UPLOAD_PATH}${path}?${query}`;
@@ -42,11 +45,20 @@ export interface UploadRefusal {
 /**
  * The bounds a signed request may write within, or why it may not: a URL whose values do not match its
  * signature (403), one past its expiry (403), a Content-Type or Content-Length other than signed (400),
- * or no Content-Length at all (411, as S3 answers a PUT without one).
+ * no Content-Length at all (411, as S3 answers a PUT without one), or an x-amz-checksum-sha256 header
+ * missing or other than signed (403, as S3 answers a signed header that differs). The body's digest is
+ * checked as it is stored (directory.ts).
  */
 export const checkSignedUpload = (
   secret: Uint8Array,
-  request: { path: string; query: URLSearchParams; contentType: string | undefined; contentLength: string | undefined; now: number },
+  request: {
+    path: string;
+    query: URLSearchParams;
+    contentType: string | undefined;
+    contentLength: string | undefined;
+    checksumSha256: string | undefined;
+    now: number;
+  },
 ): SignedUploadBounds | UploadRefusal => {
   let key: string;
   try {
@@ -59,6 +71,7 @@ export const checkSignedUpload = (
     contentType: request.query.get('type') ?? '',
     size: Number(request.query.get('size')),
     expires: Number(request.query.get('expires')),
+    ...(request.query.has('sha256') ? { sha256: request.query.get('sha256')! } : {}),
   };
   const given = Buffer.from(request.query.get('signature') ?? '');
   const expected = Buffer.from(signatureOf(secret, bounds));
@@ -70,6 +83,13 @@ export const checkSignedUpload = (
       status: 403,
       message: 'Upload refused',
       error: `The upload URL expired at ${new Date(bounds.expires * 1000).toISOString()}; ask for a new one`,
+    };
+  }
+  if (bounds.sha256 !== undefined && request.checksumSha256 !== bounds.sha256) {
+    return {
+      status: 403,
+      message: 'Upload refused',
+      error: `Send x-amz-checksum-sha256: ${bounds.sha256}, as the upload URL was issued for`,
     };
   }
   if (request.contentType !== bounds.contentType) {

@@ -47,6 +47,11 @@ export interface PresignPutOptions {
   size: number;
   /** Seconds from now until the URL stops being accepted. */
   expiresInSeconds: number;
+  /**
+   * The SHA-256 of the bytes to come, hex. When given, the URL signs `x-amz-checksum-sha256` (base64, as S3
+   * takes it) and the store refuses a body with another digest (400 BadDigest), storing nothing.
+   */
+  sha256?: string;
 }
 
 /** A URL an uploader PUTs the object's bytes to, without credentials of its own. */
@@ -59,6 +64,12 @@ export interface PresignedPut {
   expiresAt: string;
 }
 
+/** The header a presigned PUT carries its body's SHA-256 in (base64), as S3 names it. */
+export const CHECKSUM_SHA256_HEADER = 'x-amz-checksum-sha256';
+
+/** S3 takes the digest in base64; the service stores and compares it in hex. */
+export const base64OfHexSha256 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+
 export interface ObjectStore {
   put(key: string, body: ObjectBody, options?: PutOptions): Promise<StoredObject>;
   /** Writes a body produced piece by piece; readers see either no object or the whole one. */
@@ -67,6 +78,8 @@ export interface ObjectStore {
   head(key: string): Promise<StoredObjectWithMetadata | null>;
   /** Bytes [start, end) of the object, fewer when it is shorter; null when it does not exist. Reads only that range. */
   getRange(key: string, start: number, end: number): Promise<Uint8Array | null>;
+  /** The object's bytes piece by piece, for reading objects too big to hold (hashing one); null when it does not exist. */
+  getStream(key: string): Promise<AsyncIterable<Uint8Array> | null>;
   /** A URL that lets its holder write this one key once, with the given type and size, until it expires. */
   presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut>;
   /** One page of keys under `prefix`, in ascending key order: one list request. */

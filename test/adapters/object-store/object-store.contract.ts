@@ -2,6 +2,7 @@
  * The ObjectStore port's promises (functions/core/ports/object-store.ts), as one suite that every
  * adapter runs unchanged: object-store.directory.test.ts and object-store.s3.test.ts.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAll, ObjectAlreadyExistsError, type ObjectBody, type ObjectStore } from '../../../functions/core/ports/object-store';
 
@@ -267,6 +268,29 @@ export const describeObjectStoreContract = (
       expect(await store.getRange(`${fresh()}missing.bin`, 0, 10)).toBeNull();
     });
 
+    it('streams an object piece by piece, and null for a missing key', async () => {
+      const key = `${fresh()}stream.bin`;
+      // Three of the directory store's 1 MiB reads and more than one socket read from S3.
+      const body = new Uint8Array(3 * 1024 * 1024 + 5).map((_, index) => index % 251);
+      await store.put(key, body);
+      const pieces: Uint8Array[] = [];
+      for await (const piece of (await store.getStream(key))!) pieces.push(piece);
+      expect(pieces.length).toBeGreaterThan(1);
+      expect(Buffer.concat(pieces).equals(Buffer.from(body))).toBe(true);
+      expect(await store.getStream(`${fresh()}missing.bin`)).toBeNull();
+    });
+
+    it('presigns a PUT with its SHA-256 that takes exactly those bytes', async () => {
+      const key = `${fresh()}digest.wav`;
+      const body = Buffer.from('RIFF-digest-checked');
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      const presigned = await store.presignPut(key, { contentType: 'audio/wav', size: body.length, expiresInSeconds: 300, sha256 });
+      expect(presigned.headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(body).digest('base64'));
+      const response = await fetch(presigned.url, { method: 'PUT', headers: presigned.headers, body });
+      expect(response.status).toBe(200);
+      expect(Buffer.from((await store.get(key))!.body).equals(body)).toBe(true);
+    });
+
     it('presigns a PUT that stores the bytes, with their type, at that key', async () => {
       const key = `${fresh()}upload.wav`;
       const body = Buffer.from('RIFF-not-really-audio');
@@ -320,6 +344,18 @@ export const describeObjectStoreContract = (
           const signature = url.searchParams.get(signatureName)!;
           url.searchParams.set(signatureName, (signature[0] === 'a' ? 'b' : 'a') + signature.slice(1));
           await refused(url.toString(), presigned.headers, body, key);
+        });
+
+        it('refuses bytes of the signed size whose SHA-256 is not the signed one (400 BadDigest), and a missing checksum header', async () => {
+          const key = `${fresh()}digest.wav`;
+          const body = Buffer.from('0123456789');
+          const sha256 = createHash('sha256').update(body).digest('hex');
+          const presigned = await store.presignPut(key, { contentType: 'audio/wav', size: body.length, expiresInSeconds: 300, sha256 });
+          expect(await refused(presigned.url, presigned.headers, Buffer.from('9876543210'), key)).toBe(400);
+          const { 'x-amz-checksum-sha256': _checksum, ...unsigned } = presigned.headers;
+          await refused(presigned.url, unsigned, body, key);
+          const response = await fetch(presigned.url, { method: 'PUT', headers: presigned.headers, body });
+          expect(response.status).toBe(200);
         });
 
         it('refuses the URL once it has expired', async () => {

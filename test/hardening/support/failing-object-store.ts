@@ -64,6 +64,7 @@ export const failingObjectStore = (inner: ObjectStore): FailingObjectStore => {
     get: (...args) => inner.get(...args),
     head: (...args) => inner.head(...args),
     getRange: (...args) => inner.getRange(...args),
+    getStream: (...args) => inner.getStream(...args),
     presignPut: (...args) => inner.presignPut(...args),
     list: (...args) => inner.list(...args),
     delete: (...args) => inner.delete(...args),
