@@ -4,14 +4,16 @@
  * Life cycle (migration 009): the URL request reserves a chunk_id in audio_uploads; the arrival probes
  * the object with ranged reads and moves the reservation into audio_chunks, where the transcript path
  * takes it as it takes any chunk; a reservation whose URL expired and whose object never came is swept.
+ * A chunk's bytes are told apart by their SHA-256, as the raw-body POST's are (docs/audio-uploads.md).
  */
+import { createHash } from 'node:crypto';
 import { type AudioFormat, audioFormatOf, CANONICAL_MEDIA_TYPE } from './audio/probe';
 import { probeAudioObject } from './audio/probe-object';
-import { AUDIO_CHUNK_COLUMNS, type AudioChunk, toAudioChunk } from './audio-chunks';
+import { AUDIO_CHUNK_COLUMNS, type AudioChunk, findAudioChunk, toAudioChunk } from './audio-chunks';
 import { type ChunkTrack, resolveStartedAt } from './chunk-track';
 import type { Dependencies } from './dependencies';
 import { conflict, isDomainError, notFound, tooLarge, unsupportedMediaType } from './errors';
-import { type AudioExtension, audioKeyFor } from './keys';
+import { type AudioExtension, audioKeyFor, parseAudioKey } from './keys';
 
 /** The largest direct upload: well under S3's 5 GB single PUT, and hours of compressed speech. */
 export const MAX_DIRECT_UPLOAD_BYTES = 500 * 1024 * 1024;
@@ -26,6 +28,8 @@ export interface UploadRequest {
   sessionId: string;
   contentType: string;
   sizeBytes: number;
+  /** The SHA-256 of the bytes to come, hex: the URL then takes only those bytes, and a retry is compared by it. */
+  sha256?: string | null;
   track: ChunkTrack;
 }
 
@@ -38,14 +42,18 @@ export interface UploadTicket {
   expires_at: string;
 }
 
+/** `issued`: a URL to PUT the audio to; `replayed`: the sequence's chunk is there with these very bytes, nothing to PUT. */
+export type UploadOutcome = ({ outcome: 'issued' } & UploadTicket) | { outcome: 'replayed'; chunk: AudioChunk };
+
 type UploadDependencies = Pick<Dependencies, 'sql' | 'store' | 'audio'>;
 
 /**
  * Reserves a chunk id and presigns the PUT of its audio. A repeated request for a sequence whose upload
- * is still awaited, with the same type and size, gets the same chunk id and a fresh URL; a sequence
- * whose chunk already arrived, or awaited with another type or size, is a conflict.
+ * is still awaited, with the same type, size and sha256 (or none both times), gets the same chunk id and a
+ * fresh URL. A sequence whose chunk already arrived (by either upload path) is replayed when the request
+ * gives the chunk's SHA-256, and a conflict otherwise: without one the bytes cannot be compared.
  */
-export const createAudioUpload = async ({ sql, store, audio }: UploadDependencies, request: UploadRequest): Promise<UploadTicket> => {
+export const createAudioUpload = async ({ sql, store, audio }: UploadDependencies, request: UploadRequest): Promise<UploadOutcome> => {
   const format = audioFormatOf(request.contentType);
   if (!format || !audio.acceptedFormats.includes(format)) {
     const names = audio.acceptedFormats.map((accepted) => CANONICAL_MEDIA_TYPE[accepted]).join(', ');
@@ -55,6 +63,7 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
     throw tooLarge('Audio chunk too large', `Direct uploads are limited to ${MAX_DIRECT_UPLOAD_BYTES} bytes`);
   }
   const contentType = CANONICAL_MEDIA_TYPE[format];
+  const sha256 = request.sha256 ? request.sha256.toLowerCase() : null;
   const [session] = await sql.query<{ created_at: string }>('SELECT created_at FROM sessions WHERE session_id = :session_id', {
     session_id: request.sessionId,
   });
@@ -62,29 +71,34 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
   const startedAt = resolveStartedAt(request.track.startedAt, session.created_at);
   const expiresAt = new Date(Date.now() + UPLOAD_URL_SECONDS * 1000).toISOString();
 
-  const chunkId = await sql.transaction(async (tx) => {
+  const reserved = await sql.transaction(async (tx): Promise<{ chunkId: string; replayed: boolean }> => {
     if (request.track.sequence !== null) {
       const sequence = { session_id: request.sessionId, sequence: request.track.sequence };
-      const [arrived] = await tx.query<{ chunk_id: string }>(
-        'SELECT chunk_id::text AS chunk_id FROM audio_chunks WHERE session_id = :session_id AND sequence = :sequence',
+      const [arrived] = await tx.query<{ chunk_id: string; audio_sha256: string | null }>(
+        'SELECT chunk_id::text AS chunk_id, audio_sha256 FROM audio_chunks WHERE session_id = :session_id AND sequence = :sequence',
         sequence,
       );
       if (arrived) {
+        if (sha256 !== null && arrived.audio_sha256 === sha256) return { chunkId: arrived.chunk_id, replayed: true };
         throw conflict(
           'Audio chunk already uploaded',
-          `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${arrived.chunk_id}, already uploaded`,
+          sha256 === null
+            ? `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${arrived.chunk_id}, already uploaded; give sha256 to have a retry of the same bytes answered with it`
+            : `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${arrived.chunk_id}, already uploaded with different audio; a retry must send the same bytes`,
         );
       }
-      const [awaited] = await tx.query<{ chunk_id: string; content_type: string; size_bytes: string }>(
-        `SELECT chunk_id::text AS chunk_id, content_type, size_bytes::text AS size_bytes FROM audio_uploads
+      const [awaited] = await tx.query<{ chunk_id: string; content_type: string; size_bytes: string; audio_sha256: string | null }>(
+        `SELECT chunk_id::text AS chunk_id, content_type, size_bytes::text AS size_bytes, audio_sha256 FROM audio_uploads
          WHERE session_id = :session_id AND sequence = :sequence FOR UPDATE`,
         sequence,
       );
       if (awaited) {
-        if (awaited.content_type !== contentType || Number(awaited.size_bytes) !== request.sizeBytes) {
+        // Every URL for one key signs the same digest (or none): the arrival trusts the reservation's.
+        if (awaited.content_type !== contentType || Number(awaited.size_bytes) !== request.sizeBytes || awaited.audio_sha256 !== sha256) {
+          const digest = awaited.audio_sha256 === null ? 'no sha256' : `sha256 ${awaited.audio_sha256}`;
           throw conflict(
             'Upload already requested',
-            `Sequence ${request.track.sequence} awaits chunk ${awaited.chunk_id} as ${awaited.size_bytes} bytes of ${awaited.content_type}`,
+            `Sequence ${request.track.sequence} awaits chunk ${awaited.chunk_id} as ${awaited.size_bytes} bytes of ${awaited.content_type} with ${digest}`,
           );
         }
         await tx.query(
@@ -94,16 +108,17 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
             expires_at: expiresAt,
           },
         );
-        return awaited.chunk_id;
+        return { chunkId: awaited.chunk_id, replayed: false };
       }
     }
     const [allocated] = await tx.query<{ chunk_id: string }>(
       "SELECT nextval(pg_get_serial_sequence('audio_chunks', 'chunk_id'))::text AS chunk_id",
     );
     await tx.query(
-      `INSERT INTO audio_uploads (chunk_id, session_id, content_type, audio_key, size_bytes, sequence, speaker, started_at, expires_at)
+      `INSERT INTO audio_uploads (chunk_id, session_id, content_type, audio_key, size_bytes, sequence, speaker, started_at, expires_at,
+         audio_sha256)
        VALUES (CAST(:chunk_id AS bigint), :session_id, :content_type, :audio_key, :size_bytes, :sequence, :speaker,
-               CAST(:started_at AS timestamptz), CAST(:expires_at AS timestamptz))`,
+               CAST(:started_at AS timestamptz), CAST(:expires_at AS timestamptz), :audio_sha256)`,
       {
         chunk_id: allocated!.chunk_id,
         session_id: request.sessionId,
@@ -114,14 +129,28 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
         speaker: request.track.speaker,
         started_at: startedAt,
         expires_at: expiresAt,
+        audio_sha256: sha256,
       },
     );
-    return allocated!.chunk_id;
+    return { chunkId: allocated!.chunk_id, replayed: false };
   });
 
+  if (reserved.replayed) {
+    const chunk = await findAudioChunk({ sql }, reserved.chunkId);
+    // Gone between the two reads: the session was erased meanwhile.
+    if (!chunk) throw notFound('Session not found', `No session with id "${request.sessionId}"`);
+    return { outcome: 'replayed', chunk };
+  }
+  const chunkId = reserved.chunkId;
   const key = audioKeyFor(request.sessionId, chunkId, format as AudioExtension);
-  const presigned = await store.presignPut(key, { contentType, size: request.sizeBytes, expiresInSeconds: UPLOAD_URL_SECONDS });
+  const presigned = await store.presignPut(key, {
+    contentType,
+    size: request.sizeBytes,
+    expiresInSeconds: UPLOAD_URL_SECONDS,
+    ...(sha256 ? { sha256 } : {}),
+  });
   return {
+    outcome: 'issued',
     chunk_id: chunkId,
     session_id: request.sessionId,
     upload_url: presigned.url,
@@ -140,24 +169,42 @@ type AwaitedUpload = {
   sequence: number | null;
   speaker: string | null;
   started_at: string | null;
+  audio_sha256: string | null;
+};
+
+const AWAITED_COLUMNS = `chunk_id::text AS chunk_id, session_id, content_type, audio_key, size_bytes::text AS size_bytes, sequence,
+  speaker, started_at, audio_sha256`;
+
+/** The object's SHA-256, hex, read piece by piece: a 500 MB upload is never held in memory. */
+const sha256OfObject = async (store: Dependencies['store'], key: string): Promise<string | null> => {
+  const body = await store.getStream(key);
+  if (!body) return null;
+  const hash = createHash('sha256');
+  for await (const piece of body) hash.update(piece);
+  return hash.digest('hex');
 };
 
 /**
  * The arrival of a direct upload's object: probes it with ranged reads and turns the reservation into
  * the chunk row, pending transcription. Audio that does not probe, or is too long, becomes a chunk
  * marked failed with the reason (there is no request left to answer), and its object is removed.
- * Null when the key has no reservation: not a direct upload, or one already completed.
+ * Null when there is nothing to complete: not a direct upload, one already completed, one another
+ * delivery of the same event completes (S3 delivers at least once: the reservation is claimed by
+ * deleting it, so only one delivery makes the row), or a copy of the same bytes a raw-body upload
+ * stored under the sequence meanwhile. An object with neither reservation nor chunk (it came after the
+ * sweep, or after its session was erased) is removed.
  */
 export const completeAudioUpload = async (
   { sql, store, audio, logger }: Pick<Dependencies, 'sql' | 'store' | 'audio' | 'logger'>,
   key: string,
 ): Promise<AudioChunk | null> => {
-  const [upload] = await sql.query<AwaitedUpload>(
-    `SELECT chunk_id::text AS chunk_id, session_id, content_type, audio_key, size_bytes::text AS size_bytes, sequence, speaker, started_at
-     FROM audio_uploads WHERE audio_key = :audio_key`,
-    { audio_key: key },
-  );
-  if (!upload) return null;
+  const [upload] = await sql.query<AwaitedUpload>(`SELECT ${AWAITED_COLUMNS} FROM audio_uploads WHERE audio_key = :audio_key`, {
+    audio_key: key,
+  });
+  if (!upload) {
+    await removeUnowned({ sql, store, logger }, key);
+    return null;
+  }
   const object = await store.head(key);
   if (!object) return null;
   const ids = { chunk_id: upload.chunk_id, session_id: upload.session_id };
@@ -180,38 +227,61 @@ export const completeAudioUpload = async (
     if (!isDomainError(error) || error.kind === 'dependency_unavailable') throw error;
     refusal = `${error.message}: ${error.detail}`;
   }
-  const row = await sql.transaction(async (tx) => {
+  // A digest the URL signed was checked by the store as the bytes came in; otherwise the bytes are read once to hash them.
+  const audioSha256 = refusal ? null : (upload.audio_sha256 ?? (await sha256OfObject(store, key)));
+  const claimed = await sql.transaction(async (tx) => {
+    // Claimed by deleting it: a concurrent delivery of the same event waits here, then finds nothing to claim.
+    const [reservation] = await tx.query<AwaitedUpload>(
+      `DELETE FROM audio_uploads WHERE chunk_id = CAST(:chunk_id AS bigint) RETURNING ${AWAITED_COLUMNS}`,
+      { chunk_id: upload.chunk_id },
+    );
+    if (!reservation) return { outcome: 'claimed elsewhere' as const };
     const [taken] =
-      upload.sequence === null
+      reservation.sequence === null
         ? []
-        : await tx.query<{ chunk_id: string }>(
-            'SELECT chunk_id::text AS chunk_id FROM audio_chunks WHERE session_id = :session_id AND sequence = :sequence',
-            { session_id: upload.session_id, sequence: upload.sequence },
+        : await tx.query<{ chunk_id: string; audio_sha256: string | null }>(
+            'SELECT chunk_id::text AS chunk_id, audio_sha256 FROM audio_chunks WHERE session_id = :session_id AND sequence = :sequence',
+            { session_id: reservation.session_id, sequence: reservation.sequence },
           );
+    // The same bytes already stored under the sequence (a raw-body retry won the race): no second chunk.
+    if (taken && audioSha256 !== null && taken.audio_sha256 === audioSha256) return { outcome: 'duplicate' as const, of: taken.chunk_id };
     const [inserted] = await tx.query(
       `INSERT INTO audio_chunks (chunk_id, session_id, content_type, audio_key, size_bytes, sample_rate, channels, duration,
-         sequence, speaker, started_at, transcript_status, transcript_error)
-       SELECT chunk_id, session_id, content_type, audio_key, CAST(:size_bytes AS integer), :sample_rate, :channels, :duration,
-         CASE WHEN :sequence_free THEN sequence END, speaker, started_at, :status, :error
-       FROM audio_uploads WHERE chunk_id = CAST(:chunk_id AS bigint)
+         sequence, speaker, started_at, transcript_status, transcript_error, audio_sha256)
+       VALUES (CAST(:chunk_id AS bigint), :session_id, :content_type, :audio_key, CAST(:size_bytes AS integer), :sample_rate,
+         :channels, :duration, :sequence, :speaker, CAST(:started_at AS timestamptz), :status, :error, :audio_sha256)
        RETURNING ${AUDIO_CHUNK_COLUMNS}`,
       {
-        chunk_id: upload.chunk_id,
+        chunk_id: reservation.chunk_id,
+        session_id: reservation.session_id,
+        content_type: reservation.content_type,
+        audio_key: reservation.audio_key,
         size_bytes: object.size,
         sample_rate: probe?.sampleRate ?? 0,
         channels: probe?.channels ?? 0,
         duration: probe?.duration ?? 0,
-        // A raw-body upload may have taken the sequence meanwhile: that one keeps it, and this chunk fails.
-        sequence_free: !taken,
+        // A raw-body upload of other bytes may have taken the sequence meanwhile: that one keeps it, and this chunk fails.
+        sequence: taken ? null : reservation.sequence,
+        speaker: reservation.speaker,
+        started_at: reservation.started_at,
         status: refusal || taken ? 'failed' : 'pending',
-        error: refusal ?? (taken ? `Sequence ${upload.sequence} was uploaded meanwhile as chunk ${taken.chunk_id}` : null),
+        error: refusal ?? (taken ? `Sequence ${reservation.sequence} was uploaded meanwhile as chunk ${taken.chunk_id}` : null),
+        audio_sha256: audioSha256,
       },
     );
-    await tx.query('DELETE FROM audio_uploads WHERE chunk_id = CAST(:chunk_id AS bigint)', { chunk_id: upload.chunk_id });
-    return inserted;
+    return { outcome: 'inserted' as const, row: inserted! };
   });
-  if (!row) return null;
-  const chunk = toAudioChunk(row);
+  if (claimed.outcome === 'claimed elsewhere') {
+    // Another delivery made the chunk, or the session was erased meanwhile and the object is now nobody's.
+    await removeUnowned({ sql, store, logger }, key);
+    return null;
+  }
+  if (claimed.outcome === 'duplicate') {
+    await store.delete([key]);
+    logger.info('Direct upload repeats a chunk already stored; removed', { ...ids, duplicate_of: claimed.of });
+    return null;
+  }
+  const chunk = toAudioChunk(claimed.row);
   if (chunk.transcript_status === 'failed') {
     // Nothing is kept of audio that was refused.
     await store.delete([key]);
@@ -220,6 +290,16 @@ export const completeAudioUpload = async (
     logger.info('Direct upload arrived', { ...ids, size_bytes: object.size, duration: chunk.duration });
   }
   return chunk;
+};
+
+/** Removes an audio object that no chunk row holds (none awaits it either): nothing will ever read it. */
+const removeUnowned = async ({ sql, store, logger }: Pick<Dependencies, 'sql' | 'store' | 'logger'>, key: string) => {
+  const chunkId = parseAudioKey(key)?.chunkId;
+  if (!chunkId) return;
+  const [owned] = await sql.query('SELECT 1 AS owned FROM audio_chunks WHERE chunk_id = CAST(:chunk_id AS bigint)', { chunk_id: chunkId });
+  if (owned || !(await store.head(key))) return;
+  await store.delete([key]);
+  logger.warn('Removed an audio object that no reservation or chunk awaits', { key });
 };
 
 /** A direct upload refused on arrival: its row has no audio facts (a probed chunk has a rate of 8 kHz or more). */

@@ -1,19 +1,7 @@
-import { type AudioChunk, type IngestResult, receiveAudioChunk } from '../core/audio-chunks';
+import { type IngestResult, receiveAudioChunk } from '../core/audio-chunks';
 import { apiHandler } from '../http/api-handler';
+import { chunkData } from '../http/chunk-data';
 import { requestSchemas } from '../http/request-schemas';
-
-const chunkData = (chunk: AudioChunk) => ({
-  chunk_id: chunk.chunk_id,
-  session_id: chunk.session_id,
-  content_type: chunk.content_type,
-  duration: chunk.duration,
-  size_bytes: chunk.size_bytes,
-  sequence: chunk.sequence,
-  speaker: chunk.speaker,
-  started_at: chunk.started_at,
-  transcript_status: chunk.transcript_status,
-  created_at: chunk.created_at,
-});
 
 const STATUS = { created: 201, replayed: 200, 'track-header': 202 } as const;
 const MESSAGE = {

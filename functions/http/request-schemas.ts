@@ -77,9 +77,16 @@ export const requestSchemas = {
       content_type: z.string().check(z.minLength(1), z.maxLength(255)),
       /** The exact size of the PUT to come; over the direct-upload limit gets a 413. */
       size_bytes: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+      /**
+       * The SHA-256 of the bytes to come, 64 hex digits: the URL then takes only those bytes (the PUT sends
+       * it base64 as x-amz-checksum-sha256), and a repeat of an uploaded sequence with it answers 200.
+       */
+      sha256: z.optional(z.string().check(z.regex(/^[0-9A-Fa-f]{64}$/, 'sha256 must be the SHA-256 of the audio as 64 hex digits'))),
       ...ChunkTrackFields,
     }),
     status: 201,
+    /** 200: the sequence's chunk already holds these bytes (same sha256); no URL. */
+    alsoAnswers: [200],
   },
   'record-code-history': {
     params: SessionPath,

@@ -1,8 +1,10 @@
 /**
  * The direct-upload life cycle in core, on real parts (PGlite, the directory store): the reservation,
  * the arrival that probes the object with ranged reads and makes the chunk, audio refused on arrival,
- * a sequence taken meanwhile, and the sweep of reservations whose audio never came.
+ * a sequence taken meanwhile, and the sweep of reservations whose audio never came; uploads told apart
+ * by their SHA-256 across both paths; an object nobody awaits; and (on PostgreSQL) duplicate deliveries.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +13,15 @@ import { loadMigrations } from '../../db/migrations';
 import { DirectoryObjectStore } from '../../functions/adapters/object-store/directory';
 import { openPgliteSql } from '../../functions/adapters/sql/pglite';
 import { PROBE_WINDOW_BYTES } from '../../functions/core/audio/probe-object';
-import { findAudioChunk } from '../../functions/core/audio-chunks';
+import { findAudioChunk, receiveAudioChunk } from '../../functions/core/audio-chunks';
 import {
   completeAudioUpload,
   createAudioUpload,
   expireAudioUploads,
   UPLOAD_GRACE_SECONDS,
   UPLOAD_URL_SECONDS,
+  type UploadOutcome,
+  type UploadRequest,
 } from '../../functions/core/audio-uploads';
 import { NO_TRACK } from '../../functions/core/chunk-track';
 import type { AudioSettings } from '../../functions/core/dependencies';
@@ -36,12 +40,20 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Log
 const audio: AudioSettings = { acceptedFormats: ['wav', 'flac', 'ogg'], maxBytes: 4 * 1024 * 1024 };
 const deps = () => ({ sql, store, audio, logger: quiet });
 const SESSION = 'uploads-core';
+const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 const keyOf = (chunkId: string, extension = 'wav') => `audio/${SESSION}/${chunkId}.${extension}`;
 const reservations = async () =>
   (await sql.query<{ chunk_id: string }>('SELECT chunk_id::text AS chunk_id FROM audio_uploads ORDER BY chunk_id')).map(
     (row) => row.chunk_id,
   );
+
+/** A request that must be answered with a URL. */
+const issue = async (request: UploadRequest) => {
+  const outcome = await createAudioUpload(deps(), request);
+  if (outcome.outcome !== 'issued') throw new Error(`expected a URL, got ${outcome.outcome}`);
+  return outcome as Extract<UploadOutcome, { outcome: 'issued' }>;
+};
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'interview-ops-uploads-'));
@@ -59,7 +71,7 @@ afterAll(async () => {
 describe('arrival', () => {
   it('probes a big WAV from its header alone and makes the pending chunk with its track', async () => {
     const bytes = toneWav({ sampleRate: 48000, channels: 2, seconds: 12 });
-    const ticket = await createAudioUpload(deps(), {
+    const ticket = await issue({
       sessionId: SESSION,
       contentType: 'audio/x-wav',
       sizeBytes: bytes.length,
@@ -93,7 +105,7 @@ describe('arrival', () => {
     const header = oggOpusHeader(1, 1800);
     const firstPage = header.subarray(0, 47);
     const bytes = Buffer.concat([firstPage, Buffer.alloc(3 * PROBE_WINDOW_BYTES), header.subarray(47)]);
-    const ticket = await createAudioUpload(deps(), {
+    const ticket = await issue({
       sessionId: SESSION,
       contentType: 'audio/ogg',
       sizeBytes: bytes.length,
@@ -108,7 +120,7 @@ describe('arrival', () => {
 
   it('refuses a WAV whose data chunk runs past the object, keeping the reason and nothing of the audio', async () => {
     const bytes = toneWav({ sampleRate: 48000, channels: 2, seconds: 12 }).subarray(0, 2 * PROBE_WINDOW_BYTES + 1000);
-    const ticket = await createAudioUpload(deps(), {
+    const ticket = await issue({
       sessionId: SESSION,
       contentType: 'audio/wav',
       sizeBytes: bytes.length,
@@ -131,7 +143,7 @@ describe('arrival', () => {
 
   it('fails the upload whose sequence a raw-body chunk took meanwhile, and leaves that chunk be', async () => {
     const bytes = toneWav({ seconds: 1 });
-    const ticket = await createAudioUpload(deps(), {
+    const ticket = await issue({
       sessionId: SESSION,
       contentType: 'audio/wav',
       sizeBytes: bytes.length,
@@ -149,16 +161,168 @@ describe('arrival', () => {
   });
 });
 
+describe('bytes told apart by their SHA-256', () => {
+  const chunkSha = async (chunkId: string) =>
+    (
+      await sql.query<{ audio_sha256: string | null }>('SELECT audio_sha256 FROM audio_chunks WHERE chunk_id = CAST(:id AS bigint)', {
+        id: chunkId,
+      })
+    )[0]?.audio_sha256;
+
+  it('signs a given digest into the URL and keeps it on the chunk without reading the object again', async () => {
+    const bytes = toneWav({ seconds: 2 });
+    const ticket = await issue({
+      sessionId: SESSION,
+      contentType: 'audio/wav',
+      sizeBytes: bytes.length,
+      sha256: sha256Of(bytes).toUpperCase(),
+      track: NO_TRACK,
+    });
+    expect(ticket.headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(bytes).digest('base64'));
+    await store.put(keyOf(ticket.chunk_id), bytes, { contentType: 'audio/wav' });
+    store.reset();
+    await completeAudioUpload(deps(), keyOf(ticket.chunk_id));
+    expect(await chunkSha(ticket.chunk_id)).toBe(sha256Of(bytes));
+    expect(store.counts).toMatchObject({ get: 0, getStream: 0 });
+  });
+
+  it('hashes an upload made without a digest by streaming its object once', async () => {
+    const bytes = toneWav({ seconds: 3 });
+    const ticket = await issue({ sessionId: SESSION, contentType: 'audio/wav', sizeBytes: bytes.length, track: NO_TRACK });
+    expect(ticket.headers).not.toHaveProperty('x-amz-checksum-sha256');
+    await store.put(keyOf(ticket.chunk_id), bytes, { contentType: 'audio/wav' });
+    store.reset();
+    await completeAudioUpload(deps(), keyOf(ticket.chunk_id));
+    expect(await chunkSha(ticket.chunk_id)).toBe(sha256Of(bytes));
+    expect(store.counts).toMatchObject({ get: 0, getStream: 1 });
+  });
+
+  it('replays an arrived sequence for the same digest, and refuses another digest or none', async () => {
+    const bytes = toneWav({ seconds: 1.5 });
+    const request = { sessionId: SESSION, contentType: 'audio/wav', sizeBytes: bytes.length, track: { ...NO_TRACK, sequence: 30 } };
+    const ticket = await issue(request);
+    await store.put(keyOf(ticket.chunk_id), bytes, { contentType: 'audio/wav' });
+    await completeAudioUpload(deps(), keyOf(ticket.chunk_id));
+
+    const replayed = await createAudioUpload(deps(), { ...request, sha256: sha256Of(bytes) });
+    expect(replayed).toMatchObject({ outcome: 'replayed', chunk: { chunk_id: ticket.chunk_id, sequence: 30 } });
+    expect(replayed).not.toHaveProperty('upload_url');
+    await expect(createAudioUpload(deps(), { ...request, sha256: sha256Of(Buffer.from('other')) })).rejects.toMatchObject({
+      kind: 'conflict',
+      detail: expect.stringContaining('different audio'),
+    });
+    await expect(createAudioUpload(deps(), request)).rejects.toMatchObject({
+      kind: 'conflict',
+      detail: expect.stringContaining('give sha256'),
+    });
+  });
+
+  it('gives an awaited sequence the same chunk for the same digest, and refuses another digest or none', async () => {
+    const bytes = toneWav({ seconds: 1.25 });
+    const request = {
+      sessionId: SESSION,
+      contentType: 'audio/wav',
+      sizeBytes: bytes.length,
+      sha256: sha256Of(bytes),
+      track: { ...NO_TRACK, sequence: 31 },
+    };
+    const first = await issue(request);
+    const again = await issue(request);
+    expect(again.chunk_id).toBe(first.chunk_id);
+    for (const sha256 of [sha256Of(Buffer.from('other')), null]) {
+      await expect(createAudioUpload(deps(), { ...request, sha256 })).rejects.toMatchObject({ kind: 'conflict' });
+    }
+  });
+
+  it('compares a raw-body chunk and a direct upload of the same sequence by the same digest, both ways', async () => {
+    const raw = toneWav({ seconds: 1.75 });
+    const stored = await receiveAudioChunk(deps(), {
+      sessionId: SESSION,
+      contentType: 'audio/wav',
+      bytes: raw,
+      track: { ...NO_TRACK, sequence: 32 },
+    });
+    expect(stored.outcome).toBe('created');
+    const request = { sessionId: SESSION, contentType: 'audio/wav', sizeBytes: raw.length, track: { ...NO_TRACK, sequence: 32 } };
+    const replayed = await createAudioUpload(deps(), { ...request, sha256: sha256Of(raw) });
+    expect(replayed.outcome === 'replayed' && replayed.chunk.chunk_id).toBe(stored.outcome === 'created' && stored.chunk.chunk_id);
+
+    const direct = toneWav({ seconds: 2.25 });
+    const ticket = await issue({ ...request, sizeBytes: direct.length, track: { ...NO_TRACK, sequence: 33 } });
+    await store.put(keyOf(ticket.chunk_id), direct, { contentType: 'audio/wav' });
+    await completeAudioUpload(deps(), keyOf(ticket.chunk_id));
+    const retried = await receiveAudioChunk(deps(), {
+      sessionId: SESSION,
+      contentType: 'audio/wav',
+      bytes: direct,
+      track: { ...NO_TRACK, sequence: 33 },
+    });
+    expect(retried).toMatchObject({ outcome: 'replayed', chunk: { chunk_id: ticket.chunk_id } });
+    await expect(
+      receiveAudioChunk(deps(), { sessionId: SESSION, contentType: 'audio/wav', bytes: raw, track: { ...NO_TRACK, sequence: 33 } }),
+    ).rejects.toMatchObject({ kind: 'conflict' });
+  });
+
+  it('makes no second chunk when a raw-body retry stored the same bytes under the sequence first', async () => {
+    const bytes = toneWav({ seconds: 2.5 });
+    const ticket = await issue({
+      sessionId: SESSION,
+      contentType: 'audio/wav',
+      sizeBytes: bytes.length,
+      track: { ...NO_TRACK, sequence: 34 },
+    });
+    const raw = await receiveAudioChunk(deps(), {
+      sessionId: SESSION,
+      contentType: 'audio/wav',
+      bytes,
+      track: { ...NO_TRACK, sequence: 34 },
+    });
+    await store.put(keyOf(ticket.chunk_id), bytes, { contentType: 'audio/wav' });
+    expect(await completeAudioUpload(deps(), keyOf(ticket.chunk_id))).toBeNull();
+    expect(await findAudioChunk({ sql }, ticket.chunk_id)).toBeNull();
+    expect(await reservations()).not.toContain(ticket.chunk_id);
+    expect(await store.head(keyOf(ticket.chunk_id))).toBeNull();
+    expect(raw.outcome === 'created' && (await findAudioChunk({ sql }, raw.chunk.chunk_id))).toMatchObject({ sequence: 34 });
+  });
+});
+
+describe('an object nobody awaits', () => {
+  it('is removed when it arrives after its reservation was swept', async () => {
+    const bytes = toneWav({ seconds: 1 });
+    const ticket = await issue({ sessionId: SESSION, contentType: 'audio/wav', sizeBytes: bytes.length, track: NO_TRACK });
+    const expiry = Date.parse(ticket.expires_at);
+    expect((await expireAudioUploads(deps(), new Date(expiry + (UPLOAD_GRACE_SECONDS + 60) * 1000))).expired).toContain(ticket.chunk_id);
+    // A PUT started just before its URL expired, landing after the grace.
+    await store.put(keyOf(ticket.chunk_id), bytes, { contentType: 'audio/wav' });
+    const outcomes = await transcribeInsertedAudio({ ...deps(), transcriber: unusedTranscriber }, [keyOf(ticket.chunk_id)], {
+      deadline: Date.now() + 60_000,
+    });
+    expect(outcomes).toEqual([expect.objectContaining({ outcome: 'skipped' })]);
+    expect(await store.head(keyOf(ticket.chunk_id))).toBeNull();
+    expect(await findAudioChunk({ sql }, ticket.chunk_id)).toBeNull();
+  });
+
+  it('is kept when its chunk row holds it', async () => {
+    const bytes = toneWav({ seconds: 1 });
+    const ticket = await issue({ sessionId: SESSION, contentType: 'audio/wav', sizeBytes: bytes.length, track: NO_TRACK });
+    await store.put(keyOf(ticket.chunk_id), bytes, { contentType: 'audio/wav' });
+    expect(await completeAudioUpload(deps(), keyOf(ticket.chunk_id))).not.toBeNull();
+    // A repeated event after the chunk was made: no reservation, but the chunk owns the object.
+    expect(await completeAudioUpload(deps(), keyOf(ticket.chunk_id))).toBeNull();
+    expect(await store.head(keyOf(ticket.chunk_id))).not.toBeNull();
+  });
+});
+
 describe('the sweep', () => {
   it('drops a reservation only past expiry and grace, and not one whose audio is there', async () => {
     const bytes = toneWav({ seconds: 1 });
-    const never = await createAudioUpload(deps(), {
+    const never = await issue({
       sessionId: SESSION,
       contentType: 'audio/wav',
       sizeBytes: bytes.length,
       track: NO_TRACK,
     });
-    const landed = await createAudioUpload(deps(), {
+    const landed = await issue({
       sessionId: SESSION,
       contentType: 'audio/wav',
       sizeBytes: bytes.length,
