@@ -4,6 +4,7 @@
  * its SigV4 checks under TARGET=twin), and the object's arrival makes the chunk and its transcript
  * through the same path as a raw-body upload.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realWav, toneWav } from '../support/audio-fixtures';
 import { type ApiResponse, expectRefusal } from '../support/http';
@@ -14,12 +15,15 @@ const call: Target['request'] = (method, path, init) => target.request(method, p
 const SESSION = 'direct-upload-1';
 
 interface Ticket {
+  outcome: 'issued';
   chunk_id: string;
   upload_url: string;
   method: 'PUT';
   headers: Record<string, string>;
   expires_at: string;
 }
+
+const sha256Of = (bytes: Uint8Array, encoding: 'hex' | 'base64' = 'hex') => createHash('sha256').update(bytes).digest(encoding);
 
 const requestUpload = (json: Record<string, unknown>, sessionId = SESSION) =>
   call('POST', `/sessions/${sessionId}/audio_chunks/uploads`, { json });
@@ -58,7 +62,8 @@ describe('POST /sessions/{session_id}/audio_chunks/uploads', () => {
     const response = await requestUpload({ content_type: 'audio/wav', size_bytes: bytes.length });
     expect(response.status).toBe(201);
     const ticket = response.json.data as Ticket;
-    expect(Object.keys(ticket).sort()).toEqual(['chunk_id', 'expires_at', 'headers', 'method', 'session_id', 'upload_url']);
+    expect(Object.keys(ticket).sort()).toEqual(['chunk_id', 'expires_at', 'headers', 'method', 'outcome', 'session_id', 'upload_url']);
+    expect(ticket.outcome).toBe('issued');
     expect(ticket.chunk_id).toMatch(/^[0-9]+$/);
     expect(ticket.method).toBe('PUT');
     expect(ticket.headers).toEqual({
@@ -131,14 +136,50 @@ describe('POST /sessions/{session_id}/audio_chunks/uploads', () => {
     expectRefusal(await requestUpload({ content_type: 'audio/wav', size_bytes: bytes.length + 1, sequence: 7 }), 409);
   });
 
-  it('refuses a sequence whose chunk already arrived', { timeout: 120_000 }, async () => {
+  it('answers a repeat for an arrived sequence by its sha256: 200 with the chunk, else 409', { timeout: 120_000 }, async () => {
     const bytes = realWav('cards/001.wav');
     const ticket = await ticketFor(bytes, { sequence: 8 });
+    expect(ticket.headers).not.toHaveProperty('x-amz-checksum-sha256');
     expect((await put(ticket, bytes)).status).toBe(200);
     expect((await awaitTranscript(SESSION, ticket.chunk_id)).status).toBe(200);
-    const refused = await requestUpload({ content_type: 'audio/wav', size_bytes: bytes.length, sequence: 8 });
-    expectRefusal(refused, 409);
-    expect(refused.json.error).toContain(`chunk ${ticket.chunk_id}`);
+    const request = { content_type: 'audio/wav', size_bytes: bytes.length, sequence: 8 };
+
+    const replayed = await requestUpload({ ...request, sha256: sha256Of(bytes) });
+    expect(replayed.status).toBe(200);
+    expect(replayed.json.data).toMatchObject({ outcome: 'replayed', chunk_id: ticket.chunk_id, sequence: 8, size_bytes: bytes.length });
+    expect(replayed.json.data).not.toHaveProperty('upload_url');
+
+    const other = await requestUpload({ ...request, sha256: sha256Of(Buffer.from('other audio')) });
+    expectRefusal(other, 409);
+    expect(other.json.error).toContain(`chunk ${ticket.chunk_id}`);
+    // Without a digest the bytes cannot be compared.
+    expectRefusal(await requestUpload(request), 409);
+  });
+
+  it('signs a given sha256 into the URL: other bytes of the same size are refused and nothing is stored', async () => {
+    const bytes = realWav('cards/002.wav');
+    const ticket = await ticketFor(bytes, { sha256: sha256Of(bytes), sequence: 50 });
+    expect(ticket.headers['x-amz-checksum-sha256']).toBe(sha256Of(bytes, 'base64'));
+    const forged = Buffer.from(bytes);
+    forged[forged.length - 1] = forged[forged.length - 1]! ^ 0xff;
+    const refused = await put(ticket, forged);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('BadDigest');
+    expect(await target.readKey(`audio/${SESSION}/${ticket.chunk_id}.wav`)).toBeUndefined();
+    // The same URL still takes the right bytes.
+    expect((await put(ticket, bytes)).status).toBe(200);
+  });
+
+  it('compares a raw-body chunk and a direct upload of one sequence by the same sha256', async () => {
+    const bytes = realWav('cards/003.wav');
+    const raw = await call('POST', `/sessions/${SESSION}/audio_chunks?sequence=60`, {
+      body: bytes,
+      headers: { 'content-type': 'audio/wav' },
+    });
+    expect(raw.status).toBe(201);
+    const replayed = await requestUpload({ content_type: 'audio/wav', size_bytes: bytes.length, sequence: 60, sha256: sha256Of(bytes) });
+    expect(replayed.status).toBe(200);
+    expect(replayed.json.data).toMatchObject({ outcome: 'replayed', chunk_id: raw.json.data.chunk_id });
   });
 
   it.each([
@@ -149,6 +190,7 @@ describe('POST /sessions/{session_id}/audio_chunks/uploads', () => {
     ['a zero size', 400, { content_type: 'audio/wav', size_bytes: 0 }, SESSION],
     ['an unknown field', 400, { content_type: 'audio/wav', size_bytes: 100, colour: 'red' }, SESSION],
     ['a bad speaker', 400, { content_type: 'audio/wav', size_bytes: 100, speaker: 'no spaces' }, SESSION],
+    ['a sha256 that is not 64 hex digits', 400, { content_type: 'audio/wav', size_bytes: 100, sha256: 'abc' }, SESSION],
   ])('answers %s with %i', async (_label, status, json, sessionId) => {
     expectRefusal(await requestUpload(json, sessionId), status);
   });
