@@ -81,7 +81,8 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   'upload-audio-chunk': { read: [AUDIO_TRACK_HEADERS_PREFIX], write: [AUDIO_PREFIX, AUDIO_TRACK_HEADERS_PREFIX, ...marksChanges] },
   // Signs the PUT URL: S3 authorizes the upload as this role, so it needs the write it hands out.
   'create-audio-upload': { write: [AUDIO_PREFIX] },
-  // A direct upload refused on arrival (not audio, too long) has its object removed. A chunk too long to
+  // A direct upload refused on arrival (not audio, too long), a copy of a chunk already stored, and an object
+  // no reservation or chunk awaits (swept, session erased) have their object removed. A chunk too long to
   // stream goes to a batch job, which reads audio/ and writes its output with this role's permissions.
   'transcribe-audio-chunk': {
     ...transcriber,

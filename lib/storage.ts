@@ -15,6 +15,7 @@ import {
   TRANSCRIBE_OUTPUT_PREFIX,
 } from '../functions/core/keys';
 import { EXPIRING_TAG } from '../functions/core/lifecycle/retention-tags';
+import { CHECKSUM_SHA256_HEADER } from '../functions/core/ports/object-store';
 import { segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces';
 
 export interface StorageProps {
@@ -66,11 +67,12 @@ export class Storage extends Construct {
         { id: 'expire-transcribe-output', prefix: TRANSCRIBE_OUTPUT_PREFIX, expiration: Duration.days(14) },
       ],
       // Browsers PUT direct uploads to presigned URLs (the URL is the credential); nothing else crosses origins.
+      // The allowed headers are those a URL may sign besides content-length, which browsers set themselves.
       cors: [
         {
           allowedMethods: [HttpMethods.PUT],
           allowedOrigins: ['*'],
-          allowedHeaders: ['content-type', 'x-amz-tagging'],
+          allowedHeaders: ['content-type', 'x-amz-tagging', CHECKSUM_SHA256_HEADER],
           maxAge: 3600,
         },
       ],

@@ -445,6 +445,20 @@ describe('InterviewOpsStack', () => {
       expect(denyInsecure.length).toBeGreaterThanOrEqual(2);
     });
 
+    it('lets browsers PUT direct uploads from any origin with every header an upload URL signs', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        CorsConfiguration: {
+          CorsRules: [
+            Match.objectLike({
+              AllowedMethods: ['PUT'],
+              AllowedOrigins: ['*'],
+              AllowedHeaders: Match.arrayWith(['content-type', 'x-amz-tagging', 'x-amz-checksum-sha256']),
+            }),
+          ],
+        },
+      });
+    });
+
     it('expires snapshots/ after the retention days (7 by default)', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {
