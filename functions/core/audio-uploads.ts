@@ -80,11 +80,14 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
       );
       if (arrived) {
         if (sha256 !== null && arrived.audio_sha256 === sha256) return { chunkId: arrived.chunk_id, replayed: true };
+        const taken = `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${arrived.chunk_id}, already uploaded`;
         throw conflict(
           'Audio chunk already uploaded',
           sha256 === null
-            ? `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${arrived.chunk_id}, already uploaded; give sha256 to have a retry of the same bytes answered with it`
-            : `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${arrived.chunk_id}, already uploaded with different audio; a retry must send the same bytes`,
+            ? `${taken}; give sha256 to have a retry of the same bytes answered with it`
+            : arrived.audio_sha256 === null
+              ? `${taken}, and its bytes' SHA-256 was not recorded (refused on arrival, or older than its recording): they cannot be compared`
+              : `${taken} with different audio; a retry must send the same bytes`,
         );
       }
       const [awaited] = await tx.query<{ chunk_id: string; content_type: string; size_bytes: string; audio_sha256: string | null }>(
@@ -228,7 +231,7 @@ export const completeAudioUpload = async (
     refusal = `${error.message}: ${error.detail}`;
   }
   // A digest the URL signed was checked by the store as the bytes came in; otherwise the bytes are read once to hash them.
-  const audioSha256 = refusal ? null : (upload.audio_sha256 ?? (await sha256OfObject(store, key)));
+  const audioSha256 = upload.audio_sha256 ?? (refusal ? null : await sha256OfObject(store, key));
   const claimed = await sql.transaction(async (tx) => {
     // Claimed by deleting it: a concurrent delivery of the same event waits here, then finds nothing to claim.
     const [reservation] = await tx.query<AwaitedUpload>(

@@ -138,7 +138,7 @@ describe('POST /sessions/{session_id}/audio_chunks/uploads', () => {
 
   it('answers a repeat for an arrived sequence by its sha256: 200 with the chunk, else 409', { timeout: 120_000 }, async () => {
     const bytes = realWav('cards/001.wav');
-    const ticket = await ticketFor(bytes, { sequence: 8 });
+    const ticket = await ticketFor(bytes, { sequence: 8, started_at: 2000 });
     expect(ticket.headers).not.toHaveProperty('x-amz-checksum-sha256');
     expect((await put(ticket, bytes)).status).toBe(200);
     expect((await awaitTranscript(SESSION, ticket.chunk_id)).status).toBe(200);
@@ -148,6 +148,9 @@ describe('POST /sessions/{session_id}/audio_chunks/uploads', () => {
     expect(replayed.status).toBe(200);
     expect(replayed.json.data).toMatchObject({ outcome: 'replayed', chunk_id: ticket.chunk_id, sequence: 8, size_bytes: bytes.length });
     expect(replayed.json.data).not.toHaveProperty('upload_url');
+    // The track carried over from the reservation through the arrival's claim.
+    const session = await call('GET', `/sessions/${SESSION}`);
+    expect(Date.parse(replayed.json.data.started_at) - Date.parse(session.json.data.created_at)).toBe(2000);
 
     const other = await requestUpload({ ...request, sha256: sha256Of(Buffer.from('other audio')) });
     expectRefusal(other, 409);
