@@ -7,6 +7,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { CORS_MAX_AGE_SECONDS, CORS_UPLOAD_EXPOSE_HEADERS, CORS_UPLOAD_HEADERS } from '../functions/http/cors';
 import {
   type RetentionClass,
   SESSION_OBJECT_KINDS,
@@ -19,6 +20,8 @@ import { segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces'
 
 export interface StorageProps {
   snapshotRetentionDays: number;
+  /** Origins whose pages PUT direct uploads (stack setting corsOrigins); empty: any origin. */
+  corsOrigins?: readonly string[];
   /** Days per retention class; a class left out is kept until its session is erased. */
   retentionDays?: Partial<Record<RetentionClass, number>>;
 }
@@ -65,13 +68,16 @@ export class Storage extends Construct {
         // A batch job's output is copied into the transcript files when it ends; the copy here is for inspection.
         { id: 'expire-transcribe-output', prefix: TRANSCRIBE_OUTPUT_PREFIX, expiration: Duration.days(14) },
       ],
-      // Browsers PUT direct uploads to presigned URLs (the URL is the credential); nothing else crosses origins.
+      // Browsers PUT direct uploads to presigned URLs (the URL is the credential); nothing else crosses
+      // origins. With corsOrigins set, only those origins' pages may; unset, any page (a platform's backend
+      // may hand the URL to its own page, whose origin this stack does not know).
       cors: [
         {
           allowedMethods: [HttpMethods.PUT],
-          allowedOrigins: ['*'],
-          allowedHeaders: ['content-type', 'x-amz-tagging'],
-          maxAge: 3600,
+          allowedOrigins: props.corsOrigins?.length ? [...props.corsOrigins] : ['*'],
+          allowedHeaders: CORS_UPLOAD_HEADERS,
+          exposedHeaders: CORS_UPLOAD_EXPOSE_HEADERS,
+          maxAge: CORS_MAX_AGE_SECONDS,
         },
       ],
       // Transcripts and audio are the product: a stack deletion must not take them along.

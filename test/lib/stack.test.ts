@@ -696,6 +696,53 @@ describe('InterviewOpsStack', () => {
       expect(() => synth({ databaseSecondsUntilAutoPause: 60 }, noTables)).toThrow(/databaseSecondsUntilAutoPause/);
     });
 
+    it("answer CORS preflights for corsOrigins only, with the route table's methods, and let those origins PUT uploads", () => {
+      const api = (synthesized: Template) => Object.values(resourcesOf(synthesized, 'AWS::ApiGatewayV2::Api'))[0]!.Properties;
+      const bucketCors = (synthesized: Template) =>
+        Object.values(resourcesOf(synthesized, 'AWS::S3::Bucket')).find((bucket) => bucket.Properties.CorsConfiguration)!.Properties
+          .CorsConfiguration.CorsRules;
+      // Unset: no CORS on the API, as before the setting; the bucket still takes presigned PUTs from any page.
+      expect(api(template).CorsConfiguration).toBeUndefined();
+      expect(bucketCors(template)).toEqual([expect.objectContaining({ AllowedMethods: ['PUT'], AllowedOrigins: ['*'] })]);
+
+      const deleteRoute = table.find((route) => route.method === 'DELETE')!;
+      const cors = synth(
+        { corsOrigins: 'https://app.example.com, http://localhost:5173' },
+        { routes: [...oneRoute, healthRoute, deleteRoute], eventFunctions: [] },
+      );
+      expect(api(cors).CorsConfiguration).toEqual({
+        AllowOrigins: ['https://app.example.com', 'http://localhost:5173'],
+        AllowMethods: ['DELETE', 'GET'],
+        AllowHeaders: expect.arrayContaining(['authorization', 'content-type', 'x-amz-date', 'x-amz-security-token']),
+        ExposeHeaders: ['apigw-requestid'],
+        MaxAge: 3600,
+      });
+      expect(api(cors).CorsConfiguration.AllowCredentials).toBeUndefined();
+      expect(bucketCors(cors)).toEqual([
+        {
+          AllowedMethods: ['PUT'],
+          AllowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+          AllowedHeaders: ['content-type', 'x-amz-tagging'],
+          ExposedHeaders: ['etag'],
+          MaxAge: 3600,
+        },
+      ]);
+      // Every method of the full table, so no route is left out of the preflight.
+      expect(api(synth({ corsOrigins: '*' }, { routes, eventFunctions: [] })).CorsConfiguration).toMatchObject({
+        AllowOrigins: ['*'],
+        AllowMethods: ['DELETE', 'GET', 'POST', 'PUT'],
+      });
+    });
+
+    it('refuse corsOrigins that are not origins', () => {
+      const small = { routes: oneRoute, eventFunctions: [] };
+      expect(() => synth({ corsOrigins: 'https://app.example.com/' }, small)).toThrow(
+        /corsOrigins: https:\/\/app.example.com\/ is not an origin/,
+      );
+      expect(() => synth({ corsOrigins: 'app.example.com' }, small)).toThrow(/corsOrigins/);
+      expect(() => synth({ corsOrigins: '*,https://app.example.com' }, small)).toThrow(/corsOrigins: \* stands alone/);
+    });
+
     it('refuse a JWT mode without issuer and audience, and a bad retention', () => {
       expect(() => synth({ authMode: 'jwt' }, { routes: oneRoute, eventFunctions: [] })).toThrow(/jwtIssuer/);
       expect(() => synth({ snapshotRetentionDays: 0 }, { routes: oneRoute, eventFunctions: [] })).toThrow(/snapshotRetentionDays/);
