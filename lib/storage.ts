@@ -7,7 +7,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type LifecycleRule, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CORS_MAX_AGE_SECONDS, CORS_UPLOAD_EXPOSE_HEADERS, CORS_UPLOAD_HEADERS } from '../functions/http/cors';
 import {
   type RetentionClass,
   SESSION_OBJECT_KINDS,
@@ -17,6 +16,7 @@ import {
 } from '../functions/core/keys';
 import { EXPIRING_TAG } from '../functions/core/lifecycle/retention-tags';
 import { segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces';
+import { CORS_MAX_AGE_SECONDS, CORS_UPLOAD_EXPOSE_HEADERS, CORS_UPLOAD_HEADERS } from '../functions/http/cors';
 
 export interface StorageProps {
   snapshotRetentionDays: number;

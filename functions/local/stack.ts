@@ -38,15 +38,10 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
   useDependencies(built);
   const dependencies = await built;
   const { store } = dependencies;
-  const gateway = await startGateway(
-    routes,
-    settings.PORT,
-    settings.HOST,
-    {
-      corsOrigins,
-      ...(store instanceof DirectoryObjectStore ? { signedUploads: (request, url) => serveSignedUpload(store, request, url) } : {}),
-    },
-  );
+  const gateway = await startGateway(routes, settings.PORT, settings.HOST, {
+    corsOrigins,
+    ...(store instanceof DirectoryObjectStore ? { signedUploads: (request, url) => serveSignedUpload(store, request, url) } : {}),
+  });
   gatewayUrl = gateway.url;
   const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);
   const retentionScheduler = startScheduler(eventFunctions, settings.RETENTION_SWEEP_INTERVAL_SECONDS, 'retention-schedule');
