@@ -199,10 +199,12 @@ describe('InterviewOpsStack', () => {
         'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
+      // A retry of a batch-only chunk starts a job that writes its output as this role.
       expect(objectGrants(template, 'process-chunk')).toEqual({
         'audio/': ['s3:GetObject'],
         'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'transcribe-output/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // The inserted-chunk function also removes audio refused on arrival, and its batch jobs write their
@@ -312,21 +314,23 @@ describe('InterviewOpsStack', () => {
       }
     });
 
-    it('lets only the inserted-chunk function start batch jobs', () => {
+    it('lets only the inserted-chunk function and POST /process_chunk start batch jobs', () => {
       const startsJobs = (handler: string) =>
         statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('transcribe:StartTranscriptionJob'));
-      const [grant, ...others] = startsJobs('transcribe-audio-chunk');
-      expect(others).toEqual([]);
-      // The action has no resource type: '*' is all IAM takes (the twin's gate refuses anything narrower).
-      // CDK merges it with the other actions on '*': the streaming grant and X-Ray's.
-      expect(actionsOf(grant).sort()).toEqual([
-        'transcribe:StartStreamTranscription',
-        'transcribe:StartTranscriptionJob',
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
-      ]);
-      expect(grant.Resource).toBe('*');
-      for (const handler of ['process-chunk', 'complete-batch-transcription', 'create-audio-upload', 'upload-audio-chunk']) {
+      for (const handler of ['transcribe-audio-chunk', 'process-chunk']) {
+        const [grant, ...others] = startsJobs(handler);
+        expect(others, handler).toEqual([]);
+        // The action has no resource type: '*' is all IAM takes (the twin's gate refuses anything narrower).
+        // CDK merges it with the other actions on '*': the streaming grant and X-Ray's.
+        expect(actionsOf(grant!).sort(), handler).toEqual([
+          'transcribe:StartStreamTranscription',
+          'transcribe:StartTranscriptionJob',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ]);
+        expect(grant!.Resource, handler).toBe('*');
+      }
+      for (const handler of ['complete-batch-transcription', 'create-audio-upload', 'upload-audio-chunk']) {
         expect(startsJobs(handler), handler).toEqual([]);
       }
       // Transcribe reads the audio and writes the output as the caller: no data access role to pass.
