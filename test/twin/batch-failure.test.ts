@@ -64,6 +64,6 @@ describe('a batch job that fails', () => {
     const done = await transcriptWhenSettled(chunkId, /failed/);
     expect(done.status).toBe(200);
     expect(done.json.data.words.length).toBeGreaterThanOrEqual(2);
-    expect(done.json.data.chunk_id).toBe(chunkId);
+    expect(done.json.data.filename).toBe(`${SESSION}_${chunkId}.txt`);
   });
 });
