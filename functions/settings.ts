@@ -2,6 +2,7 @@
  * The service's settings, read from the environment in one place and checked with zod, so a bad value
  * stops the process at start with a clear message instead of failing a request later.
  */
+import { parseCorsOrigins } from './http/cors';
 import * as z from './validation';
 
 const seconds = z.coerce.number().check(z.int(), z.positive());
@@ -25,6 +26,18 @@ const SettingsSchema = z.object({
   TRANSCRIBE_LANGUAGE: z._default(z.string(), 'en-US'),
   /** Comma-separated language codes (two or more): Amazon Transcribe identifies the language among them. */
   TRANSCRIBE_LANGUAGE_OPTIONS: z.optional(z.string()),
+  /** Web origins the local gateway answers CORS for: a comma list, or `*` (functions/http/cors.ts). */
+  CORS_ORIGINS: z.optional(
+    z.string().check(
+      z.superRefine((value, context) => {
+        try {
+          parseCorsOrigins(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message, input: value });
+        }
+      }),
+    ),
+  ),
   LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
   MAX_AUDIO_BYTES: z._default(z.coerce.number().check(z.int(), z.positive()), 4 * 1024 * 1024),
   /**

@@ -92,7 +92,8 @@ export const functionNeeds: Readonly<Record<string, FunctionNeeds>> = {
   },
   'complete-batch-transcription': { read: [TRANSCRIBE_OUTPUT_PREFIX], write: [...TRANSCRIPTION_WRITES, ...marksChanges] },
   'expire-audio-uploads': { read: [AUDIO_PREFIX] },
-  'process-chunk': transcriber,
+  // A chunk only batch takes (MP4, or too long to stream within the route) goes to a new job, as above.
+  'process-chunk': { ...transcriber, write: [...transcriber.write!, TRANSCRIBE_OUTPUT_PREFIX], batchTranscribe: true },
   'get-transcript': { read: [TRANSCRIPTS_PREFIX, TRANSCRIPT_DETAILS_PREFIX], list: [TRANSCRIPTS_PREFIX], database: 'reader' },
   'list-transcripts': transcriptReader,
   'get-session-transcript': { read: [TRANSCRIPT_DETAILS_PREFIX], database: 'reader' },

@@ -3,9 +3,11 @@
  * the public ones requires IAM (SigV4) authorization, or a JWT when the stack is deployed with
  * authMode=jwt. The stage throttles and writes an access log line per request.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
   type CfnStage,
+  CorsHttpMethod,
+  type CorsPreflightOptions,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -17,6 +19,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, corsAllowMethods } from '../functions/http/cors';
 import { type RouteDefinition, routeId } from '../functions/routes';
 import { acknowledgeNag } from './nag';
 import type { StackSettings } from './stack-settings';
@@ -28,8 +31,23 @@ export interface ApiRoute {
 
 export interface HttpEndpointProps {
   routes: readonly ApiRoute[];
-  settings: Pick<StackSettings, 'authMode' | 'jwtIssuer' | 'jwtAudience'>;
+  settings: Pick<StackSettings, 'authMode' | 'jwtIssuer' | 'jwtAudience' | 'corsOrigins'>;
 }
+
+/**
+ * API Gateway answers preflights itself, before any authorizer, and adds these headers to the routes'
+ * answers for an allowed Origin. No credentials: clients send a bearer JWT or SigV4 headers, not cookies.
+ */
+export const corsPreflightOf = (origins: readonly string[], routes: readonly RouteDefinition[]): CorsPreflightOptions | undefined =>
+  origins.length === 0
+    ? undefined
+    : {
+        allowOrigins: [...origins],
+        allowMethods: corsAllowMethods(routes).map((method) => CorsHttpMethod[method]),
+        allowHeaders: CORS_ALLOW_HEADERS,
+        exposeHeaders: CORS_EXPOSE_HEADERS,
+        maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+      };
 
 /** Steady-state and burst requests per second for the whole stage; API Gateway answers 429 beyond them. */
 export const STAGE_THROTTLE = { rateLimit: 50, burstLimit: 100 };
@@ -50,10 +68,15 @@ export class HttpEndpoint extends Construct {
         ? new HttpJwtAuthorizer('Jwt', props.settings.jwtIssuer!, { jwtAudience: props.settings.jwtAudience })
         : new HttpIamAuthorizer();
 
+    const corsPreflight = corsPreflightOf(
+      props.settings.corsOrigins,
+      props.routes.map(({ route }) => route),
+    );
     this.api = new HttpApi(this, 'Api', {
       description: 'interview-ops: sessions, transcripts and sandbox snapshots',
       defaultAuthorizer: authorizer,
       createDefaultStage: false,
+      ...(corsPreflight ? { corsPreflight } : {}),
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const stage = this.api.addStage('DefaultStage', {

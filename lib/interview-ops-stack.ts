@@ -61,6 +61,7 @@ export class InterviewOpsStack extends Stack {
     const settings = readStackSettings(this.node);
     const storage = new Storage(this, 'Storage', {
       snapshotRetentionDays: settings.snapshotRetentionDays,
+      corsOrigins: settings.corsOrigins,
       retentionDays: {
         ...(settings.audioRetentionDays === undefined ? {} : { audio: settings.audioRetentionDays }),
         ...(settings.transcriptRetentionDays === undefined ? {} : { transcripts: settings.transcriptRetentionDays }),

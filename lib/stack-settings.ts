@@ -3,6 +3,7 @@
  * checked once so a bad value stops the synth with a clear message.
  */
 import type { Node } from 'constructs';
+import { parseCorsOrigins } from '../functions/http/cors';
 
 export type AuthMode = 'iam' | 'jwt';
 
@@ -15,6 +16,11 @@ export interface StackSettings {
   authMode: AuthMode;
   jwtIssuer?: string;
   jwtAudience: string[];
+  /**
+   * Web origins whose pages may call the API and PUT presigned uploads (a comma list, or `*`); empty: the
+   * API answers no preflight and the bucket takes cross-origin PUTs from any origin, as before.
+   */
+  corsOrigins: string[];
   /** Amazon Transcribe language code. */
   transcribeLanguage: string;
   /** Two or more codes: Transcribe identifies the language among them instead (TRANSCRIBE_LANGUAGE_OPTIONS). */
@@ -77,6 +83,14 @@ export const readStackSettings = (node: Node): StackSettings => {
     .filter(Boolean);
   if (authMode === 'jwt' && (!jwtIssuer?.startsWith('https://') || jwtAudience.length === 0)) {
     throw new Error('authMode jwt needs context jwtIssuer (an https:// URL) and jwtAudience (one or more, comma-separated)');
+  }
+
+  const cors: unknown = node.tryGetContext('corsOrigins');
+  let corsOrigins: string[];
+  try {
+    corsOrigins = parseCorsOrigins(Array.isArray(cors) ? cors.map(String).join(',') : contextString(node, 'corsOrigins'));
+  } catch (error) {
+    throw new Error(`context corsOrigins: ${(error as Error).message}`);
   }
 
   const transcribeLanguage = contextString(node, 'transcribeLanguage') ?? 'en-US';
@@ -152,6 +166,7 @@ export const readStackSettings = (node: Node): StackSettings => {
     authMode,
     ...(jwtIssuer ? { jwtIssuer } : {}),
     jwtAudience,
+    corsOrigins,
     transcribeLanguage,
     transcribeLanguageOptions,
     databaseDeletionProtection: protection === 'true',

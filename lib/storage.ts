@@ -15,11 +15,13 @@ import {
   TRANSCRIBE_OUTPUT_PREFIX,
 } from '../functions/core/keys';
 import { EXPIRING_TAG } from '../functions/core/lifecycle/retention-tags';
-import { CHECKSUM_SHA256_HEADER } from '../functions/core/ports/object-store';
 import { segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces';
+import { CORS_MAX_AGE_SECONDS, CORS_UPLOAD_EXPOSE_HEADERS, CORS_UPLOAD_HEADERS } from '../functions/http/cors';
 
 export interface StorageProps {
   snapshotRetentionDays: number;
+  /** Origins whose pages PUT direct uploads (stack setting corsOrigins); empty: any origin. */
+  corsOrigins?: readonly string[];
   /** Days per retention class; a class left out is kept until its session is erased. */
   retentionDays?: Partial<Record<RetentionClass, number>>;
 }
@@ -66,14 +68,16 @@ export class Storage extends Construct {
         // A batch job's output is copied into the transcript files when it ends; the copy here is for inspection.
         { id: 'expire-transcribe-output', prefix: TRANSCRIBE_OUTPUT_PREFIX, expiration: Duration.days(14) },
       ],
-      // Browsers PUT direct uploads to presigned URLs (the URL is the credential); nothing else crosses origins.
-      // The allowed headers are those a URL may sign besides content-length, which browsers set themselves.
+      // Browsers PUT direct uploads to presigned URLs (the URL is the credential); nothing else crosses
+      // origins. With corsOrigins set, only those origins' pages may; unset, any page (a platform's backend
+      // may hand the URL to its own page, whose origin this stack does not know).
       cors: [
         {
           allowedMethods: [HttpMethods.PUT],
-          allowedOrigins: ['*'],
-          allowedHeaders: ['content-type', 'x-amz-tagging', CHECKSUM_SHA256_HEADER],
-          maxAge: 3600,
+          allowedOrigins: props.corsOrigins?.length ? [...props.corsOrigins] : ['*'],
+          allowedHeaders: CORS_UPLOAD_HEADERS,
+          exposedHeaders: CORS_UPLOAD_EXPOSE_HEADERS,
+          maxAge: CORS_MAX_AGE_SECONDS,
         },
       ],
       // Transcripts and audio are the product: a stack deletion must not take them along.

@@ -59,4 +59,12 @@ describe('wiring', () => {
   it('refuses bad settings with a message naming each one', () => {
     expect(() => readSettings({ PORT: 'eighty', SNAPSHOT_INTERVAL_SECONDS: '-1' })).toThrow(/PORT: .*; SNAPSHOT_INTERVAL_SECONDS: /);
   });
+
+  it('takes CORS_ORIGINS as origins or *, and refuses a URL with a path or * among others', () => {
+    expect(readSettings({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).CORS_ORIGINS).toBeDefined();
+    expect(() => readSettings({ CORS_ORIGINS: 'https://app.example.com/interviews' })).toThrow(
+      /CORS_ORIGINS: https:\/\/app.example.com\/interviews is not an origin/,
+    );
+    expect(() => readSettings({ CORS_ORIGINS: '*,https://app.example.com' })).toThrow(/CORS_ORIGINS: \* stands alone/);
+  });
 });

@@ -5,6 +5,11 @@
  * caller that authorizeCaller lets through (403); requests become payload format 2.0 events for the
  * route's function, and the function's answer is mapped back by the 2.0 rules.
  *
+ * With the Api's CorsConfiguration, a preflight (OPTIONS with Origin and Access-Control-Request-Method)
+ * is answered 204 by the gateway itself, before routes, throttles and authorizers, and every answer to an
+ * allowed Origin gets the configured headers, replacing any CORS header the function set (as AWS documents
+ * for HTTP APIs). An Origin not allowed gets no CORS headers, so the browser keeps the answer from the page.
+ *
  * Error answers are API Gateway's own: 404 Not Found, 403 Forbidden, 429 Too Many Requests, 413 Request
  * Entity Too Large (body over 10 MB, or over Lambda's 6 MB request limit), 500 Internal Server Error (the
  * function failed, timed out, was throttled or answered more than 6 MB) and 503 Service Unavailable (no
@@ -206,6 +211,70 @@ const bucketOf = (settings: any): TokenBucket | undefined => {
   return new TokenBucket(Number.isFinite(rate) ? rate : 10_000, Number.isFinite(burst) ? burst : 5_000);
 };
 
+// ---- CORS ------------------------------------------------------------------------------------------------
+
+/** The Api's CorsConfiguration (CloudFormation's names). */
+interface CorsConfiguration {
+  AllowOrigins?: string[];
+  AllowMethods?: string[];
+  AllowHeaders?: string[];
+  ExposeHeaders?: string[];
+  MaxAge?: number;
+  AllowCredentials?: boolean;
+}
+
+/** An allowed origin: exact, '*', or a pattern with '*' for a subdomain (https://*.example.com). */
+const originMatcher = (allowed: readonly string[]) => {
+  const patterns = allowed.map((entry) =>
+    entry === '*' ? /^.+$/ : new RegExp(`^${entry.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]+')}$`, 'i'),
+  );
+  return (origin: string | undefined) => origin !== undefined && patterns.some((pattern) => pattern.test(origin));
+};
+
+const corsOf = (configuration: CorsConfiguration | undefined) => {
+  if (!configuration) return undefined;
+  const allows = originMatcher(configuration.AllowOrigins ?? []);
+  const anyOrigin = (configuration.AllowOrigins ?? []).includes('*') && !configuration.AllowCredentials;
+  const allowOriginFor = (origin: string | undefined) => (allows(origin) ? (anyOrigin ? '*' : origin!) : undefined);
+  const list = (values: string[] | undefined) => (values?.length ? values.join(',') : undefined);
+  const defined = (headers: Record<string, string | undefined>) =>
+    Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return {
+    isPreflight: (request: IncomingMessage) =>
+      request.method === 'OPTIONS' &&
+      request.headers.origin !== undefined &&
+      request.headers['access-control-request-method'] !== undefined,
+    preflight(request: IncomingMessage): Reply {
+      const origin = allowOriginFor(request.headers.origin);
+      const headers = origin
+        ? defined({
+            'access-control-allow-origin': origin,
+            'access-control-allow-methods': list(configuration.AllowMethods),
+            'access-control-allow-headers': list(configuration.AllowHeaders),
+            'access-control-max-age': configuration.MaxAge === undefined ? undefined : String(configuration.MaxAge),
+            'access-control-allow-credentials': configuration.AllowCredentials ? 'true' : undefined,
+          })
+        : {};
+      return { statusCode: 204, headers, cookies: [], body: Buffer.alloc(0) };
+    },
+    decorate(request: IncomingMessage, reply: Reply): Reply {
+      const headers = Object.fromEntries(Object.entries(reply.headers).filter(([name]) => !name.startsWith('access-control-')));
+      const origin = allowOriginFor(request.headers.origin);
+      if (origin) {
+        Object.assign(
+          headers,
+          defined({
+            'access-control-allow-origin': origin,
+            'access-control-expose-headers': list(configuration.ExposeHeaders),
+            'access-control-allow-credentials': configuration.AllowCredentials ? 'true' : undefined,
+          }),
+        );
+      }
+      return { ...reply, headers };
+    },
+  };
+};
+
 // ---- the template ---------------------------------------------------------------------------------------
 
 const functionArnIn = (uri: string) => /(arn:[^:]+:lambda:[^:]+:\d+:function:[^/]+?)(\/invocations)?$/.exec(uri)?.[1] ?? uri;
@@ -383,6 +452,7 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
   if (!apiLogicalId) throw new Error(`expected one AWS::ApiGatewayV2::Api (or apiLogicalId), found ${apis.join(', ') || 'none'}`);
   const apiId = template.physicalId(apiLogicalId);
   const { routes, stageBucket, accessLogFormat } = routesOf(template, apiId, options.integrationTimeoutMs ?? MAX_INTEGRATION_TIMEOUT_MS);
+  const cors = corsOf(template.resources[apiLogicalId]!.Properties.CorsConfiguration as CorsConfiguration | undefined);
 
   const findRoute = (method: string, rawPath: string) => {
     const parts = rawPath.split('/').slice(1);
@@ -402,6 +472,10 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
     const rawPath = q < 0 ? url : url.slice(0, q);
     const rawQueryString = q < 0 ? '' : url.slice(q + 1);
 
+    if (cors?.isPreflight(request)) {
+      request.resume();
+      return cors.preflight(request);
+    }
     if (stageBucket && !stageBucket.take()) {
       request.resume();
       return message(429, 'Too Many Requests');
@@ -523,7 +597,8 @@ export const startApiGateway = async (options: ApiGatewayOptions): Promise<ApiGa
         process.stderr.write(`[api-gateway] ${error instanceof Error ? error.stack : String(error)}\n`);
         return message(500, 'Internal Server Error');
       })
-      .then((reply) => {
+      .then((answer) => {
+        const reply = cors && !cors.isPreflight(request) ? cors.decorate(request, answer) : answer;
         if (response.headersSent) return;
         const headers: Record<string, string | string[]> = {
           ...reply.headers,

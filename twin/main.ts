@@ -17,7 +17,7 @@ import { type PostgresServer, startPostgresServer } from './postgres-server';
 import { startS3, type TwinS3 } from './s3/index';
 import { startSecretsManager, type TwinSecretsManager } from './secrets-manager/server';
 import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
-import { startTranscribeBatch, type TranscriptionJobEnd } from './transcribe/batch';
+import { startTranscribeBatch, type TranscribeBatch, type TranscriptionJobEnd } from './transcribe/batch';
 import { startTranscribeStreaming, type TranscribeStreamingServer } from './transcribe/server';
 import { startXrayDaemon, type XrayDaemon } from './xray';
 
@@ -51,6 +51,8 @@ export interface Twin {
   /** The segments traced functions sent. */
   xray: XrayDaemon;
   transcribe: TranscribeStreamingServer;
+  /** Amazon Transcribe batch; failJobs() makes its jobs fail. */
+  transcribeBatch: TranscribeBatch;
   events: TwinEvents;
   functions: ReadonlyMap<string, FunctionRuntime>;
   stop(): Promise<void>;
@@ -233,6 +235,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
       secretsManager,
       xray,
       transcribe,
+      transcribeBatch,
       events,
       functions,
       stop,

@@ -1,4 +1,4 @@
-import { transcribeChunk } from '../core/transcripts/transcribe-chunk';
+import { isBatchHandOff, type ProcessedChunk, processChunk } from '../core/transcripts/process-chunk';
 import { apiHandler } from '../http/api-handler';
 import { requestSchemas } from '../http/request-schemas';
 import { routes, timeoutSecondsOf } from '../routes';
@@ -8,7 +8,9 @@ const TIMEOUT_MS = timeoutSecondsOf(routes.find((route) => route.handler === 'pr
 
 export const handler = apiHandler({
   ...requestSchemas['process-chunk'],
-  message: 'Transcript generated successfully',
+  status: (result: ProcessedChunk) => (isBatchHandOff(result) ? 202 : 200),
+  message: (result: ProcessedChunk) =>
+    isBatchHandOff(result) ? 'Transcription started: a batch job transcribes this chunk' : 'Transcript generated successfully',
   run: ({ params, query }, deps) =>
-    transcribeChunk(deps, { chunkId: params.chunk_id, sessionId: query.session_id, deadline: Date.now() + TIMEOUT_MS }),
+    processChunk(deps, { chunkId: params.chunk_id, sessionId: query.session_id, deadline: Date.now() + TIMEOUT_MS }),
 });

@@ -124,7 +124,9 @@ export const requestSchemas = {
     }),
   },
   'trigger-snapshot': { status: 201 },
+  /** 202: a chunk only batch transcription can take (MP4 on AWS, or too long to stream now) went to a new job. */
   'process-chunk': {
+    alsoAnswers: [202],
     params: z.object({ chunk_id: ChunkId }),
     /** Without session_id the chunk's own row names the session. */
     query: z.object({ session_id: z.optional(SessionId) }),

@@ -12,6 +12,7 @@ import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
 import { type RouteDefinition, routeId, timeoutSecondsOf } from '../routes';
 import { fromApiGatewayResult, type HttpReply, toApiGatewayEvent } from './api-gateway-event';
+import { localCors } from './cors';
 import { localLambdaContext } from './lambda-context';
 
 /** API Gateway HTTP APIs refuse larger payloads before any Lambda runs. */
@@ -92,6 +93,8 @@ export interface Gateway {
 export interface GatewayOptions {
   /** Serves PUTs to signed upload URLs (SIGNED_UPLOAD_PATH), which S3 takes on AWS; the body is not read first. */
   signedUploads?: (request: IncomingMessage, url: URL) => Promise<HttpReply>;
+  /** Origins whose pages may call cross-origin (CORS_ORIGINS); none: no CORS, as without the setting on AWS. */
+  corsOrigins?: readonly string[];
 }
 
 export const startGateway = async (
@@ -101,8 +104,11 @@ export const startGateway = async (
   options: GatewayOptions = {},
 ): Promise<Gateway> => {
   const compiled = routes.map(compile);
+  const cors = options.corsOrigins?.length ? localCors(options.corsOrigins, routes) : undefined;
 
   const dispatch = async (request: IncomingMessage): Promise<HttpReply> => {
+    const preflight = cors?.preflight(request);
+    if (preflight) return preflight;
     const { rawPath, rawQueryString } = targetOf(request.url ?? '/');
     if (options.signedUploads && rawPath.startsWith(SIGNED_UPLOAD_PATH)) {
       return options.signedUploads(request, new URL(request.url ?? '/', 'http://localhost'));
@@ -136,7 +142,7 @@ export const startGateway = async (
         logger.error('Gateway failed to dispatch', { error });
         return internalError();
       })
-      .then((result) => reply(response, result))
+      .then((result) => reply(response, cors ? cors.decorate(request, result) : result))
       .catch((error: unknown) => {
         logger.error('Gateway failed to write a reply', { error });
         if (response.headersSent) response.destroy();

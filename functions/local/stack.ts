@@ -5,6 +5,7 @@
 import { DirectoryObjectStore } from '../adapters/object-store/directory';
 import { buildDependencies, useDependencies } from '../config';
 import type { Dependencies } from '../core/dependencies';
+import { parseCorsOrigins } from '../http/cors';
 import { logger } from '../logger';
 import { eventFunctions, routes } from '../routes';
 import type { Settings } from '../settings';
@@ -26,6 +27,7 @@ export interface LocalStack {
 }
 
 export const startLocalStack = async (settings: Settings): Promise<LocalStack> => {
+  const corsOrigins = parseCorsOrigins(settings.CORS_ORIGINS);
   const notifications = objectNotifications(eventFunctions);
   // Upload URLs name the gateway, whose address (PORT=0 picks one) is known only once it listens.
   let gatewayUrl = '';
@@ -36,12 +38,10 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
   useDependencies(built);
   const dependencies = await built;
   const { store } = dependencies;
-  const gateway = await startGateway(
-    routes,
-    settings.PORT,
-    settings.HOST,
-    store instanceof DirectoryObjectStore ? { signedUploads: (request, url) => serveSignedUpload(store, request, url) } : {},
-  );
+  const gateway = await startGateway(routes, settings.PORT, settings.HOST, {
+    corsOrigins,
+    ...(store instanceof DirectoryObjectStore ? { signedUploads: (request, url) => serveSignedUpload(store, request, url) } : {}),
+  });
   gatewayUrl = gateway.url;
   const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);
   const retentionScheduler = startScheduler(eventFunctions, settings.RETENTION_SWEEP_INTERVAL_SECONDS, 'retention-schedule');
@@ -49,7 +49,7 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
     ownsDatabase: settings.DATABASE_URL === undefined,
     notify: (object) => notifications.notify(object),
   });
-  logger.info('Local stack listening', { url: gateway.url, dataDir: settings.DATA_DIR });
+  logger.info('Local stack listening', { url: gateway.url, dataDir: settings.DATA_DIR, corsOrigins });
   return {
     url: gateway.url,
     dependencies,

@@ -199,10 +199,12 @@ describe('InterviewOpsStack', () => {
         'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // A transcription writes its text and its details sidecar: both prefixes, or every one fails with AccessDenied.
+      // A retry of a batch-only chunk starts a job that writes its output as this role.
       expect(objectGrants(template, 'process-chunk')).toEqual({
         'audio/': ['s3:GetObject'],
         'transcripts/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'transcript-details/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+        'transcribe-output/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
         'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
       // The inserted-chunk function also removes audio refused on arrival, and its batch jobs write their
@@ -312,21 +314,23 @@ describe('InterviewOpsStack', () => {
       }
     });
 
-    it('lets only the inserted-chunk function start batch jobs', () => {
+    it('lets only the inserted-chunk function and POST /process_chunk start batch jobs', () => {
       const startsJobs = (handler: string) =>
         statementsOf(template, handler).filter((statement) => actionsOf(statement).includes('transcribe:StartTranscriptionJob'));
-      const [grant, ...others] = startsJobs('transcribe-audio-chunk');
-      expect(others).toEqual([]);
-      // The action has no resource type: '*' is all IAM takes (the twin's gate refuses anything narrower).
-      // CDK merges it with the other actions on '*': the streaming grant and X-Ray's.
-      expect(actionsOf(grant).sort()).toEqual([
-        'transcribe:StartStreamTranscription',
-        'transcribe:StartTranscriptionJob',
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
-      ]);
-      expect(grant.Resource).toBe('*');
-      for (const handler of ['process-chunk', 'complete-batch-transcription', 'create-audio-upload', 'upload-audio-chunk']) {
+      for (const handler of ['transcribe-audio-chunk', 'process-chunk']) {
+        const [grant, ...others] = startsJobs(handler);
+        expect(others, handler).toEqual([]);
+        // The action has no resource type: '*' is all IAM takes (the twin's gate refuses anything narrower).
+        // CDK merges it with the other actions on '*': the streaming grant and X-Ray's.
+        expect(actionsOf(grant!).sort(), handler).toEqual([
+          'transcribe:StartStreamTranscription',
+          'transcribe:StartTranscriptionJob',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ]);
+        expect(grant!.Resource, handler).toBe('*');
+      }
+      for (const handler of ['complete-batch-transcription', 'create-audio-upload', 'upload-audio-chunk']) {
         expect(startsJobs(handler), handler).toEqual([]);
       }
       // Transcribe reads the audio and writes the output as the caller: no data access role to pass.
@@ -708,6 +712,53 @@ describe('InterviewOpsStack', () => {
       expect(() => synth({ databaseMinCapacity: 0.3 }, noTables)).toThrow(/databaseMinCapacity/);
       expect(() => synth({ databaseMinCapacity: 8, databaseMaxCapacity: 4 }, noTables)).toThrow(/databaseMaxCapacity/);
       expect(() => synth({ databaseSecondsUntilAutoPause: 60 }, noTables)).toThrow(/databaseSecondsUntilAutoPause/);
+    });
+
+    it("answer CORS preflights for corsOrigins only, with the route table's methods, and let those origins PUT uploads", () => {
+      const api = (synthesized: Template) => Object.values(resourcesOf(synthesized, 'AWS::ApiGatewayV2::Api'))[0]!.Properties;
+      const bucketCors = (synthesized: Template) =>
+        Object.values(resourcesOf(synthesized, 'AWS::S3::Bucket')).find((bucket) => bucket.Properties.CorsConfiguration)!.Properties
+          .CorsConfiguration.CorsRules;
+      // Unset: no CORS on the API, as before the setting; the bucket still takes presigned PUTs from any page.
+      expect(api(template).CorsConfiguration).toBeUndefined();
+      expect(bucketCors(template)).toEqual([expect.objectContaining({ AllowedMethods: ['PUT'], AllowedOrigins: ['*'] })]);
+
+      const deleteRoute = table.find((route) => route.method === 'DELETE')!;
+      const cors = synth(
+        { corsOrigins: 'https://app.example.com, http://localhost:5173' },
+        { routes: [...oneRoute, healthRoute, deleteRoute], eventFunctions: [] },
+      );
+      expect(api(cors).CorsConfiguration).toEqual({
+        AllowOrigins: ['https://app.example.com', 'http://localhost:5173'],
+        AllowMethods: ['DELETE', 'GET'],
+        AllowHeaders: expect.arrayContaining(['authorization', 'content-type', 'x-amz-date', 'x-amz-security-token']),
+        ExposeHeaders: ['apigw-requestid'],
+        MaxAge: 3600,
+      });
+      expect(api(cors).CorsConfiguration.AllowCredentials).toBeUndefined();
+      expect(bucketCors(cors)).toEqual([
+        {
+          AllowedMethods: ['PUT'],
+          AllowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+          AllowedHeaders: ['content-type', 'x-amz-tagging', 'x-amz-checksum-sha256'],
+          ExposedHeaders: ['etag'],
+          MaxAge: 3600,
+        },
+      ]);
+      // Every method of the full table, so no route is left out of the preflight.
+      expect(api(synth({ corsOrigins: '*' }, { routes, eventFunctions: [] })).CorsConfiguration).toMatchObject({
+        AllowOrigins: ['*'],
+        AllowMethods: ['DELETE', 'GET', 'POST', 'PUT'],
+      });
+    });
+
+    it('refuse corsOrigins that are not origins', () => {
+      const small = { routes: oneRoute, eventFunctions: [] };
+      expect(() => synth({ corsOrigins: 'https://app.example.com/' }, small)).toThrow(
+        /corsOrigins: https:\/\/app.example.com\/ is not an origin/,
+      );
+      expect(() => synth({ corsOrigins: 'app.example.com' }, small)).toThrow(/corsOrigins/);
+      expect(() => synth({ corsOrigins: '*,https://app.example.com' }, small)).toThrow(/corsOrigins: \* stands alone/);
     });
 
     it('refuse a JWT mode without issuer and audience, and a bad retention', () => {

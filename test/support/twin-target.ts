@@ -37,18 +37,18 @@ const toBuffer = async (body: RequestInit['body']): Promise<Buffer> => {
   return Buffer.from(await new Response(body).arrayBuffer());
 };
 
-/** `twin` adds settings of the twin itself (stream quota, retry delay) for the tests that exercise them. */
-export const startTwinTarget = async (
-  options: TargetOptions = {},
-  twin: Partial<Omit<TwinOptions, 'cdkOutDir' | 'log'>> = {},
-): Promise<TwinTarget> => {
-  const cdkOutDir = inject('twinCdkOut') ?? (await synthToTemp()).dir;
+/**
+ * `twin` adds settings of the twin itself (stream quota, retry delay) for the tests that exercise them, and
+ * a cloud assembly of the test's own (synthesized with other context) instead of the run's shared one.
+ */
+export const startTwinTarget = async (options: TargetOptions = {}, twin: Partial<Omit<TwinOptions, 'log'>> = {}): Promise<TwinTarget> => {
+  const cdkOutDir = twin.cdkOutDir ?? inject('twinCdkOut') ?? (await synthToTemp()).dir;
   const logs: Record<string, unknown>[] = [];
   const started = await startTwin({
-    cdkOutDir,
     scheduleSeconds: options.snapshotIntervalSeconds ?? NO_SCHEDULE_SECONDS,
     retryDelaySeconds: 2,
     ...twin,
+    cdkOutDir,
     log: (line) => {
       const entry = parsedLogLine(line);
       if (entry) logs.push(entry);

@@ -112,6 +112,27 @@ const template = templateFromJson({
     },
     TightIntegration: integration('EchoFn', 'Tight'),
     TightRoute: route('GET /ping', 'TightIntegration', 'NONE', 'Tight'),
+    // A third API with CORS, as CDK's corsPreflight writes it.
+    Cors: {
+      Type: 'AWS::ApiGatewayV2::Api',
+      Properties: {
+        Name: 'Cors',
+        ProtocolType: 'HTTP',
+        CorsConfiguration: {
+          AllowOrigins: ['https://app.example.com', 'https://*.example.org'],
+          AllowMethods: ['GET', 'POST'],
+          AllowHeaders: ['authorization', 'content-type'],
+          ExposeHeaders: ['apigw-requestid'],
+          MaxAge: 600,
+          AllowCredentials: true,
+        },
+      },
+    },
+    CorsStage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Cors' }, StageName: '$default' } },
+    CorsIntegration: integration('CorsFn', 'Cors'),
+    CorsRoute: route('GET /cors', 'CorsIntegration', 'NONE', 'Cors'),
+    CorsPrivateRoute: route('POST /cors', 'CorsIntegration', 'AWS_IAM', 'Cors'),
+    CorsFn: fn(),
   },
 });
 
@@ -131,6 +152,11 @@ const SOURCES: Record<string, { code: string; timeoutSeconds: number }> = {
   OtherFn: {
     timeoutSeconds: 5,
     code: `export const handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ fn: 'other', event }) });`,
+  },
+  // Sets CORS headers of its own, which API Gateway ignores when the API has a CORS configuration.
+  CorsFn: {
+    timeoutSeconds: 5,
+    code: `export const handler = async () => ({ statusCode: 200, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'TRACE', 'x-own': 'kept' }, body: '{}' });`,
   },
   FailFn: { timeoutSeconds: 5, code: `export const handler = async () => { throw new TypeError('broken'); };` },
   SlowFn: {
@@ -219,6 +245,7 @@ describe('twin API Gateway', () => {
   const accessLines: string[] = [];
   let gateway: ApiGateway;
   let tight: ApiGateway;
+  let cors: ApiGateway;
   const runtimes = new Map<string, FunctionRuntime>();
   let dir: string;
 
@@ -250,10 +277,12 @@ describe('twin API Gateway', () => {
       accessLog: (line) => accessLines.push(line),
     });
     tight = await startApiGateway({ template, apiLogicalId: 'Tight', invoke, authorizeCaller });
+    cors = await startApiGateway({ template, apiLogicalId: 'Cors', invoke, authorizeCaller });
   });
   afterAll(async () => {
     await gateway?.close();
     await tight?.close();
+    await cors?.close();
     await Promise.all([...runtimes.values()].map((runtime) => runtime.close()));
     await rm(dir, { recursive: true, force: true });
   });
@@ -408,6 +437,54 @@ describe('twin API Gateway', () => {
       body: Buffer.alloc(7 * 1024 * 1024, 97),
     });
     expect([big.status, big.json()]).toEqual([413, { message: 'Request Entity Too Large' }]);
+  });
+
+  it('answers a CORS preflight itself, before the IAM authorizer, for an allowed or wildcard-matched origin', async () => {
+    const before = calls.length;
+    const preflight = (origin: string) =>
+      send(cors.url, {
+        method: 'OPTIONS',
+        path: '/cors',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      });
+    const allowed = await preflight('https://eu.example.org');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers).toMatchObject({
+      'access-control-allow-origin': 'https://eu.example.org',
+      'access-control-allow-methods': 'GET,POST',
+      'access-control-allow-headers': 'authorization,content-type',
+      'access-control-max-age': '600',
+      'access-control-allow-credentials': 'true',
+    });
+    expect(calls.length).toBe(before);
+    const refused = await preflight('https://example.org.evil.test');
+    expect(refused.status).toBe(204);
+    expect(Object.keys(refused.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    // Without CORS configured, OPTIONS is just a method no route has.
+    expect(
+      (
+        await send(gateway.url, {
+          method: 'OPTIONS',
+          path: '/answer',
+          headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it("puts the configured CORS headers on an allowed origin's answer and drops the function's own", async () => {
+    const allowed = await send(cors.url, { path: '/cors', headers: { origin: 'https://app.example.com' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers).toMatchObject({
+      'access-control-allow-origin': 'https://app.example.com',
+      'access-control-expose-headers': 'apigw-requestid',
+      'access-control-allow-credentials': 'true',
+      'x-own': 'kept',
+    });
+    expect(allowed.headers['access-control-allow-methods']).toBeUndefined();
+    const other = await send(cors.url, { path: '/cors', headers: { origin: 'https://elsewhere.test' } });
+    expect(other.status).toBe(200);
+    expect(Object.keys(other.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
   });
 
   it('throttles a burst beyond the stage limit with 429 Too Many Requests', async () => {

@@ -14,8 +14,10 @@ declare module 'vitest' {
   }
 }
 
-export const synthInto = async (dir: string) => {
-  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-o', dir], {
+/** `context`: settings as `cdk synth -c name=value` takes them. */
+export const synthInto = async (dir: string, context: Record<string, string> = {}) => {
+  const settings = Object.entries(context).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', ...settings, '-o', dir], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' },
     maxBuffer: 64 * 1024 * 1024,

@@ -4,7 +4,8 @@
  * it reads the media through the twin's S3 with the caller's own credentials (so the caller's role must
  * allow s3:GetObject on it, and s3:PutObject where the output goes), recognizes it with pocketsphinx,
  * writes Transcribe's output document, and announces "Transcribe Job State Change" to EventBridge.
- * WAV only: the recognizer reads nothing else.
+ * failJobs(reason) makes every job run from then on end FAILED with that FailureReason, as Transcribe fails
+ * a job whose media it cannot use, until failJobs(undefined).
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -33,6 +34,8 @@ export interface TranscribeBatchOptions {
 
 export interface TranscribeBatch {
   url: string;
+  /** Every job started from now on fails with this FailureReason; undefined: jobs run again. */
+  failJobs(reason: string | undefined): void;
   /** Resolves when every job started so far has ended. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -67,6 +70,7 @@ export const startTranscribeBatch = async (options: TranscribeBatchOptions): Pro
   const transcriber = options.transcriber ?? new PocketsphinxTranscriber({ logger: quiet, warm: true });
   const jobs = new Map<string, Job>();
   const running = new Set<Promise<void>>();
+  let failureReason: string | undefined;
 
   const run = async (job: Job, request: { accessKeyId: string; outputBucket: string; outputKey: string; language: string }) => {
     // Transcribe acts with the caller's permissions: the S3 calls are signed with the caller's key.
@@ -81,6 +85,7 @@ export const startTranscribeBatch = async (options: TranscribeBatchOptions): Pro
       },
     });
     try {
+      if (failureReason !== undefined) throw new Error(failureReason);
       const [, bucket, key] = s3Location(job.Media.MediaFileUri)!;
       const media = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: decodeURIComponent(key!) })).catch((error: Error) => {
         throw new Error(`The media file could not be read: ${error.name}`);
@@ -204,6 +209,9 @@ export const startTranscribeBatch = async (options: TranscribeBatchOptions): Pro
   const url = await listenOnLoopback(server);
   return {
     url,
+    failJobs: (reason) => {
+      failureReason = reason;
+    },
     settled: async () => {
       while (running.size) await Promise.allSettled([...running]);
     },

@@ -89,7 +89,7 @@ export const completeBatchTranscription = async (deps: BatchDependencies, end: B
   if (end.status === 'FAILED') {
     const error = `Amazon Transcribe could not transcribe the audio: ${end.failureReason ?? 'no reason given'}`;
     await endTranscription(deps, chunk.chunk_id, named.attempt, 'failed', error);
-    logger.error('Batch transcription failed; POST /process_chunk cannot retry audio this long, upload it again', { ...ids, error });
+    logger.error('Batch transcription failed; the audio is kept and POST /process_chunk starts a new job', { ...ids, error });
     return { outcome: 'failed', ...ids };
   }
   try {

@@ -24,6 +24,7 @@ import type { Transcriber } from '../../../functions/core/ports/transcriber';
 import { createSession } from '../../../functions/core/sessions';
 import { completeBatchTranscription, parseBatchJobName } from '../../../functions/core/transcripts/batch';
 import { transcribeInsertedAudio } from '../../../functions/core/transcripts/on-insert';
+import { processChunk } from '../../../functions/core/transcripts/process-chunk';
 import { getTranscriptFile } from '../../../functions/core/transcripts/transcript-files';
 import { toneWav } from '../../support/audio-fixtures';
 
@@ -57,7 +58,7 @@ const deps = () => ({
   logger: quiet,
   transcriber: streaming,
   batchTranscriber,
-  audio: { acceptedFormats: ['wav'] as const, maxBytes: 4 * 1024 * 1024 },
+  audio: { acceptedFormats: ['wav'] as const, maxBytes: 4 * 1024 * 1024, maxOnDemandSeconds: 15 },
 });
 
 /** What Amazon Transcribe writes for a job that heard two words. */
@@ -179,6 +180,43 @@ describe("a job's end", () => {
       outcome: 'skipped',
     });
     expect((await statusOf(chunk.chunk_id)).transcript_status).toBe('processing');
+  });
+});
+
+describe('POST /process_chunk on a chunk only batch can take', () => {
+  it('retries a failed job with a new one, whose end completes the chunk', async () => {
+    const { chunk } = await insertAndRun(30, 20);
+    await completeBatchTranscription(deps(), { jobName: started[0]!.jobName, status: 'FAILED', failureReason: 'Internal failure.' });
+    expect((await statusOf(chunk.chunk_id)).transcript_status).toBe('failed');
+
+    // 30 s is over the on-demand limit: streamed, it would be refused 413; batch takes it.
+    const handed = await processChunk(deps(), { chunkId: chunk.chunk_id, sessionId: SESSION, deadline: Date.now() + 29_000 });
+    const retry = started[1]!;
+    expect(handed).toEqual({ chunk_id: chunk.chunk_id, session_id: SESSION, transcript_status: 'processing', job: retry.jobName });
+    expect(parseBatchJobName(retry.jobName)).toEqual({ chunkId: chunk.chunk_id, attempt: 2 });
+    // While that job runs, another request is told so rather than starting a second job.
+    await expect(processChunk(deps(), { chunkId: chunk.chunk_id, deadline: Date.now() + 29_000 })).rejects.toMatchObject({
+      kind: 'conflict',
+      message: 'Transcription in progress',
+    });
+    expect(started).toHaveLength(2);
+
+    await store.put(retry.outputKey, JSON.stringify(OUTPUT), { contentType: 'application/json' });
+    expect(await completeBatchTranscription(deps(), { jobName: retry.jobName, status: 'COMPLETED' })).toMatchObject({ outcome: 'done' });
+    expect(await getTranscriptFile(deps(), SESSION, chunk.chunk_id)).toMatchObject({ transcript: 'Hello there.' });
+  });
+
+  it('streams a chunk that fits the route, starting no job', async () => {
+    const chunk = await ingestAudioChunk(deps(), {
+      sessionId: SESSION,
+      contentType: 'audio/wav',
+      bytes: toneWav({ sampleRate: 8000, seconds: 2 }),
+    });
+    // The streaming stand-in refuses, which shows the chunk went to streaming.
+    await expect(processChunk(deps(), { chunkId: chunk.chunk_id, deadline: Date.now() + 29_000 })).rejects.toThrow(
+      'should have gone to batch',
+    );
+    expect(started).toEqual([]);
   });
 });
 
