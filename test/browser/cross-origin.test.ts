@@ -36,12 +36,15 @@ window.run = async ({ api, sessionId }) => {
       method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ session_id: sessionId }),
     }));
     const speech = await (await fetch('/speech.wav')).blob();
+    const digest = await crypto.subtle.digest('SHA-256', await speech.arrayBuffer());
+    const sha256 = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
     const posted = await answer(await fetch(api + '/sessions/' + sessionId + '/audio_chunks?sequence=0&speaker=candidate', {
       method: 'POST', headers: { ...auth, 'content-type': 'audio/wav' }, body: speech,
     }));
     const ticket = await answer(await fetch(api + '/sessions/' + sessionId + '/audio_chunks/uploads', {
       method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ content_type: 'audio/wav', size_bytes: speech.size, sequence: 1, speaker: 'candidate' }),
+      // With its digest, the PUT carries x-amz-checksum-sha256, which the preflight must allow too.
+      body: JSON.stringify({ content_type: 'audio/wav', size_bytes: speech.size, sequence: 1, speaker: 'candidate', sha256 }),
     }));
     // A browser sets Content-Length itself; the ticket's other headers go as given.
     const { 'content-length': _length, ...putHeaders } = ticket.body.data.headers;
@@ -108,6 +111,7 @@ describe('a page on another origin', () => {
     expect(result.created).toMatchObject({ status: 201, body: { data: { session_id: 'cors-browser' } } });
     expect(result.posted).toMatchObject({ status: 201, body: { data: { sequence: 0, speaker: 'candidate' } } });
     expect(result.ticket.status).toBe(201);
+    expect(Object.keys(result.ticket.body.data.headers)).toContain('x-amz-checksum-sha256');
     expect(result.put).toBe(200);
     for (const transcript of result.transcripts) {
       expect(transcript.status).toBe(200);
