@@ -14,6 +14,7 @@ import { createGate, type TwinGate } from './iam/gate';
 import { CALLER_CREDENTIALS, credentialsOfRole, TWIN_ACCOUNT, TWIN_REGION, type TwinCredentials } from './identity';
 import { type FunctionRuntime, functionRuntimeOf, type InvokeResult } from './lambda/runtime';
 import { type PostgresServer, startPostgresServer } from './postgres-server';
+import type { S3CorsRule } from './s3/cors';
 import { startS3, type TwinS3 } from './s3/index';
 import { startSecretsManager, type TwinSecretsManager } from './secrets-manager/server';
 import { loadTemplate, type TwinFunction, type TwinTemplate } from './template';
@@ -87,6 +88,12 @@ const resourcesOf = (template: TwinTemplate) => {
   };
 };
 
+/** The data bucket's CORS rules, which S3 applies to browsers' requests. */
+const corsRulesOf = (template: TwinTemplate, bucket: string): S3CorsRule[] | undefined => {
+  const id = template.ofType('AWS::S3::Bucket').find((candidate) => template.physicalId(candidate) === bucket);
+  return id ? template.resources[id]!.Properties.CorsConfiguration?.CorsRules : undefined;
+};
+
 export const startTwin = async (options: TwinOptions): Promise<Twin> => {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const template = loadTemplate(options.cdkOutDir);
@@ -123,7 +130,7 @@ export const startTwin = async (options: TwinOptions): Promise<Twin> => {
     };
 
     const [s3, dataApi, transcribe] = await Promise.all([
-      startS3({ gate, bucket: names.bucket }),
+      startS3({ gate, bucket: names.bucket, corsRules: corsRulesOf(template, names.bucket) }),
       startDataApi({ databaseUrl, gate, clusterArn: names.clusterArn, secretArn: names.secretArn, database: names.database, loginOf }),
       startTranscribeStreaming({ gate, ...(options.transcribeStreams ? { maxConcurrentStreams: options.transcribeStreams } : {}) }),
     ]);

@@ -4,10 +4,12 @@
  * A preflight needs no signature (the gateway answers it before the IAM authorizer); the signed request
  * that follows gets Access-Control-Allow-Origin for an allowed Origin, and nothing for any other.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toneWav } from '../support/audio-fixtures';
 import { startTwinTarget, type TwinTarget } from '../support/twin-target';
 import { synthInto } from './synth';
 
@@ -69,5 +71,34 @@ describe('the twin API with corsOrigins', () => {
   it('still requires the signature on the request itself', async () => {
     const unsigned = await fetch(new URL('/sessions/cors-s1', target.url), { headers: { origin: APP } });
     expect(unsigned.status).toBe(403);
+  });
+
+  it("lets the allowed origin PUT a direct upload through the bucket's CORS rule, and no other", async () => {
+    await target.request('POST', '/sessions', { json: { session_id: 'cors-upload' } });
+    const audio = toneWav({ seconds: 1 });
+    const sha256 = createHash('sha256').update(audio).digest('hex');
+    const ticket = await target.request('POST', '/sessions/cors-upload/audio_chunks/uploads', {
+      json: { content_type: 'audio/wav', size_bytes: audio.length, sha256 },
+    });
+    expect(ticket.status).toBe(201);
+    const { upload_url: url, headers } = ticket.json.data as { upload_url: string; headers: Record<string, string> };
+    const { 'content-length': _length, ...sent } = headers;
+    const requested = Object.keys(sent).join(',');
+    const s3Preflight = (origin: string) =>
+      fetch(url, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': requested },
+      });
+
+    const allowed = await s3Preflight(APP);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(allowed.headers.get('access-control-allow-headers')?.split(', ')).toEqual(Object.keys(sent));
+    expect((await s3Preflight(OTHER)).status).toBe(403);
+
+    const put = await fetch(url, { method: 'PUT', headers: { ...sent, origin: APP }, body: audio });
+    expect(put.status).toBe(200);
+    expect(put.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(put.headers.get('access-control-expose-headers')).toBe('etag');
   });
 });

@@ -23,6 +23,7 @@ import type { GateAnswer, TwinGate } from '../iam/gate';
 import { parseQuery } from '../iam/sigv4';
 import { TWIN_REGION } from '../identity';
 import { ChunkedFormatError, crc32Base64, decodeAwsChunked, isAwsChunked } from './aws-chunked';
+import { bucketCors, type S3CorsRule } from './cors';
 import { type ObjectCreatedEventName, objectCreatedRecord } from './events';
 import { operationOf, type S3Operation, type S3Target, targetOf } from './operations';
 
@@ -34,6 +35,8 @@ export interface StartS3Options {
   dataDir?: string;
   /** The proxy's port; 0 (default) picks a free one. */
   port?: number;
+  /** The bucket's CorsConfiguration.CorsRules from the template; none: CORS is not enabled. */
+  corsRules?: S3CorsRule[];
 }
 
 export interface TwinS3 {
@@ -319,6 +322,7 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     return { status, headers: { 'content-type': 'application/xml' }, body: Buffer.from(result) } satisfies Forwarded;
   };
 
+  const cors = bucketCors(options.corsRules);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = newRequestId();
     const method = (req.method ?? 'GET').toUpperCase();
@@ -329,6 +333,15 @@ export const startS3 = async (options: StartS3Options): Promise<TwinS3> => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks);
+
+    // A preflight carries no credentials: S3 answers it from the bucket's CORS rules alone.
+    if (cors.isPreflight(method, req.headers)) {
+      const preflight = cors.preflight(req.headers);
+      if (!preflight.allowed) return sendError(res, method, requestId, 403, preflight.code, preflight.message);
+      res.writeHead(200, { ...preflight.headers, 'x-amz-request-id': requestId, 'content-length': '0' });
+      return res.end();
+    }
+    for (const [name, value] of Object.entries(cors.answerHeaders(method, req.headers))) res.setHeader(name, value);
 
     const target = targetOf(req.headers.host, rawPath);
     if (!target)
