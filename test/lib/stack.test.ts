@@ -261,10 +261,13 @@ describe('InterviewOpsStack', () => {
         'transcripts/': ['s3:GetObject'],
         'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
-      expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
-        'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-        'snapshot-segments/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-      });
+      // Snapshot writers only create objects: the bucket's lifecycle rule expires them, so no DeleteObject.
+      for (const handler of ['take-scheduled-snapshot', 'trigger-snapshot']) {
+        expect(objectGrants(template, handler), handler).toEqual({
+          'snapshots/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+          'snapshot-segments/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        });
+      }
       expect(objectGrants(template, 'get-snapshot')).toEqual({ 'snapshots/': ['s3:GetObject'], 'snapshot-segments/': ['s3:GetObject'] });
       expect(objectGrants(template, 'get-snapshot-part')).toEqual({
         'snapshots/': ['s3:GetObject'],
