@@ -50,6 +50,7 @@ export interface FunctionNeeds {
  */
 export type DatabaseLogin = 'reader' | 'app' | 'owner';
 
+// get-snapshot-part presigns GETs of pieces too big for a response: S3 authorizes them by this read.
 const snapshotReader: FunctionNeeds = {
   read: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
   list: [SNAPSHOTS_PREFIX],

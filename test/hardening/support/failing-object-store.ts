@@ -65,6 +65,7 @@ export const failingObjectStore = (inner: ObjectStore): FailingObjectStore => {
     head: (...args) => inner.head(...args),
     getRange: (...args) => inner.getRange(...args),
     presignPut: (...args) => inner.presignPut(...args),
+    presignGet: (...args) => inner.presignGet(...args),
     list: (...args) => inner.list(...args),
     delete: (...args) => inner.delete(...args),
     locationOf: (key) => inner.locationOf(key),
