@@ -12,7 +12,7 @@ import { SNAPSHOT_BUILD_KEY } from '../keys';
 import type { SqlRunner } from '../ports/sql';
 import { allSegments, changesPrunedSince, currentDatabaseSnapshot } from './changed-segments';
 import { emptySegments, MANIFEST_FORMAT, type ManifestSegment, metadataFor, type SnapshotManifest } from './manifest';
-import { type PieceWork, PieceWriter, writeSegment } from './segment-pieces';
+import { noPieceWork, type PieceWork, PieceWriter, writeSegment } from './segment-pieces';
 import { type PageLimits, SNAPSHOT_TABLES, type SnapshotSection, tableReaders } from './snapshot-tables';
 
 export const BUILD_FORMAT = 'first-snapshot-build/1';
@@ -99,15 +99,17 @@ export const continueBuild = async (
 ): Promise<BuildStep> => {
   const now = clock.now();
   const saved = await readResumableBuild({ sql, store }, now);
-  if (saved && segmentsLeft(saved) === 0)
-    return { status: 'complete', build: saved, work: new PieceWriter(store, now).work, segmentsRead: 0 };
+  if (saved && segmentsLeft(saved) === 0) return { status: 'complete', build: saved, work: noPieceWork(), segmentsRead: 0 };
   const writer = new PieceWriter(store, now);
   const batch = await sql
     .transaction(
       async (tx) => {
         if (options.lock && !(await options.lock(tx))) return null;
         const build: SnapshotBuild = saved ?? (await startBuild(tx, now));
-        const segments = { ...build.segments };
+        // Copies, appended to in segment order (todo is sorted), so the saved build is never changed in place.
+        const segments = Object.fromEntries(
+          Object.entries(build.segments).map(([section, list]) => [section, [...list]]),
+        ) as SnapshotBuild['segments'];
         const todo = { ...build.todo };
         const readers = await tableReaders(tx, options.pageLimits);
         let read = 0;
@@ -116,7 +118,7 @@ export const continueBuild = async (
           while (todo[section].length > 0 && (read === 0 || options.budget.timeLeftMs() > BUILD_MARGIN_MS)) {
             const [segment, ...rest] = todo[section];
             const written = await writeSegment(tx, reader, segment!, writer);
-            if (written) segments[section] = [...segments[section], written].sort((a, b) => a.segment - b.segment);
+            if (written) segments[section].push(written);
             todo[section] = rest;
             read += 1;
           }
