@@ -26,6 +26,7 @@ import { QUIET_DATABASE_CHECK_MS } from '../functions/core/snapshots/scheduled-s
 import { type DocumentProgress, snapshotDocument } from '../functions/core/snapshots/snapshot-document';
 import { tableReaders } from '../functions/core/snapshots/snapshot-tables';
 import { type SnapshotWork, takeSnapshot } from '../functions/core/snapshots/take-snapshot';
+import { eventFunctions } from '../functions/routes';
 import { type CountingObjectStore, countingObjectStore } from '../test/support/counting-object-store';
 import { type PostgresServer, startPostgresServer } from '../test/support/postgres-server';
 import { seed } from './snapshot';
@@ -33,6 +34,8 @@ import { type Comparison, compare, markdownTable, type Progress } from './suppor
 
 const SIZES = [10_000, 100_000, 1_000_000, 10_000_000].filter((rows) => rows <= Number(process.env.BENCH_GROWTH_MAX_ROWS ?? 10_000_000));
 const CHANGED_PER_MINUTE = 0.001;
+/** The scheduled function's timeout: each first-snapshot run gets this much time, as on Lambda. */
+const SCHEDULED_TIMEOUT_MS = eventFunctions.find((definition) => definition.handler === 'take-scheduled-snapshot')!.timeoutSeconds * 1000;
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** An Sql that counts what the RDS Data API would be called for. */
@@ -164,19 +167,33 @@ export const runSnapshotGrowthBench = async (progress: Progress = (message) => c
         const callsBefore = counter.calls;
         store.reset();
         const started = performance.now();
+        // The invocation's remaining time, as the handler passes it from the Lambda context.
+        const budget = { timeLeftMs: () => started + SCHEDULED_TIMEOUT_MS - performance.now() };
         const outcome = await takeSnapshot(deps, {
           instant: new Date(now),
           exclusive: true,
           quietFor: QUIET_DATABASE_CHECK_MS,
           retentionDays: 7,
+          budget,
         });
         const ms = performance.now() - started;
+        if (outcome.status === 'building') return { ms, databaseCalls: counter.calls - callsBefore, storeRequests: requestsOf(store) };
         if (outcome.status !== 'taken') throw new Error(`scheduled snapshot ${outcome.status}`);
         return { ms, databaseCalls: counter.calls - callsBefore, storeRequests: requestsOf(store), work: outcome.work };
       };
-      progress(`${label} rows: first snapshot (every segment)`);
-      const first = await scheduled();
-      progress(`${label} rows: first snapshot ${first.ms.toFixed(0)} ms, ${first.work!.piecesWritten} pieces`);
+      progress(`${label} rows: first snapshot (every segment, stepwise over scheduled runs)`);
+      // One scheduled minute after another until the build is published: each within the function's timeout.
+      const firstRuns: Measured[] = [];
+      do {
+        firstRuns.push(await scheduled());
+        if (!firstRuns.at(-1)!.work) now += 60_000;
+      } while (!firstRuns.at(-1)!.work);
+      const first = firstRuns.at(-1)!;
+      const firstTotalMs = firstRuns.reduce((sum, run) => sum + run.ms, 0);
+      const firstLongestMs = Math.max(...firstRuns.map((run) => run.ms));
+      progress(
+        `${label} rows: first snapshot in ${firstRuns.length} runs (${firstRuns.map((run) => run.ms.toFixed(0)).join(', ')} ms), ${first.work!.piecesWritten} pieces in the last`,
+      );
 
       const changed = Math.round(rows * CHANGED_PER_MINUTE);
       now += 60_000;
@@ -240,13 +257,23 @@ export const runSnapshotGrowthBench = async (progress: Progress = (message) => c
         }),
         compare({
           benchmark: 'snapshot growth',
-          metric: `first snapshot (every segment), ${label} rows`,
+          metric: `first snapshot (every segment), ${label} rows: longest scheduled run`,
           unit: 'ms',
-          ours: first.ms,
+          ours: firstLongestMs,
+          target: `every run within the scheduled function's ${SCHEDULED_TIMEOUT_MS / 1000} s`,
+          check: ({ ours }) => ours < SCHEDULED_TIMEOUT_MS,
+          runs: 1,
+          note: `${firstRuns.length} runs: ${firstRuns.map((run) => Math.round(run.ms)).join(', ')} ms; last: ${note(first)}`,
+        }),
+        compare({
+          benchmark: 'snapshot growth',
+          metric: `first snapshot (every segment), ${label} rows: all runs`,
+          unit: 'ms',
+          ours: firstTotalMs,
           anchor: anchor.ms,
           anchorName: 'full dump',
           runs: 1,
-          note: note(first),
+          note: `${firstRuns.length} runs`,
         }),
       );
       await rm(join(work, `store-${rows}`), { recursive: true, force: true });

@@ -67,7 +67,7 @@ export const routes = [
     method: 'GET',
     path: '/sandbox_snapshot/{snapshot_id}/parts/{part}',
     handler: 'get-snapshot-part',
-    summary: 'Get one part of a sandbox snapshot too big to return whole',
+    summary: 'Get one part of a sandbox snapshot too big to return whole (rows, or a presigned url when they exceed a response)',
   },
   {
     method: 'GET',

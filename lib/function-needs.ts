@@ -50,17 +50,19 @@ export interface FunctionNeeds {
  */
 export type DatabaseLogin = 'reader' | 'app' | 'owner';
 
+// get-snapshot-part presigns GETs of pieces too big for a response: S3 authorizes them by this read.
 const snapshotReader: FunctionNeeds = {
   read: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
   list: [SNAPSHOTS_PREFIX],
   database: 'reader',
 };
-// Taking a snapshot prunes the change log it read (migration 011): the app login.
+// Taking a snapshot prunes the change log it read (migration 011): the app login. No delete: pieces and
+// manifests are only ever created, and on AWS the bucket's lifecycle rule expires them
+// (SNAPSHOT_RETENTION_BY=bucket-lifecycle); only the local scheduler's cleanup deletes, with no IAM.
 const snapshotWriter: FunctionNeeds = {
   read: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
   write: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
-  list: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
-  delete: [SNAPSHOTS_PREFIX, SNAPSHOT_SEGMENTS_PREFIX],
+  list: [SNAPSHOTS_PREFIX],
 };
 /** Every function that writes a snapshot table rewrites the change marker after it commits (change-marker.ts). */
 const marksChanges = [SNAPSHOT_CHANGE_MARKER_KEY];

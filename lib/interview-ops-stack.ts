@@ -85,6 +85,8 @@ export class InterviewOpsStack extends Stack {
         ? { TRANSCRIBE_LANGUAGE_OPTIONS: settings.transcribeLanguageOptions.join(',') }
         : {}),
       SNAPSHOT_RETENTION_DAYS: String(settings.snapshotRetentionDays),
+      // The bucket's lifecycle rule expires snapshots, so the snapshot functions get no s3:DeleteObject (function-needs.ts).
+      SNAPSHOT_RETENTION_BY: 'bucket-lifecycle',
       ...(settings.audioRetentionDays === undefined ? {} : { AUDIO_RETENTION_DAYS: String(settings.audioRetentionDays) }),
       ...(settings.transcriptRetentionDays === undefined ? {} : { TRANSCRIPT_RETENTION_DAYS: String(settings.transcriptRetentionDays) }),
       ...(settings.sessionRetentionDays === undefined ? {} : { SESSION_RETENTION_DAYS: String(settings.sessionRetentionDays) }),

@@ -68,12 +68,13 @@ export class Storage extends Construct {
         // A batch job's output is copied into the transcript files when it ends; the copy here is for inspection.
         { id: 'expire-transcribe-output', prefix: TRANSCRIBE_OUTPUT_PREFIX, expiration: Duration.days(14) },
       ],
-      // Browsers PUT direct uploads to presigned URLs (the URL is the credential); nothing else crosses
-      // origins. With corsOrigins set, only those origins' pages may; unset, any page (a platform's backend
-      // may hand the URL to its own page, whose origin this stack does not know).
+      // Browsers PUT direct uploads to presigned URLs and GET snapshot parts too big for a response (the URL
+      // is the credential); nothing else crosses origins. With corsOrigins set, only those origins' pages
+      // may; unset, any page (a platform's backend may hand the URL to its own page, whose origin this
+      // stack does not know).
       cors: [
         {
-          allowedMethods: [HttpMethods.PUT],
+          allowedMethods: [HttpMethods.PUT, HttpMethods.GET],
           allowedOrigins: props.corsOrigins?.length ? [...props.corsOrigins] : ['*'],
           allowedHeaders: CORS_UPLOAD_HEADERS,
           exposedHeaders: CORS_UPLOAD_EXPOSE_HEADERS,

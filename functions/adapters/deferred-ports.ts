@@ -44,6 +44,7 @@ export const deferredObjectStore = (locationOf: (key: string) => string, open: (
     getRange: async (key, start, end) => (await store.get()).getRange(key, start, end),
     getStream: async (key) => (await store.get()).getStream(key),
     presignPut: async (key, options) => (await store.get()).presignPut(key, options),
+    presignGet: async (key, options) => (await store.get()).presignGet(key, options),
     list: async (prefix, options) => (await store.get()).list(prefix, options),
     delete: async (keys) => (await store.get()).delete(keys),
     // Always present, since whether the store has tags is only known once open: deferred stores wrap S3, which does.

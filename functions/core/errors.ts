@@ -12,6 +12,9 @@ export type DomainErrorKind =
   | 'dependency_unavailable';
 
 export class DomainError extends Error {
+  /** When a retry may succeed, in seconds (HTTP Retry-After); only for failures that pass with time. */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly kind: DomainErrorKind,
     message: string,
@@ -34,6 +37,10 @@ export const unsupportedMediaType = (message: string, detail?: string, options?:
   new DomainError('unsupported_media_type', message, detail, options);
 export const dependencyUnavailable = (message: string, detail?: string, options?: ErrorOptions) =>
   new DomainError('dependency_unavailable', message, detail, options);
+
+/** A dependency_unavailable error that says when to try again. */
+export const retryLater = (message: string, detail: string, retryAfterSeconds: number): DomainError =>
+  Object.assign(dependencyUnavailable(message, detail), { retryAfterSeconds });
 
 /** What an adapter throws when its database, store or service is down or unreachable: the request was not wrong. */
 export const unreachableDependency = (cause: unknown) =>

@@ -17,6 +17,11 @@ export const TRANSCRIBE_OUTPUT_PREFIX = 'transcribe-output/';
 export const SNAPSHOT_SEGMENTS_PREFIX = 'snapshot-segments/';
 /** Rewritten after each committed write to a snapshot table, so a scheduled run can tell a quiet minute without the database. */
 export const SNAPSHOT_CHANGE_MARKER_KEY = `${SNAPSHOT_SEGMENTS_PREFIX}change-marker`;
+/**
+ * A first snapshot being built over several scheduled runs (first-snapshot-build.ts). Under the pieces'
+ * prefix: the writers' grants cover it, and the bucket's rule expires it with the pieces it names.
+ */
+export const SNAPSHOT_BUILD_KEY = `${SNAPSHOT_SEGMENTS_PREFIX}first-snapshot-build.json`;
 
 /** Amazon Transcribe batch job names start so (the account's job names share one space); the completion rule matches on it. */
 export const BATCH_JOB_PREFIX = 'interview-ops-chunk-';

@@ -24,11 +24,13 @@ export const handler = middy<ScheduledEvent, ScheduledSnapshotReport, Error, Con
   .use(trackInvocationDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(emitMetrics())
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const started = Date.now();
     try {
       const deps = await dependencies();
-      const report = await runScheduledSnapshot(deps, scheduledInstantOf(event, deps.clock.now()));
+      // A first snapshot too big for one invocation is built over several (first-snapshot-build.ts).
+      const budget = { timeLeftMs: () => context.getRemainingTimeInMillis() };
+      const report = await runScheduledSnapshot(deps, scheduledInstantOf(event, deps.clock.now()), budget);
       if (report.snapshot.status === 'taken') recordSnapshotTaken(report.snapshot.metadata, Date.now() - started);
       return report;
     } catch (error) {

@@ -6,5 +6,5 @@ import { snapshotMessage } from '../http/snapshot-messages';
 export const handler = apiHandler({
   ...requestSchemas['trigger-snapshot'],
   message: snapshotMessage('Snapshot created successfully'),
-  run: (_request, deps) => triggerSnapshot(deps),
+  run: (_request, deps, invocation) => triggerSnapshot(deps, { timeLeftMs: () => invocation.getRemainingTimeInMillis() }),
 });

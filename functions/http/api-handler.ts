@@ -34,7 +34,8 @@ export interface RouteSpec<P extends z.ZodMiniType, Q extends z.ZodMiniType, B e
   /** Status on success; 200 unless given. A function when it depends on the outcome (a retry answers 200, not 201). */
   status?: number | ((result: R) => number);
   message: string | ((result: R) => string);
-  run(request: { params: z.output<P>; query: z.output<Q>; body: BodyOf<B> }, deps: Dependencies): Promise<R>;
+  /** `invocation`: the Lambda context, for work that must fit the time it has left. */
+  run(request: { params: z.output<P>; query: z.output<Q>; body: BodyOf<B> }, deps: Dependencies, invocation: Context): Promise<R>;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -142,10 +143,10 @@ export const apiHandler = <
         );
         if (failure.serverSide) logger.error('Request failed', { error: request.error, status: failure.statusCode });
         else logger.info('Request refused', { status: failure.statusCode, reason: failure.error });
-        request.response = errorResponse(failure.statusCode, failure.message, failure.error);
+        request.response = errorResponse(failure.statusCode, failure.message, failure.error, failure.retryAfterSeconds);
       },
     })
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       // A route without a schema takes no parameters: whatever arrives is dropped, as an empty object schema would.
       const params = (spec.params ? validate(spec.params, event.pathParameters ?? {}, 'path') : {}) as z.output<P>;
       const query = (spec.query ? validate(spec.query, event.queryStringParameters ?? {}, 'query') : {}) as z.output<Q>;
@@ -156,7 +157,7 @@ export const apiHandler = <
             ? validate(spec.body, parseJsonBody(event) ?? {}, 'body')
             : undefined
       ) as BodyOf<B>;
-      const result = await spec.run({ params, query, body }, await dependencies());
+      const result = await spec.run({ params, query, body }, await dependencies(), context);
       recordApiOutcome(handlerByRouteKey.get(event.routeKey), { ok: true, result }, elapsedSince(event));
       const message = typeof spec.message === 'function' ? spec.message(result) : spec.message;
       const status = typeof spec.status === 'function' ? spec.status(result) : (spec.status ?? 200);

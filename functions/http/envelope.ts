@@ -21,8 +21,13 @@ export const successResponse = <T>(statusCode: number, message: string, data: T)
   body: JSON.stringify({ success: true, message, data } satisfies SuccessEnvelope<T>),
 });
 
-export const errorResponse = (statusCode: number, message: string, error: string): APIGatewayProxyStructuredResultV2 => ({
+export const errorResponse = (
+  statusCode: number,
+  message: string,
+  error: string,
+  retryAfterSeconds?: number,
+): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
-  headers: JSON_HEADERS,
+  headers: retryAfterSeconds === undefined ? JSON_HEADERS : { ...JSON_HEADERS, 'retry-after': String(retryAfterSeconds) },
   body: JSON.stringify({ success: false, message, error } satisfies ErrorEnvelope),
 });

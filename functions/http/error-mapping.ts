@@ -13,6 +13,8 @@ export interface PublicError {
   error: string;
   /** Whether the failure is ours (logged as an error) rather than the caller's. */
   serverSide: boolean;
+  /** Sent as Retry-After. */
+  retryAfterSeconds?: number;
 }
 
 const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
@@ -33,7 +35,13 @@ export const formatZodError = (error: z.core.$ZodError, where: string): string =
 export const toPublicError = (error: unknown): PublicError => {
   if (isDomainError(error)) {
     const statusCode = STATUS_BY_KIND[error.kind];
-    return { statusCode, message: error.message, error: error.detail, serverSide: statusCode >= 500 };
+    return {
+      statusCode,
+      message: error.message,
+      error: error.detail,
+      serverSide: statusCode >= 500,
+      ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    };
   }
   return { statusCode: 500, message: 'Internal server error', error: 'An unexpected error occurred', serverSide: true };
 };

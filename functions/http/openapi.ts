@@ -58,6 +58,15 @@ const operationOf = (route: RouteDefinition, schemas: RequestSchemas) => {
       [String(schemas.status ?? 200)]: envelopeRef('SuccessEnvelope'),
       ...Object.fromEntries((schemas.alsoAnswers ?? []).map((status) => [String(status), envelopeRef('SuccessEnvelope')])),
       '4XX': envelopeRef('ErrorEnvelope'),
+      ...(schemas.retryLater
+        ? {
+            '503': {
+              ...envelopeRef('ErrorEnvelope'),
+              description: schemas.retryLater,
+              headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } } },
+            },
+          }
+        : {}),
       '5XX': envelopeRef('ErrorEnvelope'),
     },
   };

@@ -17,6 +17,8 @@ export interface RequestSchemas {
   status?: number;
   /** Other success statuses the route answers with (an upload's retry: 200). */
   alsoAnswers?: readonly number[];
+  /** Answers 503 with Retry-After when the work is under way and a retry later will succeed; says when. */
+  retryLater?: string;
 }
 
 const SessionPath = z.object({ session_id: SessionId });
@@ -123,7 +125,10 @@ export const requestSchemas = {
       cursor: z.optional(SnapshotId),
     }),
   },
-  'trigger-snapshot': { status: 201 },
+  'trigger-snapshot': {
+    status: 201,
+    retryLater: 'The first snapshot of a large database is being built over several scheduled runs; retry after Retry-After seconds',
+  },
   /** 202: a chunk only batch transcription can take (MP4 on AWS, or too long to stream now) went to a new job. */
   'process-chunk': {
     alsoAnswers: [202],

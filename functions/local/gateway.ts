@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { SIGNED_UPLOAD_PATH } from '../adapters/object-store/signed-upload';
+import { SIGNED_DOWNLOAD_PATH, SIGNED_UPLOAD_PATH } from '../adapters/object-store/signed-upload';
 import { loadHandler } from '../handler-modules';
 import { errorResponse } from '../http/envelope';
 import { logger } from '../logger';
@@ -95,6 +95,8 @@ export interface GatewayOptions {
   signedUploads?: (request: IncomingMessage, url: URL) => Promise<HttpReply>;
   /** Origins whose pages may call cross-origin (CORS_ORIGINS); none: no CORS, as without the setting on AWS. */
   corsOrigins?: readonly string[];
+  /** Serves presigned GETs (SIGNED_DOWNLOAD_PATH), which S3 serves on AWS. */
+  signedDownloads?: (request: IncomingMessage, url: URL) => Promise<HttpReply>;
 }
 
 export const startGateway = async (
@@ -112,6 +114,9 @@ export const startGateway = async (
     const { rawPath, rawQueryString } = targetOf(request.url ?? '/');
     if (options.signedUploads && rawPath.startsWith(SIGNED_UPLOAD_PATH)) {
       return options.signedUploads(request, new URL(request.url ?? '/', 'http://localhost'));
+    }
+    if (options.signedDownloads && rawPath.startsWith(SIGNED_DOWNLOAD_PATH)) {
+      return options.signedDownloads(request, new URL(request.url ?? '/', 'http://localhost'));
     }
     // Read the body before any refusal, as API Gateway does: answering first would reset the connection
     // of a client still sending.

@@ -13,6 +13,7 @@ import { startGateway } from './gateway';
 import { objectNotifications } from './object-notifications';
 import { resumeTranscriptions } from './resume-transcriptions';
 import { type Scheduler, startScheduler } from './scheduler';
+import { serveSignedDownload } from './signed-downloads';
 import { serveSignedUpload } from './signed-uploads';
 
 export interface LocalStack {
@@ -40,7 +41,12 @@ export const startLocalStack = async (settings: Settings): Promise<LocalStack> =
   const { store } = dependencies;
   const gateway = await startGateway(routes, settings.PORT, settings.HOST, {
     corsOrigins,
-    ...(store instanceof DirectoryObjectStore ? { signedUploads: (request, url) => serveSignedUpload(store, request, url) } : {}),
+    ...(store instanceof DirectoryObjectStore
+      ? {
+          signedUploads: (request, url) => serveSignedUpload(store, request, url),
+          signedDownloads: (request, url) => serveSignedDownload(store, request, url),
+        }
+      : {}),
   });
   gatewayUrl = gateway.url;
   const scheduler = startScheduler(eventFunctions, settings.SNAPSHOT_INTERVAL_SECONDS);

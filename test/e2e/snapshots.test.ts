@@ -200,3 +200,41 @@ describe('a snapshot over the inline limit', () => {
     expectRefusal(await call('GET', `/sandbox_snapshot/${view.snapshot_id}/parts/01`), 400);
   });
 });
+
+describe('a part bigger than a Lambda response', () => {
+  it('is served by a presigned URL of its rows, and smaller parts inline', async () => {
+    expect((await call('POST', '/sessions', { json: { session_id: 'quoted-1' } })).status).toBe(201);
+    // 48 KB of quotes per entry (the route's limit): each is 96 KB as JSON and twice that again once the
+    // response carries the body as a string, so a full 4 MiB piece is about 8 MiB in the response.
+    const code = '"'.repeat(48 * 1024 - 100);
+    for (let batch = 0; batch < 5; batch += 1) {
+      const posted = await Promise.all(
+        Array.from({ length: 10 }, () => call('POST', '/sessions/quoted-1/code_history', { json: { code, language: 'text' } })),
+      );
+      for (const response of posted) expect(response.status).toBe(201);
+    }
+    const response = await call('POST', '/sandbox_snapshot/trigger');
+    expect(response.status).toBe(201);
+    const view = response.json.data;
+    expect(view.data).toBeNull();
+    const codeRows: any[] = [];
+    let byUrl = 0;
+    for (const path of view.parts) {
+      const part = await call('GET', path);
+      expect(part.status).toBe(200);
+      let rows = part.json.data.rows;
+      if (rows === null) {
+        byUrl += 1;
+        expect(Date.parse(part.json.data.url_expires_at)).toBeGreaterThan(Date.now());
+        // The URL carries its own authorization: a plain GET, no credentials.
+        const fetched = await fetch(part.json.data.url);
+        expect(fetched.status).toBe(200);
+        rows = JSON.parse(await fetched.text());
+      }
+      if (part.json.data.section === 'code_history') codeRows.push(...rows);
+    }
+    expect(byUrl).toBeGreaterThan(0);
+    expect(byUrl).toBeLessThan(view.parts.length);
+    expect(codeRows.filter((row) => row.code === code)).toHaveLength(50);
+  });
+});

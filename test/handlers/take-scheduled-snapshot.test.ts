@@ -7,7 +7,11 @@ import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dependencies } from '../../functions/core/dependencies';
+import { currentDatabaseSnapshot, pruneChangesBefore } from '../../functions/core/snapshots/changed-segments';
+import { BUILD_MARGIN_MS } from '../../functions/core/snapshots/first-snapshot-build';
 import type { ScheduledSnapshotReport } from '../../functions/core/snapshots/scheduled-snapshot';
+import { SEGMENT_KEY_SPAN } from '../../functions/core/snapshots/snapshot-tables';
 import { localLambdaContext } from '../../functions/local/lambda-context';
 import { scheduledEvent } from '../../functions/local/scheduler';
 import { eventFunctions } from '../../functions/routes';
@@ -16,7 +20,8 @@ import { type PostgresServer, startPostgresServer } from '../support/postgres-se
 
 let server: PostgresServer;
 let dataDir: string;
-let invoke: (event: ScheduledEvent) => Promise<ScheduledSnapshotReport>;
+let invoke: (event: ScheduledEvent, timeoutMs?: number) => Promise<ScheduledSnapshotReport>;
+let dependencies: () => Promise<Dependencies>;
 let closeDependencies: () => Promise<void>;
 
 beforeAll(async () => {
@@ -33,8 +38,9 @@ beforeAll(async () => {
   const { handler } = await import('../../functions/handlers/take-scheduled-snapshot');
   const config = await import('../../functions/config');
   const { timeoutSeconds } = eventFunctions.find((definition) => definition.handler === 'take-scheduled-snapshot')!;
-  invoke = (event) =>
-    handler(event, localLambdaContext('take-scheduled-snapshot', timeoutSeconds * 1000)) as Promise<ScheduledSnapshotReport>;
+  invoke = (event, timeoutMs = timeoutSeconds * 1000) =>
+    handler(event, localLambdaContext('take-scheduled-snapshot', timeoutMs)) as Promise<ScheduledSnapshotReport>;
+  dependencies = config.dependencies;
   closeDependencies = async () => (await config.dependencies()).sql.close();
 });
 
@@ -78,5 +84,31 @@ describe('take-scheduled-snapshot', () => {
     expect(again.snapshot).toMatchObject({ status: 'skipped', reason: 'exists', snapshot_id: first.snapshot.snapshot_id });
     expect(await readFile(join(dataDir, first.snapshot.key))).toEqual(before);
     expect((await readdir(join(dataDir, 'snapshots'))).filter((name) => name === first.snapshot.key.split('/')[1])).toHaveLength(1);
+  });
+
+  it('with too little time left, builds a snapshot the change log no longer covers over several invocations', async () => {
+    const { sql } = await dependencies();
+    await sql.query(`INSERT INTO sessions (session_id) VALUES ('stepwise')`);
+    for (const id of [1, SEGMENT_KEY_SPAN + 1, 2 * SEGMENT_KEY_SPAN + 1]) {
+      await sql.query(
+        `INSERT INTO code_history (id, session_id, code, language) OVERRIDING SYSTEM VALUE VALUES (:id, 'stepwise', 'print(1)', 'python')`,
+        { id },
+      );
+    }
+    // Past every manifest's database snapshot: nothing is left to build on.
+    await pruneChangesBefore(sql, await currentDatabaseSnapshot(sql));
+    const statuses: string[] = [];
+    let report: ScheduledSnapshotReport;
+    let minute = startMinute + 60_000;
+    do {
+      // A context with less time left than the build keeps back: each invocation reads one segment and saves the build.
+      report = await invoke(scheduledEvent(new Date(minute), 'interview-ops-take-scheduled-snapshot'), BUILD_MARGIN_MS - 5_000);
+      statuses.push(report.snapshot.status);
+      minute += 60_000;
+    } while (report.snapshot.status === 'building' && statuses.length < 20);
+    // One session segment and three code segments, one an invocation, then the publishing run.
+    expect(statuses).toEqual(['building', 'building', 'building', 'building', 'taken']);
+    const document = JSON.parse(await readFile(join(dataDir, report.snapshot.key), 'utf8'));
+    expect(document.metadata.total_code_entries).toBe(3);
   });
 });

@@ -208,6 +208,7 @@ const OBJECT_KEY = [
   /^snapshots\/snapshot_[0-9]{8}_[0-9]{6}\.json$/,
   /^snapshot-segments\/[0-9]{8}\/[0-9]{6}_[a-z_]+_-?[0-9]+_[0-9]+_[a-z0-9]+\.json$/,
   /^snapshot-segments\/change-marker$/,
+  /^snapshot-segments\/first-snapshot-build\.json$/,
 ];
 const isObjectKey = (key: string) => OBJECT_KEY.some((pattern) => pattern.test(key));
 const isAllowedDirectory = (path: string) =>

@@ -62,6 +62,15 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(upload.responses)).toEqual(expect.arrayContaining(['200', '201', '202']));
   });
 
+  it('documents the trigger’s 503 with Retry-After while a first snapshot is built', async () => {
+    const document = await buildOpenApiDocument();
+    const trigger = document.paths['/sandbox_snapshot/trigger']!.post as {
+      responses: Record<string, { headers?: Record<string, unknown> }>;
+    };
+    expect(Object.keys(trigger.responses)).toEqual(expect.arrayContaining(['201', '503']));
+    expect(Object.keys(trigger.responses['503']!.headers ?? {})).toEqual(['Retry-After']);
+  });
+
   it('describes the direct-upload request: its fields, the chunk track, and no others', async () => {
     const document = await buildOpenApiDocument();
     const operation = document.paths['/sessions/{session_id}/audio_chunks/uploads']!.post as {

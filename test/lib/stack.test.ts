@@ -263,10 +263,13 @@ describe('InterviewOpsStack', () => {
         'transcripts/': ['s3:GetObject'],
         'snapshot-segments/change-marker': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
       });
-      expect(objectGrants(template, 'take-scheduled-snapshot')).toEqual({
-        'snapshots/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-        'snapshot-segments/': ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-      });
+      // Snapshot writers only create objects: the bucket's lifecycle rule expires them, so no DeleteObject.
+      for (const handler of ['take-scheduled-snapshot', 'trigger-snapshot']) {
+        expect(objectGrants(template, handler), handler).toEqual({
+          'snapshots/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+          'snapshot-segments/': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        });
+      }
       expect(objectGrants(template, 'get-snapshot')).toEqual({ 'snapshots/': ['s3:GetObject'], 'snapshot-segments/': ['s3:GetObject'] });
       expect(objectGrants(template, 'get-snapshot-part')).toEqual({
         'snapshots/': ['s3:GetObject'],
@@ -454,7 +457,7 @@ describe('InterviewOpsStack', () => {
         CorsConfiguration: {
           CorsRules: [
             Match.objectLike({
-              AllowedMethods: ['PUT'],
+              AllowedMethods: ['PUT', 'GET'],
               AllowedOrigins: ['*'],
               AllowedHeaders: Match.arrayWith(['content-type', 'x-amz-tagging', 'x-amz-checksum-sha256']),
             }),
@@ -721,7 +724,7 @@ describe('InterviewOpsStack', () => {
           .CorsConfiguration.CorsRules;
       // Unset: no CORS on the API, as before the setting; the bucket still takes presigned PUTs from any page.
       expect(api(template).CorsConfiguration).toBeUndefined();
-      expect(bucketCors(template)).toEqual([expect.objectContaining({ AllowedMethods: ['PUT'], AllowedOrigins: ['*'] })]);
+      expect(bucketCors(template)).toEqual([expect.objectContaining({ AllowedMethods: ['PUT', 'GET'], AllowedOrigins: ['*'] })]);
 
       const deleteRoute = table.find((route) => route.method === 'DELETE')!;
       const cors = synth(
@@ -738,7 +741,7 @@ describe('InterviewOpsStack', () => {
       expect(api(cors).CorsConfiguration.AllowCredentials).toBeUndefined();
       expect(bucketCors(cors)).toEqual([
         {
-          AllowedMethods: ['PUT'],
+          AllowedMethods: ['PUT', 'GET'],
           AllowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
           AllowedHeaders: ['content-type', 'x-amz-tagging', 'x-amz-checksum-sha256'],
           ExposedHeaders: ['etag'],

@@ -1,7 +1,18 @@
 /** Wraps a real object store and counts the requests made through it, as S3 would bill them. */
 import type { ObjectStore } from '../../functions/core/ports/object-store';
 
-export type StoreOperation = 'put' | 'putStream' | 'get' | 'getRange' | 'getStream' | 'head' | 'list' | 'delete' | 'ping' | 'presignPut';
+export type StoreOperation =
+  | 'put'
+  | 'putStream'
+  | 'get'
+  | 'getRange'
+  | 'getStream'
+  | 'head'
+  | 'list'
+  | 'delete'
+  | 'ping'
+  | 'presignPut'
+  | 'presignGet';
 
 export interface CountingObjectStore extends ObjectStore {
   counts: Record<StoreOperation, number>;
@@ -20,6 +31,7 @@ export const countingObjectStore = (inner: ObjectStore): CountingObjectStore => 
     delete: 0,
     ping: 0,
     presignPut: 0,
+    presignGet: 0,
   };
   return {
     counts,
@@ -33,6 +45,7 @@ export const countingObjectStore = (inner: ObjectStore): CountingObjectStore => 
     getStream: (...args) => (counts.getStream++, inner.getStream(...args)),
     head: (...args) => (counts.head++, inner.head(...args)),
     presignPut: (...args) => (counts.presignPut++, inner.presignPut(...args)),
+    presignGet: (...args) => (counts.presignGet++, inner.presignGet(...args)),
     list: (...args) => (counts.list++, inner.list(...args)),
     delete: (...args) => (counts.delete++, inner.delete(...args)),
     ping: () => (counts.ping++, inner.ping()),

@@ -18,6 +18,7 @@ import {
   ObjectAlreadyExistsError,
   type ObjectBody,
   type ObjectStore,
+  type PresignedGet,
   type PresignedPut,
   type PresignPutOptions,
   type PutOptions,
@@ -25,7 +26,7 @@ import {
   type StoredObjectWithMetadata,
 } from '../../core/ports/object-store';
 import { errorCodeOf, failureTranslator } from '../unreachable';
-import { checkSignedUpload, isRefusal, signedUploadUrl, type UploadRefusal } from './signed-upload';
+import { checkSignedDownload, checkSignedUpload, isRefusal, signedDownloadUrl, signedUploadUrl, type UploadRefusal } from './signed-upload';
 
 const MAX_KEYS = 1000;
 const META_DIR = '.meta';
@@ -186,6 +187,31 @@ export class DirectoryObjectStore implements ObjectStore {
       },
       expiresAt: new Date(expires * 1000).toISOString(),
     };
+  }
+
+  async presignGet(key: string, { expiresInSeconds }: { expiresInSeconds: number }): Promise<PresignedGet> {
+    this.pathOf(key);
+    if (!this.options.uploadBaseUrl) throw new Error('This directory store has no server for signed URLs (uploadBaseUrl)');
+    const expires = Math.floor(Date.now() / 1000) + expiresInSeconds;
+    const url = signedDownloadUrl(this.options.uploadBaseUrl(), await this.secret(), { key, expires });
+    return { url, method: 'GET', expiresAt: new Date(expires * 1000).toISOString() };
+  }
+
+  /** The object a presigned GET names, or why it is refused (404 when it is not there, as S3 answers). */
+  async readSignedDownload(request: {
+    path: string;
+    query: URLSearchParams;
+  }): Promise<{ body: Uint8Array; contentType?: string } | UploadRefusal> {
+    const checked = checkSignedDownload(await this.secret(), { ...request, now: Date.now() });
+    if ('status' in checked) return checked;
+    let stored: Awaited<ReturnType<DirectoryObjectStore['get']>>;
+    try {
+      stored = await this.get(checked.key);
+    } catch {
+      return { status: 400, message: 'Invalid download URL', error: 'The URL names no valid key' };
+    }
+    if (!stored) return { status: 404, message: 'Not found', error: 'The object does not exist' };
+    return { body: stored.body, ...(stored.object.contentType ? { contentType: stored.object.contentType } : {}) };
   }
 
   /**

@@ -25,6 +25,7 @@ import {
   ObjectAlreadyExistsError,
   type ObjectBody,
   type ObjectStore,
+  type PresignedGet,
   type PresignedPut,
   type PresignPutOptions,
   type PutOptions,
@@ -171,6 +172,14 @@ export class S3ObjectStore implements ObjectStore {
       },
       expiresAt: new Date(Date.now() + options.expiresInSeconds * 1000).toISOString(),
     };
+  }
+
+  /** A SigV4 query-string signature over GET and the key: S3 authorizes the read as this role, until the expiry. */
+  async presignGet(key: string, { expiresInSeconds }: { expiresInSeconds: number }): Promise<PresignedGet> {
+    const url = await getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
+    });
+    return { url, method: 'GET', expiresAt: new Date(Date.now() + expiresInSeconds * 1000).toISOString() };
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {

@@ -2,6 +2,8 @@
  * The directory store's stand-in for S3 presigned PUT URLs: an HMAC-SHA256, under a secret kept in the
  * data directory, over method, key, content type, exact size and expiry. The URL carries those values so
  * a refusal can say which bound was broken; the signature makes any change to them a tampered URL.
+ * Presigned GETs are signed the same way over method, key and expiry (the method keeps one from being
+ * used as the other).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -35,9 +37,48 @@ export const signedUploadUrl = (baseUrl: string, secret: Uint8Array, bounds: Sig
   return `${baseUrl.replace(/\/$/, '')}${SIGNED_UPLOAD_PATH}${path}?${query}`;
 };
 
-/** Why an upload is refused: the HTTP status and a line the uploader can act on. */
+/** Where the local gateway serves presigned GETs: the key follows, as for uploads. */
+export const SIGNED_DOWNLOAD_PATH = '/_downloads/';
+
+const downloadSignatureOf = (secret: Uint8Array, key: string, expires: number): string =>
+  createHmac('sha256', secret)
+    .update(['GET', key, String(expires)].join('\n'))
+    .digest('base64url');
+
+export const signedDownloadUrl = (baseUrl: string, secret: Uint8Array, { key, expires }: { key: string; expires: number }): string => {
+  const path = key.split('/').map(encodeURIComponent).join('/');
+  const query = new URLSearchParams({ expires: String(expires), signature: downloadSignatureOf(secret, key, expires) });
+  return `${baseUrl.replace(/\/$/, '')}${SIGNED_DOWNLOAD_PATH}${path}?${query}`;
+};
+
+/** The key a presigned GET may read, or why not: a tampered URL or one past its expiry (403, as S3 answers). */
+export const checkSignedDownload = (
+  secret: Uint8Array,
+  request: { path: string; query: URLSearchParams; now: number },
+): { key: string } | UploadRefusal => {
+  let key: string;
+  try {
+    key = decodeURIComponent(request.path.slice(SIGNED_DOWNLOAD_PATH.length));
+  } catch {
+    return { status: 400, message: 'Invalid download URL', error: 'The path is not valid percent-encoding' };
+  }
+  const expires = Number(request.query.get('expires'));
+  const given = Buffer.from(request.query.get('signature') ?? '');
+  const expected = Buffer.from(downloadSignatureOf(secret, key, expires));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { status: 403, message: 'Download refused', error: 'The URL does not match its signature; ask for a new one' };
+  if (request.now / 1000 > expires)
+    return {
+      status: 403,
+      message: 'Download refused',
+      error: `The URL expired at ${new Date(expires * 1000).toISOString()}; ask for a new one`,
+    };
+  return { key };
+};
+
+/** Why an upload (or a signed download) is refused: the HTTP status and a line the caller can act on. */
 export interface UploadRefusal {
-  status: 400 | 403 | 411;
+  status: 400 | 403 | 404 | 411;
   message: string;
   error: string;
 }

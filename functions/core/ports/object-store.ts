@@ -70,6 +70,14 @@ export const CHECKSUM_SHA256_HEADER = 'x-amz-checksum-sha256';
 /** S3 takes the digest in base64; the service stores and compares it in hex. */
 export const base64OfHexSha256 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
+/** A URL that reads one object without credentials of its own, until it expires. */
+export interface PresignedGet {
+  url: string;
+  method: 'GET';
+  /** ISO 8601 UTC: requests started after this are refused. */
+  expiresAt: string;
+}
+
 export interface ObjectStore {
   put(key: string, body: ObjectBody, options?: PutOptions): Promise<StoredObject>;
   /** Writes a body produced piece by piece; readers see either no object or the whole one. */
@@ -82,6 +90,8 @@ export interface ObjectStore {
   getStream(key: string): Promise<AsyncIterable<Uint8Array> | null>;
   /** A URL that lets its holder write this one key once, with the given type and size, until it expires. */
   presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut>;
+  /** A URL that lets its holder read this one key until it expires (the signer must be allowed to read it). */
+  presignGet(key: string, options: { expiresInSeconds: number }): Promise<PresignedGet>;
   /** One page of keys under `prefix`, in ascending key order: one list request. */
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   delete(keys: readonly string[]): Promise<void>;

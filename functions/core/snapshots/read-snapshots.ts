@@ -43,8 +43,21 @@ export interface SnapshotPart {
   part: number;
   parts_total: number;
   section: SnapshotSection;
-  rows: Record<string, unknown>[];
+  /** Null when the rows would not fit a Lambda response: `url` then serves them, as a JSON array. */
+  rows: Record<string, unknown>[] | null;
+  /** Only with `rows: null`: a presigned GET of the part's JSON array of rows, valid until `url_expires_at`. */
+  url?: string;
+  url_expires_at?: string;
 }
+
+/** How long a part's presigned URL is valid. */
+export const PART_URL_SECONDS = 15 * 60;
+
+/**
+ * The bytes rows take in a Lambda response: JSON in the body, which the response carries as a JSON
+ * string, so every quote and backslash is escaped once more (a 4 MiB piece of quoted code can double).
+ */
+export const responseBytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(JSON.stringify(value)));
 
 export interface SnapshotListing {
   snapshots: {
@@ -126,8 +139,10 @@ export const readSnapshot = async ({ store }: Readers, snapshotId: string): Prom
     const manifest = await readManifest(store, key);
     // Retention can remove it between the two calls.
     if (!manifest) return null;
-    if (manifest.metadata.snapshot_size_bytes <= MAX_INLINE_SNAPSHOT_BYTES)
-      return view(await assembleData(store, manifest), manifest.metadata);
+    if (manifest.metadata.snapshot_size_bytes <= MAX_INLINE_SNAPSHOT_BYTES) {
+      const data = await assembleData(store, manifest);
+      if (responseBytesOf(data) <= MAX_INLINE_SNAPSHOT_BYTES) return view(data, manifest.metadata);
+    }
     const count = piecesInOrder(manifest).length;
     return { ...view(null, manifest.metadata), parts: Array.from({ length: count }, (_, part) => partPathFor(snapshotId, part)) };
   }
@@ -155,13 +170,12 @@ export const getSnapshotPart = async ({ store }: Readers, snapshotId: string, pa
   const pieces = piecesInOrder(manifest);
   const chosen = pieces[part];
   if (!chosen) throw notFound('Snapshot part not found', `Snapshot "${snapshotId}" has ${pieces.length} parts, numbered from 0`);
-  return {
-    snapshot_id: snapshotId,
-    part,
-    parts_total: pieces.length,
-    section: chosen.section,
-    rows: await pieceRows(store, chosen.piece.key),
-  };
+  const answer = { snapshot_id: snapshotId, part, parts_total: pieces.length, section: chosen.section };
+  // A piece's bytes bound what its rows take in a response from below; only a piece that may fit is read.
+  const rows = chosen.piece.bytes <= MAX_INLINE_SNAPSHOT_BYTES ? await pieceRows(store, chosen.piece.key) : null;
+  if (rows && responseBytesOf(rows) <= MAX_INLINE_SNAPSHOT_BYTES) return { ...answer, rows };
+  const presigned = await store.presignGet(chosen.piece.key, { expiresInSeconds: PART_URL_SECONDS });
+  return { ...answer, rows: null, url: presigned.url, url_expires_at: presigned.expiresAt };
 };
 
 export const getSnapshot = async (deps: Readers, snapshotId: string): Promise<SnapshotView> => {

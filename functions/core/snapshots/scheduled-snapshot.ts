@@ -7,9 +7,11 @@
  * already there and is skipped, so each tick yields at most one snapshot. The advisory lock skips a
  * run that would overlap one still going (a Lambda can be invoked again before the last finished).
  * A minute in which the change marker did not move does not open the database, so Aurora can pause.
+ * With nothing to build on, minutes continue a stepwise build and publish when it is done (`building`).
  */
 import type { Dependencies } from '../dependencies';
 import { type CleanupReport, cleanupOldSnapshots } from './cleanup';
+import type { BuildBudget } from './first-snapshot-build';
 import { type SnapshotOutcome, takeSnapshot } from './take-snapshot';
 
 /**
@@ -28,12 +30,14 @@ export interface ScheduledSnapshotReport {
 export const runScheduledSnapshot = async (
   deps: Pick<Dependencies, 'sql' | 'store' | 'clock' | 'logger' | 'snapshots'>,
   scheduledAt: Date,
+  budget?: BuildBudget,
 ): Promise<ScheduledSnapshotReport> => {
   const snapshot = await takeSnapshot(deps, {
     instant: scheduledAt,
     exclusive: true,
     quietFor: QUIET_DATABASE_CHECK_MS,
     retentionDays: deps.snapshots.retentionDays,
+    ...(budget ? { budget } : {}),
   });
   if (snapshot.status === 'skipped') {
     deps.logger.warn('Scheduled snapshot skipped', {

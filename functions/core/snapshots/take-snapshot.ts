@@ -18,6 +18,7 @@ import {
   pruneChangesBefore,
   type SegmentSet,
 } from './changed-segments';
+import { type BuildBudget, buildAsBase, continueBuild, needsBuild } from './first-snapshot-build';
 import {
   countsOf,
   emptySegments,
@@ -44,7 +45,9 @@ export interface SnapshotWork extends PieceWork {
 export type SnapshotOutcome =
   | { status: 'taken'; snapshot_id: string; key: string; metadata: SnapshotMetadata; work: SnapshotWork }
   /** `exists`: this second's snapshot is already there; `busy`: another exclusive run holds the lock. */
-  | { status: 'skipped'; snapshot_id: string; key: string; reason: 'exists' | 'busy' };
+  | { status: 'skipped'; snapshot_id: string; key: string; reason: 'exists' | 'busy' }
+  /** Nothing to build on and not all read within the budget: a later run continues (first-snapshot-build.ts). */
+  | { status: 'building'; snapshot_id: string; key: string; segmentsLeft: number; work: PieceWork };
 
 export interface TakeSnapshotOptions {
   /** The instant the snapshot is named by (whole seconds). */
@@ -60,6 +63,11 @@ export interface TakeSnapshotOptions {
   quietFor?: number;
   /** Scheduled runs: refresh pieces about to outlive this retention (refreshPieces). */
   retentionDays?: number;
+  /**
+   * The invocation's time: with nothing to build on, every segment is read stepwise over runs within it
+   * (first-snapshot-build.ts). Unset: read in one go, however long that takes.
+   */
+  budget?: BuildBudget;
 }
 
 /** Any fixed number: the transaction-scoped advisory lock that keeps scheduled runs from overlapping. */
@@ -75,7 +83,7 @@ export const countsAsObjectMetadata = (counts: RowCounts): Record<string, string
   'total-executions': String(counts.execution_results),
 });
 
-const tryLock = async (tx: SqlRunner): Promise<boolean> => {
+export const tryLock = async (tx: SqlRunner): Promise<boolean> => {
   const [row] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(CAST(:lock AS bigint)) AS locked', {
     lock: SCHEDULED_SNAPSHOT_LOCK,
   });
@@ -122,6 +130,16 @@ export const readChangedSegments = async (
   return { segments, databaseSnapshot, mode: buildOn ? 'changes' : 'full', segmentsRead };
 };
 
+const addWork = (a: PieceWork, b: PieceWork | undefined): PieceWork =>
+  b
+    ? {
+        rowsRead: a.rowsRead + b.rowsRead,
+        bytesRead: a.bytesRead + b.bytesRead,
+        piecesWritten: a.piecesWritten + b.piecesWritten,
+        bytesWritten: a.bytesWritten + b.bytesWritten,
+      }
+    : a;
+
 export const takeSnapshot = async (
   { sql, store, clock, logger }: Pick<Dependencies, 'sql' | 'store' | 'clock' | 'logger'>,
   options: TakeSnapshotOptions,
@@ -144,6 +162,8 @@ export const takeSnapshot = async (
     startedAt.getTime() - Date.parse(base.state.database_checked_at) < options.quietFor;
 
   let read: DatabaseRead | null;
+  // The finished stepwise build this run's read builds on, when there was nothing else to build on.
+  let built: { base: SnapshotManifest; segmentsRead: number; work: PieceWork } | null = null;
   if (quiet) {
     read = {
       segments: base.segments,
@@ -153,12 +173,29 @@ export const takeSnapshot = async (
       work: noPieceWork(),
     };
   } else {
+    const pageLimits = options.pageLimits ?? DEFAULT_PAGE_LIMITS;
+    if (options.budget && (await needsBuild(sql, base))) {
+      const step = await continueBuild(
+        { sql, store, clock },
+        { budget: options.budget, pageLimits, lock: options.exclusive ? tryLock : undefined },
+      );
+      if (step.status === 'busy') {
+        logger.info('Snapshot skipped', { snapshotId, reason: 'busy' });
+        return skipped('busy');
+      }
+      if (step.status === 'building') {
+        logger.info('Snapshot building', { snapshotId, segmentsRead: step.segmentsRead, segmentsLeft: step.segmentsLeft, ...step.work });
+        return { status: 'building', snapshot_id: snapshotId, key, segmentsLeft: step.segmentsLeft, work: step.work };
+      }
+      built = { base: buildAsBase(step.build), segmentsRead: step.segmentsRead, work: step.work };
+    }
+    const from = built?.base ?? base;
     const writer = new PieceWriter(store, startedAt);
     read = await sql
       .transaction(
         async (tx): Promise<DatabaseRead | null> => {
           if (options.exclusive && !(await tryLock(tx))) return null;
-          return { ...(await readChangedSegments(tx, base, writer, options.pageLimits ?? DEFAULT_PAGE_LIMITS)), work: writer.work };
+          return { ...(await readChangedSegments(tx, from, writer, pageLimits)), work: writer.work };
         },
         { isolation: 'repeatable read', readOnly: true },
       )
@@ -200,16 +237,17 @@ export const takeSnapshot = async (
     }
     throw error;
   }
-  if (!quiet && base) {
+  const prunable = built?.base ?? base;
+  if (!quiet && prunable) {
     // Housekeeping: a failure leaves a longer log for the next run, never a wrong snapshot.
-    await pruneChangesBefore(sql, base.state.database_snapshot).catch((error: unknown) =>
+    await pruneChangesBefore(sql, prunable.state.database_snapshot).catch((error: unknown) =>
       logger.warn('Snapshot change log not pruned', { error: error instanceof Error ? error.message : String(error) }),
     );
   }
   const work: SnapshotWork = {
-    ...read.work,
-    database: quiet ? 'quiet' : read.mode,
-    segmentsRead: read.segmentsRead,
+    ...addWork(read.work, built?.work),
+    database: quiet ? 'quiet' : built ? 'full' : read.mode,
+    segmentsRead: read.segmentsRead + (built?.segmentsRead ?? 0),
     piecesRefreshed,
     manifestBytes: Buffer.byteLength(body),
   };

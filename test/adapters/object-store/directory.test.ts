@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
+import { SIGNED_DOWNLOAD_PATH } from '../../../functions/adapters/object-store/signed-upload';
+import { serveSignedDownload } from '../../../functions/local/signed-downloads';
 import { serveSignedUpload } from '../../../functions/local/signed-uploads';
 import { describeObjectStoreContract } from './object-store.contract';
 
@@ -15,9 +17,11 @@ describeObjectStoreContract(
     const root = await mkdtemp(join(tmpdir(), 'object-store-'));
     let baseUrl = '';
     const store = await new DirectoryObjectStore(root, { uploadBaseUrl: () => baseUrl }).open();
-    // The local gateway's upload route, alone: what takes the directory store's presigned PUTs.
+    // The local gateway's signed-URL routes, alone: what takes the directory store's presigned PUTs and GETs.
     const server = createServer((request, response) => {
-      void serveSignedUpload(store, request, new URL(request.url!, 'http://localhost')).then(({ statusCode, headers, body }) => {
+      const url = new URL(request.url!, 'http://localhost');
+      const serve = url.pathname.startsWith(SIGNED_DOWNLOAD_PATH) ? serveSignedDownload : serveSignedUpload;
+      void serve(store, request, url).then(({ statusCode, headers, body }) => {
         response.writeHead(statusCode, headers).end(body);
       });
     });

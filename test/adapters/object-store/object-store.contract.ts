@@ -306,6 +306,22 @@ export const describeObjectStoreContract = (
       expect(read!.object.contentType).toBe('audio/wav');
     });
 
+    it('presigns a GET that reads the bytes of that key, without credentials', async () => {
+      const key = `${fresh()}piece.json`;
+      await store.put(key, '[{"a":1}]', { contentType: 'application/json' });
+      const presigned = await store.presignGet(key, { expiresInSeconds: 300 });
+      expect(presigned.method).toBe('GET');
+      expect(Date.parse(presigned.expiresAt) - Date.now()).toBeGreaterThan(200_000);
+      const response = await fetch(presigned.url);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('[{"a":1}]');
+      if (checksUploadBounds) {
+        // Another key under the same signature is refused.
+        const other = await fetch(presigned.url.replace('/piece.json', '/other.json'));
+        expect(other.status).toBe(403);
+      }
+    });
+
     // Registered only where bounds are checked: a store that checks none has no such test, not a skipped one.
     if (checksUploadBounds)
       describe('presigned PUT bounds', () => {

@@ -9,7 +9,12 @@ import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import { PIECE_BYTES } from '../../../functions/core/snapshots/manifest';
-import { getSnapshotPart, readSnapshot } from '../../../functions/core/snapshots/read-snapshots';
+import {
+  getSnapshotPart,
+  MAX_INLINE_SNAPSHOT_BYTES,
+  readSnapshot,
+  type SnapshotPart,
+} from '../../../functions/core/snapshots/read-snapshots';
 import { type PageCursor, SNAPSHOT_TABLES, tableReaders } from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import {
@@ -67,8 +72,18 @@ describe('snapshots within the RDS Data API limits', () => {
     sql = openRdsDataSql(api.client, api.target);
     await migrate(sql, loadMigrations());
     dataDir = await newDataDir('snapshot-data-api-limits');
-    store = await new DirectoryObjectStore(dataDir).open();
+    // Signed URLs are checked by the store itself below; no server needs to listen at this base.
+    store = await new DirectoryObjectStore(dataDir, { uploadBaseUrl: () => 'http://127.0.0.1:1' }).open();
   });
+
+  /** A part's rows: inline, or read through its presigned URL (checked as the local gateway checks it). */
+  const rowsOf = async (part: SnapshotPart): Promise<Record<string, unknown>[]> => {
+    if (part.rows) return part.rows;
+    const url = new URL(part.url!);
+    const read = await store.readSignedDownload({ path: url.pathname, query: url.searchParams });
+    if ('status' in read) throw new Error(read.error);
+    return JSON.parse(Buffer.from(read.body).toString('utf8')) as Record<string, unknown>[];
+  };
   afterAll(async () => {
     await api?.stop();
     if (dataDir) await removeDataDir(dataDir);
@@ -125,9 +140,12 @@ describe('snapshots within the RDS Data API limits', () => {
       expect(path).toBe(`/sandbox_snapshot/${outcome.snapshot_id}/parts/${index}`);
       const part = await getSnapshotPart({ store }, outcome.snapshot_id, index);
       expect(part.parts_total).toBe(view.parts!.length);
-      // Each part fits a Lambda response with room for its envelope.
-      expect(Buffer.byteLength(JSON.stringify(part.rows))).toBeLessThanOrEqual(PIECE_BYTES);
-      data[part.section]!.push(...part.rows);
+      // Each part fits a Lambda response with room for its envelope, as the response carries it, or has a URL.
+      if (part.rows) expect(Buffer.byteLength(JSON.stringify(JSON.stringify(part.rows)))).toBeLessThanOrEqual(MAX_INLINE_SNAPSHOT_BYTES);
+      else expect(part.url).toMatch(/^http:/);
+      const rows = await rowsOf(part);
+      expect(Buffer.byteLength(JSON.stringify(rows))).toBeLessThanOrEqual(PIECE_BYTES);
+      data[part.section]!.push(...rows);
     }
     for (const table of SNAPSHOT_TABLES) {
       expect(byKey(data[table.section]!, table.key), table.section).toEqual(await fullRead(api, table.section, table.key));
@@ -173,5 +191,29 @@ describe('snapshots within the RDS Data API limits', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('snapshots a 5 MiB row through the slices, and serves its part by a presigned URL', async () => {
+    await api.database.query('TRUNCATE sessions, audio_chunks, code_history, execution_results CASCADE');
+    await createSession({ sql }, { session_id: 'limits-huge' });
+    // Over the 4 MiB piece and a Lambda response: only a direct write makes it (the API takes 48 KB of code).
+    const code = fill('def f():\n    return "x"\n', 5 * 1024 * 1024);
+    await api.database.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-huge', $1, 'python')`, [code]);
+    await sql.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-huge', 'small', 'python')`);
+    const instant = new Date('2031-01-03T03:04:05Z');
+    const outcome = await takeSnapshot({ sql, store, logger: silent, clock: { now: () => instant } }, { instant });
+    expect(outcome.status).toBe('taken');
+    const view = (await readSnapshot({ store }, outcome.snapshot_id))!;
+    expect(view.data).toBeNull();
+    const parts = await Promise.all(view.parts!.map((_, index) => getSnapshotPart({ store }, outcome.snapshot_id, index)));
+    const huge = parts.find((part) => part.rows === null)!;
+    expect(huge).toMatchObject({ section: 'code_history', rows: null, url: expect.stringMatching(/^http:/) });
+    expect(Date.parse(huge.url_expires_at!)).toBeGreaterThan(Date.now());
+    const rows = (await Promise.all(parts.map(rowsOf))).flat();
+    expect(rows.filter((row) => row.code === code)).toHaveLength(1);
+    expect(rows.filter((row) => row.code === 'small')).toHaveLength(1);
+    // A tampered URL is refused.
+    const tampered = new URL(huge.url!.replace('code_history', 'code_historx'));
+    expect(await store.readSignedDownload({ path: tampered.pathname, query: tampered.searchParams })).toMatchObject({ status: 403 });
   });
 });

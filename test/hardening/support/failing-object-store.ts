@@ -66,6 +66,7 @@ export const failingObjectStore = (inner: ObjectStore): FailingObjectStore => {
     getRange: (...args) => inner.getRange(...args),
     getStream: (...args) => inner.getStream(...args),
     presignPut: (...args) => inner.presignPut(...args),
+    presignGet: (...args) => inner.presignGet(...args),
     list: (...args) => inner.list(...args),
     delete: (...args) => inner.delete(...args),
     locationOf: (key) => inner.locationOf(key),
