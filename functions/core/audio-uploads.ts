@@ -263,12 +263,17 @@ export const completeAudioUpload = async (
         sample_rate: probe?.sampleRate ?? 0,
         channels: probe?.channels ?? 0,
         duration: probe?.duration ?? 0,
-        // A raw-body upload of other bytes may have taken the sequence meanwhile: that one keeps it, and this chunk fails.
-        sequence: taken ? null : reservation.sequence,
+        // A raw-body upload of other bytes may have taken the sequence meanwhile: that one keeps it, and this
+        // chunk fails. Refused audio frees its sequence too, so the platform's corrected upload can take it.
+        sequence: taken || refusal ? null : reservation.sequence,
         speaker: reservation.speaker,
         started_at: reservation.started_at,
         status: refusal || taken ? 'failed' : 'pending',
-        error: refusal ?? (taken ? `Sequence ${reservation.sequence} was uploaded meanwhile as chunk ${taken.chunk_id}` : null),
+        error: refusal
+          ? `${refusal}${reservation.sequence === null ? '' : ` (sequence ${reservation.sequence} left free for a corrected upload)`}`
+          : taken
+            ? `Sequence ${reservation.sequence} was uploaded meanwhile as chunk ${taken.chunk_id}`
+            : null,
         audio_sha256: audioSha256,
       },
     );

@@ -141,6 +141,25 @@ describe('arrival', () => {
     expect((await findAudioChunk({ sql }, ticket.chunk_id))!.transcript_error).toContain('truncated');
   });
 
+  it('frees the sequence of an upload refused on arrival, so the corrected audio can take it', async () => {
+    const broken = toneWav({ sampleRate: 48000, channels: 2, seconds: 12 }).subarray(0, 2 * PROBE_WINDOW_BYTES + 1000);
+    const track = { ...NO_TRACK, sequence: 21 };
+    const first = await issue({ sessionId: SESSION, contentType: 'audio/wav', sizeBytes: broken.length, track });
+    await store.put(keyOf(first.chunk_id), broken, { contentType: 'audio/wav' });
+    const refused = await completeAudioUpload(deps(), keyOf(first.chunk_id));
+    expect(refused).toMatchObject({
+      transcript_status: 'failed',
+      sequence: null,
+      transcript_error: expect.stringContaining('sequence 21'),
+    });
+
+    const fixed = toneWav({ seconds: 1 });
+    const retry = await issue({ sessionId: SESSION, contentType: 'audio/wav', sizeBytes: fixed.length, track });
+    expect(retry.chunk_id).not.toBe(first.chunk_id);
+    await store.put(keyOf(retry.chunk_id), fixed, { contentType: 'audio/wav' });
+    expect(await completeAudioUpload(deps(), keyOf(retry.chunk_id))).toMatchObject({ transcript_status: 'pending', sequence: 21 });
+  });
+
   it('fails the upload whose sequence a raw-body chunk took meanwhile, and leaves that chunk be', async () => {
     const bytes = toneWav({ seconds: 1 });
     const ticket = await issue({
