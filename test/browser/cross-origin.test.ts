@@ -8,9 +8,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realWav } from '../support/audio-fixtures';
+import { launchChromium } from '../support/chromium';
 import { startLocalTarget, type Target } from '../support/target';
 
 let target: Target;
@@ -85,17 +86,7 @@ const runPage = async (server: Server, sessionId: string) => {
 beforeAll(async () => {
   [allowedPage, otherPage] = await Promise.all([servePage(), servePage()]);
   target = await startLocalTarget({ env: { CORS_ORIGINS: `https://app.example.com,${originOf(allowedPage)}` } });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

@@ -16,9 +16,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodedSpeech, POCKETSPHINX_TEST_DATA, wavSeconds } from '../support/audio-fixtures';
+import { launchChromium } from '../support/chromium';
 import type { ApiResponse } from '../support/http';
 import { startLocalTarget, type Target } from '../support/target';
 import { wordRecall, words } from '../support/word-recall';
@@ -112,21 +113,11 @@ beforeAll(async () => {
   execFileSync('sox', [...CLIPS.map((clip) => `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-${clip}.wav`), speechWav]);
   target = await startLocalTarget();
   pageServer = await servePage(target.url);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${speechWav}`,
-    ],
-  });
+  browser = await launchChromium([
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${speechWav}`,
+  ]);
   expect((await call('POST', '/sessions', { json: { session_id: 'browser-s' } })).status).toBe(201);
   // The bar: the same speech uploaded as the WAV file it is.
   const wav = await call('POST', '/sessions/browser-s/audio_chunks', {
