@@ -6,7 +6,16 @@
 import { closingFor, type RowCounts, type SnapshotMetadata } from './snapshot-document';
 import { SNAPSHOT_TABLES, type SnapshotSection } from './snapshot-tables';
 
-export const MANIFEST_FORMAT = 'segments/1';
+/**
+ * `segments/2`: the manifest and its pieces are gzipped (compression.ts). `segments/1` manifests, plain
+ * JSON naming plain pieces, are still read and built on: the two differ only in their encoding.
+ */
+export const MANIFEST_FORMAT = 'segments/2';
+export const PLAIN_MANIFEST_FORMAT = 'segments/1';
+export type ManifestFormat = typeof MANIFEST_FORMAT | typeof PLAIN_MANIFEST_FORMAT;
+
+export const isManifestFormat = (format: unknown): format is ManifestFormat =>
+  format === MANIFEST_FORMAT || format === PLAIN_MANIFEST_FORMAT;
 
 /**
  * Largest piece: one part of GET /sandbox_snapshot/{id}/parts/{n} must fit a Lambda response (6 MB)
@@ -19,6 +28,8 @@ export interface SegmentPiece {
   rows: number;
   /** The piece's size: `[`, the rows joined by commas, `]`. */
   bytes: number;
+  /** Bytes in the store (gzipped); absent for a plain piece, which stores `bytes`. */
+  stored?: number;
 }
 
 export interface ManifestSegment {
@@ -37,7 +48,7 @@ export interface ManifestState {
 }
 
 export interface SnapshotManifest {
-  format: typeof MANIFEST_FORMAT;
+  format: ManifestFormat;
   timestamp: string;
   snapshot_id: string;
   /** The totals and size of the whole state as one document (what GET returns inline). */
@@ -47,7 +58,7 @@ export interface SnapshotManifest {
 }
 
 export const isManifest = (value: unknown): value is SnapshotManifest =>
-  typeof value === 'object' && value !== null && (value as { format?: unknown }).format === MANIFEST_FORMAT;
+  typeof value === 'object' && value !== null && isManifestFormat((value as { format?: unknown }).format);
 
 export const emptySegments = (): Record<SnapshotSection, ManifestSegment[]> => ({
   sessions: [],
@@ -86,6 +97,12 @@ export const metadataFor = (
   }
   return closingFor(bytes, countsOf(segments)).metadata;
 };
+
+/** What the pieces a manifest names take in the store. */
+export const storedBytesOf = (segments: Record<SnapshotSection, ManifestSegment[]>): number =>
+  Object.values(segments)
+    .flatMap((list) => list.flatMap((segment) => segment.pieces))
+    .reduce((sum, piece) => sum + (piece.stored ?? piece.bytes), 0);
 
 /** Every piece in document order: the tables in order, each table's segments by number. */
 export const piecesInOrder = (manifest: SnapshotManifest): { section: SnapshotSection; piece: SegmentPiece }[] =>

@@ -4,14 +4,14 @@
  * that the bucket's age-based expiry never removes a piece a kept manifest still names.
  */
 import { randomBytes } from 'node:crypto';
-import { SNAPSHOT_SEGMENTS_PREFIX, snapshotSegmentKeyFor, snapshotSegmentWrittenAt } from '../keys';
+import { snapshotSegmentKeyFor, snapshotSegmentKeyParts, snapshotSegmentWrittenAt } from '../keys';
 import type { ObjectStore } from '../ports/object-store';
 import type { SqlRunner } from '../ports/sql';
+import { GZIP_CONTENT_TYPE, GZIP_EXTENSION, gzipText } from './compression';
 import { type ManifestSegment, PIECE_BYTES, type SegmentPiece } from './manifest';
 import type { PageCursor, SnapshotSection, TableReader } from './snapshot-tables';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const PIECE_CONTENT_TYPE = 'application/json';
 
 /** Puts in flight at once while a snapshot writes its pieces. */
 const MAX_PUTS_IN_FLIGHT = 8;
@@ -21,10 +21,13 @@ export interface PieceWork {
   /** Row JSON read from the database, UTF-8 bytes. */
   bytesRead: number;
   piecesWritten: number;
+  /** Bytes put in the store (gzipped). */
   bytesWritten: number;
+  /** The same pieces as JSON, before compression. */
+  jsonBytesWritten: number;
 }
 
-export const noPieceWork = (): PieceWork => ({ rowsRead: 0, bytesRead: 0, piecesWritten: 0, bytesWritten: 0 });
+export const noPieceWork = (): PieceWork => ({ rowsRead: 0, bytesRead: 0, piecesWritten: 0, bytesWritten: 0, jsonBytesWritten: 0 });
 
 /**
  * How long a piece may live in the bucket: a manifest is kept `retentionDays` and names pieces at most
@@ -47,21 +50,31 @@ export class PieceWriter {
     private readonly writtenAt: Date,
   ) {}
 
+  /**
+   * Queues one piece; its `stored` size is filled in once it is gzipped, which happens in the thread pool
+   * beside the reads that follow (drain() waits for it, before any manifest is built).
+   */
   async write(section: SnapshotSection, segment: number, index: number, rows: readonly string[]): Promise<SegmentPiece> {
-    const body = Buffer.from(`[${rows.join(',')}]`);
+    const json = `[${rows.join(',')}]`;
+    const bytes = Buffer.byteLength(json);
     const key = snapshotSegmentKeyFor(this.writtenAt, section, segment, index, nonce());
     while (this.inFlight.size >= MAX_PUTS_IN_FLIGHT) await Promise.race(this.inFlight);
     if (this.failed) await this.drain();
-    const tracked: Promise<unknown> = this.store
-      .put(key, body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE })
+    const piece: SegmentPiece = { key, rows: rows.length, bytes };
+    const tracked: Promise<unknown> = gzipText(json)
+      .then(async (body) => {
+        await this.store.put(key, body, { ifAbsent: true, contentType: GZIP_CONTENT_TYPE });
+        piece.stored = body.length;
+        this.work.bytesWritten += body.length;
+      })
       .catch((error: unknown) => {
         this.failed ??= { error };
       })
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     this.work.piecesWritten += 1;
-    this.work.bytesWritten += body.length;
-    return { key, rows: rows.length, bytes: body.length };
+    this.work.jsonBytesWritten += bytes;
+    return piece;
   }
 
   /** Waits for every put; throws the first failure. */
@@ -136,12 +149,14 @@ export const refreshPieces = async (
   const copies = new Map<string, SegmentPiece>();
   for (const key of chosen) {
     const stored = await store.get(key);
-    if (!stored) throw new Error(`snapshot piece ${key} is missing`);
-    const [, section, segment, index] = /_([a-z_]+)_(-?\d+)_(\d+)_[a-z0-9]+\.json$/.exec(key.slice(SNAPSHOT_SEGMENTS_PREFIX.length))!;
-    const fresh = snapshotSegmentKeyFor(now, section!, Number(segment), Number(index), nonce());
-    await store.put(fresh, stored.body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE });
+    const parts = snapshotSegmentKeyParts(key);
+    if (!stored || !parts) throw new Error(`snapshot piece ${key} is missing`);
+    const fresh = snapshotSegmentKeyFor(now, parts.section, parts.segment, parts.piece, nonce());
+    // A plain piece of the format before compression is gzipped on its way to the fresh key.
+    const body = key.endsWith(GZIP_EXTENSION) ? stored.body : await gzipText(stored.body);
+    await store.put(fresh, body, { ifAbsent: true, contentType: GZIP_CONTENT_TYPE });
     const old = all.find((piece) => piece.key === key)!;
-    copies.set(key, { ...old, key: fresh });
+    copies.set(key, { ...old, key: fresh, stored: body.length });
   }
   const refreshedSegments = Object.fromEntries(
     Object.entries(segments).map(([section, list]) => [

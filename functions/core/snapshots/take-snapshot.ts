@@ -18,6 +18,7 @@ import {
   pruneChangesBefore,
   type SegmentSet,
 } from './changed-segments';
+import { GZIP_CONTENT_TYPE, gzipText } from './compression';
 import {
   countsOf,
   emptySegments,
@@ -26,6 +27,7 @@ import {
   type ManifestState,
   metadataFor,
   type SnapshotManifest,
+  storedBytesOf,
 } from './manifest';
 import { readLatestManifest } from './read-snapshots';
 import { noPieceWork, type PieceWork, PieceWriter, refreshPieces, writeSegment } from './segment-pieces';
@@ -38,7 +40,10 @@ export interface SnapshotWork extends PieceWork {
   database: 'quiet' | 'changes' | 'full';
   segmentsRead: number;
   piecesRefreshed: number;
+  /** The manifest as stored (gzipped). */
   manifestBytes: number;
+  /** The manifest as JSON. */
+  manifestJsonBytes: number;
 }
 
 export type SnapshotOutcome =
@@ -64,8 +69,6 @@ export interface TakeSnapshotOptions {
 
 /** Any fixed number: the transaction-scoped advisory lock that keeps scheduled runs from overlapping. */
 const SCHEDULED_SNAPSHOT_LOCK = 7_203_614_451;
-
-const MANIFEST_CONTENT_TYPE = 'application/json';
 
 /** Kept with the object, so a snapshot can be described from a head request. */
 export const countsAsObjectMetadata = (counts: RowCounts): Record<string, string> => ({
@@ -182,14 +185,18 @@ export const takeSnapshot = async (
     : { database_snapshot: read.databaseSnapshot, change_marker: marker, database_checked_at: startedAt.toISOString() };
   const metadata = metadataFor(timestamp, snapshotId, segments);
   const manifest: SnapshotManifest = { format: MANIFEST_FORMAT, timestamp, snapshot_id: snapshotId, metadata, segments, state };
-  const body = JSON.stringify(manifest);
+  const json = JSON.stringify(manifest);
+  const body = await gzipText(json);
+  const storedBytes = storedBytesOf(segments) + body.length;
   try {
     await store.put(key, body, {
       ifAbsent: true,
-      contentType: MANIFEST_CONTENT_TYPE,
+      contentType: GZIP_CONTENT_TYPE,
       metadata: {
         format: MANIFEST_FORMAT,
         'size-bytes': String(metadata.snapshot_size_bytes),
+        // What this snapshot's objects take in the bucket (shared pieces counted in full).
+        'stored-bytes': String(storedBytes),
         ...countsAsObjectMetadata(countsOf(segments)),
       },
     });
@@ -211,7 +218,8 @@ export const takeSnapshot = async (
     database: quiet ? 'quiet' : read.mode,
     segmentsRead: read.segmentsRead,
     piecesRefreshed,
-    manifestBytes: Buffer.byteLength(body),
+    manifestBytes: body.length,
+    manifestJsonBytes: Buffer.byteLength(json),
   };
   logger.info('Snapshot taken', { snapshotId, key, ...metadata, ...work });
   return { status: 'taken', snapshot_id: snapshotId, key, metadata, work };
