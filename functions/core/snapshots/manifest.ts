@@ -30,6 +30,12 @@ export interface SegmentPiece {
   bytes: number;
   /** Bytes in the store (gzipped); absent for a plain piece, which stores `bytes`. */
   stored?: number;
+  /**
+   * The key of the piece's last row, as text: a segment's pieces cover consecutive key ranges, each up to
+   * its `last_key`, so a change is rewritten in the piece whose range holds its key (segment-ranges.ts).
+   * Absent on pieces written before that: their segment is rewritten whole when it changes.
+   */
+  last_key?: string;
 }
 
 export interface ManifestSegment {

@@ -9,7 +9,7 @@ import type { ObjectStore } from '../ports/object-store';
 import type { SqlRunner } from '../ports/sql';
 import { GZIP_CONTENT_TYPE, GZIP_EXTENSION, gzipText } from './compression';
 import { type ManifestSegment, PIECE_BYTES, type SegmentPiece } from './manifest';
-import type { PageCursor, SnapshotSection, TableReader } from './snapshot-tables';
+import type { KeyRange, PageCursor, SnapshotSection, TableReader } from './snapshot-tables';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -54,13 +54,13 @@ export class PieceWriter {
    * Queues one piece; its `stored` size is filled in once it is gzipped, which happens in the thread pool
    * beside the reads that follow (drain() waits for it, before any manifest is built).
    */
-  async write(section: SnapshotSection, segment: number, index: number, rows: readonly string[]): Promise<SegmentPiece> {
+  async write(section: SnapshotSection, segment: number, index: number, rows: readonly string[], lastKey: string): Promise<SegmentPiece> {
     const json = `[${rows.join(',')}]`;
     const bytes = Buffer.byteLength(json);
     const key = snapshotSegmentKeyFor(this.writtenAt, section, segment, index, nonce());
     while (this.inFlight.size >= MAX_PUTS_IN_FLIGHT) await Promise.race(this.inFlight);
     if (this.failed) await this.drain();
-    const piece: SegmentPiece = { key, rows: rows.length, bytes };
+    const piece: SegmentPiece = { key, rows: rows.length, bytes, last_key: lastKey };
     const tracked: Promise<unknown> = gzipText(json)
       .then(async (body) => {
         await this.store.put(key, body, { ifAbsent: true, contentType: GZIP_CONTENT_TYPE });
@@ -89,6 +89,45 @@ export class PieceWriter {
   }
 }
 
+/**
+ * Reads the rows of one segment in `tx`, only those with keys in `range` when given, and writes them as
+ * pieces of at most PIECE_BYTES (numbered from `firstIndex` in their keys); none when there is no row.
+ */
+export const writeRange = async (
+  tx: SqlRunner,
+  reader: TableReader,
+  segment: number,
+  writer: PieceWriter,
+  range?: KeyRange,
+  firstIndex = 0,
+): Promise<SegmentPiece[]> => {
+  const pieces: SegmentPiece[] = [];
+  let rows: string[] = [];
+  let lastKey = '';
+  let bytes = 2;
+  let after: PageCursor | null = null;
+  const flush = async () => {
+    pieces.push(await writer.write(reader.table.section, segment, firstIndex + pieces.length, rows, lastKey));
+    rows = [];
+    bytes = 2;
+  };
+  do {
+    const page = await reader.page(tx, after, segment, range);
+    for (const [index, row] of page.rows.entries()) {
+      const rowBytes = Buffer.byteLength(row);
+      writer.work.rowsRead += 1;
+      writer.work.bytesRead += rowBytes;
+      if (rows.length > 0 && bytes + 1 + rowBytes > PIECE_BYTES) await flush();
+      bytes += rowBytes + (rows.length > 0 ? 1 : 0);
+      rows.push(row);
+      lastKey = page.keys[index]!;
+    }
+    after = page.nextAfter;
+  } while (after);
+  if (rows.length > 0) await flush();
+  return pieces;
+};
+
 /** Reads one segment's rows in `tx` and writes them as pieces; null when the segment holds no row any more. */
 export const writeSegment = async (
   tx: SqlRunner,
@@ -96,27 +135,7 @@ export const writeSegment = async (
   segment: number,
   writer: PieceWriter,
 ): Promise<ManifestSegment | null> => {
-  const pieces: SegmentPiece[] = [];
-  let rows: string[] = [];
-  let bytes = 2;
-  let after: PageCursor | null = null;
-  do {
-    const page = await reader.page(tx, after, segment);
-    for (const row of page.rows) {
-      const rowBytes = Buffer.byteLength(row);
-      writer.work.rowsRead += 1;
-      writer.work.bytesRead += rowBytes;
-      if (rows.length > 0 && bytes + 1 + rowBytes > PIECE_BYTES) {
-        pieces.push(await writer.write(reader.table.section, segment, pieces.length, rows));
-        rows = [];
-        bytes = 2;
-      }
-      bytes += rowBytes + (rows.length > 0 ? 1 : 0);
-      rows.push(row);
-    }
-    after = page.nextAfter;
-  } while (after);
-  if (rows.length > 0) pieces.push(await writer.write(reader.table.section, segment, pieces.length, rows));
+  const pieces = await writeRange(tx, reader, segment, writer);
   return pieces.length === 0 ? null : { segment, pieces };
 };
 

@@ -12,11 +12,11 @@ import type { SqlRunner } from '../ports/sql';
 import { readChangeMarker } from './change-marker';
 import {
   allSegments,
-  changedSegmentsSince,
+  type ChangedRows,
+  changedRowsSince,
   changesPrunedSince,
   currentDatabaseSnapshot,
   pruneChangesBefore,
-  type SegmentSet,
 } from './changed-segments';
 import { GZIP_CONTENT_TYPE, gzipText } from './compression';
 import {
@@ -31,6 +31,7 @@ import {
 } from './manifest';
 import { readLatestManifest } from './read-snapshots';
 import { noPieceWork, type PieceWork, PieceWriter, refreshPieces, writeSegment } from './segment-pieces';
+import { hasKeyRanges, MERGE_FANOUT, rewriteChangedRanges } from './segment-ranges';
 import { type RowCounts, type SnapshotMetadata, snapshotTimestamp } from './snapshot-document';
 import { DEFAULT_PAGE_LIMITS, type PageLimits, type SnapshotSection, tableReaders } from './snapshot-tables';
 
@@ -102,20 +103,30 @@ export const readChangedSegments = async (
   base: SnapshotManifest | null,
   writer: PieceWriter,
   limits: PageLimits,
+  /** How many trailing pieces of a tier are merged (segment-ranges.ts); tests lower it to merge often. */
+  mergeFanout = MERGE_FANOUT,
 ): Promise<Omit<DatabaseRead, 'work'>> => {
   const databaseSnapshot = await currentDatabaseSnapshot(tx);
   const buildOn = base && !(await changesPrunedSince(tx, base.state.database_snapshot)) ? base : null;
-  const dirty: SegmentSet = buildOn ? await changedSegmentsSince(tx, buildOn.state.database_snapshot) : await allSegments(tx);
+  // Per changed segment the keys of its changed rows; null: read it whole (no base, or no keys logged).
+  const dirty: ChangedRows = buildOn
+    ? await changedRowsSince(tx, buildOn.state.database_snapshot)
+    : new Map([...(await allSegments(tx))].map(([section, numbers]) => [section, new Map([...numbers].map((n) => [n, null]))]));
   const readers = await tableReaders(tx, limits);
   const segments = emptySegments();
   let segmentsRead = 0;
   for (const reader of readers) {
     const { section } = reader.table;
     const changed = dirty.get(section)!;
-    const kept = (buildOn?.segments[section] ?? []).filter((segment) => !changed.has(segment.segment));
+    const before = new Map((buildOn?.segments[section] ?? []).map((segment) => [segment.segment, segment]));
+    const kept = [...before.values()].filter((segment) => !changed.has(segment.segment));
     const fresh: ManifestSegment[] = [];
-    for (const segment of [...changed].sort((a, b) => a - b)) {
-      const written = await writeSegment(tx, reader, segment, writer);
+    for (const [segment, keys] of [...changed].sort(([a], [b]) => a - b)) {
+      const base = before.get(segment);
+      const written =
+        base && keys && hasKeyRanges(base)
+          ? await rewriteChangedRanges(tx, reader, base, keys, writer, mergeFanout)
+          : await writeSegment(tx, reader, segment, writer);
       segmentsRead += 1;
       if (written) fresh.push(written);
     }
