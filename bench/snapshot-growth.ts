@@ -23,7 +23,7 @@ import type { Logger } from '../functions/core/ports/logger';
 import type { Sql } from '../functions/core/ports/sql';
 import { markingSnapshotChanges } from '../functions/core/snapshots/change-marker';
 import { QUIET_DATABASE_CHECK_MS } from '../functions/core/snapshots/scheduled-snapshot';
-import { segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces';
+import { PIECE_REFRESH_DAYS, segmentLifetimeDays } from '../functions/core/snapshots/segment-pieces';
 import { type DocumentProgress, snapshotDocument } from '../functions/core/snapshots/snapshot-document';
 import { tableReaders } from '../functions/core/snapshots/snapshot-tables';
 import { type SnapshotWork, takeSnapshot } from '../functions/core/snapshots/take-snapshot';
@@ -35,8 +35,13 @@ import { type Comparison, compare, markdownTable, type Progress } from './suppor
 
 const SIZES = [10_000, 100_000, 1_000_000, 10_000_000].filter((rows) => rows <= Number(process.env.BENCH_GROWTH_MAX_ROWS ?? 10_000_000));
 const CHANGED_PER_MINUTE = 0.001;
-/** Minutes of changes measured after the first snapshot, the stretch the week is extrapolated from. */
-const STRETCH_MINUTES = Number(process.env.BENCH_GROWTH_MINUTES ?? 10);
+/**
+ * Minutes of changes measured after the first snapshot, the stretch the week is extrapolated from: long
+ * enough for a minute's new pieces to be merged up to final pieces (segment-ranges.ts), so the stretch
+ * pays its share of every merge tier. BENCH_GROWTH_MINUTES overrides it.
+ */
+const stretchMinutes = (rows: number): number =>
+  Number(process.env.BENCH_GROWTH_MINUTES ?? (rows <= 10_000 ? 600 : rows <= 100_000 ? 150 : rows <= 1_000_000 ? 30 : 10));
 const RETENTION_DAYS = 7;
 const CORPUS = 2000;
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -73,6 +78,12 @@ const requestsOf = (store: CountingObjectStore) => Object.values(store.counts).r
  * One minute of an interview platform at `changed` rows: 70 % new rows over the four tables, 30 % updates
  * of the newest chunks (transcription status) and sessions (metadata).
  */
+/**
+ * A new session's id: ids that grow with time, as the seed's do, so that new sessions come after today's
+ * in key order (random ids land inside today's pieces: docs/benchmarks.md).
+ */
+const liveSession = (index: string) => `'session-live-' || lpad(CAST(:minute AS text), 6, '0') || '-' || lpad(CAST(${index} AS text), 6, '0')`;
+
 const changeOneMinute = async (sql: Sql, changed: number, minute: number) => {
   const pick = `1 + (i + CAST(:minute AS int) * 37) % ${CORPUS}`;
   const inserts = Math.max(4, Math.round(changed * 0.7));
@@ -83,24 +94,24 @@ const changeOneMinute = async (sql: Sql, changed: number, minute: number) => {
   const runs = Math.max(0, inserts - sessions - chunks - code);
   await sql.query(
     `INSERT INTO sessions (session_id, candidate, metadata)
-     SELECT 'live-' || CAST(:minute AS int) || '-' || i, 'Candidate', jsonb_build_object('round', 1) FROM generate_series(1, CAST(:n AS int)) AS i`,
+     SELECT ${liveSession('i')}, 'Candidate', jsonb_build_object('round', 1) FROM generate_series(1, CAST(:n AS int)) AS i`,
     { n: sessions, minute },
   );
   await sql.query(
     `INSERT INTO audio_chunks (session_id, content_type, audio_key, size_bytes, sample_rate, channels, duration)
-     SELECT 'live-' || CAST(:minute AS int) || '-' || (1 + i % CAST(:sessions AS int)), 'audio/wav', 'audio/live/' || i || '.wav', 32044, 16000, 1, 1.0
+     SELECT ${liveSession('1 + i % CAST(:sessions AS int)')}, 'audio/wav', 'audio/live/' || i || '.wav', 32044, 16000, 1, 1.0
      FROM generate_series(1, CAST(:n AS int)) AS i`,
     { n: chunks, sessions, minute },
   );
   await sql.query(
     `INSERT INTO code_history (session_id, code, language)
-     SELECT 'live-' || CAST(:minute AS int) || '-' || (1 + i % CAST(:sessions AS int)), (SELECT code FROM bench_corpus WHERE id = ${pick}), 'python'
+     SELECT ${liveSession('1 + i % CAST(:sessions AS int)')}, (SELECT code FROM bench_corpus WHERE id = ${pick}), 'python'
      FROM generate_series(1, CAST(:n AS int)) AS i`,
     { n: code, sessions, minute },
   );
   await sql.query(
     `INSERT INTO execution_results (session_id, stdout, stderr, exit_code, duration_ms)
-     SELECT 'live-' || CAST(:minute AS int) || '-' || (1 + i % CAST(:sessions AS int)), (SELECT output FROM bench_corpus WHERE id = ${pick}), '', 0, 20.5
+     SELECT ${liveSession('1 + i % CAST(:sessions AS int)')}, (SELECT output FROM bench_corpus WHERE id = ${pick}), '', 0, 20.5
      FROM generate_series(1, CAST(:n AS int)) AS i`,
     { n: runs, sessions, minute },
   );
@@ -189,6 +200,7 @@ export const runSnapshotGrowthBench = async (progress: Progress = (message) => c
       // A stretch of minutes, each with 0.1 % of the rows changed, then its scheduled snapshot.
       const changed = Math.round(rows * CHANGED_PER_MINUTE);
       const stretch: Measured[] = [];
+      const STRETCH_MINUTES = stretchMinutes(rows);
       for (let minute = 1; minute <= STRETCH_MINUTES; minute += 1) {
         now += 60_000;
         await changeOneMinute(writerSql, changed, minute);
@@ -205,14 +217,14 @@ export const runSnapshotGrowthBench = async (progress: Progress = (message) => c
       const quiet = await scheduled();
 
       // Storage for a week at this rate, from what the stretch wrote (docs/benchmarks.md, Snapshot growth):
-      // a manifest a minute kept R days, the pieces a minute wrote kept their lifetime L = 2R + 1 days, and
-      // the state's pieces copied once before R and kept L days (L / (R - 1) copies).
+      // a manifest a minute kept R days, the pieces a minute wrote kept their lifetime L = R + 2 days, and
+      // the state's pieces copied every 0.75 to 1 PIECE_REFRESH_DAYS and kept L days (counted at 0.75).
       const mean = (pick: (work: SnapshotWork) => number) =>
         stretch.reduce((sum, measured) => sum + pick(measured.work!), 0) / stretch.length;
       const lifetime = segmentLifetimeDays(RETENTION_DAYS);
       const manifestsStored = 1440 * RETENTION_DAYS * mean((work) => work.manifestBytes);
       const piecesStored = 1440 * lifetime * mean((work) => work.bytesWritten);
-      const stateStored = (lifetime / (RETENTION_DAYS - 1)) * first.work!.bytesWritten;
+      const stateStored = (lifetime / (0.75 * PIECE_REFRESH_DAYS)) * first.work!.bytesWritten;
       const weekStored = manifestsStored + piecesStored + stateStored;
       const stateBytes = anchor.bytes;
       const [relations] = await raw.query<{ bytes: string }>(

@@ -30,11 +30,19 @@ export interface PieceWork {
 export const noPieceWork = (): PieceWork => ({ rowsRead: 0, bytesRead: 0, piecesWritten: 0, bytesWritten: 0, jsonBytesWritten: 0 });
 
 /**
- * How long a piece may live in the bucket: a manifest is kept `retentionDays` and names pieces at most
- * `retentionDays` old (refreshPieces), so a piece is never needed past twice that; a day of slack.
- * The bucket's lifecycle rule (lib/storage.ts) and the local sweeper both use it.
+ * A manifest names no piece written more than this many days before it: older ones are copied to fresh
+ * keys first (refreshPieces). Short, because every piece a minute writes is kept for as long as some
+ * manifest may name it: the state is copied once a day, and pieces live R + 2 days rather than 2R + 1
+ * (at 0.1 % of the rows a minute, 9 days of changes cost more than 9 copies of the gzipped state).
  */
-export const segmentLifetimeDays = (retentionDays: number): number => 2 * retentionDays + 1;
+export const PIECE_REFRESH_DAYS = 1;
+
+/**
+ * How long a piece may live in the bucket: a manifest is kept `retentionDays` and names pieces at most
+ * PIECE_REFRESH_DAYS old, so a piece is never needed past the sum; a day of slack for the lifecycle
+ * rule's rounding. The bucket's lifecycle rule (lib/storage.ts) and the local sweeper both use it.
+ */
+export const segmentLifetimeDays = (retentionDays: number): number => retentionDays + PIECE_REFRESH_DAYS + 1;
 
 const nonce = () => randomBytes(6).toString('hex');
 
@@ -141,28 +149,29 @@ export const writeSegment = async (
 
 export interface RefreshOptions {
   now: Date;
+  /** Kept for callers; pieces are refreshed by PIECE_REFRESH_DAYS whatever the retention. */
   retentionDays: number;
 }
 
 /**
- * Copies to fresh keys the pieces that will be `retentionDays` old within a day, oldest first and a
- * bounded number per run, so that a week's pieces written at once are refreshed over a day rather than
- * in one minute; a piece already `retentionDays` old is always copied. Needs no database.
+ * Copies to fresh keys the pieces in the last quarter of PIECE_REFRESH_DAYS, oldest first and a bounded
+ * number per run, so that pieces written at once are refreshed over hours rather than in one minute; a
+ * piece already PIECE_REFRESH_DAYS old is always copied. Needs no database.
  */
 export const refreshPieces = async (
   store: ObjectStore,
   segments: Record<SnapshotSection, ManifestSegment[]>,
-  { now, retentionDays }: RefreshOptions,
+  { now }: RefreshOptions,
 ): Promise<{ segments: Record<SnapshotSection, ManifestSegment[]>; refreshed: number }> => {
-  const soon = now.getTime() - (retentionDays - 1) * DAY_MS;
-  const due = now.getTime() - retentionDays * DAY_MS;
+  const soon = now.getTime() - 0.75 * PIECE_REFRESH_DAYS * DAY_MS;
+  const due = now.getTime() - PIECE_REFRESH_DAYS * DAY_MS;
   const all = Object.values(segments).flatMap((list) => list.flatMap((segment) => segment.pieces));
   const aging = all
     .map((piece) => ({ piece, writtenAt: snapshotSegmentWrittenAt(piece.key)?.getTime() ?? 0 }))
     .filter(({ writtenAt }) => writtenAt < soon)
     .sort((a, b) => a.writtenAt - b.writtenAt);
-  // Twice the pace that refreshes every piece within the day's window.
-  const budget = Math.max(16, Math.ceil((2 * all.length) / 1440));
+  // Twice the pace that refreshes every piece within the window (a quarter of the refresh age, in minutes).
+  const budget = Math.max(16, Math.ceil((2 * all.length) / (PIECE_REFRESH_DAYS * 360)));
   const chosen = new Set(aging.filter(({ writtenAt }, index) => writtenAt < due || index < budget).map(({ piece }) => piece.key));
   if (chosen.size === 0) return { segments, refreshed: 0 };
   const copies = new Map<string, SegmentPiece>();
