@@ -82,7 +82,8 @@ const requestsOf = (store: CountingObjectStore) => Object.values(store.counts).r
  * A new session's id: ids that grow with time, as the seed's do, so that new sessions come after today's
  * in key order (random ids land inside today's pieces: docs/benchmarks.md).
  */
-const liveSession = (index: string) => `'session-live-' || lpad(CAST(:minute AS text), 6, '0') || '-' || lpad(CAST(${index} AS text), 6, '0')`;
+const liveSession = (index: string) =>
+  `'session-live-' || lpad(CAST(:minute AS text), 6, '0') || '-' || lpad(CAST(${index} AS text), 6, '0')`;
 
 const changeOneMinute = async (sql: Sql, changed: number, minute: number) => {
   const pick = `1 + (i + CAST(:minute AS int) * 37) % ${CORPUS}`;

@@ -2,17 +2,17 @@
  * Rewriting only what changed inside a segment (issue 16's storage bound). A segment's pieces cover
  * consecutive key ranges, each up to its `last_key`: a minute rereads and rewrites the ranges that hold a
  * changed key, and the rows past the last piece (new rows: identities grow) become a new piece, so a
- * minute writes about what changed instead of whole segments. Small pieces at the end are merged F at a
- * time once they are of one size tier, which bounds a segment's pieces with each row rewritten about
- * once per tier (docs/snapshots.md, "Taking one").
+ * minute writes about what changed instead of whole segments. Small pieces at the end are merged
+ * MERGE_FANOUT at a time once they are of one size tier, which bounds a segment's pieces with each row
+ * rewritten about once per tier (docs/snapshots.md, "Taking one").
  */
 import type { SqlRunner } from '../ports/sql';
 import type { ManifestSegment, SegmentPiece } from './manifest';
 import { type PieceWriter, writeRange } from './segment-pieces';
 import type { TableReader } from './snapshot-tables';
 
-/** How many pieces of one size tier at a segment's end are merged into one. */
-export const MERGE_FANOUT = 8;
+/** How many pieces of one size tier at a segment's end are merged into one (docs/snapshots.md says why 16). */
+export const MERGE_FANOUT = 16;
 /** Pieces this big are final: never merged again (a piece is still cut at PIECE_BYTES). */
 export const FULL_PIECE_BYTES = 1024 * 1024;
 /** The smallest tier: pieces under MERGE_FANOUT times this are tier 0. */

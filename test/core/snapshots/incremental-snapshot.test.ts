@@ -130,7 +130,7 @@ const applyOnce = async (sql: SqlRunner, op: Operation) => {
 /** Runs the rounds, each snapshot built on the previous manifest and checked against a full read in its transaction. */
 type Round = typeof round extends fc.Arbitrary<infer R> ? R : never;
 
-/** `fanout`: trailing pieces of a tier merged; lower than the service's eight so that short runs of rounds merge. */
+/** `fanout`: trailing pieces of a tier merged; lower than the service's sixteen so that short runs of rounds merge. */
 const checkRounds = async (sql: Sql, store: DirectoryObjectStore, rounds: readonly Round[], concurrent: boolean, fanout = 3) => {
   await sql.query('TRUNCATE sessions, audio_chunks, code_history, execution_results, snapshot_changes, snapshot_change_horizon CASCADE');
   const manifests: SnapshotManifest[] = [];
