@@ -18,6 +18,9 @@ export const FULL_PIECE_BYTES = 1024 * 1024;
 /** The smallest tier: pieces under MERGE_FANOUT times this are tier 0. */
 const TIER_BASE_BYTES = 1024;
 
+/** Changed keys routed per statement (session ids are at most 128 characters: about 130 KB of JSON). */
+const ROUTED_KEYS_PER_STATEMENT = 1000;
+
 const tierOf = (piece: SegmentPiece, fanout: number): number =>
   piece.bytes >= FULL_PIECE_BYTES
     ? Number.POSITIVE_INFINITY
@@ -34,13 +37,19 @@ const piecesHolding = async (
   keys: ReadonlySet<string>,
 ): Promise<Set<number>> => {
   const type = reader.table.keyType === 'bigint' ? 'bigint' : 'text';
-  const found = await tx.query<{ piece: string | number | null }>(
-    `SELECT DISTINCT (SELECT min(b.ordinality) FROM jsonb_array_elements_text(CAST(:bounds AS jsonb)) WITH ORDINALITY AS b(bound, ordinality)
-                      WHERE CAST(k.changed AS ${type}) <= CAST(b.bound AS ${type})) AS piece
-     FROM jsonb_array_elements_text(CAST(:keys AS jsonb)) AS k(changed)`,
-    { bounds: JSON.stringify(bounds), keys: JSON.stringify([...keys]) },
-  );
-  return new Set(found.map(({ piece }) => (piece === null ? -1 : Number(piece) - 1)));
+  const all = [...keys];
+  const holding = new Set<number>();
+  // Keys a statement at a time: session ids may be long, and a Data API request is at most 4 MiB.
+  for (let start = 0; start < all.length; start += ROUTED_KEYS_PER_STATEMENT) {
+    const found = await tx.query<{ piece: string | number | null }>(
+      `SELECT DISTINCT (SELECT min(b.ordinality) FROM jsonb_array_elements_text(CAST(:bounds AS jsonb)) WITH ORDINALITY AS b(bound, ordinality)
+                        WHERE CAST(k.changed AS ${type}) <= CAST(b.bound AS ${type})) AS piece
+       FROM jsonb_array_elements_text(CAST(:keys AS jsonb)) AS k(changed)`,
+      { bounds: JSON.stringify(bounds), keys: JSON.stringify(all.slice(start, start + ROUTED_KEYS_PER_STATEMENT)) },
+    );
+    for (const { piece } of found) holding.add(piece === null ? -1 : Number(piece) - 1);
+  }
+  return holding;
 };
 
 /**
