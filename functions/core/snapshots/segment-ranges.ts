@@ -64,6 +64,8 @@ export const rewriteChangedRanges = async (
   keys: ReadonlySet<string>,
   writer: PieceWriter,
   fanout = MERGE_FANOUT,
+  /** The table's newest rows are in a later segment now: merge all its small trailing pieces into one. */
+  seal = false,
 ): Promise<ManifestSegment | null> => {
   const { segment } = base;
   const bounds = base.pieces.map((piece) => piece.last_key!);
@@ -88,6 +90,13 @@ export const rewriteChangedRanges = async (
     const before = pieces.length - fanout;
     const range = { above: before === 0 ? null : pieces[before - 1]!.last_key!, upTo: tail.at(-1)!.last_key! };
     pieces.splice(before, fanout, ...(await writeRange(tx, reader, segment, writer, range, before)));
+  }
+  // A segment no longer appended to would keep its tiers' leftovers for good, each named every minute.
+  let small = pieces.length;
+  while (seal && small > 0 && pieces[small - 1]!.bytes < FULL_PIECE_BYTES) small -= 1;
+  if (seal && pieces.length - small >= 2) {
+    const range = { above: small === 0 ? null : pieces[small - 1]!.last_key!, upTo: pieces.at(-1)!.last_key! };
+    pieces.splice(small, pieces.length - small, ...(await writeRange(tx, reader, segment, writer, range, small)));
   }
   return pieces.length === 0 ? null : { segment, pieces };
 };

@@ -119,13 +119,17 @@ export const readChangedSegments = async (
     const { section } = reader.table;
     const changed = dirty.get(section)!;
     const before = new Map((buildOn?.segments[section] ?? []).map((segment) => [segment.segment, segment]));
+    // When rows land past the newest segment, that segment is complete: seal it (segment-ranges.ts).
+    const newest = Math.max(...before.keys());
+    const sealing = before.size > 0 && [...changed.keys()].some((segment) => segment > newest) && hasKeyRanges(before.get(newest)!);
+    if (sealing && !changed.has(newest)) changed.set(newest, new Set());
     const kept = [...before.values()].filter((segment) => !changed.has(segment.segment));
     const fresh: ManifestSegment[] = [];
     for (const [segment, keys] of [...changed].sort(([a], [b]) => a - b)) {
       const base = before.get(segment);
       const written =
         base && keys && hasKeyRanges(base)
-          ? await rewriteChangedRanges(tx, reader, base, keys, writer, mergeFanout)
+          ? await rewriteChangedRanges(tx, reader, base, keys, writer, mergeFanout, sealing && segment === newest)
           : await writeSegment(tx, reader, segment, writer);
       segmentsRead += 1;
       if (written) fresh.push(written);

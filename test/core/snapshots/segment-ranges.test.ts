@@ -1,7 +1,8 @@
 /**
  * A minute rewrites only the key ranges that hold a changed row (segment-ranges.ts): new rows become a
- * new piece, an update rewrites the one piece holding it, the others are named again, and a segment with
- * more changed keys than one routing statement takes still comes out whole. Real PostgreSQL 15 and the
+ * new piece, an update rewrites the one piece holding it, the others are named again, a segment with
+ * more changed keys than one routing statement takes still comes out whole, and a segment the rows have
+ * moved past is sealed into few pieces. Real PostgreSQL 15 and the
  * directory store; every state is compared with a full read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import type { SegmentPiece } from '../../../functions/core/snapshots/manifest';
 import { getSnapshot, readManifest } from '../../../functions/core/snapshots/read-snapshots';
+import { SEGMENT_KEY_SPAN } from '../../../functions/core/snapshots/snapshot-tables';
 import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import { fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
@@ -98,5 +100,19 @@ describe('key ranges', () => {
     const many = await minute();
     expect(many.work.rowsRead).toBe(10 + 1100);
     expect(many.pieces.reduce((sum, piece) => sum + piece.rows, 0)).toBe(10 + 9 + 1100);
+  });
+
+  it('seals a segment once rows land past it: its small pieces become one', async () => {
+    const before = await minute();
+    expect(before.pieces.length).toBeGreaterThan(1);
+    await sql.query(
+      `INSERT INTO code_history (id, session_id, code, language) OVERRIDING SYSTEM VALUE VALUES (${SEGMENT_KEY_SPAN + 5}, 'ranges-1', 'next', 'python')`,
+    );
+    const sealed = await minute();
+    expect(sealed.work.rowsRead).toBe(1 + 10 + 9 + 1100);
+    expect(sealed.pieces.map((piece) => [piece.rows, piece.last_key])).toEqual([
+      [10 + 9 + 1100, '1120'],
+      [1, String(SEGMENT_KEY_SPAN + 5)],
+    ]);
   });
 });
