@@ -40,8 +40,11 @@ const split = (total: number) => {
   return { sessions, audio, code, executions: total - sessions - audio - code };
 };
 
-/** Seeds the four tables with rows shaped like the API writes them, in one server-side pass each. */
-export const seed = async (sql: Sql, total: number) => {
+/**
+ * Seeds the four tables with rows shaped like the API writes them, in one server-side pass each; code and
+ * outputs from the first `corpus` entries of bench_corpus when given.
+ */
+export const seed = async (sql: Sql, total: number, corpus?: number) => {
   const n = split(total);
   await sql.query('TRUNCATE sessions, audio_chunks, code_history, execution_results, snapshot_changes RESTART IDENTITY CASCADE');
   // A seed is the state before any snapshot: its rows need no change log (migration 011's triggers).
@@ -62,18 +65,24 @@ export const seed = async (sql: Sql, total: number) => {
      FROM generate_series(1, CAST(:n AS int)) AS i`,
     { n: n.audio, sessions: n.sessions },
   );
+  // With a corpus (bench/support/code-corpus.ts) code and outputs are real text; without, one template.
+  const code = corpus
+    ? `(SELECT code FROM bench_corpus WHERE id = 1 + i % ${corpus})`
+    : `'def solve(items):\n    # attempt ' || i || E'\n    seen = {}\n    for index, item in enumerate(items):\n' ||
+            '        if item in seen:\n            return seen[item], index\n        seen[item] = index\n    return None  # ' || md5(i::text)`;
+  const stdout = corpus
+    ? `(SELECT output FROM bench_corpus WHERE id = 1 + c.id % ${corpus})`
+    : `'ran ' || c.id || ' tests: ' || (c.id % 7) || ' passed' || E'\n'`;
   await sql.query(
     `INSERT INTO code_history (session_id, code, language, metadata, created_at)
-     SELECT 'session-' || lpad((1 + i % CAST(:sessions AS int))::text, 7, '0'),
-            'def solve(items):\n    # attempt ' || i || E'\n    seen = {}\n    for index, item in enumerate(items):\n' ||
-            '        if item in seen:\n            return seen[item], index\n        seen[item] = index\n    return None  # ' || md5(i::text),
+     SELECT 'session-' || lpad((1 + i % CAST(:sessions AS int))::text, 7, '0'), ${code},
             'python', jsonb_build_object('editor', 'monaco', 'keystrokes', i % 977), now() - make_interval(secs => i)
      FROM generate_series(1, CAST(:n AS int)) AS i`,
     { n: n.code, sessions: n.sessions },
   );
   await sql.query(
     `INSERT INTO execution_results (session_id, code_history_id, stdout, stderr, exit_code, duration_ms, metadata, created_at)
-     SELECT c.session_id, c.id, 'ran ' || c.id || ' tests: ' || (c.id % 7) || ' passed' || E'\n', CASE WHEN c.id % 9 = 0 THEN 'AssertionError' ELSE '' END,
+     SELECT c.session_id, c.id, ${stdout}, CASE WHEN c.id % 9 = 0 THEN 'AssertionError' ELSE '' END,
             (c.id % 9 = 0)::int, 12.5 + c.id % 300, jsonb_build_object('runtime', 'python3.12'), c.created_at + interval '2 seconds'
      FROM code_history c WHERE c.id <= CAST(:n AS int)`,
     { n: n.executions },

@@ -135,11 +135,21 @@ export const snapshotIdFromKey = (key: string): string | null => {
 /** All segment pieces written on one UTC day share this prefix, so the sweeper removes them by day. */
 export const snapshotSegmentDayPrefixFor = (instant: Date): string => `${SNAPSHOT_SEGMENTS_PREFIX}${compactUtc(instant).slice(0, 8)}/`;
 
-/** One piece of one segment, named by when it was written (so its age is known from its key) and a nonce. */
+/**
+ * One piece of one segment, named by when it was written (so its age is known from its key) and a nonce;
+ * gzipped JSON (`.json.gz`). Pieces written before compression (issue 16) end in `.json`.
+ */
 export const snapshotSegmentKeyFor = (writtenAt: Date, section: string, segment: number, piece: number, nonce: string): string =>
-  `${snapshotSegmentDayPrefixFor(writtenAt)}${compactUtc(writtenAt).slice(9)}_${section}_${segment}_${piece}_${nonce}.json`;
+  `${snapshotSegmentDayPrefixFor(writtenAt)}${compactUtc(writtenAt).slice(9)}_${section}_${segment}_${piece}_${nonce}.json.gz`;
 
-const SEGMENT_KEY = /^snapshot-segments\/(\d{4})(\d{2})(\d{2})\/(\d{2})(\d{2})(\d{2})_[a-z_]+_-?\d+_\d+_[a-z0-9]+\.json$/;
+const SEGMENT_KEY = /^snapshot-segments\/(\d{4})(\d{2})(\d{2})\/(\d{2})(\d{2})(\d{2})_[a-z_]+_-?\d+_\d+_[a-z0-9]+\.json(\.gz)?$/;
+
+/** The table, segment and piece number a piece's key names; null for any other key. */
+export const snapshotSegmentKeyParts = (key: string): { section: string; segment: number; piece: number } | null => {
+  if (!SEGMENT_KEY.test(key)) return null;
+  const [, section, segment, piece] = /\/\d{6}_([a-z_]+)_(-?\d+)_(\d+)_[a-z0-9]+\.json(?:\.gz)?$/.exec(key)!;
+  return { section: section!, segment: Number(segment), piece: Number(piece) };
+};
 
 /** When a segment piece was written, read off its key; null for any other key. */
 export const snapshotSegmentWrittenAt = (key: string): Date | null => {

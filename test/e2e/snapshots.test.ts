@@ -3,6 +3,7 @@
  * directory store) or, with TARGET=twin, the twin of what `cdk deploy` ships. A restart of the same data
  * directory with the local scheduler running every second is test/local/snapshots-restart.test.ts.
  */
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefusal } from '../support/http';
 import { keyOf, startTarget, TARGET_START_TIMEOUT_MS, type Target } from '../support/target';
@@ -14,8 +15,11 @@ const call: Target['request'] = (method, path, init) => target!.request(method, 
 const fileAt = async (filePath: string) => {
   const bytes = await target!.readObject(filePath);
   expect(bytes, filePath).toBeDefined();
-  return bytes!.toString('utf8');
+  return bytes!;
 };
+
+/** A manifest as stored: gzipped JSON (docs/snapshots.md). */
+const manifestAt = async (filePath: string) => JSON.parse(gunzipSync(await fileAt(filePath)).toString('utf8'));
 
 const ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
@@ -95,8 +99,8 @@ describe('taking and reading snapshots', () => {
       snapshot_size_bytes: expect.any(Number),
     });
     // The file is a manifest naming the segment pieces that hold the rows (docs/snapshots.md).
-    const manifest = JSON.parse(await fileAt(triggered.file_path));
-    expect(manifest).toMatchObject({ format: 'segments/1', snapshot_id: triggered.snapshot_id, metadata: triggered.metadata });
+    const manifest = await manifestAt(triggered.file_path);
+    expect(manifest).toMatchObject({ format: 'segments/2', snapshot_id: triggered.snapshot_id, metadata: triggered.metadata });
     // The size is that of the whole state as one document: the rows as stored plus the framing.
     expect(triggered.metadata.snapshot_size_bytes).toBeGreaterThan(Buffer.byteLength(JSON.stringify(triggered.data)));
   });
@@ -118,7 +122,7 @@ describe('taking and reading snapshots', () => {
     const created = responses.filter((response) => response.status === 201).map((response) => response.json.data);
     expect(created.length).toBeGreaterThanOrEqual(1);
     for (const snapshot of created) {
-      const file = JSON.parse(await fileAt(snapshot.file_path));
+      const file = await manifestAt(snapshot.file_path);
       expect(file.snapshot_id).toBe(snapshot.snapshot_id);
       expect(snapshot.data).toEqual(triggered.data);
       expect((await call('GET', `/sandbox_snapshot/${snapshot.snapshot_id}`)).json.data).toEqual(snapshot);
@@ -155,7 +159,7 @@ describe('taking and reading snapshots', () => {
     expect(snapshots[0].is_latest).toBe(true);
     expect(Object.keys(snapshots[0])).toEqual(['snapshot_id', 'timestamp', 'file_path', 'file_size', 'is_latest']);
     expect(snapshots.at(-1).snapshot_id).toBe(triggered.snapshot_id);
-    expect(snapshots.at(-1).file_size).toBe(Buffer.byteLength(await fileAt(triggered.file_path)));
+    expect(snapshots.at(-1).file_size).toBe((await fileAt(triggered.file_path)).length);
 
     const first = await call('GET', '/sandbox_snapshots?limit=1');
     expect(first.json.data.snapshots.map((snapshot: any) => snapshot.snapshot_id)).toEqual([ids[0]]);

@@ -5,6 +5,7 @@
  */
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dependencies } from '../../functions/core/dependencies';
@@ -66,7 +67,8 @@ describe('take-scheduled-snapshot', () => {
     await expect(access(expired)).rejects.toMatchObject({ code: 'ENOENT' });
 
     const key = report.snapshot.key;
-    const document = JSON.parse(await readFile(join(dataDir, key), 'utf8'));
+    // A gzipped manifest (docs/snapshots.md).
+    const document = JSON.parse(gunzipSync(await readFile(join(dataDir, key))).toString('utf8'));
     expect(document.snapshot_id).toBe(snapshotId);
     expect(document.timestamp).toBe(time.toISOString().replace('.000Z', 'Z'));
   });

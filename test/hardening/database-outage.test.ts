@@ -8,6 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgSql } from '../../functions/adapters/sql/pg';
 import { isDomainError } from '../../functions/core/errors';
@@ -18,6 +19,13 @@ import { request } from '../support/http';
 import { removeDataDir, type StackProcess, startStackProcess } from '../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
 import { type PostgresOutage, postgresOutage } from './support/postgres-outage';
+
+/** A snapshot file under the data directory as JSON: manifests and pieces are stored gzipped. */
+const storedJson = async (path: string) => {
+  const bytes = await readFile(join(stack.dataDir, path));
+  return JSON.parse((bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8'));
+};
+
 import { collectJsonLines } from './support/process-logs';
 import { sendRaw } from './support/raw-http';
 import { type KnownIds, wellFormedRequest } from './support/route-requests';
@@ -117,7 +125,7 @@ describe.each([
     // scheduler may have: a quiet minute names the pieces of the last one without the database.
     expect(await objectsUnder('audio')).toEqual(audioBefore);
     for (const name of await objectsUnder('snapshots')) {
-      const manifest = JSON.parse((await readFile(join(stack.dataDir, 'snapshots', name))).toString('utf8'));
+      const manifest = await storedJson(join('snapshots', name));
       if (manifest.format) expect(Date.parse(manifest.state.database_checked_at), name).toBeLessThan(outageStarted);
     }
 
@@ -172,13 +180,13 @@ describe('the scheduled runs that fell in the outage', () => {
     const names = await objectsUnder('snapshots');
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) {
-      const manifest = JSON.parse((await readFile(join(stack.dataDir, 'snapshots', name))).toString('utf8'));
+      const manifest = await storedJson(join('snapshots', name));
       expect(manifest.snapshot_id, name).toBe(snapshotIdFromKey(`snapshots/${name}`));
       // Every piece it names is on disk and holds the rows the totals count.
       const rows: Record<string, number> = { sessions: 0, audio_chunks: 0 };
       for (const section of ['sessions', 'audio_chunks']) {
         for (const segment of manifest.segments[section]) {
-          for (const piece of segment.pieces) rows[section]! += JSON.parse(await readFile(join(stack.dataDir, piece.key), 'utf8')).length;
+          for (const piece of segment.pieces) rows[section]! += (await storedJson(piece.key)).length;
         }
       }
       expect(rows.sessions, name).toBe(manifest.metadata.total_sessions);

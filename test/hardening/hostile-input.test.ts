@@ -206,7 +206,7 @@ const OBJECT_KEY = [
   /^transcripts\/([A-Za-z0-9][A-Za-z0-9_-]{0,127})\/\1_[0-9]{1,18}\.txt$/,
   /^transcript-details\/([A-Za-z0-9][A-Za-z0-9_-]{0,127})\/\1_[0-9]{1,18}\.json$/,
   /^snapshots\/snapshot_[0-9]{8}_[0-9]{6}\.json$/,
-  /^snapshot-segments\/[0-9]{8}\/[0-9]{6}_[a-z_]+_-?[0-9]+_[0-9]+_[a-z0-9]+\.json$/,
+  /^snapshot-segments\/[0-9]{8}\/[0-9]{6}_[a-z_]+_-?[0-9]+_[0-9]+_[a-z0-9]+\.json\.gz$/,
   /^snapshot-segments\/change-marker$/,
   /^snapshot-segments\/first-snapshot-build\.json$/,
 ];

@@ -7,6 +7,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDependencies } from '../../functions/config';
 import { snapshotIdFromKey } from '../../functions/core/keys';
@@ -32,7 +33,7 @@ const listDir = async (path: string) => (await readdir(join(dataDir, path)).catc
 const expectWholeSnapshots = async () => {
   const names = await listDir('snapshots');
   for (const name of names) {
-    const manifest = JSON.parse((await readFile(join(dataDir, 'snapshots', name))).toString('utf8'));
+    const manifest = JSON.parse(gunzipSync(await readFile(join(dataDir, 'snapshots', name))).toString('utf8'));
     const snapshotId = snapshotIdFromKey(`snapshots/${name}`);
     expect(manifest.snapshot_id, name).toBe(snapshotId);
     const { data, metadata } = (await call('GET', `/sandbox_snapshot/${snapshotId}`)).json.data;

@@ -487,10 +487,10 @@ describe('InterviewOpsStack', () => {
       ]);
     });
 
-    it('expires segment pieces after twice the retention and a day, as manifests name them that long', () => {
+    it('expires segment pieces after the retention and two days, as manifests name them that long', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {
-          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshot-segments/', ExpirationInDays: 15, Status: 'Enabled' })]),
+          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'snapshot-segments/', ExpirationInDays: 9, Status: 'Enabled' })]),
         },
       });
     });

@@ -38,6 +38,42 @@ export const changedSegmentsSince = async (tx: SqlRunner, since: string): Promis
   return segments;
 };
 
+/** Per changed segment, the keys of its changed rows; null when a change names no key (logged before migration 013). */
+export type ChangedRows = Map<SnapshotSection, Map<number, Set<string> | null>>;
+
+/** Change-log rows per statement: about 90 bytes each as the Data API sends them, well within its 1 MiB. */
+const CHANGED_ROWS_PAGE = 5000;
+
+const changedRowsSql = `SELECT section, CAST(segment AS text) AS segment, row_key, whole FROM (
+    SELECT DISTINCT section, segment, coalesce(row_key, '') AS row_key, row_key IS NULL AS whole
+    FROM snapshot_changes
+    WHERE txid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot)) AND NOT pg_visible_in_snapshot(txid, CAST(:since AS pg_snapshot))
+      AND (section, segment, coalesce(row_key, '')) > (:section, CAST(:segment AS bigint), :row_key)) AS changed
+  ORDER BY section, CAST(segment AS bigint), row_key LIMIT ${CHANGED_ROWS_PAGE}`;
+
+/** The rows changed by transactions that `since` could not see and `tx` can, by segment, in keyset pages. */
+export const changedRowsSince = async (tx: SqlRunner, since: string): Promise<ChangedRows> => {
+  const changed: ChangedRows = new Map(SNAPSHOT_TABLES.map(({ section }) => [section, new Map()]));
+  let after = { section: '', segment: String(Number.MIN_SAFE_INTEGER), row_key: '' };
+  for (;;) {
+    const page = await tx.query<{ section: SnapshotSection; segment: string; row_key: string; whole: boolean }>(changedRowsSql, {
+      since,
+      ...after,
+    });
+    for (const { section, segment, row_key, whole } of page) {
+      const segments = changed.get(section);
+      if (!segments) continue;
+      const number = Number(segment);
+      const keys = segments.has(number) ? segments.get(number)! : new Set<string>();
+      if (whole || keys === null) segments.set(number, null);
+      else segments.set(number, keys.add(row_key));
+    }
+    const last = page.at(-1);
+    if (!last || page.length < CHANGED_ROWS_PAGE) return changed;
+    after = { section: last.section, segment: last.segment, row_key: last.row_key };
+  }
+};
+
 /** Every segment that holds a row, for a snapshot with nothing to build on. */
 export const allSegments = async (tx: SqlRunner): Promise<SegmentSet> => {
   const segments = newSegmentSet();

@@ -6,7 +6,16 @@
 import { closingFor, type RowCounts, type SnapshotMetadata } from './snapshot-document';
 import { SNAPSHOT_TABLES, type SnapshotSection } from './snapshot-tables';
 
-export const MANIFEST_FORMAT = 'segments/1';
+/**
+ * `segments/2`: the manifest and its pieces are gzipped (compression.ts). `segments/1` manifests, plain
+ * JSON naming plain pieces, are still read and built on: the two differ only in their encoding.
+ */
+export const MANIFEST_FORMAT = 'segments/2';
+export const PLAIN_MANIFEST_FORMAT = 'segments/1';
+export type ManifestFormat = typeof MANIFEST_FORMAT | typeof PLAIN_MANIFEST_FORMAT;
+
+export const isManifestFormat = (format: unknown): format is ManifestFormat =>
+  format === MANIFEST_FORMAT || format === PLAIN_MANIFEST_FORMAT;
 
 /**
  * Largest piece: one part of GET /sandbox_snapshot/{id}/parts/{n} must fit a Lambda response (6 MB)
@@ -19,6 +28,14 @@ export interface SegmentPiece {
   rows: number;
   /** The piece's size: `[`, the rows joined by commas, `]`. */
   bytes: number;
+  /** Bytes in the store (gzipped); absent for a plain piece, which stores `bytes`. */
+  stored?: number;
+  /**
+   * The key of the piece's last row, as text: a segment's pieces cover consecutive key ranges, each up to
+   * its `last_key`, so a change is rewritten in the piece whose range holds its key (segment-ranges.ts).
+   * Absent on pieces written before that: their segment is rewritten whole when it changes.
+   */
+  last_key?: string;
 }
 
 export interface ManifestSegment {
@@ -37,7 +54,7 @@ export interface ManifestState {
 }
 
 export interface SnapshotManifest {
-  format: typeof MANIFEST_FORMAT;
+  format: ManifestFormat;
   timestamp: string;
   snapshot_id: string;
   /** The totals and size of the whole state as one document (what GET returns inline). */
@@ -47,7 +64,7 @@ export interface SnapshotManifest {
 }
 
 export const isManifest = (value: unknown): value is SnapshotManifest =>
-  typeof value === 'object' && value !== null && (value as { format?: unknown }).format === MANIFEST_FORMAT;
+  typeof value === 'object' && value !== null && isManifestFormat((value as { format?: unknown }).format);
 
 export const emptySegments = (): Record<SnapshotSection, ManifestSegment[]> => ({
   sessions: [],
@@ -86,6 +103,12 @@ export const metadataFor = (
   }
   return closingFor(bytes, countsOf(segments)).metadata;
 };
+
+/** What the pieces a manifest names take in the store. */
+export const storedBytesOf = (segments: Record<SnapshotSection, ManifestSegment[]>): number =>
+  Object.values(segments)
+    .flatMap((list) => list.flatMap((segment) => segment.pieces))
+    .reduce((sum, piece) => sum + (piece.stored ?? piece.bytes), 0);
 
 /** Every piece in document order: the tables in order, each table's segments by number. */
 export const piecesInOrder = (manifest: SnapshotManifest): { section: SnapshotSection; piece: SegmentPiece }[] =>

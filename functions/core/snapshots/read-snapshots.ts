@@ -7,7 +7,8 @@ import type { Dependencies } from '../dependencies';
 import { notFound } from '../errors';
 import { SNAPSHOTS_PREFIX, snapshotDayPrefixFor, snapshotIdFromKey, snapshotInstantOf, snapshotKeyFor } from '../keys';
 import type { ObjectStore, StoredObject } from '../ports/object-store';
-import { isManifest, MANIFEST_FORMAT, piecesInOrder, type SnapshotManifest } from './manifest';
+import { GZIP_EXTENSION, storedText } from './compression';
+import { isManifest, isManifestFormat, MANIFEST_FORMAT, piecesInOrder, type SnapshotManifest } from './manifest';
 import {
   type SnapshotData,
   type SnapshotDocument,
@@ -88,10 +89,10 @@ const objectMetadataCount = (metadata: Record<string, string>, name: string): nu
 /** The manifest stored under a snapshot key; null when there is none or it is a whole document of the earlier format. */
 export const readManifest = async (store: ObjectStore, key: string): Promise<SnapshotManifest | null> => {
   const described = await store.head(key);
-  if (!described || described.metadata.format !== MANIFEST_FORMAT) return null;
+  if (!described || !isManifestFormat(described.metadata.format)) return null;
   const stored = await store.get(key);
   if (!stored) return null;
-  const manifest: unknown = JSON.parse(Buffer.from(stored.body).toString('utf8'));
+  const manifest: unknown = JSON.parse(await storedText(stored.body, described.metadata.format === MANIFEST_FORMAT));
   return isManifest(manifest) ? manifest : null;
 };
 
@@ -104,7 +105,7 @@ export const readLatestManifest = async (store: ObjectStore, now: Date): Promise
 const pieceRows = async (store: ObjectStore, key: string): Promise<Record<string, unknown>[]> => {
   const stored = await store.get(key);
   if (!stored) throw new Error(`snapshot piece ${key} is missing`);
-  return JSON.parse(Buffer.from(stored.body).toString('utf8')) as Record<string, unknown>[];
+  return JSON.parse(await storedText(stored.body, key.endsWith(GZIP_EXTENSION))) as Record<string, unknown>[];
 };
 
 /** The whole state a manifest names, its pieces read a few at a time. */
@@ -135,7 +136,7 @@ export const readSnapshot = async ({ store }: Readers, snapshotId: string): Prom
     metadata,
     file_path: store.locationOf(key),
   });
-  if (described.metadata.format === MANIFEST_FORMAT) {
+  if (isManifestFormat(described.metadata.format)) {
     const manifest = await readManifest(store, key);
     // Retention can remove it between the two calls.
     if (!manifest) return null;

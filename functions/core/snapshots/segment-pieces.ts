@@ -4,14 +4,14 @@
  * that the bucket's age-based expiry never removes a piece a kept manifest still names.
  */
 import { randomBytes } from 'node:crypto';
-import { SNAPSHOT_SEGMENTS_PREFIX, snapshotSegmentKeyFor, snapshotSegmentWrittenAt } from '../keys';
+import { snapshotSegmentKeyFor, snapshotSegmentKeyParts, snapshotSegmentWrittenAt } from '../keys';
 import type { ObjectStore } from '../ports/object-store';
 import type { SqlRunner } from '../ports/sql';
+import { GZIP_CONTENT_TYPE, GZIP_EXTENSION, gzipText } from './compression';
 import { type ManifestSegment, PIECE_BYTES, type SegmentPiece } from './manifest';
-import type { PageCursor, SnapshotSection, TableReader } from './snapshot-tables';
+import type { KeyRange, PageCursor, SnapshotSection, TableReader } from './snapshot-tables';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const PIECE_CONTENT_TYPE = 'application/json';
 
 /** Puts in flight at once while a snapshot writes its pieces. */
 const MAX_PUTS_IN_FLIGHT = 8;
@@ -21,17 +21,28 @@ export interface PieceWork {
   /** Row JSON read from the database, UTF-8 bytes. */
   bytesRead: number;
   piecesWritten: number;
+  /** Bytes put in the store (gzipped). */
   bytesWritten: number;
+  /** The same pieces as JSON, before compression. */
+  jsonBytesWritten: number;
 }
 
-export const noPieceWork = (): PieceWork => ({ rowsRead: 0, bytesRead: 0, piecesWritten: 0, bytesWritten: 0 });
+export const noPieceWork = (): PieceWork => ({ rowsRead: 0, bytesRead: 0, piecesWritten: 0, bytesWritten: 0, jsonBytesWritten: 0 });
+
+/**
+ * A manifest names no piece written more than this many days before it: older ones are copied to fresh
+ * keys first (refreshPieces). Short, because every piece a minute writes is kept for as long as some
+ * manifest may name it: the state is copied once a day, and pieces live R + 2 days rather than 2R + 1
+ * (at 0.1 % of the rows a minute, 9 days of changes cost more than 9 copies of the gzipped state).
+ */
+export const PIECE_REFRESH_DAYS = 1;
 
 /**
  * How long a piece may live in the bucket: a manifest is kept `retentionDays` and names pieces at most
- * `retentionDays` old (refreshPieces), so a piece is never needed past twice that; a day of slack.
- * The bucket's lifecycle rule (lib/storage.ts) and the local sweeper both use it.
+ * PIECE_REFRESH_DAYS old, so a piece is never needed past the sum; a day of slack for the lifecycle
+ * rule's rounding. The bucket's lifecycle rule (lib/storage.ts) and the local sweeper both use it.
  */
-export const segmentLifetimeDays = (retentionDays: number): number => 2 * retentionDays + 1;
+export const segmentLifetimeDays = (retentionDays: number): number => retentionDays + PIECE_REFRESH_DAYS + 1;
 
 const nonce = () => randomBytes(6).toString('hex');
 
@@ -47,21 +58,31 @@ export class PieceWriter {
     private readonly writtenAt: Date,
   ) {}
 
-  async write(section: SnapshotSection, segment: number, index: number, rows: readonly string[]): Promise<SegmentPiece> {
-    const body = Buffer.from(`[${rows.join(',')}]`);
+  /**
+   * Queues one piece; its `stored` size is filled in once it is gzipped, which happens in the thread pool
+   * beside the reads that follow (drain() waits for it, before any manifest is built).
+   */
+  async write(section: SnapshotSection, segment: number, index: number, rows: readonly string[], lastKey: string): Promise<SegmentPiece> {
+    const json = `[${rows.join(',')}]`;
+    const bytes = Buffer.byteLength(json);
     const key = snapshotSegmentKeyFor(this.writtenAt, section, segment, index, nonce());
     while (this.inFlight.size >= MAX_PUTS_IN_FLIGHT) await Promise.race(this.inFlight);
     if (this.failed) await this.drain();
-    const tracked: Promise<unknown> = this.store
-      .put(key, body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE })
+    const piece: SegmentPiece = { key, rows: rows.length, bytes, last_key: lastKey };
+    const tracked: Promise<unknown> = gzipText(json)
+      .then(async (body) => {
+        await this.store.put(key, body, { ifAbsent: true, contentType: GZIP_CONTENT_TYPE });
+        piece.stored = body.length;
+        this.work.bytesWritten += body.length;
+      })
       .catch((error: unknown) => {
         this.failed ??= { error };
       })
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     this.work.piecesWritten += 1;
-    this.work.bytesWritten += body.length;
-    return { key, rows: rows.length, bytes: body.length };
+    this.work.jsonBytesWritten += bytes;
+    return piece;
   }
 
   /** Waits for every put; throws the first failure. */
@@ -76,6 +97,45 @@ export class PieceWriter {
   }
 }
 
+/**
+ * Reads the rows of one segment in `tx`, only those with keys in `range` when given, and writes them as
+ * pieces of at most PIECE_BYTES (numbered from `firstIndex` in their keys); none when there is no row.
+ */
+export const writeRange = async (
+  tx: SqlRunner,
+  reader: TableReader,
+  segment: number,
+  writer: PieceWriter,
+  range?: KeyRange,
+  firstIndex = 0,
+): Promise<SegmentPiece[]> => {
+  const pieces: SegmentPiece[] = [];
+  let rows: string[] = [];
+  let lastKey = '';
+  let bytes = 2;
+  let after: PageCursor | null = null;
+  const flush = async () => {
+    pieces.push(await writer.write(reader.table.section, segment, firstIndex + pieces.length, rows, lastKey));
+    rows = [];
+    bytes = 2;
+  };
+  do {
+    const page = await reader.page(tx, after, segment, range);
+    for (const [index, row] of page.rows.entries()) {
+      const rowBytes = Buffer.byteLength(row);
+      writer.work.rowsRead += 1;
+      writer.work.bytesRead += rowBytes;
+      if (rows.length > 0 && bytes + 1 + rowBytes > PIECE_BYTES) await flush();
+      bytes += rowBytes + (rows.length > 0 ? 1 : 0);
+      rows.push(row);
+      lastKey = page.keys[index]!;
+    }
+    after = page.nextAfter;
+  } while (after);
+  if (rows.length > 0) await flush();
+  return pieces;
+};
+
 /** Reads one segment's rows in `tx` and writes them as pieces; null when the segment holds no row any more. */
 export const writeSegment = async (
   tx: SqlRunner,
@@ -83,65 +143,48 @@ export const writeSegment = async (
   segment: number,
   writer: PieceWriter,
 ): Promise<ManifestSegment | null> => {
-  const pieces: SegmentPiece[] = [];
-  let rows: string[] = [];
-  let bytes = 2;
-  let after: PageCursor | null = null;
-  do {
-    const page = await reader.page(tx, after, segment);
-    for (const row of page.rows) {
-      const rowBytes = Buffer.byteLength(row);
-      writer.work.rowsRead += 1;
-      writer.work.bytesRead += rowBytes;
-      if (rows.length > 0 && bytes + 1 + rowBytes > PIECE_BYTES) {
-        pieces.push(await writer.write(reader.table.section, segment, pieces.length, rows));
-        rows = [];
-        bytes = 2;
-      }
-      bytes += rowBytes + (rows.length > 0 ? 1 : 0);
-      rows.push(row);
-    }
-    after = page.nextAfter;
-  } while (after);
-  if (rows.length > 0) pieces.push(await writer.write(reader.table.section, segment, pieces.length, rows));
+  const pieces = await writeRange(tx, reader, segment, writer);
   return pieces.length === 0 ? null : { segment, pieces };
 };
 
 export interface RefreshOptions {
   now: Date;
+  /** Kept for callers; pieces are refreshed by PIECE_REFRESH_DAYS whatever the retention. */
   retentionDays: number;
 }
 
 /**
- * Copies to fresh keys the pieces that will be `retentionDays` old within a day, oldest first and a
- * bounded number per run, so that a week's pieces written at once are refreshed over a day rather than
- * in one minute; a piece already `retentionDays` old is always copied. Needs no database.
+ * Copies to fresh keys the pieces in the last quarter of PIECE_REFRESH_DAYS, oldest first and a bounded
+ * number per run, so that pieces written at once are refreshed over hours rather than in one minute; a
+ * piece already PIECE_REFRESH_DAYS old is always copied. Needs no database.
  */
 export const refreshPieces = async (
   store: ObjectStore,
   segments: Record<SnapshotSection, ManifestSegment[]>,
-  { now, retentionDays }: RefreshOptions,
+  { now }: RefreshOptions,
 ): Promise<{ segments: Record<SnapshotSection, ManifestSegment[]>; refreshed: number }> => {
-  const soon = now.getTime() - (retentionDays - 1) * DAY_MS;
-  const due = now.getTime() - retentionDays * DAY_MS;
+  const soon = now.getTime() - 0.75 * PIECE_REFRESH_DAYS * DAY_MS;
+  const due = now.getTime() - PIECE_REFRESH_DAYS * DAY_MS;
   const all = Object.values(segments).flatMap((list) => list.flatMap((segment) => segment.pieces));
   const aging = all
     .map((piece) => ({ piece, writtenAt: snapshotSegmentWrittenAt(piece.key)?.getTime() ?? 0 }))
     .filter(({ writtenAt }) => writtenAt < soon)
     .sort((a, b) => a.writtenAt - b.writtenAt);
-  // Twice the pace that refreshes every piece within the day's window.
-  const budget = Math.max(16, Math.ceil((2 * all.length) / 1440));
+  // Twice the pace that refreshes every piece within the window (a quarter of the refresh age, in minutes).
+  const budget = Math.max(16, Math.ceil((2 * all.length) / (PIECE_REFRESH_DAYS * 360)));
   const chosen = new Set(aging.filter(({ writtenAt }, index) => writtenAt < due || index < budget).map(({ piece }) => piece.key));
   if (chosen.size === 0) return { segments, refreshed: 0 };
   const copies = new Map<string, SegmentPiece>();
   for (const key of chosen) {
     const stored = await store.get(key);
-    if (!stored) throw new Error(`snapshot piece ${key} is missing`);
-    const [, section, segment, index] = /_([a-z_]+)_(-?\d+)_(\d+)_[a-z0-9]+\.json$/.exec(key.slice(SNAPSHOT_SEGMENTS_PREFIX.length))!;
-    const fresh = snapshotSegmentKeyFor(now, section!, Number(segment), Number(index), nonce());
-    await store.put(fresh, stored.body, { ifAbsent: true, contentType: PIECE_CONTENT_TYPE });
+    const parts = snapshotSegmentKeyParts(key);
+    if (!stored || !parts) throw new Error(`snapshot piece ${key} is missing`);
+    const fresh = snapshotSegmentKeyFor(now, parts.section, parts.segment, parts.piece, nonce());
+    // A plain piece of the format before compression is gzipped on its way to the fresh key.
+    const body = key.endsWith(GZIP_EXTENSION) ? stored.body : await gzipText(stored.body);
+    await store.put(fresh, body, { ifAbsent: true, contentType: GZIP_CONTENT_TYPE });
     const old = all.find((piece) => piece.key === key)!;
-    copies.set(key, { ...old, key: fresh });
+    copies.set(key, { ...old, key: fresh, stored: body.length });
   }
   const refreshedSegments = Object.fromEntries(
     Object.entries(segments).map(([section, list]) => [

@@ -123,6 +123,8 @@ export interface PageCursor {
 export interface TablePage {
   /** Each row completed on this page, as JSON text. */
   rows: string[];
+  /** The key of each of `rows`, as text. */
+  keys: string[];
   /** Where the next page starts; null when this page was the table's last. */
   nextAfter: PageCursor | null;
 }
@@ -131,10 +133,18 @@ export interface TableReader {
   table: SnapshotTable;
   /**
    * One page of rows after `after` (the previous page's cursor, null for the first), each as JSON text;
-   * only the rows of `segment` when one is given.
+   * only the rows of `segment` when one is given, and only those with keys in `range` when one is given.
    */
-  page(tx: SqlRunner, after: PageCursor | null, segment?: number): Promise<TablePage>;
+  page(tx: SqlRunner, after: PageCursor | null, segment?: number, range?: KeyRange): Promise<TablePage>;
 }
+
+/** Keys above `above` (when not null) and up to `upTo` inclusive (when not null), in the table's key order. */
+export interface KeyRange {
+  above: string | null;
+  upTo: string | null;
+}
+
+type From = 'start' | 'after-row' | 'mid-row';
 
 interface CatalogColumn {
   table_name: string;
@@ -170,7 +180,8 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
       .map((column) => `${jsonValueOf(column.column_name, column.data_type)} AS ${quoteIdentifier(column.column_name)}`)
       .join(', ');
     const key = quoteIdentifier(table.key);
-    const afterKey = table.keyType === 'bigint' ? 'CAST(:after AS bigint)' : ':after';
+    const typed = (param: string) => (table.keyType === 'bigint' ? `CAST(:${param} AS bigint)` : `:${param}`);
+    const afterKey = typed('after');
     const slice = 'CAST(:slice_bytes AS integer)';
     // The first character boundary at or after byte `at` of the row's UTF-8 (a continuation byte is
     // 10xxxxxx), so that every slice is whole characters.
@@ -188,14 +199,16 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
     // slice numbers come from unnest, which the planner takes for about 10 rows where generate_series
     // over a column counts 1,000: with that estimate PostgreSQL spent seconds JIT-compiling each page.
     // 'mid-row' resumes inside the row of `after`, skipping the slices already read.
-    const whereOf = (from: 'start' | 'after-row' | 'mid-row', segmented: boolean) => {
+    const whereOf = (from: From, segmented: boolean, above: boolean, upTo: boolean) => {
       const conditions = [
         ...(segmented ? [segmentCondition(table)] : []),
         ...(from === 'start' ? [] : [`t.${key} ${from === 'mid-row' ? '>=' : '>'} ${afterKey}`]),
+        ...(above ? [`t.${key} > ${typed('above')}`] : []),
+        ...(upTo ? [`t.${key} <= ${typed('up_to')}`] : []),
       ];
       return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
     };
-    const pageSql = (from: 'start' | 'after-row' | 'mid-row', segmented: boolean) =>
+    const pageSql = (from: From, segmented: boolean, above = false, upTo = false) =>
       `SELECT key_value, slices_left, piece FROM (
          SELECT key_value, slices_left, piece,
                 sum(cost) OVER (ORDER BY key_value, slices_left DESC ROWS UNBOUNDED PRECEDING) - cost AS bytes_before
@@ -206,7 +219,7 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
                         CASE WHEN octet_length(row_json) > ${slice} THEN convert_to(row_json, 'UTF8') END AS utf8
                  FROM (SELECT t.${key} AS key_value, row_to_json(r)::text AS row_json
                        FROM ${quoteIdentifier(table.section)} AS t, LATERAL (SELECT ${convertedRow}) AS r
-                       ${whereOf(from, segmented)}
+                       ${whereOf(from, segmented, above, upTo)}
                        ORDER BY t.${key} LIMIT :max_rows) AS page
                  OFFSET 0) AS whole,
                 LATERAL unnest(CASE WHEN whole.last_slice = 0 THEN ARRAY[0] ELSE ARRAY(SELECT generate_series(0, whole.last_slice)) END) AS s(slice_no),
@@ -220,21 +233,23 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
        ) AS counted
        WHERE bytes_before < :max_bytes
        ORDER BY key_value, slices_left DESC`;
-    const statements = {
-      start: pageSql('start', false),
-      'after-row': pageSql('after-row', false),
-      'mid-row': pageSql('mid-row', false),
-      'segment:start': pageSql('start', true),
-      'segment:after-row': pageSql('after-row', true),
-      'segment:mid-row': pageSql('mid-row', true),
+    const statements = new Map<string, string>();
+    const statementFor = (from: From, segmented: boolean, above: boolean, upTo: boolean): string => {
+      const name = `${from}:${segmented}:${above}:${upTo}`;
+      if (!statements.has(name)) statements.set(name, pageSql(from, segmented, above, upTo));
+      return statements.get(name)!;
     };
     let rowsPerPage = Math.min(FIRST_PAGE_ROWS, limits.maxRows);
     return {
       table,
-      async page(tx, after, segment) {
+      async page(tx, after, segment, range) {
         const from = after === null ? 'start' : after.slicesLeft === 0 ? 'after-row' : 'mid-row';
-        const found = await tx.query<SliceRow>(statements[segment === undefined ? from : (`segment:${from}` as const)], {
+        const above = range?.above ?? null;
+        const upTo = range?.upTo ?? null;
+        const found = await tx.query<SliceRow>(statementFor(from, segment !== undefined, above !== null, upTo !== null), {
           ...(segment === undefined ? {} : { segment }),
+          ...(above === null ? {} : { above }),
+          ...(upTo === null ? {} : { up_to: upTo }),
           max_rows: rowsPerPage,
           max_bytes: limits.maxBytes,
           slice_bytes: limits.sliceBytes,
@@ -246,15 +261,17 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
           // Inside one transaction a row cannot lose its remaining slices; if it did, fail, never write half a row.
           if (from === 'mid-row') throw new Error(`snapshot row ${after!.key} of ${table.section} ended before its last slice`);
           // Only an empty page ends the table: a short one may have been cut by the byte budget.
-          return { rows: [], nextAfter: null };
+          return { rows: [], keys: [], nextAfter: null };
         }
         const rows: string[] = [];
+        const keys: string[] = [];
         let partial: string[] = from === 'mid-row' ? [...after!.partial] : [];
         let characters = 0;
-        for (const { piece, slices_left } of found) {
+        for (const { piece, slices_left, key_value } of found) {
           characters += piece.length;
           partial.push(piece);
           if (Number(slices_left) === 0) {
+            keys.push(String(key_value));
             rows.push(partial.length === 1 ? partial[0]! : partial.join(''));
             partial = [];
           }
@@ -264,7 +281,7 @@ export const tableReaders = async (tx: SqlRunner, limits: PageLimits = DEFAULT_P
         // cut by the budget; characters for bytes is an estimate, the budget in SQL has the last word.
         const perRow = (2 * characters + RESULT_ROW_FRAMING_BYTES * found.length) / rowsTouched;
         rowsPerPage = Math.max(1, Math.min(limits.maxRows, Math.floor((limits.maxBytes / perRow) * 0.9)));
-        return { rows, nextAfter: { key: String(last.key_value), slicesLeft: Number(last.slices_left), partial } };
+        return { rows, keys, nextAfter: { key: String(last.key_value), slicesLeft: Number(last.slices_left), partial } };
       },
     };
   });

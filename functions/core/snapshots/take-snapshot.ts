@@ -12,12 +12,13 @@ import type { SqlRunner } from '../ports/sql';
 import { readChangeMarker } from './change-marker';
 import {
   allSegments,
-  changedSegmentsSince,
+  type ChangedRows,
+  changedRowsSince,
   changesPrunedSince,
   currentDatabaseSnapshot,
   pruneChangesBefore,
-  type SegmentSet,
 } from './changed-segments';
+import { GZIP_CONTENT_TYPE, gzipText } from './compression';
 import { type BuildBudget, buildAsBase, continueBuild, needsBuild } from './first-snapshot-build';
 import {
   countsOf,
@@ -27,9 +28,11 @@ import {
   type ManifestState,
   metadataFor,
   type SnapshotManifest,
+  storedBytesOf,
 } from './manifest';
 import { readLatestManifest } from './read-snapshots';
 import { noPieceWork, type PieceWork, PieceWriter, refreshPieces, writeSegment } from './segment-pieces';
+import { hasKeyRanges, MERGE_FANOUT, rewriteChangedRanges } from './segment-ranges';
 import { type RowCounts, type SnapshotMetadata, snapshotTimestamp } from './snapshot-document';
 import { DEFAULT_PAGE_LIMITS, type PageLimits, type SnapshotSection, tableReaders } from './snapshot-tables';
 
@@ -39,7 +42,10 @@ export interface SnapshotWork extends PieceWork {
   database: 'quiet' | 'changes' | 'full';
   segmentsRead: number;
   piecesRefreshed: number;
+  /** The manifest as stored (gzipped). */
   manifestBytes: number;
+  /** The manifest as JSON. */
+  manifestJsonBytes: number;
 }
 
 export type SnapshotOutcome =
@@ -73,8 +79,6 @@ export interface TakeSnapshotOptions {
 /** Any fixed number: the transaction-scoped advisory lock that keeps scheduled runs from overlapping. */
 const SCHEDULED_SNAPSHOT_LOCK = 7_203_614_451;
 
-const MANIFEST_CONTENT_TYPE = 'application/json';
-
 /** Kept with the object, so a snapshot can be described from a head request. */
 export const countsAsObjectMetadata = (counts: RowCounts): Record<string, string> => ({
   'total-sessions': String(counts.sessions),
@@ -107,20 +111,34 @@ export const readChangedSegments = async (
   base: SnapshotManifest | null,
   writer: PieceWriter,
   limits: PageLimits,
+  /** How many trailing pieces of a tier are merged (segment-ranges.ts); tests lower it to merge often. */
+  mergeFanout = MERGE_FANOUT,
 ): Promise<Omit<DatabaseRead, 'work'>> => {
   const databaseSnapshot = await currentDatabaseSnapshot(tx);
   const buildOn = base && !(await changesPrunedSince(tx, base.state.database_snapshot)) ? base : null;
-  const dirty: SegmentSet = buildOn ? await changedSegmentsSince(tx, buildOn.state.database_snapshot) : await allSegments(tx);
+  // Per changed segment the keys of its changed rows; null: read it whole (no base, or no keys logged).
+  const dirty: ChangedRows = buildOn
+    ? await changedRowsSince(tx, buildOn.state.database_snapshot)
+    : new Map([...(await allSegments(tx))].map(([section, numbers]) => [section, new Map([...numbers].map((n) => [n, null]))]));
   const readers = await tableReaders(tx, limits);
   const segments = emptySegments();
   let segmentsRead = 0;
   for (const reader of readers) {
     const { section } = reader.table;
     const changed = dirty.get(section)!;
-    const kept = (buildOn?.segments[section] ?? []).filter((segment) => !changed.has(segment.segment));
+    const before = new Map((buildOn?.segments[section] ?? []).map((segment) => [segment.segment, segment]));
+    // When rows land past the newest segment, that segment is complete: seal it (segment-ranges.ts).
+    const newest = Math.max(...before.keys());
+    const sealing = before.size > 0 && [...changed.keys()].some((segment) => segment > newest) && hasKeyRanges(before.get(newest)!);
+    if (sealing && !changed.has(newest)) changed.set(newest, new Set());
+    const kept = [...before.values()].filter((segment) => !changed.has(segment.segment));
     const fresh: ManifestSegment[] = [];
-    for (const segment of [...changed].sort((a, b) => a - b)) {
-      const written = await writeSegment(tx, reader, segment, writer);
+    for (const [segment, keys] of [...changed].sort(([a], [b]) => a - b)) {
+      const base = before.get(segment);
+      const written =
+        base && keys && hasKeyRanges(base)
+          ? await rewriteChangedRanges(tx, reader, base, keys, writer, mergeFanout, sealing && segment === newest)
+          : await writeSegment(tx, reader, segment, writer);
       segmentsRead += 1;
       if (written) fresh.push(written);
     }
@@ -132,12 +150,7 @@ export const readChangedSegments = async (
 
 const addWork = (a: PieceWork, b: PieceWork | undefined): PieceWork =>
   b
-    ? {
-        rowsRead: a.rowsRead + b.rowsRead,
-        bytesRead: a.bytesRead + b.bytesRead,
-        piecesWritten: a.piecesWritten + b.piecesWritten,
-        bytesWritten: a.bytesWritten + b.bytesWritten,
-      }
+    ? (Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value + b[name as keyof PieceWork]])) as unknown as PieceWork)
     : a;
 
 export const takeSnapshot = async (
@@ -219,14 +232,18 @@ export const takeSnapshot = async (
     : { database_snapshot: read.databaseSnapshot, change_marker: marker, database_checked_at: startedAt.toISOString() };
   const metadata = metadataFor(timestamp, snapshotId, segments);
   const manifest: SnapshotManifest = { format: MANIFEST_FORMAT, timestamp, snapshot_id: snapshotId, metadata, segments, state };
-  const body = JSON.stringify(manifest);
+  const json = JSON.stringify(manifest);
+  const body = await gzipText(json);
+  const storedBytes = storedBytesOf(segments) + body.length;
   try {
     await store.put(key, body, {
       ifAbsent: true,
-      contentType: MANIFEST_CONTENT_TYPE,
+      contentType: GZIP_CONTENT_TYPE,
       metadata: {
         format: MANIFEST_FORMAT,
         'size-bytes': String(metadata.snapshot_size_bytes),
+        // What this snapshot's objects take in the bucket (shared pieces counted in full).
+        'stored-bytes': String(storedBytes),
         ...countsAsObjectMetadata(countsOf(segments)),
       },
     });
@@ -249,7 +266,8 @@ export const takeSnapshot = async (
     database: quiet ? 'quiet' : built ? 'full' : read.mode,
     segmentsRead: read.segmentsRead + (built?.segmentsRead ?? 0),
     piecesRefreshed,
-    manifestBytes: Buffer.byteLength(body),
+    manifestBytes: body.length,
+    manifestJsonBytes: Buffer.byteLength(json),
   };
   logger.info('Snapshot taken', { snapshotId, key, ...metadata, ...work });
   return { status: 'taken', snapshot_id: snapshotId, key, metadata, work };

@@ -16,6 +16,7 @@ import { createSession } from '../../../functions/core/sessions';
 import { markingSnapshotChanges } from '../../../functions/core/snapshots/change-marker';
 import { getSnapshot, readManifest } from '../../../functions/core/snapshots/read-snapshots';
 import { QUIET_DATABASE_CHECK_MS, runScheduledSnapshot } from '../../../functions/core/snapshots/scheduled-snapshot';
+import { PIECE_REFRESH_DAYS } from '../../../functions/core/snapshots/segment-pieces';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
 
@@ -97,8 +98,8 @@ describe('scheduled snapshots in quiet minutes', () => {
     now += MINUTE;
     const changed = await tick();
     expect(changed.databaseCalls).toBeGreaterThan(0);
-    // Only the segment of today's sessions is read again: both sessions.
-    expect(changed.report.snapshot.status === 'taken' && changed.report.snapshot.work).toMatchObject({ database: 'changes', rowsRead: 2 });
+    // Only the new session is read: its id sorts after the last piece's range, so it is a new piece.
+    expect(changed.report.snapshot.status === 'taken' && changed.report.snapshot.work).toMatchObject({ database: 'changes', rowsRead: 1 });
     expect(await sessionIds(changed.report.snapshot.snapshot_id)).toEqual(['quiet-1', 'quiet-2']);
   });
 
@@ -114,13 +115,14 @@ describe('scheduled snapshots in quiet minutes', () => {
     expect(await sessionIds(checked.report.snapshot.snapshot_id)).toEqual(['quiet-1', 'quiet-2', 'unmarked']);
   });
 
-  it('copy pieces about to outlive the retention, so the lifecycle rule never removes one a manifest names', async () => {
-    now += 6 * 24 * 60 * MINUTE + MINUTE;
+  it('copy pieces older than a day, so the lifecycle rule never removes one a manifest names', async () => {
+    now += PIECE_REFRESH_DAYS * 24 * 60 * MINUTE + MINUTE;
     const aged = await tick();
     expect(aged.report.snapshot.status === 'taken' && aged.report.snapshot.work.piecesRefreshed).toBeGreaterThan(0);
     const manifest = await readManifest(store, aged.report.snapshot.key);
     const pieces = Object.values(manifest!.segments).flatMap((segments) => segments.flatMap((segment) => segment.pieces));
-    for (const piece of pieces) expect(now - snapshotSegmentWrittenAt(piece.key)!.getTime()).toBeLessThan(6 * 24 * 60 * MINUTE);
+    for (const piece of pieces)
+      expect(now - snapshotSegmentWrittenAt(piece.key)!.getTime()).toBeLessThan(PIECE_REFRESH_DAYS * 24 * 60 * MINUTE);
     expect(await sessionIds(aged.report.snapshot.snapshot_id)).toEqual(['quiet-1', 'quiet-2', 'unmarked']);
   });
 });

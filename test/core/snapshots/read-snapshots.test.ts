@@ -197,7 +197,7 @@ describe('retention', () => {
     expect(store.counts.list).toBe(2);
   });
 
-  it('removes segment pieces written more than twice the retention and a day ago, as the bucket rule does', async () => {
+  it('removes segment pieces written more than the retention, a day of refresh and a day of slack ago, as the bucket rule does', async () => {
     const dir = await newDataDir('snapshots-piece-retention');
     const pieces = await new DirectoryObjectStore(dir).open();
     const now = Date.UTC(2030, 0, 20, 12, 0, 0);

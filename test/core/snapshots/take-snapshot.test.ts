@@ -4,6 +4,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../../db/migrations';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
@@ -81,8 +82,8 @@ describe('takeSnapshot', () => {
     expect(outcome).toMatchObject({ status: 'taken', snapshot_id: 'snapshot_1904281689', key: 'snapshots/snapshot_20300506_070809.json' });
 
     // The key holds a manifest; the state it names is what a full read gives, byte for byte in size.
-    const manifest = JSON.parse(await readFile(join(dataDir, 'snapshots/snapshot_20300506_070809.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'segments/1', snapshot_id: 'snapshot_1904281689' });
+    const manifest = JSON.parse(gunzipSync(await readFile(join(dataDir, 'snapshots/snapshot_20300506_070809.json'))).toString('utf8'));
+    expect(manifest).toMatchObject({ format: 'segments/2', snapshot_id: 'snapshot_1904281689' });
     const document = await readDocument('snapshot_1904281689');
     const full = await sql.transaction((tx) => fullDocument(tx, { timestamp: document.timestamp, snapshot_id: document.snapshot_id }), {
       isolation: 'repeatable read',
