@@ -17,7 +17,10 @@ export const serveSignedDownload = async (store: DirectoryObjectStore, request: 
     if ('status' in outcome) return fromApiGatewayResult(errorResponse(outcome.status, outcome.message, outcome.error));
     return {
       statusCode: 200,
-      headers: { 'content-type': outcome.contentType ?? 'application/octet-stream' },
+      headers: {
+        'content-type': outcome.contentType ?? 'application/octet-stream',
+        ...(outcome.contentEncoding ? { 'content-encoding': outcome.contentEncoding } : {}),
+      },
       body: Buffer.from(outcome.body),
     };
   } catch (error) {

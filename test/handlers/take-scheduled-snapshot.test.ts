@@ -110,7 +110,7 @@ describe('take-scheduled-snapshot', () => {
     } while (report.snapshot.status === 'building' && statuses.length < 20);
     // One session segment and three code segments, one an invocation, then the publishing run.
     expect(statuses).toEqual(['building', 'building', 'building', 'building', 'taken']);
-    const document = JSON.parse(await readFile(join(dataDir, report.snapshot.key), 'utf8'));
+    const document = JSON.parse(gunzipSync(await readFile(join(dataDir, report.snapshot.key))).toString('utf8'));
     expect(document.metadata.total_code_entries).toBe(3);
   });
 });

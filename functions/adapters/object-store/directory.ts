@@ -20,6 +20,7 @@ import {
   type ObjectStore,
   type PresignedGet,
   type PresignedPut,
+  type PresignGetOptions,
   type PresignPutOptions,
   type PutOptions,
   type StoredObject,
@@ -189,11 +190,18 @@ export class DirectoryObjectStore implements ObjectStore {
     };
   }
 
-  async presignGet(key: string, { expiresInSeconds }: { expiresInSeconds: number }): Promise<PresignedGet> {
+  async presignGet(
+    key: string,
+    { expiresInSeconds, responseContentType, responseContentEncoding }: PresignGetOptions,
+  ): Promise<PresignedGet> {
     this.pathOf(key);
     if (!this.options.uploadBaseUrl) throw new Error('This directory store has no server for signed URLs (uploadBaseUrl)');
     const expires = Math.floor(Date.now() / 1000) + expiresInSeconds;
-    const url = signedDownloadUrl(this.options.uploadBaseUrl(), await this.secret(), { key, expires });
+    const overrides = {
+      ...(responseContentType ? { contentType: responseContentType } : {}),
+      ...(responseContentEncoding ? { contentEncoding: responseContentEncoding } : {}),
+    };
+    const url = signedDownloadUrl(this.options.uploadBaseUrl(), await this.secret(), { key, expires, overrides });
     return { url, method: 'GET', expiresAt: new Date(expires * 1000).toISOString() };
   }
 
@@ -201,7 +209,7 @@ export class DirectoryObjectStore implements ObjectStore {
   async readSignedDownload(request: {
     path: string;
     query: URLSearchParams;
-  }): Promise<{ body: Uint8Array; contentType?: string } | UploadRefusal> {
+  }): Promise<{ body: Uint8Array; contentType?: string; contentEncoding?: string } | UploadRefusal> {
     const checked = checkSignedDownload(await this.secret(), { ...request, now: Date.now() });
     if ('status' in checked) return checked;
     let stored: Awaited<ReturnType<DirectoryObjectStore['get']>>;
@@ -211,7 +219,12 @@ export class DirectoryObjectStore implements ObjectStore {
       return { status: 400, message: 'Invalid download URL', error: 'The URL names no valid key' };
     }
     if (!stored) return { status: 404, message: 'Not found', error: 'The object does not exist' };
-    return { body: stored.body, ...(stored.object.contentType ? { contentType: stored.object.contentType } : {}) };
+    const contentType = checked.overrides.contentType ?? stored.object.contentType;
+    return {
+      body: stored.body,
+      ...(contentType ? { contentType } : {}),
+      ...(checked.overrides.contentEncoding ? { contentEncoding: checked.overrides.contentEncoding } : {}),
+    };
   }
 
   /**

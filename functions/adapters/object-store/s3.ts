@@ -27,6 +27,7 @@ import {
   type ObjectStore,
   type PresignedGet,
   type PresignedPut,
+  type PresignGetOptions,
   type PresignPutOptions,
   type PutOptions,
   type StoredObject,
@@ -175,10 +176,17 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** A SigV4 query-string signature over GET and the key: S3 authorizes the read as this role, until the expiry. */
-  async presignGet(key: string, { expiresInSeconds }: { expiresInSeconds: number }): Promise<PresignedGet> {
-    const url = await getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: expiresInSeconds,
+  async presignGet(
+    key: string,
+    { expiresInSeconds, responseContentType, responseContentEncoding }: PresignGetOptions,
+  ): Promise<PresignedGet> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ...(responseContentType ? { ResponseContentType: responseContentType } : {}),
+      ...(responseContentEncoding ? { ResponseContentEncoding: responseContentEncoding } : {}),
     });
+    const url = await getSignedUrl(this.presigner, command, { expiresIn: expiresInSeconds });
     return { url, method: 'GET', expiresAt: new Date(Date.now() + expiresInSeconds * 1000).toISOString() };
   }
 

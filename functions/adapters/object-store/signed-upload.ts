@@ -40,14 +40,31 @@ export const signedUploadUrl = (baseUrl: string, secret: Uint8Array, bounds: Sig
 /** Where the local gateway serves presigned GETs: the key follows, as for uploads. */
 export const SIGNED_DOWNLOAD_PATH = '/_downloads/';
 
-const downloadSignatureOf = (secret: Uint8Array, key: string, expires: number): string =>
+/** S3's names for the answer's header overrides, which the signature covers as S3's does. */
+const RESPONSE_OVERRIDES = { contentType: 'response-content-type', contentEncoding: 'response-content-encoding' } as const;
+
+export interface DownloadOverrides {
+  contentType?: string;
+  contentEncoding?: string;
+}
+
+const downloadSignatureOf = (secret: Uint8Array, key: string, expires: number, overrides: DownloadOverrides): string =>
   createHmac('sha256', secret)
-    .update(['GET', key, String(expires)].join('\n'))
+    .update(['GET', key, String(expires), overrides.contentType ?? '', overrides.contentEncoding ?? ''].join('\n'))
     .digest('base64url');
 
-export const signedDownloadUrl = (baseUrl: string, secret: Uint8Array, { key, expires }: { key: string; expires: number }): string => {
+export const signedDownloadUrl = (
+  baseUrl: string,
+  secret: Uint8Array,
+  { key, expires, overrides = {} }: { key: string; expires: number; overrides?: DownloadOverrides },
+): string => {
   const path = key.split('/').map(encodeURIComponent).join('/');
-  const query = new URLSearchParams({ expires: String(expires), signature: downloadSignatureOf(secret, key, expires) });
+  const query = new URLSearchParams({
+    expires: String(expires),
+    ...(overrides.contentType ? { [RESPONSE_OVERRIDES.contentType]: overrides.contentType } : {}),
+    ...(overrides.contentEncoding ? { [RESPONSE_OVERRIDES.contentEncoding]: overrides.contentEncoding } : {}),
+    signature: downloadSignatureOf(secret, key, expires, overrides),
+  });
   return `${baseUrl.replace(/\/$/, '')}${SIGNED_DOWNLOAD_PATH}${path}?${query}`;
 };
 
@@ -55,7 +72,7 @@ export const signedDownloadUrl = (baseUrl: string, secret: Uint8Array, { key, ex
 export const checkSignedDownload = (
   secret: Uint8Array,
   request: { path: string; query: URLSearchParams; now: number },
-): { key: string } | UploadRefusal => {
+): { key: string; overrides: DownloadOverrides } | UploadRefusal => {
   let key: string;
   try {
     key = decodeURIComponent(request.path.slice(SIGNED_DOWNLOAD_PATH.length));
@@ -64,7 +81,13 @@ export const checkSignedDownload = (
   }
   const expires = Number(request.query.get('expires'));
   const given = Buffer.from(request.query.get('signature') ?? '');
-  const expected = Buffer.from(downloadSignatureOf(secret, key, expires));
+  const overrides: DownloadOverrides = {
+    ...(request.query.get(RESPONSE_OVERRIDES.contentType) ? { contentType: request.query.get(RESPONSE_OVERRIDES.contentType)! } : {}),
+    ...(request.query.get(RESPONSE_OVERRIDES.contentEncoding)
+      ? { contentEncoding: request.query.get(RESPONSE_OVERRIDES.contentEncoding)! }
+      : {}),
+  };
+  const expected = Buffer.from(downloadSignatureOf(secret, key, expires, overrides));
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     return { status: 403, message: 'Download refused', error: 'The URL does not match its signature; ask for a new one' };
   if (request.now / 1000 > expires)
@@ -73,7 +96,7 @@ export const checkSignedDownload = (
       message: 'Download refused',
       error: `The URL expired at ${new Date(expires * 1000).toISOString()}; ask for a new one`,
     };
-  return { key };
+  return { key, overrides };
 };
 
 /** Why an upload (or a signed download) is refused: the HTTP status and a line the caller can act on. */

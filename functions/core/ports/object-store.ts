@@ -70,6 +70,17 @@ export const CHECKSUM_SHA256_HEADER = 'x-amz-checksum-sha256';
 /** S3 takes the digest in base64; the service stores and compares it in hex. */
 export const base64OfHexSha256 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
+export interface PresignGetOptions {
+  expiresInSeconds: number;
+  /**
+   * Headers the answer carries instead of the object's own (S3's response-content-* overrides, signed into
+   * the URL): a gzipped object served as `contentType` with `Content-Encoding: gzip` reaches an HTTP
+   * client (a browser, fetch) already decoded.
+   */
+  responseContentType?: string;
+  responseContentEncoding?: 'gzip';
+}
+
 /** A URL that reads one object without credentials of its own, until it expires. */
 export interface PresignedGet {
   url: string;
@@ -91,7 +102,7 @@ export interface ObjectStore {
   /** A URL that lets its holder write this one key once, with the given type and size, until it expires. */
   presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut>;
   /** A URL that lets its holder read this one key until it expires (the signer must be allowed to read it). */
-  presignGet(key: string, options: { expiresInSeconds: number }): Promise<PresignedGet>;
+  presignGet(key: string, options: PresignGetOptions): Promise<PresignedGet>;
   /** One page of keys under `prefix`, in ascending key order: one list request. */
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   delete(keys: readonly string[]): Promise<void>;

@@ -175,7 +175,11 @@ export const getSnapshotPart = async ({ store }: Readers, snapshotId: string, pa
   // A piece's bytes bound what its rows take in a response from below; only a piece that may fit is read.
   const rows = chosen.piece.bytes <= MAX_INLINE_SNAPSHOT_BYTES ? await pieceRows(store, chosen.piece.key) : null;
   if (rows && responseBytesOf(rows) <= MAX_INLINE_SNAPSHOT_BYTES) return { ...answer, rows };
-  const presigned = await store.presignGet(chosen.piece.key, { expiresInSeconds: PART_URL_SECONDS });
+  // A gzipped piece is served as JSON with Content-Encoding: gzip, so the client gets the rows decoded.
+  const presigned = await store.presignGet(chosen.piece.key, {
+    expiresInSeconds: PART_URL_SECONDS,
+    ...(chosen.piece.key.endsWith(GZIP_EXTENSION) ? { responseContentType: 'application/json', responseContentEncoding: 'gzip' } : {}),
+  });
   return { ...answer, rows: null, url: presigned.url, url_expires_at: presigned.expiresAt };
 };
 

@@ -3,6 +3,7 @@
  * adapter runs unchanged: object-store.directory.test.ts and object-store.s3.test.ts.
  */
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAll, ObjectAlreadyExistsError, type ObjectBody, type ObjectStore } from '../../../functions/core/ports/object-store';
 
@@ -318,6 +319,27 @@ export const describeObjectStoreContract = (
       if (checksUploadBounds) {
         // Another key under the same signature is refused.
         const other = await fetch(presigned.url.replace('/piece.json', '/other.json'));
+        expect(other.status).toBe(403);
+      }
+    });
+
+    it('presigns a GET of a gzipped object that answers it as JSON with Content-Encoding: gzip', async () => {
+      const key = `${fresh()}piece.json.gz`;
+      await store.put(key, gzipSync('[{"a":1}]'), { contentType: 'application/gzip' });
+      const presigned = await store.presignGet(key, {
+        expiresInSeconds: 300,
+        responseContentType: 'application/json',
+        responseContentEncoding: 'gzip',
+      });
+      const response = await fetch(presigned.url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/json');
+      expect(response.headers.get('content-encoding')).toBe('gzip');
+      // fetch decodes it, as a browser does.
+      expect(await response.text()).toBe('[{"a":1}]');
+      if (checksUploadBounds) {
+        // The overrides are signed: another type under the same signature is refused.
+        const other = await fetch(presigned.url.replace('application%2Fjson', 'text%2Fhtml'));
         expect(other.status).toBe(403);
       }
     });

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../../db/migrations';
@@ -82,7 +83,9 @@ describe('snapshots within the RDS Data API limits', () => {
     const url = new URL(part.url!);
     const read = await store.readSignedDownload({ path: url.pathname, query: url.searchParams });
     if ('status' in read) throw new Error(read.error);
-    return JSON.parse(Buffer.from(read.body).toString('utf8')) as Record<string, unknown>[];
+    // Served as JSON with Content-Encoding: gzip, which an HTTP client decodes.
+    expect(read).toMatchObject({ contentType: 'application/json', contentEncoding: 'gzip' });
+    return JSON.parse(gunzipSync(read.body).toString('utf8')) as Record<string, unknown>[];
   };
   afterAll(async () => {
     await api?.stop();
