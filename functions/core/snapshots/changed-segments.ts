@@ -26,18 +26,6 @@ export const changesPrunedSince = async (tx: SqlRunner, since: string): Promise<
   return row!.pruned === true;
 };
 
-const changedSegmentsSql = `SELECT DISTINCT section, CAST(segment AS text) AS segment
-  FROM snapshot_changes
-  WHERE txid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot)) AND NOT pg_visible_in_snapshot(txid, CAST(:since AS pg_snapshot))`;
-
-/** Segments with a row inserted, updated or deleted by a transaction that `since` could not see and `tx` can. */
-export const changedSegmentsSince = async (tx: SqlRunner, since: string): Promise<SegmentSet> => {
-  const found = await tx.query<{ section: SnapshotSection; segment: string }>(changedSegmentsSql, { since });
-  const segments = newSegmentSet();
-  for (const { section, segment } of found) segments.get(section)?.add(Number(segment));
-  return segments;
-};
-
 /** Per changed segment, the keys of its changed rows; null when a change names no key (logged before migration 013). */
 export type ChangedRows = Map<SnapshotSection, Map<number, Set<string> | null>>;
 
