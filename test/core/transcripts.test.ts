@@ -292,6 +292,23 @@ describe('leases (issue #15, defect 7)', () => {
     expect(await leaseOf(chunk.chunk_id)).toMatchObject({ transcript_status: 'done', transcript_attempts: 2, transcript_error: null });
   });
 
+  it('claims a chunk whose holder ended its run between the refused claim and the look at its lease', async () => {
+    const chunk = await upload('cards/005.wav');
+    const holder = await claimTranscription({ sql }, chunk.chunk_id, 60_000);
+    if (!holder.claimed) throw new Error('expected a claim');
+    // The holder finishes right after this claim's update was refused, before it reads the lease.
+    const racing: Sql = {
+      ...sql,
+      query: async (statement, params) => {
+        if (statement.trimStart().startsWith('SELECT transcript_lease_expires_at'))
+          await endTranscription({ sql }, chunk.chunk_id, holder.attempt, 'done');
+        return sql.query(statement, params);
+      },
+    };
+    // Before, this answered "no such chunk" (a 404 from POST /process_chunk) for a chunk that is there.
+    expect(await claimTranscription({ sql: racing }, chunk.chunk_id, 60_000)).toEqual({ claimed: true, attempt: holder.attempt + 1 });
+  });
+
   it('makes POST /process_chunk wait for a live lease to end, then transcribe once', async () => {
     const chunk = await upload('cards/004.wav');
     const holder = await claimTranscription({ sql }, chunk.chunk_id, 60_000);

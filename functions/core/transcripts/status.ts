@@ -31,23 +31,29 @@ export const claimTranscription = async (
   leaseMs: number,
   runId: string | null = null,
 ): Promise<Claim> => {
-  const [claimed] = await sql.query<{ transcript_attempts: number }>(
-    `UPDATE audio_chunks
-     SET transcript_status = 'processing', transcript_attempts = transcript_attempts + 1,
-         transcript_lease_expires_at = now() + CAST(:lease_ms AS integer) * interval '1 millisecond', transcript_updated_at = now(),
-         transcript_lease_run = CAST(:run_id AS text)
-     WHERE chunk_id = CAST(:chunk_id AS bigint)
-       AND NOT (transcript_status = 'processing' AND transcript_lease_expires_at > now()
-                AND (CAST(:run_id AS text) IS NULL OR transcript_lease_run IS DISTINCT FROM CAST(:run_id AS text)))
-     RETURNING transcript_attempts`,
-    { chunk_id: chunkId, lease_ms: Math.max(1, Math.floor(leaseMs)), run_id: runId },
-  );
-  if (claimed) return { claimed: true, attempt: Number(claimed.transcript_attempts) };
-  const [held] = await sql.query<{ transcript_lease_expires_at: string | null }>(
-    'SELECT transcript_lease_expires_at FROM audio_chunks WHERE chunk_id = CAST(:chunk_id AS bigint)',
-    { chunk_id: chunkId },
-  );
-  return { claimed: false, leaseExpiresAt: held?.transcript_lease_expires_at ?? null };
+  for (;;) {
+    const [claimed] = await sql.query<{ transcript_attempts: number }>(
+      `UPDATE audio_chunks
+       SET transcript_status = 'processing', transcript_attempts = transcript_attempts + 1,
+           transcript_lease_expires_at = now() + CAST(:lease_ms AS integer) * interval '1 millisecond', transcript_updated_at = now(),
+           transcript_lease_run = CAST(:run_id AS text)
+       WHERE chunk_id = CAST(:chunk_id AS bigint)
+         AND NOT (transcript_status = 'processing' AND transcript_lease_expires_at > now()
+                  AND (CAST(:run_id AS text) IS NULL OR transcript_lease_run IS DISTINCT FROM CAST(:run_id AS text)))
+       RETURNING transcript_attempts`,
+      { chunk_id: chunkId, lease_ms: Math.max(1, Math.floor(leaseMs)), run_id: runId },
+    );
+    if (claimed) return { claimed: true, attempt: Number(claimed.transcript_attempts) };
+    const [held] = await sql.query<{ transcript_lease_expires_at: string | null; live: boolean }>(
+      `SELECT transcript_lease_expires_at,
+              (transcript_status = 'processing' AND transcript_lease_expires_at > now()) AS live
+       FROM audio_chunks WHERE chunk_id = CAST(:chunk_id AS bigint)`,
+      { chunk_id: chunkId },
+    );
+    if (!held) return { claimed: false, leaseExpiresAt: null };
+    if (held.live === true) return { claimed: false, leaseExpiresAt: held.transcript_lease_expires_at };
+    // The holder ended its run between the two statements: the chunk is free, so claim it again.
+  }
 };
 
 /**
