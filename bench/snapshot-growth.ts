@@ -19,7 +19,6 @@ import { loadMigrations } from '../db/migrations';
 import { DirectoryObjectStore } from '../functions/adapters/object-store/directory';
 import { openPgSql } from '../functions/adapters/sql/pg';
 import { migrate } from '../functions/core/migrations';
-import type { Logger } from '../functions/core/ports/logger';
 import type { Sql } from '../functions/core/ports/sql';
 import { markingSnapshotChanges } from '../functions/core/snapshots/change-marker';
 import { QUIET_DATABASE_CHECK_MS } from '../functions/core/snapshots/scheduled-snapshot';
@@ -30,6 +29,7 @@ import { type SnapshotWork, takeSnapshot } from '../functions/core/snapshots/tak
 import { eventFunctions } from '../functions/routes';
 import { type CountingObjectStore, countingObjectStore } from '../test/support/counting-object-store';
 import { type PostgresServer, startPostgresServer } from '../test/support/postgres-server';
+import { silentLogger } from '../test/support/silent-logger';
 import { seed } from './snapshot';
 import { loadCodeCorpus } from './support/code-corpus';
 import { type Comparison, compare, markdownTable, type Progress } from './support/report';
@@ -50,7 +50,6 @@ const stretchMinutes = (rows: number): number =>
   Number(process.env.BENCH_GROWTH_MINUTES ?? (rows <= 10_000 ? 600 : rows <= 100_000 ? 150 : rows <= 1_000_000 ? 30 : 10));
 const RETENTION_DAYS = 7;
 const CORPUS = 2000;
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** An Sql that counts what the RDS Data API would be called for. */
 const countingSql = (inner: Sql) => {
@@ -186,9 +185,9 @@ export const runSnapshotGrowthBench = async (progress: Progress = (message) => c
       const store = countingObjectStore(await new DirectoryObjectStore(join(work, `store-${rows}`)).open());
       const { sql: counted, counter } = countingSql(raw);
       // Writers move the change marker as the service's do.
-      const writerSql = markingSnapshotChanges(raw, { store, logger: silent });
+      const writerSql = markingSnapshotChanges(raw, { store, logger: silentLogger });
       let now = Date.UTC(2031, 0, 1, 0, 0, 0);
-      const deps = { sql: counted, store, logger: silent, clock: { now: () => new Date(now) } };
+      const deps = { sql: counted, store, logger: silentLogger, clock: { now: () => new Date(now) } };
       const scheduled = async (): Promise<Measured> => {
         const callsBefore = counter.calls;
         store.reset();

@@ -19,10 +19,10 @@ import { loadMigrations } from '../db/migrations';
 import { DirectoryObjectStore } from '../functions/adapters/object-store/directory';
 import { openPgSql } from '../functions/adapters/sql/pg';
 import { migrate } from '../functions/core/migrations';
-import type { Logger } from '../functions/core/ports/logger';
 import type { Sql } from '../functions/core/ports/sql';
 import { takeSnapshot } from '../functions/core/snapshots/take-snapshot';
 import { type PostgresServer, startPostgresServer } from '../test/support/postgres-server';
+import { silentLogger } from '../test/support/silent-logger';
 import { type Comparison, compare, inAlternatingOrder, markdownTable, median, type Progress } from './support/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -30,7 +30,6 @@ const ROWS = 200_000;
 const RSS_ROWS = 1_000_000;
 const RSS_LIMIT_MB = 256;
 const TABLES = ['sessions', 'audio_chunks', 'code_history', 'execution_results'] as const;
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Rows per table for a total: a session has about 3 chunks, 3.5 code entries and 2.5 runs. */
 const split = (total: number) => {
@@ -116,7 +115,7 @@ const exportWithCopy = async (server: PostgresServer, outFile: string): Promise<
 /** A first snapshot (every segment): `store` must hold no earlier one to build on. */
 const snapshotOnce = async (sql: Sql, store: DirectoryObjectStore, instant: Date): Promise<{ ms: number; bytes: number }> => {
   const started = performance.now();
-  const outcome = await takeSnapshot({ sql, store, logger: silent, clock: { now: () => instant } }, { instant });
+  const outcome = await takeSnapshot({ sql, store, logger: silentLogger, clock: { now: () => instant } }, { instant });
   const ms = performance.now() - started;
   if (outcome.status !== 'taken') throw new Error(`snapshot ${outcome.snapshot_id} was ${outcome.status}`);
   return { ms, bytes: outcome.metadata.snapshot_size_bytes };

@@ -18,20 +18,19 @@ import { readWebm, walkElements } from '../../functions/core/audio/webm';
 import { type AudioUpload, receiveAudioChunk } from '../../functions/core/audio-chunks';
 import { trackHeaderKeyFor } from '../../functions/core/keys';
 import { migrate } from '../../functions/core/migrations';
-import type { Logger } from '../../functions/core/ports/logger';
 import type { Sql } from '../../functions/core/ports/sql';
 import { createSession } from '../../functions/core/sessions';
 import { type SessionTranscript, sessionTranscript } from '../../functions/core/transcripts/session-transcript';
 import { transcribeChunk } from '../../functions/core/transcripts/transcribe-chunk';
 import { encodedSpeech, firefoxBlobs, POCKETSPHINX_TEST_DATA, realWav, toneWav } from '../support/audio-fixtures';
 import { asyncRefusal as rejection } from '../support/refusal';
+import { silentLogger } from '../support/silent-logger';
 import { wordRecall, words } from '../support/word-recall';
 
 let root: string;
 let sql: Sql;
 let store: DirectoryObjectStore;
 let sessionCreatedAt: string;
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
 
 const ALL = ['wav', 'flac', 'ogg', 'webm', 'mp4'] as const;
 const deps = () => ({ sql, store, audio: { acceptedFormats: ALL, maxBytes: 4 * 1024 * 1024 } });
@@ -201,8 +200,8 @@ describe("Firefox's Ogg Opus timeslice blobs", () => {
 
   it('stores each blob whole and transcribes every one with pocketsphinx about as well as the WAV', { timeout: 180_000 }, async () => {
     await createSession({ sql }, { session_id: 'ogg-s' });
-    const recognizer = new PocketsphinxTranscriber({ logger: silent });
-    const transcriberDeps = { sql, store, transcriber: recognizer, logger: silent };
+    const recognizer = new PocketsphinxTranscriber({ logger: silentLogger });
+    const transcriberDeps = { sql, store, transcriber: recognizer, logger: silentLogger };
     try {
       const texts: string[] = [];
       for (const [sequence, blob] of blobs.entries()) {
@@ -253,7 +252,7 @@ describe("Firefox's Ogg Opus timeslice blobs", () => {
 describe('the session timeline', () => {
   it('places each chunk at its started_at and orders the segments of two speakers in time', { timeout: 120_000 }, async () => {
     await createSession({ sql }, { session_id: 'timeline-s' });
-    const recognizer = new PocketsphinxTranscriber({ logger: silent });
+    const recognizer = new PocketsphinxTranscriber({ logger: silentLogger });
     try {
       const transcribed = async (clip: string, speaker: string, startedAt: number) => {
         const result = await receiveAudioChunk(deps(), {
@@ -263,7 +262,7 @@ describe('the session timeline', () => {
           track: { sequence: null, speaker, startedAt },
         });
         if (result.outcome === 'track-header') throw new Error('unexpected');
-        const transcriberDeps = { sql, store, transcriber: recognizer, logger: silent };
+        const transcriberDeps = { sql, store, transcriber: recognizer, logger: silentLogger };
         await transcribeChunk(transcriberDeps, { chunkId: result.chunk.chunk_id, deadline: Date.now() + 60_000 });
         return result.chunk;
       };

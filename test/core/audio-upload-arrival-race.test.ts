@@ -14,14 +14,13 @@ import { completeAudioUpload, createAudioUpload } from '../../functions/core/aud
 import { NO_TRACK } from '../../functions/core/chunk-track';
 import type { AudioSettings } from '../../functions/core/dependencies';
 import { migrate } from '../../functions/core/migrations';
-import type { Logger } from '../../functions/core/ports/logger';
 import type { Sql } from '../../functions/core/ports/sql';
 import { createSession } from '../../functions/core/sessions';
 import { toneWav } from '../support/audio-fixtures';
 import { type PostgresServer, startPostgresServer } from '../support/postgres-server';
+import { silentLogger } from '../support/silent-logger';
 
 const SESSION = 'arrival-race';
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
 const audio: AudioSettings = { acceptedFormats: ['wav'], maxBytes: 4 * 1024 * 1024 };
 
 let server: PostgresServer;
@@ -76,8 +75,8 @@ it('makes one chunk when two deliveries of the arrival complete it at once, and 
     await store.put(key, bytes, { contentType: 'audio/wav' });
 
     const deliveries = await Promise.allSettled([
-      completeAudioUpload({ sql: meeting, store, audio, logger: quiet }, key),
-      completeAudioUpload({ sql: meeting, store, audio, logger: quiet }, key),
+      completeAudioUpload({ sql: meeting, store, audio, logger: silentLogger }, key),
+      completeAudioUpload({ sql: meeting, store, audio, logger: silentLogger }, key),
     ]);
     expect(deliveries.map((delivery) => delivery.status)).toEqual(['fulfilled', 'fulfilled']);
     const made = deliveries.flatMap((delivery) => (delivery.status === 'fulfilled' && delivery.value ? [delivery.value] : []));

@@ -26,19 +26,18 @@ import {
 import { NO_TRACK } from '../../functions/core/chunk-track';
 import type { AudioSettings } from '../../functions/core/dependencies';
 import { migrate } from '../../functions/core/migrations';
-import type { Logger } from '../../functions/core/ports/logger';
 import type { Sql } from '../../functions/core/ports/sql';
 import { createSession } from '../../functions/core/sessions';
 import { transcribeInsertedAudio } from '../../functions/core/transcripts/on-insert';
 import { oggOpusHeader, toneWav } from '../support/audio-fixtures';
 import { type CountingObjectStore, countingObjectStore } from '../support/counting-object-store';
+import { silentLogger } from '../support/silent-logger';
 
 let root: string;
 let sql: Sql;
 let store: CountingObjectStore;
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
 const audio: AudioSettings = { acceptedFormats: ['wav', 'flac', 'ogg'], maxBytes: 4 * 1024 * 1024 };
-const deps = () => ({ sql, store, audio, logger: quiet });
+const deps = () => ({ sql, store, audio, logger: silentLogger });
 const SESSION = 'uploads-core';
 const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -15,8 +15,7 @@ import { parseCtm, parseHypothesis } from '../../../functions/adapters/transcrib
 import type { AudioForTranscription } from '../../../functions/core/ports/transcriber';
 import { encodedSpeech, POCKETSPHINX_TEST_DATA, realWav } from '../../support/audio-fixtures';
 import { asyncRefusal } from '../../support/refusal';
-
-const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+import { silentLogger } from '../../support/silent-logger';
 
 const wavInput = (bytes: Uint8Array): AudioForTranscription => ({ bytes, format: 'wav', sampleRate: 16000, channels: 1, duration: 0 });
 
@@ -46,7 +45,7 @@ describe('PocketsphinxTranscriber', () => {
   let transcriber: PocketsphinxTranscriber;
 
   beforeAll(() => {
-    transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true });
+    transcriber = new PocketsphinxTranscriber({ logger: silentLogger, warm: true });
   });
 
   afterAll(async () => {
@@ -109,7 +108,7 @@ describe('PocketsphinxTranscriber', () => {
 describe('a decode that does not finish in time', () => {
   it('is answered 503, the process is killed, and the next chunk gets a fresh one', async () => {
     let deadlineMs = 1;
-    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true, decodeTimeoutMs: () => deadlineMs });
+    const transcriber = new PocketsphinxTranscriber({ logger: silentLogger, warm: true, decodeTimeoutMs: () => deadlineMs });
     try {
       const failure = await asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
       expect(failure.kind).toBe('dependency_unavailable');
@@ -124,7 +123,7 @@ describe('a decode that does not finish in time', () => {
 
 describe('without pocketsphinx installed', () => {
   it('constructs, starts nothing, and answers 503 with how to install it', async () => {
-    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true, command: 'pocketsphinx_batch_not_installed' });
+    const transcriber = new PocketsphinxTranscriber({ logger: silentLogger, warm: true, command: 'pocketsphinx_batch_not_installed' });
     expect(transcriber.installed()).toBe(false);
     expect(transcriber.processId).toBeUndefined();
     const failure = await asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/001.wav'))));
@@ -135,14 +134,14 @@ describe('without pocketsphinx installed', () => {
   });
 
   it('treats a missing acoustic model the same way', () => {
-    const transcriber = new PocketsphinxTranscriber({ logger: quiet, modelDir: '/nonexistent/model' });
+    const transcriber = new PocketsphinxTranscriber({ logger: silentLogger, modelDir: '/nonexistent/model' });
     expect(transcriber.installed()).toBe(false);
   });
 });
 
 describe('closing', () => {
   it('stops the process and refuses later work', async () => {
-    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true });
+    const transcriber = new PocketsphinxTranscriber({ logger: silentLogger, warm: true });
     const pid = transcriber.processId!;
     await transcriber.close();
     expect(() => process.kill(pid, 0)).toThrow();
@@ -150,7 +149,7 @@ describe('closing', () => {
   });
 
   it('answers the chunk in flight and those queued rather than leaving them hanging', async () => {
-    const transcriber = new PocketsphinxTranscriber({ logger: quiet, warm: true });
+    const transcriber = new PocketsphinxTranscriber({ logger: silentLogger, warm: true });
     const inFlight = asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/005.wav'))));
     const queued = asyncRefusal(transcriber.transcribe(wavInput(realWav('cards/004.wav'))));
     await transcriber.close();
@@ -167,7 +166,7 @@ describe('work directories', () => {
     const live = mkdtempSync(join(tmpdir(), 'interview-ops-pocketsphinx-'));
     writeFileSync(join(live, 'owner.pid'), String(process.pid));
     try {
-      const transcriber = new PocketsphinxTranscriber({ logger: quiet });
+      const transcriber = new PocketsphinxTranscriber({ logger: silentLogger });
       expect(existsSync(abandoned)).toBe(false);
       expect(existsSync(live)).toBe(true);
       await transcriber.close();
@@ -185,7 +184,7 @@ describe('compressed uploads, decoded by ffmpeg', () => {
     'recognizes %s as it recognizes the WAV it was made from',
     { timeout: 60_000 },
     async (format) => {
-      const transcriber = new PocketsphinxTranscriber({ logger: quiet });
+      const transcriber = new PocketsphinxTranscriber({ logger: silentLogger });
       try {
         const fromWav = await transcriber.transcribe(wavInput(readFileSync(source)));
         const encoded = await transcriber.transcribe({
@@ -207,7 +206,7 @@ describe('compressed uploads, decoded by ffmpeg', () => {
   );
 
   it('refuses bytes ffmpeg cannot decode with a 400 that names no path', async () => {
-    const transcriber = new PocketsphinxTranscriber({ logger: quiet });
+    const transcriber = new PocketsphinxTranscriber({ logger: silentLogger });
     try {
       const failure = await asyncRefusal(
         transcriber.transcribe({ bytes: Buffer.from('not a webm at all'), format: 'webm', sampleRate: 48000, channels: 1, duration: 1 }),

@@ -11,7 +11,6 @@ import { DirectoryObjectStore } from '../../../functions/adapters/object-store/d
 import { openPgSql } from '../../../functions/adapters/sql/pg';
 import { snapshotIdFor, snapshotKeyFor } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
-import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import { PLAIN_MANIFEST_FORMAT, piecesInOrder, type SnapshotManifest } from '../../../functions/core/snapshots/manifest';
@@ -20,15 +19,14 @@ import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import { byKey, fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
-
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+import { silentLogger } from '../../support/silent-logger';
 
 let server: PostgresServer;
 let sql: Sql;
 let dataDir: string;
 let store: DirectoryObjectStore;
 
-const deps = (now: Date) => ({ sql, store, logger: silent, clock: { now: () => now } });
+const deps = (now: Date) => ({ sql, store, logger: silentLogger, clock: { now: () => now } });
 
 /** Code that compresses as code does: varied identifiers, repeated structure. */
 const codeOf = (index: number) =>

@@ -14,7 +14,6 @@ import { openRdsDataSql } from '../../../functions/adapters/sql/rds-data';
 import { DomainError } from '../../../functions/core/errors';
 import { SNAPSHOT_BUILD_KEY } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
-import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql, SqlRunner } from '../../../functions/core/ports/sql';
 import { currentDatabaseSnapshot, pruneChangesBefore } from '../../../functions/core/snapshots/changed-segments';
 import { type BuildStep, buildAsBase, continueBuild, type SnapshotBuild } from '../../../functions/core/snapshots/first-snapshot-build';
@@ -30,8 +29,8 @@ import { type FakeDataApi, startFakeDataApi } from '../../adapters/sql/data-api/
 import { byKey, fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
+import { silentLogger } from '../../support/silent-logger';
 
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const LIMITS = { maxRows: 7, maxBytes: 4000, sliceBytes: 64 };
 /** No time left: every run reads exactly one segment, so the build takes one run per segment. */
 const spent = { timeLeftMs: () => 0 };
@@ -219,7 +218,7 @@ const describeOn = (name: string, open: () => Promise<{ sql: Sql; close: () => P
       do {
         const instant = new Date(second++ * 1000);
         outcome = await takeSnapshot(
-          { sql, store, logger: silent, clock: { now: () => instant } },
+          { sql, store, logger: silentLogger, clock: { now: () => instant } },
           { instant, budget: spent, pageLimits: LIMITS },
         );
         statuses.push(outcome.status);
@@ -231,7 +230,7 @@ const describeOn = (name: string, open: () => Promise<{ sql: Sql; close: () => P
       // The write after the last run is in the next snapshot, which builds on this one.
       const instant = new Date(second * 1000);
       const next = await takeSnapshot(
-        { sql, store, logger: silent, clock: { now: () => instant } },
+        { sql, store, logger: silentLogger, clock: { now: () => instant } },
         { instant, budget: spent, pageLimits: LIMITS },
       );
       expect(next).toMatchObject({ status: 'taken', work: { database: 'changes' } });
@@ -247,7 +246,9 @@ const describeOn = (name: string, open: () => Promise<{ sql: Sql; close: () => P
     it('a trigger during a build answers 503 with Retry-After', async () => {
       await reset(sql, store);
       await seedSpread(sql);
-      const error = await triggerSnapshot({ sql, store, logger: silent, clock: { now: () => new Date() } }, spent).catch((e: unknown) => e);
+      const error = await triggerSnapshot({ sql, store, logger: silentLogger, clock: { now: () => new Date() } }, spent).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(DomainError);
       const failure = toPublicError(error);
       expect(failure).toMatchObject({ statusCode: 503, retryAfterSeconds: 60 });

@@ -10,7 +10,6 @@ import { DirectoryObjectStore } from '../../../functions/adapters/object-store/d
 import { openPgSql } from '../../../functions/adapters/sql/pg';
 import { snapshotSegmentWrittenAt } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
-import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import { markingSnapshotChanges } from '../../../functions/core/snapshots/change-marker';
@@ -19,8 +18,8 @@ import { QUIET_DATABASE_CHECK_MS, runScheduledSnapshot } from '../../../function
 import { PIECE_REFRESH_DAYS } from '../../../functions/core/snapshots/segment-pieces';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
+import { silentLogger } from '../../support/silent-logger';
 
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const MINUTE = 60_000;
 
 let server: PostgresServer;
@@ -46,10 +45,10 @@ const counted = (): Sql => ({
 const deps = () => {
   const clock = { now: () => new Date(now) };
   return {
-    sql: markingSnapshotChanges(counted(), { store, logger: silent }),
+    sql: markingSnapshotChanges(counted(), { store, logger: silentLogger }),
     store,
     clock,
-    logger: silent,
+    logger: silentLogger,
     snapshots: { retentionDays: 7, retentionEnforcedBy: 'bucket-lifecycle' as const },
   };
 };

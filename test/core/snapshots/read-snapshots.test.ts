@@ -13,14 +13,13 @@ import {
   snapshotKeyFor,
   snapshotSegmentKeyFor,
 } from '../../../functions/core/keys';
-import type { Logger } from '../../../functions/core/ports/logger';
 import { cleanupOldSnapshots } from '../../../functions/core/snapshots/cleanup';
 import { getLatestSnapshot, getSnapshot, listSnapshots, MAX_INLINE_SNAPSHOT_BYTES } from '../../../functions/core/snapshots/read-snapshots';
 import { segmentLifetimeDays } from '../../../functions/core/snapshots/segment-pieces';
 import { type CountingObjectStore, countingObjectStore } from '../../support/counting-object-store';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
+import { silentLogger } from '../../support/silent-logger';
 
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 /** One snapshot a minute for a week, the last at 2030-01-08T20:00:00Z. */
@@ -68,7 +67,7 @@ afterAll(async () => {
 
 beforeEach(() => store.reset());
 
-const at = (instant: number) => ({ store, clock: { now: () => new Date(instant) }, logger: silent });
+const at = (instant: number) => ({ store, clock: { now: () => new Date(instant) }, logger: silentLogger });
 
 describe('latest snapshot with a week of snapshots', () => {
   it('is found with two list requests when today has more than a page of them, reading only that one object', async () => {
@@ -174,7 +173,7 @@ describe('retention', () => {
     await writeSnapshotFiles(dir, instants);
     await writeFile(join(dir, 'snapshots', 'notes.txt'), 'kept');
 
-    const report = await cleanupOldSnapshots({ store: retained, clock: { now: () => new Date(now) }, logger: silent }, 7);
+    const report = await cleanupOldSnapshots({ store: retained, clock: { now: () => new Date(now) }, logger: silentLogger }, 7);
     const expired = instants.filter((instant) => instant < cutoff);
     expect(report).toEqual({ deleted_count: expired.length, cutoff: new Date(cutoff).toISOString(), pieces_deleted: 0 });
 
@@ -184,7 +183,7 @@ describe('retention', () => {
     expect((await retained.list('snapshots/notes')).objects).toHaveLength(1);
 
     retained.reset();
-    const again = await cleanupOldSnapshots({ store: retained, clock: { now: () => new Date(now) }, logger: silent }, 7);
+    const again = await cleanupOldSnapshots({ store: retained, clock: { now: () => new Date(now) }, logger: silentLogger }, 7);
     expect(again.deleted_count).toBe(0);
     expect(retained.counts.delete).toBe(0);
     await removeDataDir(dir);
@@ -207,7 +206,7 @@ describe('retention', () => {
     for (const key of keys) await pieces.put(key, '[]');
     await pieces.put(SNAPSHOT_CHANGE_MARKER_KEY, 'marker');
 
-    const report = await cleanupOldSnapshots({ store: pieces, clock: { now: () => new Date(now) }, logger: silent }, 7);
+    const report = await cleanupOldSnapshots({ store: pieces, clock: { now: () => new Date(now) }, logger: silentLogger }, 7);
     expect(report.pieces_deleted).toBe(2);
     const left = (await pieces.list(SNAPSHOT_SEGMENTS_PREFIX)).objects.map((object) => object.key);
     expect(left).toEqual([...keys.slice(2), SNAPSHOT_CHANGE_MARKER_KEY]);

@@ -10,7 +10,6 @@ import { loadMigrations } from '../../../db/migrations';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 import { openPgSql } from '../../../functions/adapters/sql/pg';
 import { migrate } from '../../../functions/core/migrations';
-import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import type { SegmentPiece } from '../../../functions/core/snapshots/manifest';
@@ -20,8 +19,7 @@ import { takeSnapshot } from '../../../functions/core/snapshots/take-snapshot';
 import { fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
-
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+import { silentLogger } from '../../support/silent-logger';
 
 let server: PostgresServer;
 let sql: Sql;
@@ -39,7 +37,7 @@ const addCode = (count: number) =>
 /** The next minute's snapshot, its code_history pieces, and a check that it equals a full read. */
 const minute = async () => {
   now += 60_000;
-  const outcome = await takeSnapshot({ sql, store, logger: silent, clock: { now: () => new Date(now) } }, { instant: new Date(now) });
+  const outcome = await takeSnapshot({ sql, store, logger: silentLogger, clock: { now: () => new Date(now) } }, { instant: new Date(now) });
   if (outcome.status !== 'taken') throw new Error(`snapshot ${outcome.status}`);
   const view = await getSnapshot({ store }, outcome.snapshot_id);
   const { document } = await sql.transaction((tx) => fullDocument(tx, { timestamp: '', snapshot_id: '' }), {

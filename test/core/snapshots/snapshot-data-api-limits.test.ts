@@ -6,7 +6,6 @@ import { DirectoryObjectStore } from '../../../functions/adapters/object-store/d
 import { pgTimestampToIso } from '../../../functions/adapters/sql/postgres-dialect';
 import { openRdsDataSql } from '../../../functions/adapters/sql/rds-data';
 import { migrate } from '../../../functions/core/migrations';
-import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import { PIECE_BYTES } from '../../../functions/core/snapshots/manifest';
@@ -26,8 +25,7 @@ import {
 } from '../../adapters/sql/data-api/fake-data-api';
 import { byKey, fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
-
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+import { silentLogger } from '../../support/silent-logger';
 
 /** `unit` repeated to at most `maxBytes` bytes of UTF-8. */
 const fill = (unit: string, maxBytes: number) => unit.repeat(Math.floor(maxBytes / Buffer.byteLength(unit)));
@@ -132,7 +130,7 @@ describe('snapshots within the RDS Data API limits', () => {
     expect(Number(sized!.bytes)).toBeGreaterThan(5 * 1024 * 1024);
 
     const instant = new Date('2031-01-02T03:04:05Z');
-    const outcome = await takeSnapshot({ sql, store, logger: silent, clock: { now: () => instant } }, { instant });
+    const outcome = await takeSnapshot({ sql, store, logger: silentLogger, clock: { now: () => instant } }, { instant });
     expect(outcome.status).toBe('taken');
     // Too big to return inline: the view names its parts, and the parts hold exactly the tables.
     const view = (await readSnapshot({ store }, outcome.snapshot_id))!;
@@ -204,7 +202,7 @@ describe('snapshots within the RDS Data API limits', () => {
     await api.database.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-huge', $1, 'python')`, [code]);
     await sql.query(`INSERT INTO code_history (session_id, code, language) VALUES ('limits-huge', 'small', 'python')`);
     const instant = new Date('2031-01-03T03:04:05Z');
-    const outcome = await takeSnapshot({ sql, store, logger: silent, clock: { now: () => instant } }, { instant });
+    const outcome = await takeSnapshot({ sql, store, logger: silentLogger, clock: { now: () => instant } }, { instant });
     expect(outcome.status).toBe('taken');
     const view = (await readSnapshot({ store }, outcome.snapshot_id))!;
     expect(view.data).toBeNull();

@@ -12,7 +12,6 @@ import { openPgSql } from '../../../functions/adapters/sql/pg';
 import { recordCodeHistory } from '../../../functions/core/code-history';
 import { recordExecutionResult } from '../../../functions/core/execution-results';
 import { migrate } from '../../../functions/core/migrations';
-import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
 import { readSnapshot } from '../../../functions/core/snapshots/read-snapshots';
@@ -29,15 +28,14 @@ import { triggerSnapshot } from '../../../functions/core/snapshots/trigger-snaps
 import { byKey, fullDocument } from '../../support/full-snapshot-read';
 import { newDataDir, removeDataDir } from '../../support/local-stack-process';
 import { type PostgresServer, startPostgresServer } from '../../support/postgres-server';
-
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+import { silentLogger } from '../../support/silent-logger';
 
 let server: PostgresServer;
 let sql: Sql;
 let dataDir: string;
 let store: DirectoryObjectStore;
 
-const deps = (now: Date) => ({ sql, store, logger: silent, clock: { now: () => now } });
+const deps = (now: Date) => ({ sql, store, logger: silentLogger, clock: { now: () => now } });
 
 /** The whole state a snapshot gives, as GET returns it. */
 const readDocument = async (snapshotId: string): Promise<SnapshotDocument> => {

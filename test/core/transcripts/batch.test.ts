@@ -18,7 +18,6 @@ import { dependencyUnavailable } from '../../../functions/core/errors';
 import { BATCH_JOB_PREFIX, transcribeOutputKeyFor } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
 import type { BatchJob, BatchTranscriber } from '../../../functions/core/ports/batch-transcriber';
-import type { Logger } from '../../../functions/core/ports/logger';
 import type { Sql } from '../../../functions/core/ports/sql';
 import type { Transcriber } from '../../../functions/core/ports/transcriber';
 import { createSession } from '../../../functions/core/sessions';
@@ -27,11 +26,11 @@ import { transcribeInsertedAudio } from '../../../functions/core/transcripts/on-
 import { processChunk } from '../../../functions/core/transcripts/process-chunk';
 import { getTranscriptFile } from '../../../functions/core/transcripts/transcript-files';
 import { toneWav } from '../../support/audio-fixtures';
+import { silentLogger } from '../../support/silent-logger';
 
 let root: string;
 let sql: Sql;
 let store: DirectoryObjectStore;
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
 const SESSION = 'batch-core';
 
 let started: BatchJob[] = [];
@@ -55,7 +54,7 @@ const streaming: Transcriber = {
 const deps = () => ({
   sql,
   store,
-  logger: quiet,
+  logger: silentLogger,
   transcriber: streaming,
   batchTranscriber,
   audio: { acceptedFormats: ['wav'] as const, maxBytes: 4 * 1024 * 1024, maxOnDemandSeconds: 15 },
