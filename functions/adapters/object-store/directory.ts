@@ -12,7 +12,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   base64OfHexSha256,
-  CHECKSUM_SHA256_HEADER,
   type ListOptions,
   type ListPage,
   ObjectAlreadyExistsError,
@@ -23,6 +22,7 @@ import {
   type PresignGetOptions,
   type PresignPutOptions,
   type PutOptions,
+  presignedPutHeaders,
   type StoredObject,
   type StoredObjectWithMetadata,
 } from '../../core/ports/object-store';
@@ -181,11 +181,7 @@ export class DirectoryObjectStore implements ObjectStore {
     return {
       url,
       method: 'PUT',
-      headers: {
-        'content-type': options.contentType,
-        'content-length': String(options.size),
-        ...(options.sha256 ? { [CHECKSUM_SHA256_HEADER]: base64OfHexSha256(options.sha256) } : {}),
-      },
+      headers: presignedPutHeaders(options),
       expiresAt: new Date(expires * 1000).toISOString(),
     };
   }

@@ -30,6 +30,7 @@ import {
   type PresignGetOptions,
   type PresignPutOptions,
   type PutOptions,
+  presignedPutHeaders,
   type StoredObject,
   type StoredObjectWithMetadata,
 } from '../../core/ports/object-store';
@@ -165,12 +166,7 @@ export class S3ObjectStore implements ObjectStore {
     return {
       url,
       method: 'PUT',
-      headers: {
-        'content-type': options.contentType,
-        'content-length': String(options.size),
-        ...(tagging ? { 'x-amz-tagging': tagging } : {}),
-        ...(checksum ? { [CHECKSUM_SHA256_HEADER]: checksum } : {}),
-      },
+      headers: presignedPutHeaders(options, tagging ? { 'x-amz-tagging': tagging } : {}),
       expiresAt: new Date(Date.now() + options.expiresInSeconds * 1000).toISOString(),
     };
   }

@@ -70,6 +70,17 @@ export const CHECKSUM_SHA256_HEADER = 'x-amz-checksum-sha256';
 /** S3 takes the digest in base64; the service stores and compares it in hex. */
 export const base64OfHexSha256 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
+/**
+ * The headers the holder of a presigned PUT must send: the signed type and size, any the store signs
+ * besides (`signed`), and the digest when one is signed.
+ */
+export const presignedPutHeaders = (options: PresignPutOptions, signed: Record<string, string> = {}): Record<string, string> => ({
+  'content-type': options.contentType,
+  'content-length': String(options.size),
+  ...signed,
+  ...(options.sha256 ? { [CHECKSUM_SHA256_HEADER]: base64OfHexSha256(options.sha256) } : {}),
+});
+
 export interface PresignGetOptions {
   expiresInSeconds: number;
   /**
