@@ -8,7 +8,6 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../db/migrations';
 import { pgTimestampToIso } from '../../functions/adapters/sql/postgres-dialect';
-import { openRdsDataSql } from '../../functions/adapters/sql/rds-data';
 import { recordCodeHistory } from '../../functions/core/code-history';
 import { recordExecutionResult } from '../../functions/core/execution-results';
 import { migrate } from '../../functions/core/migrations';
@@ -57,7 +56,7 @@ describe('ingest within the RDS Data API limits', () => {
 
   beforeAll(async () => {
     api = await startFakeDataApi();
-    sql = openRdsDataSql(api.client, api.target);
+    sql = api.sql;
     await migrate(sql, loadMigrations());
     await createSession({ sql }, { session_id: 'limits' });
   });

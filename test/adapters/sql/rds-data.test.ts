@@ -19,7 +19,7 @@ import { describeSqlContract } from './sql.contract';
 
 describeSqlContract('RDS Data API (aws-sdk-client-mock over PGlite)', async () => {
   const api = await startFakeDataApi();
-  return { sql: openRdsDataSql(api.client, api.target), stop: () => api.stop() };
+  return { sql: api.sql, stop: () => api.stop() };
 });
 
 describe('RDS Data API requests', () => {
@@ -30,7 +30,7 @@ describe('RDS Data API requests', () => {
   afterAll(() => api.stop());
 
   it('sends named, typed parameters, only those the statement uses, and asks for column metadata', async () => {
-    const sql = openRdsDataSql(api.client, api.target);
+    const sql = api.sql;
     await sql.query(
       'SELECT CAST(:s AS text) AS s, CAST(:i AS bigint) AS i, CAST(:f AS float8) AS f, CAST(:b AS boolean) AS b, CAST(:n AS text) AS n',
       {
@@ -55,7 +55,7 @@ describe('RDS Data API requests', () => {
   });
 
   it('runs a transaction as BeginTransaction, statements with its id, then CommitTransaction', async () => {
-    const sql = openRdsDataSql(api.client, api.target);
+    const sql = api.sql;
     const before = api.calls();
     const sent = api.statements.length;
     await sql.transaction((tx) => tx.query('SELECT 1 AS one'), { isolation: 'repeatable read', readOnly: true });
@@ -73,7 +73,7 @@ describe('RDS Data API requests', () => {
   });
 
   it('calls RollbackTransaction, not CommitTransaction, when the work fails', async () => {
-    const sql = openRdsDataSql(api.client, api.target);
+    const sql = api.sql;
     const before = api.calls();
     await expect(sql.transaction(async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
     const after = api.calls();

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../../db/migrations';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 import { openPgSql } from '../../../functions/adapters/sql/pg';
-import { openRdsDataSql } from '../../../functions/adapters/sql/rds-data';
 import { DomainError } from '../../../functions/core/errors';
 import { SNAPSHOT_BUILD_KEY } from '../../../functions/core/keys';
 import { migrate } from '../../../functions/core/migrations';
@@ -279,7 +278,7 @@ describeOn(
   'through the RDS Data API adapter and its limits',
   async () => {
     const api: FakeDataApi = await startFakeDataApi();
-    return { sql: openRdsDataSql(api.client, api.target), close: () => api.stop() };
+    return { sql: api.sql, close: () => api.stop() };
   },
   false,
   8,

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../../db/migrations';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 import { openPgSql } from '../../../functions/adapters/sql/pg';
-import { openRdsDataSql } from '../../../functions/adapters/sql/rds-data';
 import { migrate } from '../../../functions/core/migrations';
 import type { Sql, SqlRunner } from '../../../functions/core/ports/sql';
 import { pruneChangesBefore } from '../../../functions/core/snapshots/changed-segments';
@@ -268,7 +267,7 @@ describe('segmented snapshots equal a full read in the same transaction', () => 
     let sql: Sql;
     beforeAll(async () => {
       api = await startFakeDataApi();
-      sql = openRdsDataSql(api.client, api.target);
+      sql = api.sql;
       await migrate(sql, loadMigrations());
     });
     afterAll(async () => {

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../../db/migrations';
 import { DirectoryObjectStore } from '../../../functions/adapters/object-store/directory';
 import { pgTimestampToIso } from '../../../functions/adapters/sql/postgres-dialect';
-import { openRdsDataSql } from '../../../functions/adapters/sql/rds-data';
 import { migrate } from '../../../functions/core/migrations';
 import type { Sql } from '../../../functions/core/ports/sql';
 import { createSession } from '../../../functions/core/sessions';
@@ -68,7 +67,7 @@ describe('snapshots within the RDS Data API limits', () => {
 
   beforeAll(async () => {
     api = await startFakeDataApi();
-    sql = openRdsDataSql(api.client, api.target);
+    sql = api.sql;
     await migrate(sql, loadMigrations());
     dataDir = await newDataDir('snapshot-data-api-limits');
     // Signed URLs are checked by the store itself below; no server needs to listen at this base.

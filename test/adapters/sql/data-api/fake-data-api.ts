@@ -23,7 +23,8 @@ import {
 import { PGlite } from '@electric-sql/pglite';
 import { mockClient } from 'aws-sdk-client-mock';
 import { toPositional } from '../../../../functions/adapters/sql/named-parameters';
-import type { SqlParam } from '../../../../functions/core/ports/sql';
+import { openRdsDataSql } from '../../../../functions/adapters/sql/rds-data';
+import type { Sql, SqlParam } from '../../../../functions/core/ports/sql';
 
 /** PostgreSQL type OIDs to the type names the Data API reports in columnMetadata.typeName. */
 const TYPE_NAMES: Record<number, string> = {
@@ -60,6 +61,8 @@ const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 export interface FakeDataApi {
   client: RDSDataClient;
   target: { resourceArn: string; secretArn: string; database: string };
+  /** The service's Sql adapter over this fake, opened as the functions open it. */
+  sql: Sql;
   /** Every ExecuteStatement input, in order. */
   statements: ExecuteStatementCommandInput[];
   /** The PostgreSQL behind it, for tests that set up or check data without the Data API's limits. */
@@ -148,13 +151,15 @@ export const startFakeDataApi = async (): Promise<FakeDataApi> => {
   mock.on(RollbackTransactionCommand).callsFake(end('ROLLBACK', 'Rollback Complete'));
 
   const client = new RDSDataClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const target = {
+    resourceArn: 'arn:aws:rds:us-east-1:123456789012:cluster:interview-ops',
+    secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:interview-ops-abc123',
+    database: 'interview_ops',
+  };
   return {
     client,
-    target: {
-      resourceArn: 'arn:aws:rds:us-east-1:123456789012:cluster:interview-ops',
-      secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:interview-ops-abc123',
-      database: 'interview_ops',
-    },
+    target,
+    sql: openRdsDataSql(client, target),
     statements,
     database: db,
     calls: () => ({
