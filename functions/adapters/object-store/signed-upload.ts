@@ -25,17 +25,63 @@ const signatureOf = (secret: Uint8Array, { key, contentType, size, expires, sha2
     .update(['PUT', key, contentType, String(size), String(expires), ...(sha256 ? [sha256] : [])].join('\n'))
     .digest('base64url');
 
-export const signedUploadUrl = (baseUrl: string, secret: Uint8Array, bounds: SignedUploadBounds): string => {
-  const path = bounds.key.split('/').map(encodeURIComponent).join('/');
-  const query = new URLSearchParams({
-    type: bounds.contentType,
-    size: String(bounds.size),
-    expires: String(bounds.expires),
-    ...(bounds.sha256 ? { sha256: bounds.sha256 } : {}),
-    signature: signatureOf(secret, bounds),
-  });
-  return `${baseUrl.replace(/\/$/, '')}${SIGNED_UPLOAD_PATH}${path}?${query}`;
+/** What tells signed uploads and downloads apart: where the gateway serves them, and how refusals name them. */
+interface SignedUrlKind {
+  path: string;
+  refused: string;
+  invalid: string;
+  /** How a refusal names the URL. */
+  url: string;
+}
+
+const urlOf = (kind: SignedUrlKind, baseUrl: string, key: string, query: URLSearchParams): string =>
+  `${baseUrl.replace(/\/$/, '')}${kind.path}${key.split('/').map(encodeURIComponent).join('/')}?${query}`;
+
+const keyOf = (kind: SignedUrlKind, path: string): string | UploadRefusal => {
+  try {
+    return decodeURIComponent(path.slice(kind.path.length));
+  } catch {
+    return { status: 400, message: kind.invalid, error: 'The path is not valid percent-encoding' };
+  }
 };
+
+/** The refusal of a URL whose signature is not the one expected for its values, or whose expiry has passed. */
+const signatureRefusal = (
+  kind: SignedUrlKind,
+  request: { query: URLSearchParams; now: number },
+  expected: string,
+  expires: number,
+): UploadRefusal | undefined => {
+  const given = Buffer.from(request.query.get('signature') ?? '');
+  const wanted = Buffer.from(expected);
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+    return { status: 403, message: kind.refused, error: `${kind.url} does not match its signature; ask for a new one` };
+  }
+  if (request.now / 1000 > expires) {
+    return {
+      status: 403,
+      message: kind.refused,
+      error: `${kind.url} expired at ${new Date(expires * 1000).toISOString()}; ask for a new one`,
+    };
+  }
+  return undefined;
+};
+
+const UPLOAD: SignedUrlKind = { path: SIGNED_UPLOAD_PATH, refused: 'Upload refused', invalid: 'Invalid upload URL', url: 'The upload URL' };
+
+export const signedUploadUrl = (baseUrl: string, secret: Uint8Array, bounds: SignedUploadBounds): string =>
+  urlOf(
+    UPLOAD,
+    baseUrl,
+    bounds.key,
+    new URLSearchParams({
+      type: bounds.contentType,
+      size: String(bounds.size),
+      expires: String(bounds.expires),
+      ...(bounds.sha256 ? { sha256: bounds.sha256 } : {}),
+      signature: signatureOf(secret, bounds),
+    }),
+  );
 
 /** Where the local gateway serves presigned GETs: the key follows, as for uploads. */
 export const SIGNED_DOWNLOAD_PATH = '/_downloads/';
@@ -43,29 +89,31 @@ export const SIGNED_DOWNLOAD_PATH = '/_downloads/';
 /** S3's names for the answer's header overrides, which the signature covers as S3's does. */
 const RESPONSE_OVERRIDES = { contentType: 'response-content-type', contentEncoding: 'response-content-encoding' } as const;
 
-export interface DownloadOverrides {
-  contentType?: string;
-  contentEncoding?: string;
-}
+export type DownloadOverrides = Partial<Record<keyof typeof RESPONSE_OVERRIDES, string>>;
+
+const DOWNLOAD: SignedUrlKind = {
+  path: SIGNED_DOWNLOAD_PATH,
+  refused: 'Download refused',
+  invalid: 'Invalid download URL',
+  url: 'The URL',
+};
 
 const downloadSignatureOf = (secret: Uint8Array, key: string, expires: number, overrides: DownloadOverrides): string =>
   createHmac('sha256', secret)
     .update(['GET', key, String(expires), overrides.contentType ?? '', overrides.contentEncoding ?? ''].join('\n'))
     .digest('base64url');
 
+const overrideEntries = Object.entries(RESPONSE_OVERRIDES) as [keyof DownloadOverrides, string][];
+
 export const signedDownloadUrl = (
   baseUrl: string,
   secret: Uint8Array,
   { key, expires, overrides = {} }: { key: string; expires: number; overrides?: DownloadOverrides },
 ): string => {
-  const path = key.split('/').map(encodeURIComponent).join('/');
-  const query = new URLSearchParams({
-    expires: String(expires),
-    ...(overrides.contentType ? { [RESPONSE_OVERRIDES.contentType]: overrides.contentType } : {}),
-    ...(overrides.contentEncoding ? { [RESPONSE_OVERRIDES.contentEncoding]: overrides.contentEncoding } : {}),
-    signature: downloadSignatureOf(secret, key, expires, overrides),
-  });
-  return `${baseUrl.replace(/\/$/, '')}${SIGNED_DOWNLOAD_PATH}${path}?${query}`;
+  const query = new URLSearchParams({ expires: String(expires) });
+  for (const [name, parameter] of overrideEntries) if (overrides[name]) query.set(parameter, overrides[name]);
+  query.set('signature', downloadSignatureOf(secret, key, expires, overrides));
+  return urlOf(DOWNLOAD, baseUrl, key, query);
 };
 
 /** The key a presigned GET may read, or why not: a tampered URL or one past its expiry (403, as S3 answers). */
@@ -73,30 +121,15 @@ export const checkSignedDownload = (
   secret: Uint8Array,
   request: { path: string; query: URLSearchParams; now: number },
 ): { key: string; overrides: DownloadOverrides } | UploadRefusal => {
-  let key: string;
-  try {
-    key = decodeURIComponent(request.path.slice(SIGNED_DOWNLOAD_PATH.length));
-  } catch {
-    return { status: 400, message: 'Invalid download URL', error: 'The path is not valid percent-encoding' };
-  }
+  const key = keyOf(DOWNLOAD, request.path);
+  if (typeof key !== 'string') return key;
   const expires = Number(request.query.get('expires'));
-  const given = Buffer.from(request.query.get('signature') ?? '');
-  const overrides: DownloadOverrides = {
-    ...(request.query.get(RESPONSE_OVERRIDES.contentType) ? { contentType: request.query.get(RESPONSE_OVERRIDES.contentType)! } : {}),
-    ...(request.query.get(RESPONSE_OVERRIDES.contentEncoding)
-      ? { contentEncoding: request.query.get(RESPONSE_OVERRIDES.contentEncoding)! }
-      : {}),
-  };
-  const expected = Buffer.from(downloadSignatureOf(secret, key, expires, overrides));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
-    return { status: 403, message: 'Download refused', error: 'The URL does not match its signature; ask for a new one' };
-  if (request.now / 1000 > expires)
-    return {
-      status: 403,
-      message: 'Download refused',
-      error: `The URL expired at ${new Date(expires * 1000).toISOString()}; ask for a new one`,
-    };
-  return { key, overrides };
+  const overrides: DownloadOverrides = {};
+  for (const [name, parameter] of overrideEntries) {
+    const value = request.query.get(parameter);
+    if (value) overrides[name] = value;
+  }
+  return signatureRefusal(DOWNLOAD, request, downloadSignatureOf(secret, key, expires, overrides), expires) ?? { key, overrides };
 };
 
 /** Why an upload (or a signed download) is refused: the HTTP status and a line the caller can act on. */
@@ -124,12 +157,8 @@ export const checkSignedUpload = (
     now: number;
   },
 ): SignedUploadBounds | UploadRefusal => {
-  let key: string;
-  try {
-    key = decodeURIComponent(request.path.slice(SIGNED_UPLOAD_PATH.length));
-  } catch {
-    return { status: 400, message: 'Invalid upload URL', error: 'The path is not valid percent-encoding' };
-  }
+  const key = keyOf(UPLOAD, request.path);
+  if (typeof key !== 'string') return key;
   const bounds = {
     key,
     contentType: request.query.get('type') ?? '',
@@ -137,18 +166,8 @@ export const checkSignedUpload = (
     expires: Number(request.query.get('expires')),
     ...(request.query.has('sha256') ? { sha256: request.query.get('sha256')! } : {}),
   };
-  const given = Buffer.from(request.query.get('signature') ?? '');
-  const expected = Buffer.from(signatureOf(secret, bounds));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return { status: 403, message: 'Upload refused', error: 'The upload URL does not match its signature; ask for a new one' };
-  }
-  if (request.now / 1000 > bounds.expires) {
-    return {
-      status: 403,
-      message: 'Upload refused',
-      error: `The upload URL expired at ${new Date(bounds.expires * 1000).toISOString()}; ask for a new one`,
-    };
-  }
+  const refused = signatureRefusal(UPLOAD, request, signatureOf(secret, bounds), bounds.expires);
+  if (refused) return refused;
   if (bounds.sha256 !== undefined && request.checksumSha256 !== bounds.sha256) {
     return {
       status: 403,
