@@ -11,6 +11,7 @@ import { type ChunkTrack, NO_TRACK, resolveStartedAt } from './chunk-track';
 import type { Dependencies } from './dependencies';
 import { conflict, invalidInput, notFound, tooLarge } from './errors';
 import { audioKeyFor, trackHeaderKeyFor } from './keys';
+import type { SqlRunner } from './ports/sql';
 import { EFFECTIVE_TRANSCRIPT_STATUS } from './transcripts/status';
 
 export type TranscriptStatus = 'pending' | 'processing' | 'done' | 'failed';
@@ -179,7 +180,8 @@ const storeTrackHeader = async ({ store }: Pick<Dependencies, 'store'>, sessionI
   });
 };
 
-const findBySequence = async ({ sql }: Pick<Dependencies, 'sql'>, sessionId: string, sequence: number) => {
+/** The row holding a session's sequence, with its bytes' SHA-256; read in a caller's transaction when given one. */
+export const findBySequence = async ({ sql }: { sql: SqlRunner }, sessionId: string, sequence: number) => {
   const [row] = await sql.query(
     `SELECT ${AUDIO_CHUNK_COLUMNS}, audio_sha256 FROM audio_chunks WHERE session_id = :session_id AND sequence = CAST(:sequence AS integer)`,
     { session_id: sessionId, sequence },

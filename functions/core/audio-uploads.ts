@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { type AudioFormat, audioFormatOf, CANONICAL_MEDIA_TYPE } from './audio/probe';
 import { probeAudioObject } from './audio/probe-object';
-import { AUDIO_CHUNK_COLUMNS, type AudioChunk, findAudioChunk, toAudioChunk } from './audio-chunks';
+import { AUDIO_CHUNK_COLUMNS, type AudioChunk, findBySequence, toAudioChunk } from './audio-chunks';
 import { type ChunkTrack, resolveStartedAt } from './chunk-track';
 import type { Dependencies } from './dependencies';
 import { conflict, isDomainError, notFound, tooLarge, unsupportedMediaType } from './errors';
@@ -71,16 +71,13 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
   const startedAt = resolveStartedAt(request.track.startedAt, session.created_at);
   const expiresAt = new Date(Date.now() + UPLOAD_URL_SECONDS * 1000).toISOString();
 
-  const reserved = await sql.transaction(async (tx): Promise<{ chunkId: string; replayed: boolean }> => {
+  const reserved = await sql.transaction(async (tx): Promise<{ chunkId: string } | { replayed: AudioChunk }> => {
     if (request.track.sequence !== null) {
       const sequence = { session_id: request.sessionId, sequence: request.track.sequence };
-      const [arrived] = await tx.query<{ chunk_id: string; audio_sha256: string | null }>(
-        'SELECT chunk_id::text AS chunk_id, audio_sha256 FROM audio_chunks WHERE session_id = :session_id AND sequence = :sequence',
-        sequence,
-      );
+      const arrived = await findBySequence({ sql: tx }, request.sessionId, request.track.sequence);
       if (arrived) {
-        if (sha256 !== null && arrived.audio_sha256 === sha256) return { chunkId: arrived.chunk_id, replayed: true };
-        const taken = `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${arrived.chunk_id}, already uploaded`;
+        if (sha256 !== null && arrived.audio_sha256 === sha256) return { replayed: toAudioChunk(arrived) };
+        const taken = `Sequence ${request.track.sequence} of session "${request.sessionId}" is chunk ${String(arrived.chunk_id)}, already uploaded`;
         throw conflict(
           'Audio chunk already uploaded',
           sha256 === null
@@ -111,7 +108,7 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
             expires_at: expiresAt,
           },
         );
-        return { chunkId: awaited.chunk_id, replayed: false };
+        return { chunkId: awaited.chunk_id };
       }
     }
     const [allocated] = await tx.query<{ chunk_id: string }>(
@@ -135,15 +132,10 @@ export const createAudioUpload = async ({ sql, store, audio }: UploadDependencie
         audio_sha256: sha256,
       },
     );
-    return { chunkId: allocated!.chunk_id, replayed: false };
+    return { chunkId: allocated!.chunk_id };
   });
 
-  if (reserved.replayed) {
-    const chunk = await findAudioChunk({ sql }, reserved.chunkId);
-    // Gone between the two reads: the session was erased meanwhile.
-    if (!chunk) throw notFound('Session not found', `No session with id "${request.sessionId}"`);
-    return { outcome: 'replayed', chunk };
-  }
+  if ('replayed' in reserved) return { outcome: 'replayed', chunk: reserved.replayed };
   const chunkId = reserved.chunkId;
   const key = audioKeyFor(request.sessionId, chunkId, format as AudioExtension);
   const presigned = await store.presignPut(key, {
